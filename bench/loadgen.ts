@@ -1,0 +1,102 @@
+// Builds and runs the C load generator (bench/loadgen.c). See the comment at
+// the top of loadgen.c for what it sends and counts.
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runCommand } from "../test/helpers/process.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SOURCE = join(here, "loadgen.c");
+const BUILD_DIR = join(here, "build");
+const BINARY = join(BUILD_DIR, "loadgen");
+
+/** Compiles bench/loadgen.c with `cc -O2` into bench/build/ unless the binary is up to date. */
+export async function buildLoadgen(): Promise<string> {
+  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const r = await runCommand("cc", ["-O2", "-Wall", "-Wextra", "-o", BINARY, SOURCE], {
+    timeoutMs: 60000,
+  });
+  if (r.code !== 0) throw new Error(`cc failed to build ${SOURCE}:\n${r.stderr}${r.stdout}`);
+  return BINARY;
+}
+
+export interface LoadgenOptions {
+  port: number;
+  /** Loopback IPv4 address (default 127.0.0.1). */
+  host?: string;
+  /** Measured duration. */
+  durationMs: number;
+  /** Load before measuring starts (JIT warm-up, queues filled). */
+  warmupMs?: number;
+  /** Requests kept outstanding (default 64). */
+  window?: number;
+  /** sendmmsg/recvmmsg batch (default 16). */
+  batch?: number;
+  /** A request unanswered this long is lost and its slot reused (default 200 ms). */
+  timeoutMs?: number;
+  /** Server PID whose CPU time (utime+stime, all threads) is measured. */
+  serverPid?: number;
+  /** Prebuilt requests (template mode, e.g. NTS): file and length of each. */
+  requestsFile?: string;
+  requestLength?: number;
+  /** CPUs to pin the load generator to (taskset -c). */
+  cpus?: string;
+}
+
+/** What loadgen.c prints. */
+export interface LoadgenResult {
+  sent: number;
+  valid: number;
+  /** Valid but kiss-o'-death (stratum 0). */
+  kod: number;
+  /** Replies that were not mode 4 or matched no request. */
+  invalid: number;
+  /** Replies to requests already counted lost. */
+  late: number;
+  lost: number;
+  send_errors: number;
+  elapsed_s: number;
+  /** valid / elapsed_s. */
+  rate: number;
+  /** Server CPU seconds over the interval (-1 without serverPid). */
+  server_cpu_s: number;
+  loadgen_cpu_s: number;
+  window: number;
+  batch: number;
+  /** Per-CPU fraction busy over the interval (from /proc/stat). */
+  cpu_busy: number[];
+  /** Per-CPU fraction in softirq (loopback packet delivery lands here, not in any process). */
+  cpu_softirq: number[];
+}
+
+export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<LoadgenResult> {
+  const args = [
+    "--host",
+    o.host ?? "127.0.0.1",
+    "--port",
+    String(o.port),
+    "--duration-ms",
+    String(o.durationMs),
+    "--warmup-ms",
+    String(o.warmupMs ?? 0),
+    "--window",
+    String(o.window ?? 64),
+    "--batch",
+    String(o.batch ?? 16),
+    "--timeout-ms",
+    String(o.timeoutMs ?? 200),
+  ];
+  if (o.serverPid !== undefined) args.push("--pid", String(o.serverPid));
+  if (o.requestsFile !== undefined) {
+    args.push("--requests", o.requestsFile, "--req-len", String(o.requestLength ?? 48));
+  }
+  const r = await runCommand(bin, args, {
+    cpus: o.cpus,
+    timeoutMs: o.durationMs + (o.warmupMs ?? 0) + 10000,
+  });
+  if (r.timedOut || r.code !== 0) {
+    throw new Error(`loadgen failed (${r.timedOut ? "timed out" : `code ${r.code}`}): ${r.stderr}`);
+  }
+  return JSON.parse(r.stdout) as LoadgenResult;
+}

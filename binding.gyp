@@ -1,0 +1,23 @@
+{
+  # The ntpd-ts native addon (Linux only): clock_gettime / clock_adjtime (read-only),
+  # kernel-timestamped batched UDP, sd_notify. Built by scripts/build-addon.mjs at
+  # `npm install`; the daemon runs without it (pure-JS fallback) if the build fails.
+  "targets": [
+    {
+      "target_name": "ntpd_native",
+      "sources": [
+        "native/addon.cc",
+        "native/clock.cc",
+        "native/errors.cc",
+        "native/sd_notify.cc",
+        "native/sockaddr.cc",
+        "native/udp_socket.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

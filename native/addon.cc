@@ -1,0 +1,34 @@
+// ntpd_native: the small N-API addon of ntpd-ts (Linux).
+//
+//   abiVersion                       bumped whenever this interface changes, so the
+//                                    TypeScript loader can refuse a stale build
+//   CLOCK_REALTIME / CLOCK_MONOTONIC / CLOCK_TAI
+//   clockGettime(clockId)            fills clockBuffer: [0] = s, [1] = ns
+//   clockBuffer                      Float64Array(2), one per environment
+//   adjtimeRead()                    clock_adjtime(CLOCK_REALTIME, {modes: 0}); read-only
+//   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
+//   UdpSocket                        kernel-timestamped UDP (see udp_socket.cc)
+//
+// The TypeScript side (src/daemon/native/) declares these types and wraps them.
+
+#include <napi.h>
+
+#include "clock.h"
+#include "sd_notify.h"
+#include "udp_socket.h"
+
+namespace {
+
+constexpr int kAbiVersion = 1;
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+  ntpd::InitClock(env, exports);
+  ntpd::InitSdNotify(env, exports);
+  exports.Set("UdpSocket", ntpd::UdpSocket::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ntpd_native, Init)

@@ -1,0 +1,686 @@
+// UdpSocket (JS: new UdpSocket(family: 4 | 6, options?: { batchSize, maxDatagramSize })).
+//
+// Receive path: the fd is registered on the libuv loop of the creating environment with
+// uv_poll_start(UV_READABLE). When it is readable, recvmmsg drains up to `batchSize`
+// datagrams at a time (at most kMaxBatchesPerWakeup batches per wakeup, so a flood cannot
+// starve the loop; the poll is level-triggered and fires again). For each datagram the
+// message handler is called as
+//     handler(buffer, length, address, port, rxSeconds, rxNanoseconds)
+// with the SO_TIMESTAMPNS kernel receive time (CLOCK_REALTIME). If the kernel gave no
+// timestamp (it always does once SO_TIMESTAMPNS is on), the time read right after
+// recvmmsg returned is used instead.
+//
+// Buffer-reuse contract: `buffer` is the Buffer of the batch slot the datagram landed
+// in (capacity maxDatagramSize; bytes [0, length) are the datagram). The same Buffer is
+// passed again, overwritten, on a later wakeup. It is only valid during the synchronous
+// handler call: copy what you keep (Buffer.from(buffer.subarray(0, length))). Keeping a
+// reference is memory-safe (the Buffer owns its memory and stays alive while referenced,
+// even after close()), just not content-stable. Datagrams longer than maxDatagramSize are
+// truncated by the kernel and dropped here (never delivered).
+//
+// All handler calls of one wakeup run inside one callback scope: process.nextTick and
+// promise jobs queued by handlers run after the wakeup's last handler returns. A handler
+// that throws is reported as an uncaught exception (like an 'error'-less EventEmitter);
+// remaining datagrams of the wakeup are still delivered if the process survives it.
+//
+// Send path: send/sendTo are synchronous syscalls (no queue, no callback); the caller may
+// reuse its buffer as soon as they return. send(data, length, t1Out?) writes the
+// CLOCK_REALTIME reading taken immediately before the send syscall into t1Out[0..1]
+// (seconds, nanoseconds). Failures (EAGAIN when the socket buffer is full, ECONNREFUSED
+// after an ICMP port unreachable on a connected socket, ...) throw errno errors.
+//
+// Receive errors (e.g. ECONNREFUSED on a connected socket) go to the error handler set
+// with setOnError, or are dropped if there is none. (libuv reports such a pending socket
+// error as POLLERR -> status UV_EBADF and stops the poll handle; RecoverFromPollError
+// clears the error and restarts it. Once TX timestamps are read from MSG_ERRQUEUE, that
+// is where to read them.)
+//
+// Lifetime: once bound/connected/sent-from, the socket keeps itself (and the event loop)
+// alive until close(). close() is idempotent, safe inside a handler (no further handler
+// calls happen), stops polling and closes the fd at once. An environment cleanup hook
+// closes sockets still open when a worker thread or the process environment is torn down.
+
+#include "udp_socket.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+#include "sockaddr.h"
+
+namespace ntpd {
+namespace {
+
+constexpr size_t kDefaultBatchSize = 32;
+constexpr size_t kMaxBatchSize = 1024;  // UIO_MAXIOV, the kernel's vlen limit
+constexpr size_t kDefaultMaxDatagram = 2048;
+constexpr size_t kMinMaxDatagram = 48;
+constexpr size_t kMaxMaxDatagram = 65535;
+constexpr int kMaxBatchesPerWakeup = 16;
+constexpr size_t kControlWords = 16;  // 128 bytes of ancillary data per slot
+constexpr size_t kControlBytes = kControlWords * sizeof(uint64_t);
+
+// Errors a UDP socket reports because of an ICMP message or a network change. Reading
+// the error consumes it, so draining can go on.
+bool IsTransientReceiveError(int err) {
+  switch (err) {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case EMSGSIZE:
+    case EPROTO:
+    case ENOBUFS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+size_t ReadSizeOption(Napi::Env env, Napi::Object options, const char* name, size_t fallback,
+                      size_t min, size_t max) {
+  Napi::Value v = options.Get(name);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", std::string("UdpSocket: ") + name + " must be a number");
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || std::floor(d) != d) {
+    ThrowTypeError(env, "ERR_OUT_OF_RANGE",
+                   std::string("UdpSocket: ") + name + " must be an integer in [" +
+                       std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return static_cast<size_t>(d);
+}
+
+void ReadHostPort(const Napi::CallbackInfo& info, size_t index, const char* what,
+                  std::string* host, uint16_t* port) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= index || !info[index].IsString()) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", std::string(what) + ": address must be a string");
+  }
+  *host = info[index].As<Napi::String>().Utf8Value();
+  if (info.Length() <= index + 1 || !info[index + 1].IsNumber()) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", std::string(what) + ": port must be a number");
+  }
+  double p = info[index + 1].As<Napi::Number>().DoubleValue();
+  if (!(p >= 0 && p <= 65535) || std::floor(p) != p) {
+    ThrowTypeError(env, "ERR_SOCKET_BAD_PORT",
+                   std::string(what) + ": port must be an integer in [0, 65535]");
+  }
+  *port = static_cast<uint16_t>(p);
+}
+
+// data = info[index] (Buffer / Uint8Array), length = info[index + 1] or its byteLength.
+void ReadBytes(const Napi::CallbackInfo& info, size_t index, const char* what,
+               const uint8_t** data, size_t* length) {
+  Napi::Env env = info.Env();
+  napi_typedarray_type type;
+  size_t available = 0;
+  void* p = nullptr;
+  if (info.Length() <= index ||
+      napi_get_typedarray_info(env, info[index], &type, &available, &p, nullptr, nullptr) !=
+          napi_ok ||
+      (type != napi_uint8_array && type != napi_uint8_clamped_array)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE",
+                   std::string(what) + ": data must be a Buffer or Uint8Array");
+  }
+  size_t n = available;
+  if (info.Length() > index + 1 && !info[index + 1].IsUndefined()) {
+    double d = info[index + 1].IsNumber() ? info[index + 1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= static_cast<double>(available)) || std::floor(d) != d) {
+      ThrowTypeError(env, "ERR_OUT_OF_RANGE",
+                     std::string(what) + ": length must be an integer in [0, data.length]");
+    }
+    n = static_cast<size_t>(d);
+  }
+  *data = static_cast<const uint8_t*>(p);
+  *length = n;
+}
+
+// Linux turns receive timestamping on globally (a static key) while any socket wants it,
+// and the first enable is deferred to a workqueue: a datagram that arrives before that
+// work has run carries no stamp, and the kernel then stamps it when it is read (late).
+// The same happens again each time the last timestamping socket of the system closes.
+// One SO_TIMESTAMPNS socket kept open for the life of the process keeps the key on, so
+// only datagrams arriving within moments of loading the addon can be affected.
+void KeepKernelTimestampingEnabled() {
+  static const int keeper = [] {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    return fd;
+  }();
+  (void)keeper;
+}
+
+}  // namespace
+
+Napi::Function UdpSocket::Init(Napi::Env env) {
+  // At module load, well before the daemon's first datagram (see above).
+  KeepKernelTimestampingEnabled();
+  return DefineClass(
+      env, "UdpSocket",
+      {
+          InstanceMethod<&UdpSocket::Bind>("bind"),
+          InstanceMethod<&UdpSocket::Connect>("connect"),
+          InstanceMethod<&UdpSocket::Send>("send"),
+          InstanceMethod<&UdpSocket::SendTo>("sendTo"),
+          InstanceMethod<&UdpSocket::LocalAddress>("localAddress"),
+          InstanceMethod<&UdpSocket::SetOnMessage>("setOnMessage"),
+          InstanceMethod<&UdpSocket::SetOnError>("setOnError"),
+          InstanceMethod<&UdpSocket::SetReceiveBufferSize>("setReceiveBufferSize"),
+          InstanceMethod<&UdpSocket::GetReceiveBufferSize>("getReceiveBufferSize"),
+          InstanceMethod<&UdpSocket::Close>("close"),
+          InstanceAccessor<&UdpSocket::GetKernelTimestamps>("kernelTimestamps"),
+          InstanceAccessor<&UdpSocket::GetFd>("fd"),
+          InstanceAccessor<&UdpSocket::GetClosed>("closed"),
+      });
+}
+
+UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<UdpSocket>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  double family = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  if (family != 4 && family != 6) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "UdpSocket: family must be 4 or 6");
+  }
+  family_ = family == 4 ? AF_INET : AF_INET6;
+  batch_size_ = kDefaultBatchSize;
+  max_datagram_ = kDefaultMaxDatagram;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsObject()) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: options must be an object");
+    }
+    Napi::Object options = info[1].As<Napi::Object>();
+    batch_size_ = ReadSizeOption(env, options, "batchSize", kDefaultBatchSize, 1, kMaxBatchSize);
+    max_datagram_ = ReadSizeOption(env, options, "maxDatagramSize", kDefaultMaxDatagram,
+                                   kMinMaxDatagram, kMaxMaxDatagram);
+  }
+
+  // Receive slots first: if anything here throws, no fd has been opened yet (the
+  // destructor does not run for a constructor that throws).
+  slots_.resize(batch_size_);
+  msgs_.resize(batch_size_);
+  iovs_.resize(batch_size_);
+  names_.resize(batch_size_);
+  control_.assign(batch_size_ * kControlWords, 0);
+  for (size_t i = 0; i < batch_size_; ++i) {
+    napi_value buffer;
+    void* data = nullptr;
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_buffer(env, max_datagram_, &data, &buffer));
+    std::memset(data, 0, max_datagram_);
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_reference(env, buffer, 1, &slots_[i].buffer));
+    slots_[i].data = static_cast<uint8_t*>(data);
+    iovs_[i].iov_base = data;
+    iovs_[i].iov_len = max_datagram_;
+    std::memset(&msgs_[i], 0, sizeof msgs_[i]);
+    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+    msgs_[i].msg_hdr.msg_name = &names_[i];
+    msgs_[i].msg_hdr.msg_control = &control_[i * kControlWords];
+  }
+
+  // An AF_INET6 socket keeps the kernel's IPV6_V6ONLY default (net.ipv6.bindv6only,
+  // normally 0: a wildcard bind is dual-stack and IPv4 peers appear as ::ffff:a.b.c.d).
+  fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    int err = errno;
+    for (Slot& s : slots_) napi_delete_reference(env, s.buffer), s.buffer = nullptr;
+    ThrowErrno(env, err, "socket");
+  }
+  int on = 1;
+  kernel_timestamps_ = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
+  KeepKernelTimestampingEnabled();
+}
+
+UdpSocket::~UdpSocket() {
+  CloseFd();
+  if (!js_released_) {
+    // Finalizer: the wrapper reference is going away with the object itself.
+    self_ref_ = false;
+    ReleaseJsResources();
+  }
+}
+
+void UdpSocket::CheckOpen(Napi::Env env, const char* syscall) const {
+  if (closed_) ThrowCodeError(env, "ERR_SOCKET_CLOSED", std::string(syscall) + ": socket is closed");
+}
+
+void UdpSocket::StartPolling(Napi::Env env) {
+  if (polling_) return;
+  uv_loop_t* loop = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
+  auto* poll = new uv_poll_t;
+  int r = uv_poll_init_socket(loop, poll, fd_);
+  if (r < 0) {
+    delete poll;
+    ThrowErrno(env, -r, "uv_poll_init");
+  }
+  poll->data = this;
+  r = uv_poll_start(poll, UV_READABLE, OnPoll);
+  if (r < 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(poll),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    ThrowErrno(env, -r, "uv_poll_start");
+  }
+  poll_ = poll;
+  polling_ = true;
+  NAPI_THROW_IF_FAILED_VOID(
+      env, napi_async_init(env, Value(), Napi::String::New(env, "ntpd.UdpSocket"), &async_context_));
+  // Keep the JS object (and so this C++ object) alive while the loop may call us.
+  Ref();
+  self_ref_ = true;
+  if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) cleanup_hook_ = true;
+}
+
+void UdpSocket::CloseFd() {
+  if (closed_) return;
+  closed_ = true;
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void UdpSocket::ReleaseJsResources() {
+  if (js_released_) return;
+  js_released_ = true;
+  on_message_.Reset();
+  on_error_.Reset();
+  for (Slot& s : slots_) {
+    if (s.buffer != nullptr) napi_delete_reference(env_, s.buffer);
+    s.buffer = nullptr;
+    s.data = nullptr;
+  }
+  if (async_context_ != nullptr) {
+    napi_async_destroy(env_, async_context_);
+    async_context_ = nullptr;
+  }
+  if (cleanup_hook_) {
+    cleanup_hook_ = false;
+    napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+  }
+  if (self_ref_) {
+    self_ref_ = false;
+    Unref();
+  }
+}
+
+void UdpSocket::OnEnvCleanup(void* arg) {
+  auto* self = static_cast<UdpSocket*>(arg);
+  self->cleanup_hook_ = false;  // the runtime is removing it
+  self->CloseFd();
+  self->ReleaseJsResources();
+}
+
+void UdpSocket::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<UdpSocket*>(handle->data);
+  if (self == nullptr || self->closed_) return;
+  napi_env env = self->env_;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_callback_scope callback_scope = nullptr;
+  napi_value resource = nullptr;
+  try {
+    resource = self->Value();
+  } catch (const Napi::Error&) {
+    resource = nullptr;
+  }
+  if (resource == nullptr ||
+      napi_open_callback_scope(env, resource, self->async_context_, &callback_scope) != napi_ok) {
+    callback_scope = nullptr;
+  }
+  self->dispatching_ = true;
+  try {
+    if (status == UV_EBADF) {
+      self->RecoverFromPollError(env);
+    } else if (status < 0) {
+      self->ReportError(env, -status, "uv_poll");
+    } else {
+      self->DrainBatches(env);
+    }
+  } catch (const Napi::Error& e) {
+    // A failing Node-API call inside the drain; report it like a handler exception.
+    napi_value err = e.Value();
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) napi_get_and_clear_last_exception(env, &err);
+    if (err != nullptr) napi_fatal_exception(env, err);
+  }
+  // Closing the callback scope runs the nextTick queue and microtasks; a close() made
+  // from there still sees dispatching_ and leaves the release to us.
+  if (callback_scope != nullptr) napi_close_callback_scope(env, callback_scope);
+  self->dispatching_ = false;
+  napi_close_handle_scope(env, scope);
+  if (self->closed_) self->ReleaseJsResources();
+}
+
+// Reports a pending JS exception (thrown by a handler) as an uncaught exception.
+static void ReportPendingException(napi_env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  napi_value err;
+  if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+}
+
+void UdpSocket::DrainBatches(napi_env env) {
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    if (closed_) return;
+    for (size_t i = 0; i < batch_size_; ++i) {
+      msghdr& h = msgs_[i].msg_hdr;
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_controllen = kControlBytes;
+      h.msg_flags = 0;
+      msgs_[i].msg_len = 0;
+      names_[i].ss_family = AF_UNSPEC;
+    }
+    int n = recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(batch_size_), MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      ReportError(env, err, "recvmmsg");
+      if (IsTransientReceiveError(err)) continue;
+      return;
+    }
+    struct timespec late = {0, 0};
+    bool have_late = false;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    for (int i = 0; i < n && !closed_; ++i) {
+      msghdr& h = msgs_[i].msg_hdr;
+      if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // longer than maxDatagramSize: dropped
+      if (on_message_.IsEmpty()) continue;
+      struct timespec ts;
+      bool have_ts = false;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof ts)) {
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          have_ts = true;
+          break;
+        }
+      }
+      if (!have_ts) {
+        if (!have_late) {
+          clock_gettime(CLOCK_REALTIME, &late);
+          have_late = true;
+        }
+        ts = late;
+      }
+      char text[kAddressTextMax];
+      uint16_t port = 0;
+      size_t text_len = h.msg_namelen > 0 ? FormatSockaddr(names_[i], text, &port) : 0;
+      napi_value argv[6];
+      napi_value fn;
+      if (napi_get_reference_value(env, slots_[i].buffer, &argv[0]) != napi_ok ||
+          napi_create_uint32(env, msgs_[i].msg_len, &argv[1]) != napi_ok ||
+          napi_create_string_latin1(env, text, text_len, &argv[2]) != napi_ok ||
+          napi_create_uint32(env, port, &argv[3]) != napi_ok ||
+          napi_create_double(env, static_cast<double>(ts.tv_sec), &argv[4]) != napi_ok ||
+          napi_create_uint32(env, static_cast<uint32_t>(ts.tv_nsec), &argv[5]) != napi_ok ||
+          napi_get_reference_value(env, on_message_, &fn) != napi_ok) {
+        ReportPendingException(env);
+        continue;
+      }
+      napi_value result;
+      if (napi_call_function(env, undefined, fn, 6, argv, &result) != napi_ok) {
+        ReportPendingException(env);
+      }
+    }
+    napi_close_handle_scope(env, scope);
+    if (static_cast<size_t>(n) < batch_size_) return;
+  }
+}
+
+// libuv reports POLLERR on a poll handle as status UV_EBADF and stops the handle. On a
+// UDP socket POLLERR means a pending socket error (an ICMP error such as port
+// unreachable, on a connected socket) or a non-empty error queue, not a bad fd. Fetch
+// and clear the error (SO_ERROR), empty the error queue, restart the poll, report the
+// error and drain what is readable.
+void UdpSocket::RecoverFromPollError(napi_env env) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    ReportError(env, errno, "getsockopt");  // the fd really is bad; the poll stays stopped
+    return;
+  }
+  if (err == 0) {
+    // Nothing in sk_err: the error queue (MSG_ERRQUEUE) has entries; we do not ask for
+    // any (no IP_RECVERR, no TX timestamps yet), so discard them.
+    char data[256];
+    alignas(cmsghdr) char control[256];
+    for (int i = 0; i < 64; ++i) {
+      iovec iov = {data, sizeof data};
+      msghdr m;
+      std::memset(&m, 0, sizeof m);
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = control;
+      m.msg_controllen = sizeof control;
+      if (recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    }
+  }
+  if (poll_ != nullptr) {
+    int r = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (r < 0) {
+      ReportError(env, -r, "uv_poll_start");
+      return;
+    }
+  }
+  if (err != 0) ReportError(env, err, "recvmmsg");
+  if (!closed_) DrainBatches(env);
+}
+
+void UdpSocket::ReportError(napi_env env, int err, const char* syscall) {
+  if (on_error_.IsEmpty() || closed_) return;
+  Napi::Error error = MakeErrnoError(Napi::Env(env), err, syscall);
+  napi_value fn;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (napi_get_reference_value(env, on_error_, &fn) != napi_ok) return;
+  napi_value argv[1] = {error.Value()};
+  napi_value result;
+  if (napi_call_function(env, undefined, fn, 1, argv, &result) != napi_ok) {
+    ReportPendingException(env);
+  }
+}
+
+Napi::Value UdpSocket::Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "bind");
+  std::string host;
+  uint16_t port;
+  ReadHostPort(info, 0, "bind", &host, &port);
+  sockaddr_storage addr;
+  socklen_t len;
+  std::string why;
+  if (!ParseSockaddr(family_, host, port, &addr, &len, &why)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "bind: " + why);
+  }
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    ThrowErrno(env, errno, "bind", host, port);
+  }
+  StartPolling(env);
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "connect");
+  std::string host;
+  uint16_t port;
+  ReadHostPort(info, 0, "connect", &host, &port);
+  sockaddr_storage addr;
+  socklen_t len;
+  std::string why;
+  if (!ParseSockaddr(family_, host, port, &addr, &len, &why)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "connect: " + why);
+  }
+  int r;
+  do {
+    r = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), len);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) ThrowErrno(env, errno, "connect", host, port);
+  StartPolling(env);
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "send");
+  const uint8_t* data;
+  size_t length;
+  ReadBytes(info, 0, "send", &data, &length);
+  double* t1 = nullptr;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    napi_typedarray_type type;
+    size_t n = 0;
+    void* p = nullptr;
+    if (napi_get_typedarray_info(env, info[2], &type, &n, &p, nullptr, nullptr) != napi_ok ||
+        type != napi_float64_array || n < 2) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "send: t1Out must be a Float64Array of length >= 2");
+    }
+    t1 = static_cast<double*>(p);
+  }
+  StartPolling(env);
+  struct timespec ts;
+  ssize_t sent;
+  do {
+    clock_gettime(CLOCK_REALTIME, &ts);
+    sent = ::send(fd_, data, length, 0);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) ThrowErrno(env, errno, "send");
+  if (t1 != nullptr) {
+    t1[0] = static_cast<double>(ts.tv_sec);
+    t1[1] = static_cast<double>(ts.tv_nsec);
+  }
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::SendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "sendTo");
+  const uint8_t* data;
+  size_t length;
+  ReadBytes(info, 0, "sendTo", &data, &length);
+  std::string host;
+  uint16_t port;
+  ReadHostPort(info, 2, "sendTo", &host, &port);
+  sockaddr_storage addr;
+  socklen_t len;
+  std::string why;
+  if (!ParseSockaddr(family_, host, port, &addr, &len, &why)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "sendTo: " + why);
+  }
+  StartPolling(env);
+  ssize_t sent;
+  do {
+    sent = ::sendto(fd_, data, length, 0, reinterpret_cast<sockaddr*>(&addr), len);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) ThrowErrno(env, errno, "sendto", host, port);
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::LocalAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "localAddress");
+  sockaddr_storage addr;
+  socklen_t len = sizeof addr;
+  std::memset(&addr, 0, sizeof addr);
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ThrowErrno(env, errno, "getsockname");
+  }
+  char text[kAddressTextMax];
+  uint16_t port = 0;
+  size_t text_len = FormatSockaddr(addr, text, &port);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", Napi::String::New(env, text, text_len));
+  o.Set("port", Napi::Number::New(env, port));
+  o.Set("family", Napi::Number::New(env, addr.ss_family == AF_INET6 ? 6 : 4));
+  return o;
+}
+
+Napi::Value UdpSocket::SetOnMessage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+    on_message_.Reset();
+  } else if (info[0].IsFunction()) {
+    if (!closed_) on_message_ = Napi::Persistent(info[0].As<Napi::Function>());
+  } else {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "setOnMessage: handler must be a function or null");
+  }
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::SetOnError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+    on_error_.Reset();
+  } else if (info[0].IsFunction()) {
+    if (!closed_) on_error_ = Napi::Persistent(info[0].As<Napi::Function>());
+  } else {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "setOnError: handler must be a function or null");
+  }
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::SetReceiveBufferSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "setReceiveBufferSize");
+  double d = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(d > 0 && d <= 2147483647.0) || std::floor(d) != d) {
+    ThrowTypeError(env, "ERR_OUT_OF_RANGE", "setReceiveBufferSize: size must be a positive integer");
+  }
+  int size = static_cast<int>(d);
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0) {
+    ThrowErrno(env, errno, "setsockopt");
+  }
+  return env.Undefined();
+}
+
+Napi::Value UdpSocket::GetReceiveBufferSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, "getReceiveBufferSize");
+  int size = 0;
+  socklen_t len = sizeof size;
+  if (getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, &len) != 0) ThrowErrno(env, errno, "getsockopt");
+  return Napi::Number::New(env, size);
+}
+
+Napi::Value UdpSocket::Close(const Napi::CallbackInfo& info) {
+  CloseFd();
+  if (!dispatching_) ReleaseJsResources();
+  return info.Env().Undefined();
+}
+
+Napi::Value UdpSocket::GetKernelTimestamps(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), kernel_timestamps_);
+}
+
+Napi::Value UdpSocket::GetFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fd_);
+}
+
+Napi::Value UdpSocket::GetClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), closed_);
+}
+
+}  // namespace ntpd

@@ -1,0 +1,84 @@
+// UdpSocket: a nonblocking UDP socket with kernel receive timestamps (SO_TIMESTAMPNS),
+// polled on the libuv loop and drained with recvmmsg in batches.
+#pragma once
+
+#include <napi.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace ntpd {
+
+class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+
+  explicit UdpSocket(const Napi::CallbackInfo& info);
+  ~UdpSocket() override;
+
+ private:
+  // One receive slot of the recvmmsg batch. `data` is the memory of a JS Buffer that
+  // `buffer` keeps alive; the same Buffer is handed to every datagram received in it.
+  struct Slot {
+    napi_ref buffer = nullptr;
+    uint8_t* data = nullptr;
+  };
+
+  Napi::Value Bind(const Napi::CallbackInfo& info);
+  Napi::Value Connect(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SendTo(const Napi::CallbackInfo& info);
+  Napi::Value LocalAddress(const Napi::CallbackInfo& info);
+  Napi::Value SetOnMessage(const Napi::CallbackInfo& info);
+  Napi::Value SetOnError(const Napi::CallbackInfo& info);
+  Napi::Value SetReceiveBufferSize(const Napi::CallbackInfo& info);
+  Napi::Value GetReceiveBufferSize(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetKernelTimestamps(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+
+  void CheckOpen(Napi::Env env, const char* syscall) const;
+  void StartPolling(Napi::Env env);
+  // Stops polling and closes the fd; no JS is touched, so it is safe from the env
+  // cleanup hook and the finalizer.
+  void CloseFd();
+  // Drops the references to JS values (handlers, receive Buffers, self). Deferred to the
+  // end of a dispatch when close() is called from inside a message handler.
+  void ReleaseJsResources();
+
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnEnvCleanup(void* arg);
+  void Drain();
+  void DrainBatches(napi_env env);
+  void RecoverFromPollError(napi_env env);
+  void ReportError(napi_env env, int err, const char* syscall);
+
+  napi_env env_;
+  int fd_ = -1;
+  int family_ = AF_INET;
+  bool kernel_timestamps_ = false;
+  bool closed_ = false;
+  bool polling_ = false;
+  bool dispatching_ = false;
+  bool js_released_ = false;
+  bool cleanup_hook_ = false;
+  bool self_ref_ = false;
+  uv_poll_t* poll_ = nullptr;
+  napi_async_context async_context_ = nullptr;
+
+  Napi::FunctionReference on_message_;
+  Napi::FunctionReference on_error_;
+
+  size_t batch_size_;
+  size_t max_datagram_;
+  std::vector<Slot> slots_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  std::vector<sockaddr_storage> names_;
+  std::vector<uint64_t> control_;  // uint64_t for cmsghdr alignment
+};
+
+}  // namespace ntpd

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// ntp-daemon [-c PATH] [-l LEVEL] [--no-clock-control] | -h | -v
+// Exit codes as ntpd-rs: 78 configuration error, 70 fatal (cannot control the
+// clock, cannot open the log file, internal error).
+
+import { existsSync } from "node:fs";
+import { formatDiagnostic, type ConfigResult } from "../proto/config/index.js";
+import { defaultConfig } from "../proto/config/index.js";
+import { loadConfigFile } from "../daemon/config-file.js";
+import { Daemon } from "../daemon/daemon.js";
+import { createLogger, isLogLevel, streamSink, type LogLevel, type Logger } from "../daemon/log.js";
+import { LogFileSink } from "../daemon/log-file.js";
+import { nativeStatus } from "../daemon/native/status.js";
+import { sdNotify } from "../daemon/native/notify.js";
+import {
+  DEFAULT_CONFIG_PATH,
+  EXIT_CONFIG,
+  EXIT_SOFTWARE,
+  parseCommandLine,
+  UsageError,
+} from "./args.js";
+import { packageVersion } from "./version.js";
+
+const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
+       ntp-daemon -h | -v
+
+Options:
+  -c, --config PATH        configuration file (default ${DEFAULT_CONFIG_PATH} if it exists)
+  -l, --log-level LEVEL    trace, debug, info, warn or error (overrides [observability] log-level)
+      --no-clock-control   never touch the system clock: measure and serve only
+  -h, --help               this help
+  -v, --version            print the version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseCommandLine(argv, {
+      config: { type: "string", short: "c" },
+      "log-level": { type: "string", short: "l" },
+      "no-clock-control": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    }));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`ntp-daemon: ${error.message}\n${USAGE}`);
+    return EXIT_CONFIG;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stderr.write(`ntp-daemon ${packageVersion()}\n`);
+    return 0;
+  }
+  const cliLevel = values["log-level"];
+  if (cliLevel !== undefined && !isLogLevel(cliLevel)) {
+    process.stderr.write(`ntp-daemon: unknown log level "${cliLevel}"\n`);
+    return EXIT_CONFIG;
+  }
+
+  const loaded = await loadConfiguration(values.config);
+  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
+    return EXIT_CONFIG;
+  }
+  const config = loaded.config;
+  const level: LogLevel = cliLevel ?? config.observability.logLevel;
+
+  let fileSink: LogFileSink | null = null;
+  if (config.observability.logPath !== null) {
+    try {
+      fileSink = new LogFileSink(config.observability.logPath);
+    } catch (error) {
+      process.stderr.write(`ntp-daemon: could not open log file: ${String(error)}\n`);
+      return EXIT_SOFTWARE;
+    }
+  }
+  const colors = config.observability.ansiColors ?? (fileSink === null && process.stdout.isTTY);
+  const log = createLogger(level, fileSink ?? streamSink(), colors);
+
+  const native = nativeStatus();
+  if (native.inUse) log.debug(native.message);
+  else log.warn(native.message);
+
+  const clockControl = !values["no-clock-control"];
+  if (clockControl && config.sources.length > 0) {
+    log.error(
+      "steering the system clock is not implemented yet in this version; " +
+        "run with --no-clock-control to measure the sources without touching the clock",
+    );
+    return EXIT_SOFTWARE;
+  }
+  if (!clockControl) log.info("clock control disabled: the system clock is never changed");
+
+  const daemon = new Daemon({ config, log });
+  await daemon.start();
+  try {
+    sdNotify("READY=1");
+  } catch (error) {
+    log.warn("could not notify systemd of readiness", { error: String(error) });
+  }
+  log.info("ntp-daemon started", { version: packageVersion(), pid: process.pid });
+
+  return await waitForTermination(daemon, log, fileSink);
+}
+
+async function loadConfiguration(path: string | undefined): Promise<ConfigResult> {
+  if (path !== undefined) return loadConfigFile(path);
+  if (existsSync(DEFAULT_CONFIG_PATH)) return loadConfigFile(DEFAULT_CONFIG_PATH);
+  return { ok: true, config: defaultConfig(), warnings: [] };
+}
+
+function waitForTermination(
+  daemon: Daemon,
+  log: Logger,
+  fileSink: LogFileSink | null,
+): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      log.info("shutting down", { signal });
+      daemon.stop();
+      fileSink?.close();
+      resolve(0);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => {
+      try {
+        fileSink?.reopen();
+        log.info("log file reopened");
+      } catch (error) {
+        log.error("could not reopen the log file", { error: String(error) });
+      }
+    });
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Sockets and timers are closed by now; nothing left pending may keep us alive.
+    setTimeout(() => process.exit(code), 500).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`ntp-daemon: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(EXIT_SOFTWARE);
+  },
+);

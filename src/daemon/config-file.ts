@@ -1,0 +1,45 @@
+// Reads ntp.toml from disk and hands the text to the pure parser. Never throws: a file that
+// cannot be read (or is not UTF-8) is an ordinary ok:false result naming the file.
+import { readFile } from "node:fs/promises";
+import { parseConfig } from "../proto/config/index.js";
+import type { ConfigResult } from "../proto/config/index.js";
+
+const REASONS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the path is too long",
+};
+
+function reason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && REASONS[code] !== undefined) return REASONS[code];
+  return e instanceof Error ? e.message : String(e);
+}
+
+function failure(path: string, message: string): ConfigResult {
+  return {
+    ok: false,
+    errors: [{ file: path, line: 0, column: 0, path: "", message }],
+    warnings: [],
+  };
+}
+
+export async function loadConfigFile(path: string): Promise<ConfigResult> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    return failure(path, `cannot read the configuration file: ${reason(e)}`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return failure(path, "cannot read the configuration file: it is not valid UTF-8 text");
+  }
+  return parseConfig(text, path);
+}

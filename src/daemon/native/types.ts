@@ -1,0 +1,99 @@
+// Types of the native addon's exports (build/Release/ntpd_native.node, sources in
+// native/). Keep in step with native/addon.cc; bump ABI_VERSION on both sides when
+// anything here changes shape.
+
+/** The addon's `abiVersion` this code was written against. */
+export const ABI_VERSION = 1;
+
+/** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
+export interface NativeTimex {
+  /** Return value: TIME_OK 0, TIME_INS 1, TIME_DEL 2, TIME_OOP 3, TIME_WAIT 4, TIME_ERROR 5. */
+  state: number;
+  /** Remaining offset to slew: µs, or ns when `status` has STA_NANO (0x2000). */
+  offset: number;
+  /** Frequency offset in units of 2^-16 ppm (ppm = freq / 65536). */
+  freq: number;
+  /** Maximum error, µs. */
+  maxerror: number;
+  /** Estimated error, µs. */
+  esterror: number;
+  /** STA_* flags (STA_UNSYNC 0x40, STA_NANO 0x2000, STA_INS 0x10, STA_DEL 0x20, ...). */
+  status: number;
+  /** PLL time constant. */
+  constant: number;
+  /** Clock precision, µs. */
+  precision: number;
+  /** Maximum frequency error, 2^-16 ppm. */
+  tolerance: number;
+  /** Microseconds between clock ticks. */
+  tick: number;
+  /** TAI - UTC offset, s. */
+  tai: number;
+}
+
+/**
+ * Called once per received datagram. `data` is a reused slot Buffer: bytes
+ * [0, length) are the datagram and are only valid during this call (see udp.ts).
+ * rxSeconds/rxNanoseconds: kernel receive time, CLOCK_REALTIME.
+ */
+export type NativeMessageHandler = (
+  data: Buffer,
+  length: number,
+  address: string,
+  port: number,
+  rxSeconds: number,
+  rxNanoseconds: number,
+) => void;
+
+/** A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmmsg". */
+export type NativeErrnoError = Error & {
+  code: string;
+  errno?: number;
+  syscall?: string;
+  address?: string;
+  port?: number;
+};
+
+export interface NativeUdpSocketOptions {
+  /** recvmmsg batch size, 1..1024 (default 32). */
+  batchSize?: number;
+  /** Receive slot size in bytes, 48..65535 (default 2048); longer datagrams are dropped. */
+  maxDatagramSize?: number;
+}
+
+export interface NativeUdpSocket {
+  /** Whether SO_TIMESTAMPNS could be enabled. */
+  readonly kernelTimestamps: boolean;
+  readonly fd: number;
+  readonly closed: boolean;
+  bind(address: string, port: number): void;
+  connect(address: string, port: number): void;
+  /** Writes the CLOCK_REALTIME reading taken just before send(2) to t1Out[0] (s), [1] (ns). */
+  send(data: Uint8Array, length?: number, t1Out?: Float64Array): void;
+  sendTo(data: Uint8Array, length: number, address: string, port: number): void;
+  localAddress(): { address: string; port: number; family: 4 | 6 };
+  setOnMessage(handler: NativeMessageHandler | null): void;
+  setOnError(handler: ((error: NativeErrnoError) => void) | null): void;
+  setReceiveBufferSize(bytes: number): void;
+  getReceiveBufferSize(): number;
+  close(): void;
+}
+
+export interface NativeAddon {
+  readonly abiVersion: number;
+  readonly CLOCK_REALTIME: number;
+  readonly CLOCK_MONOTONIC: number;
+  readonly CLOCK_TAI: number;
+  /**
+   * Reads the clock into `clockBuffer`: [0] = seconds, [1] = nanoseconds. Allocates
+   * nothing; the next call overwrites the values, so read them at once.
+   */
+  clockGettime(clockId: number): void;
+  /** The Float64Array(2) clockGettime writes to (one per thread/environment). */
+  readonly clockBuffer: Float64Array;
+  /** Read-only: `modes` is hard-wired to 0 in the addon. */
+  adjtimeRead(): NativeTimex;
+  /** false when there is no socket (argument and $NOTIFY_SOCKET unset/empty). */
+  sdNotify(message: string, socketPath?: string): boolean;
+  UdpSocket: new (family: 4 | 6, options?: NativeUdpSocketOptions) => NativeUdpSocket;
+}

@@ -1,0 +1,95 @@
+// TimestampedUdpSocket on the native addon's UdpSocket (see udp.ts for the contract and
+// native/udp_socket.cc for the mechanics). A thin shim: handlers are handed to the
+// addon as they are, so a datagram costs one native -> JS call and no wrapper closure.
+
+import type { Timespec } from "./clock.js";
+import type { NativeAddon, NativeUdpSocket } from "./types.js";
+import type {
+  ErrorHandler,
+  LocalAddress,
+  MessageHandler,
+  TimestampedUdpSocket,
+  UdpFamily,
+  UdpSocketOptions,
+} from "./udp.js";
+
+export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
+  readonly implementation = "addon";
+  readonly kernelTimestamps: boolean;
+  private readonly socket: NativeUdpSocket;
+  private readonly t1 = new Float64Array(2);
+
+  constructor(
+    addon: NativeAddon,
+    readonly family: UdpFamily,
+    options: UdpSocketOptions = {},
+  ) {
+    const native: { batchSize?: number; maxDatagramSize?: number } = {};
+    if (options.batchSize !== undefined) native.batchSize = options.batchSize;
+    if (options.maxDatagramSize !== undefined) native.maxDatagramSize = options.maxDatagramSize;
+    this.socket = new addon.UdpSocket(family, native);
+    this.kernelTimestamps = this.socket.kernelTimestamps;
+    if (options.receiveBufferSize !== undefined) {
+      try {
+        this.socket.setReceiveBufferSize(options.receiveBufferSize);
+      } catch (error) {
+        this.socket.close();
+        throw error;
+      }
+    }
+  }
+
+  bind(address: string, port: number): Promise<void> {
+    try {
+      this.socket.bind(address, port);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  connect(address: string, port: number): Promise<void> {
+    try {
+      this.socket.connect(address, port);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  send(data: Uint8Array, length: number = data.length, t1?: Timespec): Timespec {
+    this.socket.send(data, length, this.t1);
+    const out = t1 ?? { sec: 0, nsec: 0 };
+    out.sec = this.t1[0]!;
+    out.nsec = this.t1[1]!;
+    return out;
+  }
+
+  sendTo(data: Uint8Array, length: number, address: string, port: number): void {
+    this.socket.sendTo(data, length, address, port);
+  }
+
+  onMessage(handler: MessageHandler | null): void {
+    this.socket.setOnMessage(handler);
+  }
+
+  onError(handler: ErrorHandler | null): void {
+    this.socket.setOnError(handler);
+  }
+
+  localAddress(): LocalAddress {
+    return this.socket.localAddress();
+  }
+
+  setReceiveBufferSize(bytes: number): void {
+    this.socket.setReceiveBufferSize(bytes);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

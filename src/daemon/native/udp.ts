@@ -1,0 +1,103 @@
+// A UDP socket that reports when each datagram arrived. Two implementations with the
+// same contract (udp.contract.ts runs against both):
+//
+//   addon  (udp-native.ts): kernel receive timestamps (SO_TIMESTAMPNS), recvmmsg batches,
+//          synchronous sends, T1 read right before the send syscall.
+//   dgram  (udp-dgram.ts):  node:dgram; the receive time is read in the 'message'
+//          handler (user space: late by the event-loop delay, tens of µs or more).
+//
+// Contract:
+// - bind/connect resolve once the socket is bound/connected and reject with a Node-style
+//   errno error (code "EADDRINUSE", ...). Addresses are IP literals only (no DNS); on a
+//   family-6 socket an IPv4 literal means its v4-mapped form ::ffff:a.b.c.d. A family-6
+//   socket keeps the kernel's dual-stack default: bound to "::" it also receives IPv4,
+//   and such peers are reported as "::ffff:a.b.c.d".
+// - onMessage handler: (data, length, address, port, rxSec, rxNsec). Bytes [0, length)
+//   of `data` are the datagram. BUFFER CONTRACT: `data` may be a slot buffer the socket
+//   reuses for later datagrams (the addon does that); it is valid only until the handler
+//   returns. Copy what you keep: Buffer.from(data.subarray(0, length)). Never write to it.
+//   (rxSec, rxNsec) is CLOCK_REALTIME as whole seconds and nanoseconds.
+// - send (connected) returns the CLOCK_REALTIME reading taken immediately before the
+//   datagram was handed to the kernel (the client's T1). send/sendTo copy or consume the
+//   bytes before returning: the caller may reuse its buffer at once.
+// - Errors: invalid arguments and a closed socket throw synchronously (code
+//   ERR_INVALID_ARG_VALUE / ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE / ERR_SOCKET_BAD_PORT
+//   / ERR_SOCKET_CLOSED). A failed send throws an errno error on the addon; on dgram
+//   (asynchronous sends) it goes to the onError handler. Receive-side errors (e.g.
+//   ECONNREFUSED after an ICMP port unreachable on a connected socket) go to onError on
+//   both; without an onError handler they are dropped.
+// - close() is idempotent, may be called inside a handler, and no handler is called
+//   after it.
+
+import { getAddon } from "./addon.js";
+import type { Timespec } from "./clock.js";
+import { DgramTimestampedUdpSocket } from "./udp-dgram.js";
+import { NativeTimestampedUdpSocket } from "./udp-native.js";
+
+export type UdpFamily = 4 | 6;
+
+export type MessageHandler = (
+  data: Buffer,
+  length: number,
+  address: string,
+  port: number,
+  rxSec: number,
+  rxNsec: number,
+) => void;
+
+/** A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmsg". */
+export type UdpError = Error & { code?: string; errno?: number; syscall?: string };
+
+export type ErrorHandler = (error: UdpError) => void;
+
+export interface LocalAddress {
+  address: string;
+  port: number;
+  family: UdpFamily;
+}
+
+export interface UdpSocketOptions {
+  /** "auto" (default): the addon when it is loaded, else dgram. "addon" throws without it. */
+  implementation?: "auto" | "addon" | "dgram";
+  /** Addon only: datagrams drained per recvmmsg call (default 32). */
+  batchSize?: number;
+  /** Addon only: receive slot size; longer datagrams are dropped (default 2048). */
+  maxDatagramSize?: number;
+  /** SO_RCVBUF in bytes (the kernel doubles it and caps it at net.core.rmem_max). */
+  receiveBufferSize?: number;
+}
+
+export interface TimestampedUdpSocket {
+  readonly implementation: "addon" | "dgram";
+  readonly family: UdpFamily;
+  /** true: rx times are kernel timestamps; false: read in user space on arrival. */
+  readonly kernelTimestamps: boolean;
+  bind(address: string, port: number): Promise<void>;
+  connect(address: string, port: number): Promise<void>;
+  /** Sends on a connected socket; returns T1 (fills and returns `t1` when given). */
+  send(data: Uint8Array, length?: number, t1?: Timespec): Timespec;
+  sendTo(data: Uint8Array, length: number, address: string, port: number): void;
+  onMessage(handler: MessageHandler | null): void;
+  onError(handler: ErrorHandler | null): void;
+  localAddress(): LocalAddress;
+  setReceiveBufferSize(bytes: number): void;
+  close(): void;
+}
+
+/** A socket of `family`: addon-backed when the addon is loaded, else node:dgram. */
+export function createUdpSocket(
+  family: UdpFamily,
+  options: UdpSocketOptions = {},
+): TimestampedUdpSocket {
+  if (family !== 4 && family !== 6) {
+    throw Object.assign(new TypeError(`UDP family must be 4 or 6, not ${String(family)}`), {
+      code: "ERR_INVALID_ARG_VALUE",
+    });
+  }
+  const which = options.implementation ?? "auto";
+  if (which === "dgram") return new DgramTimestampedUdpSocket(family, options);
+  const addon = getAddon();
+  if (addon) return new NativeTimestampedUdpSocket(addon, family, options);
+  if (which === "addon") throw new Error("the native addon is not loaded");
+  return new DgramTimestampedUdpSocket(family, options);
+}

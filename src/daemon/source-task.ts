@@ -1,0 +1,178 @@
+// Drives one NtpSource (src/proto/source) against one resolved server
+// address: arms the poll timer, opens a fresh connected UDP socket with a
+// random source port for every poll (as ntpd-rs does, RFC 9109), sends the
+// request, hands replies to the source and reports what came of them.
+
+import { POLL_WINDOW_SECONDS, type NtpSource, type SourceEvent } from "../proto/source/source.js";
+import { NtpTimestamp } from "../proto/time.js";
+import type { Logger } from "./log.js";
+import type { Timespec } from "./native/clock.js";
+import { createUdpSocket, type TimestampedUdpSocket } from "./native/udp.js";
+import { formatHostPort, type ResolvedAddress } from "./resolve.js";
+import type { WallClock } from "./wall-clock.js";
+
+/** Why a source task ended on its own. */
+export type SourceEnd = "unreachable" | "demobilized" | "reset";
+
+export interface SourceTaskHooks {
+  /** Every event from a reply (measurement, kiss, ...). */
+  onEvent(task: SourceTask, event: SourceEvent): void;
+  /** The task stopped itself; the spawner decides what comes next. */
+  onEnd(task: SourceTask, reason: SourceEnd): void;
+}
+
+export interface SourceTaskOptions {
+  /** Configured name, e.g. "pool.ntp.org:123". */
+  name: string;
+  address: ResolvedAddress;
+  port: number;
+  source: NtpSource;
+  clock: WallClock;
+  log: Logger;
+  hooks: SourceTaskHooks;
+  /** Socket factory; the default picks the addon when it is loaded. */
+  createSocket?: (family: 4 | 6) => TimestampedUdpSocket;
+}
+
+let nextSourceId = 1;
+
+export class SourceTask {
+  readonly id = nextSourceId++;
+  readonly name: string;
+  readonly address: ResolvedAddress;
+  readonly port: number;
+  readonly source: NtpSource;
+  private readonly clock: WallClock;
+  private readonly log: Logger;
+  private readonly hooks: SourceTaskHooks;
+  private readonly createSocket: (family: 4 | 6) => TimestampedUdpSocket;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private windowTimer: NodeJS.Timeout | null = null;
+  private socket: TimestampedUdpSocket | null = null;
+  private readonly t1: Timespec = { sec: 0, nsec: 0 };
+  private stopped = false;
+
+  constructor(options: SourceTaskOptions) {
+    this.name = options.name;
+    this.address = options.address;
+    this.port = options.port;
+    this.source = options.source;
+    this.clock = options.clock;
+    this.log = options.log;
+    this.hooks = options.hooks;
+    this.createSocket = options.createSocket ?? ((family) => createUdpSocket(family));
+  }
+
+  /** "203.0.113.5:123" / "[2001:db8::1]:123". */
+  get addressText(): string {
+    return formatHostPort(this.address.address, this.port);
+  }
+
+  /** Polls at once, then on the source's schedule. */
+  start(): void {
+    this.schedulePoll(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.closeSocket();
+  }
+
+  private schedulePoll(delaySeconds: number): void {
+    if (this.stopped) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.poll();
+    }, delaySeconds * 1000);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped) return;
+    // A request still waiting for its reply is abandoned: its socket closes.
+    this.closeSocket();
+    const result = this.source.poll(this.clock.now());
+    switch (result.kind) {
+      case "request":
+        break;
+      case "unreachable":
+        this.end("unreachable");
+        return;
+      case "demobilize":
+        this.log.warn("server refused service, source removed", {
+          source: this.name,
+          address: this.addressText,
+          kiss: result.code,
+        });
+        this.end("demobilized");
+        return;
+      case "reset":
+        this.end("reset");
+        return;
+    }
+    this.schedulePoll(this.source.nextPollDelaySeconds());
+    try {
+      await this.sendRequest(result.request);
+    } catch (error) {
+      this.closeSocket();
+      this.log.warn("could not send request", {
+        source: this.name,
+        address: this.addressText,
+        error: errorText(error),
+      });
+    }
+  }
+
+  private async sendRequest(request: Uint8Array): Promise<void> {
+    const socket = this.createSocket(this.address.family);
+    this.socket = socket;
+    socket.onMessage((data, length, address, port, rxSec, rxNsec) => {
+      // connect() filters peers in the kernel; the check also covers the fallback.
+      if (port !== this.port || !sameAddress(address, this.address.address)) return;
+      this.handleReply(data, length, NtpTimestamp.fromUnix(rxSec, rxNsec));
+    });
+    socket.onError((error) => {
+      this.log.debug("socket error", { source: this.name, error: error.message });
+    });
+    await socket.bind(this.address.family === 6 ? "::" : "0.0.0.0", 0);
+    await socket.connect(this.address.address, this.port);
+    if (this.stopped || this.socket !== socket) {
+      socket.close();
+      return;
+    }
+    const t1 = socket.send(request, request.length, this.t1);
+    this.source.sent(NtpTimestamp.fromUnix(t1.sec, t1.nsec));
+    this.windowTimer = setTimeout(() => this.closeSocket(), POLL_WINDOW_SECONDS * 1000);
+  }
+
+  private handleReply(data: Buffer, length: number, t4: NtpTimestamp): void {
+    const event = this.source.handleResponse(data, length, t4);
+    if (event.kind !== "ignored") this.closeSocket();
+    if (event.kind === "kiss" && event.action === "reduce-rate") {
+      this.schedulePoll(this.source.nextPollDelaySeconds());
+    }
+    this.hooks.onEvent(this, event);
+  }
+
+  private closeSocket(): void {
+    if (this.windowTimer) clearTimeout(this.windowTimer);
+    this.windowTimer = null;
+    this.socket?.close();
+    this.socket = null;
+  }
+
+  private end(reason: SourceEnd): void {
+    this.stop();
+    this.hooks.onEnd(this, reason);
+  }
+}
+
+function sameAddress(reported: string, expected: string): boolean {
+  return reported === expected || reported === `::ffff:${expected}`;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

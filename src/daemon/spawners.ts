@@ -1,0 +1,254 @@
+// Spawners turn `[[source]]` entries into running source tasks and replace
+// them when they end, as ntpd-rs's spawners do:
+//   server: resolve the name, use its first address; after "unreachable",
+//           resolve again (the server may have moved); never respawn after a
+//           DENY/RSTR demobilization.
+//   pool:   keep up to `count` distinct addresses of the name, minus `ignore`,
+//           topping up from the last DNS answer and resolving again when it
+//           is used up.
+// DNS failures are retried with a back-off from 1 s to 64 s, so a missing
+// network costs a log line a minute, not a busy loop.
+
+import type { PoolSourceConfig, ServerSourceConfig } from "../proto/config/types.js";
+import type { Logger } from "./log.js";
+import { formatHostPort, type ResolvedAddress, type Resolver } from "./resolve.js";
+import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
+
+/** Creates (but does not start) a task for one resolved address. */
+export type TaskFactory = (
+  config: ServerSourceConfig | PoolSourceConfig,
+  name: string,
+  address: ResolvedAddress,
+  port: number,
+  onEnd: (task: SourceTask, reason: SourceEnd) => void,
+) => SourceTask;
+
+export interface SpawnerContext {
+  resolve: Resolver;
+  createTask: TaskFactory;
+  log: Logger;
+  /** Called when a task starts or stops, so the system can track it. */
+  onTaskStarted(task: SourceTask): void;
+  onTaskStopped(task: SourceTask): void;
+}
+
+export interface Spawner {
+  readonly name: string;
+  start(): void;
+  stop(): void;
+}
+
+const MIN_RETRY_SECONDS = 1;
+const MAX_RETRY_SECONDS = 64;
+
+/** Retry timing shared by the spawners: doubles on failure, resets on success. */
+class Backoff {
+  private seconds = MIN_RETRY_SECONDS;
+  private timer: NodeJS.Timeout | null = null;
+
+  schedule(action: () => void, delaySeconds = this.seconds): void {
+    this.cancel();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      action();
+    }, delaySeconds * 1000);
+  }
+
+  failed(): void {
+    this.seconds = Math.min(this.seconds * 2, MAX_RETRY_SECONDS);
+  }
+
+  succeeded(): void {
+    this.seconds = MIN_RETRY_SECONDS;
+  }
+
+  get delay(): number {
+    return this.seconds;
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+export class ServerSpawner implements Spawner {
+  readonly name: string;
+  private task: SourceTask | null = null;
+  private readonly backoff = new Backoff();
+  private stopped = false;
+
+  constructor(
+    private readonly config: ServerSourceConfig,
+    private readonly context: SpawnerContext,
+  ) {
+    this.name = formatHostPort(config.address.host, config.address.port);
+  }
+
+  start(): void {
+    void this.spawn();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.backoff.cancel();
+    this.stopTask();
+  }
+
+  private async spawn(): Promise<void> {
+    const { host, port } = this.config.address;
+    let addresses: ResolvedAddress[];
+    try {
+      addresses = await this.context.resolve(host);
+    } catch (error) {
+      addresses = [];
+      this.context.log.warn("could not resolve source address", {
+        source: this.name,
+        error: errorText(error),
+        retry_in: `${this.backoff.delay}s`,
+      });
+    }
+    if (this.stopped) return;
+    const first = addresses[0];
+    if (!first) {
+      this.backoff.schedule(() => void this.spawn());
+      this.backoff.failed();
+      return;
+    }
+    this.backoff.succeeded();
+    const task = this.context.createTask(this.config, this.name, first, port, (t, reason) =>
+      this.ended(t, reason),
+    );
+    this.task = task;
+    this.context.onTaskStarted(task);
+    task.start();
+  }
+
+  private ended(task: SourceTask, reason: SourceEnd): void {
+    this.context.onTaskStopped(task);
+    this.task = null;
+    if (this.stopped) return;
+    if (reason === "demobilized") {
+      this.context.log.warn("source demobilized; it will not be used again", {
+        source: this.name,
+      });
+      return;
+    }
+    this.context.log.info("source unreachable, resolving its address again", {
+      source: this.name,
+      address: task.addressText,
+    });
+    this.backoff.schedule(() => void this.spawn(), MIN_RETRY_SECONDS);
+  }
+
+  private stopTask(): void {
+    if (!this.task) return;
+    const task = this.task;
+    this.task = null;
+    task.stop();
+    this.context.onTaskStopped(task);
+  }
+}
+
+export class PoolSpawner implements Spawner {
+  readonly name: string;
+  private readonly tasks = new Map<string, SourceTask>();
+  /** Addresses of the last DNS answer not yet tried. */
+  private spare: ResolvedAddress[] = [];
+  /** Addresses that demobilized us: never used again. */
+  private readonly refused = new Set<string>();
+  private readonly ignored: Set<string>;
+  private readonly backoff = new Backoff();
+  private resolving = false;
+  private stopped = false;
+
+  constructor(
+    private readonly config: PoolSourceConfig,
+    private readonly context: SpawnerContext,
+  ) {
+    this.name = formatHostPort(config.address.host, config.address.port);
+    this.ignored = new Set(config.ignore);
+  }
+
+  start(): void {
+    void this.topUp();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.backoff.cancel();
+    for (const task of this.tasks.values()) {
+      task.stop();
+      this.context.onTaskStopped(task);
+    }
+    this.tasks.clear();
+  }
+
+  private usable(address: ResolvedAddress): boolean {
+    return (
+      !this.ignored.has(address.address) &&
+      !this.refused.has(address.address) &&
+      !this.tasks.has(address.address)
+    );
+  }
+
+  private async topUp(): Promise<void> {
+    if (this.stopped || this.resolving) return;
+    this.spare = this.spare.filter((a) => this.usable(a));
+    if (this.tasks.size + this.spare.length < this.config.count) {
+      this.resolving = true;
+      try {
+        const fresh = await this.context.resolve(this.config.address.host);
+        const known = new Set(this.spare.map((a) => a.address));
+        for (const a of fresh) if (!known.has(a.address)) this.spare.push(a);
+        this.spare = this.spare.filter((a) => this.usable(a));
+        this.backoff.succeeded();
+      } catch (error) {
+        this.context.log.warn("could not resolve pool address", {
+          source: this.name,
+          error: errorText(error),
+          retry_in: `${this.backoff.delay}s`,
+        });
+        this.backoff.failed();
+      } finally {
+        this.resolving = false;
+      }
+      if (this.stopped) return;
+    }
+    while (this.tasks.size < this.config.count) {
+      const next = this.spare.shift();
+      if (!next) break;
+      this.spawn(next);
+    }
+    if (this.tasks.size < this.config.count) {
+      // Fewer addresses than wanted: look again later, the pool may grow.
+      this.backoff.schedule(() => void this.topUp());
+    }
+  }
+
+  private spawn(address: ResolvedAddress): void {
+    const task = this.context.createTask(
+      this.config,
+      this.name,
+      address,
+      this.config.address.port,
+      (t, reason) => this.ended(t, reason),
+    );
+    this.tasks.set(address.address, task);
+    this.context.onTaskStarted(task);
+    task.start();
+  }
+
+  private ended(task: SourceTask, reason: SourceEnd): void {
+    this.tasks.delete(task.address.address);
+    this.context.onTaskStopped(task);
+    if (this.stopped) return;
+    if (reason === "demobilized") this.refused.add(task.address.address);
+    this.context.log.info("pool member removed, looking for a replacement", {
+      source: this.name,
+      address: task.addressText,
+      reason,
+    });
+    this.backoff.schedule(() => void this.topUp(), MIN_RETRY_SECONDS);
+  }
+}

@@ -1,0 +1,131 @@
+// The feature gate: uses of unimplemented features are errors with their position, and
+// removing an entry from UNIMPLEMENTED is all it takes to let the feature through.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { formatDiagnostic } from "./diagnostics.js";
+import { findUnimplemented } from "./feature-gate.js";
+import { parseConfig } from "./parse.js";
+import { UNIMPLEMENTED } from "./unimplemented.js";
+
+const EVERYTHING = [
+  "[observability]", // 1
+  'observation-path = "/run/ntpd-rs/observe"', // 2
+  'metrics-exporter-listen = "127.0.0.1:9975"', // 3
+  'log-path-metrics-exporter = "/var/log/e.log"', // 4
+  "", // 5
+  "[[source]]", // 6
+  'mode = "nts"', // 7
+  'address = "nts.example.com"', // 8
+  "enable-srv-resolution = true", // 9
+  'ntp-version = "auto"', // 10
+  "[[source]]", // 11
+  'mode = "nts-pool"', // 12
+  'address = "pool.example.com"', // 13
+  "[[source]]", // 14
+  'mode = "sock"', // 15
+  'path = "/s"', // 16
+  "precision = 1", // 17
+  "[[source]]", // 18
+  'mode = "pps"', // 19
+  'path = "/p"', // 20
+  "precision = 1", // 21
+  "[[source]]", // 22
+  'mode = "csptp"', // 23
+  'address = "ptp.example.com"', // 24
+  "[[source]]", // 25
+  'mode = "server"', // 26
+  'address = "a.example.com"', // 27
+  "ntp-version = 5", // 28
+  "", // 29
+  "[[nts-ke-server]]", // 30
+  'listen = "[::]:4460"', // 31
+  'certificate-chain-path = "c"', // 32
+  'private-key-path = "k"', // 33
+  "", // 34
+  "[clock]", // 35
+  'timestamp-mode = "software"', // 36
+].join("\n");
+
+test("every listed feature is reported where it is used", () => {
+  const r = parseConfig(EVERYTHING, "ntp.toml");
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const suffix = " is not implemented yet in this version of ntpd-ts";
+  assert.deepEqual(r.errors.map(formatDiagnostic), [
+    `ntp.toml:2:1: [observability] observation-path${suffix}`,
+    `ntp.toml:3:1: [observability] metrics-exporter-listen${suffix}`,
+    `ntp.toml:4:1: [observability] log-path-metrics-exporter${suffix}`,
+    `ntp.toml:7:1: [[source]] mode "nts"${suffix}`,
+    `ntp.toml:9:1: [[source]] enable-srv-resolution = true${suffix}`,
+    `ntp.toml:10:1: [[source]] ntp-version = "auto"${suffix}`,
+    `ntp.toml:12:1: [[source]] mode "nts-pool"${suffix}`,
+    `ntp.toml:15:1: [[source]] mode "sock"${suffix}`,
+    `ntp.toml:19:1: [[source]] mode "pps"${suffix}`,
+    `ntp.toml:23:1: [[source]] mode "csptp"${suffix}`,
+    `ntp.toml:28:1: [[source]] ntp-version = 5${suffix}`,
+    `ntp.toml:30:1: [[nts-ke-server]]${suffix}`,
+    `ntp.toml:35:1: [clock]${suffix}`,
+  ]);
+  assert.equal(r.errors.length, UNIMPLEMENTED.length, "one hit per entry");
+  assert.deepEqual(r.errors.map((e) => e.path).slice(3, 6), [
+    "source[0].mode",
+    "source[0].enable-srv-resolution",
+    "source[0].ntp-version",
+  ]);
+});
+
+test("with an empty list the same file is a valid config", () => {
+  const r = parseConfig(EVERYTHING, "ntp.toml", { unimplemented: [] });
+  assert.equal(r.ok, true);
+});
+
+test("removing one entry lets exactly that feature through", () => {
+  const withoutNts = UNIMPLEMENTED.filter((f) => f.value !== "nts");
+  assert.equal(withoutNts.length, UNIMPLEMENTED.length - 1);
+  const text = '[[source]]\nmode = "nts"\naddress = "nts.example.com"\n';
+  assert.equal(parseConfig(text, "ntp.toml").ok, false);
+  const r = parseConfig(text, "ntp.toml", { unimplemented: withoutNts });
+  assert.equal(r.ok, true);
+  if (r.ok) assert.equal(r.config.sources[0]?.mode, "nts");
+});
+
+test("values that are implemented pass the gate", () => {
+  const fine = [
+    '[[source]]\nmode = "server"\naddress = "a"\nntp-version = 4\n',
+    '[[source]]\nmode = "server"\naddress = "a"\n',
+    "[observability]\nobservation-permissions = 0o600\n",
+  ];
+  for (const text of fine) assert.equal(parseConfig(text, "ntp.toml").ok, true, text);
+  const r = parseConfig(
+    '[[source]]\nmode = "nts"\naddress = "a"\nenable-srv-resolution = false\n',
+    "ntp.toml",
+  );
+  assert.ok(!r.ok);
+  if (!r.ok)
+    assert.deepEqual(
+      r.errors.map((e) => e.path),
+      ["source[0].mode"],
+    );
+});
+
+test("the gate walks only what is there and matches integers by value", () => {
+  assert.deepEqual(findUnimplemented({ source: "not an array" }), []);
+  assert.deepEqual(findUnimplemented({ observability: 5 }), []);
+  const hits = findUnimplemented({ source: [{ "ntp-version": 5n }, { "ntp-version": 4n }] });
+  assert.deepEqual(
+    hits.map((h) => h.path),
+    [["source", 0, "ntp-version"]],
+  );
+  const custom = findUnimplemented({ a: { b: [{ c: true }, { c: false }] } }, [
+    { path: "a.b[].c", value: true, what: "c" },
+    { path: "a.b[]", what: "b" },
+  ]);
+  assert.deepEqual(
+    custom.map((h) => [h.path, h.at]),
+    [
+      [["a", "b", 0, "c"], "key"],
+      [["a", "b", 0], "table"],
+      [["a", "b", 1], "table"],
+    ],
+  );
+});

@@ -1,0 +1,253 @@
+// The machinery of the declarative schema: value types, fields with their defaults and docs,
+// tables that reject unknown keys, lists. Parsing never stops at the first problem: each
+// one is recorded as an Issue (key path + what to point at + message) and the value becomes
+// INVALID, so the caller gets every error of the file at once.
+import type { LocateKind } from "./locator.js";
+import { didYouMean } from "./suggest.js";
+import { describeValue, getOwn, isTable, tableKeys } from "./toml-value.js";
+import type { PathSegment, TomlValue } from "./toml-value.js";
+
+export const INVALID: unique symbol = Symbol("invalid");
+export type Invalid = typeof INVALID;
+
+export interface Issue {
+  path: PathSegment[];
+  at: LocateKind;
+  message: string;
+}
+
+/** Where a value is (for positions) and what to call it (for messages). */
+export class Ctx {
+  constructor(
+    readonly issues: Issue[],
+    readonly path: readonly PathSegment[],
+    /** Human name of this value, e.g. `[[server]].listen`; "" for the document. */
+    readonly name: string,
+    /** Name used for messages about this table's keys, e.g. `[[source]] mode "nts"`. */
+    readonly tableName: string = name,
+  ) {}
+
+  child(segment: PathSegment, name?: string): Ctx {
+    const derived =
+      typeof segment === "number"
+        ? `${this.name}[${segment}]`
+        : this.name === ""
+          ? segment
+          : `${this.name}.${segment}`;
+    return new Ctx(this.issues, [...this.path, segment], name ?? derived);
+  }
+
+  withTableName(tableName: string): Ctx {
+    return new Ctx(this.issues, this.path, this.name, tableName);
+  }
+
+  /** A problem with this value; points at the value. */
+  valueError(message: string): Invalid {
+    this.issues.push({ path: [...this.path], at: "value", message: prefix(this.name) + message });
+    return INVALID;
+  }
+
+  /** A problem with this table as a whole (a missing key); points at its header or `{`. */
+  tableError(message: string): Invalid {
+    this.issues.push({
+      path: [...this.path],
+      at: "table",
+      message: prefix(this.tableName) + message,
+    });
+    return INVALID;
+  }
+
+  /** A problem with one key of this table; points at the key. */
+  keyError(key: string, message: string): Invalid {
+    this.issues.push({
+      path: [...this.path, key],
+      at: "key",
+      message: prefix(this.tableName) + message,
+    });
+    return INVALID;
+  }
+}
+
+function prefix(name: string): string {
+  return name === "" ? "" : `${name}: `;
+}
+
+export interface ValueType<T> {
+  /** What a valid value looks like ("an integer from 0 to 255"), for messages and docs. */
+  readonly expected: string;
+  parse(raw: TomlValue, ctx: Ctx): T | Invalid;
+}
+
+export function mismatch(ctx: Ctx, expected: string, raw: TomlValue): Invalid {
+  return ctx.valueError(`expected ${expected}, got ${describeValue(raw)}`);
+}
+
+type Presence = "required" | "default" | "optional" | "section";
+
+export interface FieldSpec<T> {
+  readonly key: string;
+  /** Other accepted spellings of the key (giving two of them is an error). */
+  readonly aliases: readonly string[];
+  readonly type: ValueType<unknown>;
+  readonly presence: Presence;
+  readonly defaultValue?: unknown;
+  readonly doc: string;
+  /** Human name of the value when it is a table of its own, e.g. `[synchronization]`. */
+  readonly displayName?: string;
+  /** Ties the spec to the property type it produces; never set. */
+  readonly _type?: (t: T) => T;
+}
+
+interface FieldOptions {
+  aliases?: readonly string[];
+  displayName?: string;
+}
+
+function field<T>(
+  key: string,
+  type: ValueType<unknown>,
+  presence: Presence,
+  doc: string,
+  options: FieldOptions,
+  defaultValue?: unknown,
+): FieldSpec<T> {
+  return { key, aliases: options.aliases ?? [], type, presence, defaultValue, doc, ...options };
+}
+
+/** A key that must be given. */
+export function required<T>(
+  key: string,
+  type: ValueType<T>,
+  doc: string,
+  options: FieldOptions = {},
+): FieldSpec<T> {
+  return field<T>(key, type, "required", doc, options);
+}
+
+/** A key with a default value (copied for each use). */
+export function withDefault<T>(
+  key: string,
+  type: ValueType<T>,
+  value: T,
+  doc: string,
+  options: FieldOptions = {},
+): FieldSpec<T> {
+  return field<T>(key, type, "default", doc, options, value);
+}
+
+/** A key that may be absent; then the property is null. */
+export function optional<T>(
+  key: string,
+  type: ValueType<T>,
+  doc: string,
+  options: FieldOptions = {},
+): FieldSpec<T | null> {
+  return field<T | null>(key, type, "optional", doc, options);
+}
+
+/** A table whose absence means "all its defaults": it is then parsed as an empty table. */
+export function section<T>(
+  key: string,
+  type: ValueType<T>,
+  doc: string,
+  options: FieldOptions = {},
+): FieldSpec<T> {
+  return field<T>(key, type, "section", doc, options);
+}
+
+export interface TableSpec<Raw, Out> {
+  /** What the table is, for messages ("a table"). */
+  expected?: string;
+  doc?: string;
+  /** One spec per property of Raw; the TOML key is in the spec. */
+  fields: { [K in keyof Raw]-?: FieldSpec<Raw[K]> };
+  /** Cross-key checks and derived values, after every key parsed. */
+  finish?: (raw: Raw, ctx: Ctx) => Out | Invalid;
+  /** Extra advice for an unknown key that is not a near-miss of a known one. */
+  unknownKeyHint?: (key: string) => string | undefined;
+}
+
+export interface TableType<Out> extends ValueType<Out> {
+  readonly doc: string;
+  readonly fields: Readonly<Record<string, FieldSpec<unknown>>>;
+  /** Every accepted key, aliases included. */
+  readonly keys: readonly string[];
+}
+
+export function table<Raw, Out = Raw>(spec: TableSpec<Raw, Out>): TableType<Out> {
+  const fields = spec.fields as Record<string, FieldSpec<unknown>>;
+  const keys = Object.values(fields).flatMap((f) => [f.key, ...f.aliases]);
+  const expected = spec.expected ?? "a table";
+  return {
+    expected,
+    doc: spec.doc ?? "",
+    fields,
+    keys,
+    parse(raw, ctx) {
+      if (!isTable(raw)) return mismatch(ctx, expected, raw);
+      let bad = false;
+      for (const key of tableKeys(raw)) {
+        if (keys.includes(key)) continue;
+        const what = ctx.tableName === "" ? "unknown top-level key" : "unknown key";
+        const advice = didYouMean(key, keys) || (spec.unknownKeyHint?.(key) ?? "");
+        ctx.keyError(key, `${what} "${key}"${advice}`);
+        bad = true;
+      }
+      const out: Record<string, unknown> = {};
+      for (const [prop, f] of Object.entries(fields)) {
+        const given = [f.key, ...f.aliases].filter((k) => getOwn(raw, k) !== undefined);
+        if (given.length > 1) {
+          ctx.keyError(
+            given[1]!,
+            `"${given[1]}" and "${given[0]}" are the same setting; give only one`,
+          );
+          bad = true;
+          continue;
+        }
+        const used = given[0];
+        if (used === undefined) {
+          if (f.presence === "required") {
+            ctx.tableError(`missing required key "${f.key}"`);
+            bad = true;
+          } else if (f.presence === "default") out[prop] = structuredClone(f.defaultValue);
+          else if (f.presence === "optional") out[prop] = null;
+          else {
+            const v = f.type.parse({}, ctx.child(f.key, f.displayName));
+            if (v === INVALID) bad = true;
+            else out[prop] = v;
+          }
+          continue;
+        }
+        const v = f.type.parse(getOwn(raw, used)!, ctx.child(used, f.displayName));
+        if (v === INVALID) bad = true;
+        else out[prop] = v;
+      }
+      if (bad) return INVALID;
+      return spec.finish ? spec.finish(out as Raw, ctx) : (out as Out);
+    },
+  };
+}
+
+interface ListOptions {
+  expected?: string;
+  /** Elements are tables named like the list itself (`[[source]]`, not `[[source]][2]`). */
+  tables?: boolean;
+}
+
+export function list<T>(item: ValueType<T>, options: ListOptions = {}): ValueType<T[]> {
+  const expected = options.expected ?? `an array of ${item.expected}`;
+  return {
+    expected,
+    parse(raw, ctx) {
+      if (!Array.isArray(raw)) return mismatch(ctx, expected, raw);
+      const out: T[] = [];
+      let bad = false;
+      raw.forEach((element, index) => {
+        const v = item.parse(element, ctx.child(index, options.tables ? ctx.name : undefined));
+        if (v === INVALID) bad = true;
+        else out.push(v);
+      });
+      return bad ? INVALID : out;
+    },
+  };
+}

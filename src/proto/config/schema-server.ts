@@ -1,0 +1,157 @@
+// [[server]], [[nts-ke-server]] and [keyset].
+import { DEFAULTS } from "./defaults.js";
+import { list, optional, required, table, withDefault } from "./fields.js";
+import type { FilterList, KeysetConfig, NtsKeServerConfig, ServerConfig } from "./types.js";
+import {
+  cidr,
+  filePath,
+  filterAction,
+  oneOfIntegers,
+  requireNts,
+  socketAddress,
+  string,
+  u16,
+  usize,
+} from "./value-types.js";
+
+const filterList = table<FilterList>({
+  expected: 'a table { filter = ["192.0.2.0/24", ...], action = "ignore" or "deny" }',
+  fields: {
+    filter: required("filter", list(cidr), "Subnets in CIDR notation."),
+    action: required("action", filterAction, '"ignore" (drop) or "deny" (DENY kiss-o\'-death).'),
+  },
+});
+
+export const serverTable = table<ServerConfig>({
+  doc: "An NTP server on one UDP socket.",
+  fields: {
+    listen: required("listen", socketAddress, 'UDP address to serve on, e.g. "[::]:123".'),
+    rateLimitingCacheSize: withDefault(
+      "rate-limiting-cache-size",
+      usize,
+      DEFAULTS.server.rateLimitingCacheSize,
+      "Slots of the per-client-IP rate limiting table; 0 disables rate limiting.",
+    ),
+    rateLimitingCutoffMs: withDefault(
+      "rate-limiting-cutoff-ms",
+      usize,
+      DEFAULTS.server.rateLimitingCutoffMs,
+      "Minimum milliseconds between two requests of one client IP; 0 disables rate limiting.",
+    ),
+    allowlist: withDefault(
+      "allowlist",
+      filterList,
+      DEFAULTS.server.allowlist,
+      "Only clients in these subnets are served; others get `action`.",
+    ),
+    denylist: withDefault(
+      "denylist",
+      filterList,
+      DEFAULTS.server.denylist,
+      "Clients in these subnets get `action`; checked before the allowlist.",
+    ),
+    requireNts: withDefault(
+      "require-nts",
+      requireNts,
+      DEFAULTS.server.requireNts,
+      'Non-NTS requests: false = served, true or "ignore" = dropped, "deny" = DENY.',
+    ),
+    acceptNtpVersions: withDefault(
+      "accept-ntp-versions",
+      list(oneOfIntegers<3 | 4 | 5>([3, 4, 5])),
+      DEFAULTS.server.acceptNtpVersions,
+      "NTP versions answered; others are ignored.",
+    ),
+  },
+});
+
+type RawNtsKeServer = Omit<NtsKeServerConfig, "longlivedConnections"> & {
+  longlivedConnections: number | null;
+};
+
+export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
+  doc: "An NTS key exchange server (TLS 1.3 over TCP).",
+  fields: {
+    listen: required("listen", socketAddress, 'TCP address, e.g. "[::]:4460".', {
+      aliases: ["key-exchange-listen"],
+    }),
+    certificateChainPath: required(
+      "certificate-chain-path",
+      filePath,
+      "PEM certificate chain, leaf first.",
+    ),
+    privateKeyPath: required(
+      "private-key-path",
+      filePath,
+      "PEM private key (unencrypted PKCS#8, PKCS#1 or SEC1).",
+    ),
+    keyExchangeTimeoutMs: withDefault(
+      "key-exchange-timeout-ms",
+      usize,
+      DEFAULTS.ntsKeServer.keyExchangeTimeoutMs,
+      "Deadline in milliseconds for a whole connection (TLS handshake and exchange).",
+    ),
+    concurrentConnections: withDefault(
+      "concurrent-connections",
+      usize,
+      DEFAULTS.ntsKeServer.concurrentConnections,
+      "Maximum key exchange connections in progress.",
+    ),
+    longlivedConnections: optional(
+      "longlived-connections",
+      usize,
+      "Connections kept alive for NTS pools; default concurrent-connections / 10.",
+    ),
+    ntpPort: optional("ntp-port", u16, "NTP port sent to clients (Port record)."),
+    ntpServer: optional(
+      "ntp-server",
+      string,
+      "NTP server name or IP sent to clients (Server record).",
+    ),
+    acceptNtpVersions: withDefault(
+      "accept-ntp-versions",
+      list(
+        oneOfIntegers<4 | 5>([4, 5], (n) =>
+          n === 3 ? "NTP version 3 does not support NTS; use 4 or 5" : undefined,
+        ),
+      ),
+      DEFAULTS.ntsKeServer.acceptNtpVersions,
+      "NTP versions offered in the key exchange.",
+    ),
+    acceptedPoolAuthenticationTokens: withDefault(
+      "accepted-pool-authentication-tokens",
+      list(string),
+      [],
+      "Tokens that let an NTS pool request fixed keys and the supported lists.",
+    ),
+  },
+  finish: (raw) => ({
+    ...raw,
+    longlivedConnections:
+      raw.longlivedConnections ??
+      Math.floor(raw.concurrentConnections / DEFAULTS.ntsKeServer.longlivedConnectionsDivisor),
+  }),
+});
+
+export const keysetTable = table<KeysetConfig>({
+  doc: "Keys that seal NTS cookies.",
+  fields: {
+    staleKeyCount: withDefault(
+      "stale-key-count",
+      usize,
+      DEFAULTS.keyset.staleKeyCount,
+      "Old keys kept so that cookies made with them stay valid.",
+    ),
+    keyRotationInterval: withDefault(
+      "key-rotation-interval",
+      usize,
+      DEFAULTS.keyset.keyRotationInterval,
+      "Seconds between key rotations.",
+    ),
+    keyStoragePath: optional(
+      "key-storage-path",
+      filePath,
+      "File the keys are kept in across restarts (mode 0600); none: keys are ephemeral.",
+    ),
+  },
+});

@@ -1,0 +1,294 @@
+// [[source]]: a table discriminated by `mode`. Network modes share address, poll interval
+// and ntp-version keys (kebab-case); sock, pps and csptp keys are snake_case as in ntpd-rs.
+// Poll intervals left out here are filled from [source-defaults] by resolveSource().
+import { CSPTP_DEFAULT_PORT, DEFAULTS, NTP_DEFAULT_PORT, NTS_KE_DEFAULT_PORT } from "./defaults.js";
+import { INVALID, list, mismatch, optional, required, table, withDefault } from "./fields.js";
+import type { Ctx, Invalid, TableType, ValueType } from "./fields.js";
+import { getOwn, isTable } from "./toml-value.js";
+import type {
+  CsptpSourceConfig,
+  NtsPoolSourceConfig,
+  NtsSourceConfig,
+  PoolSourceConfig,
+  PpsSourceConfig,
+  ServerSourceConfig,
+  SockSourceConfig,
+  SourceConfig,
+  SourceDefaultsConfig,
+  SourceMode,
+} from "./types.js";
+import {
+  bool,
+  filePath,
+  i8,
+  integer,
+  ipAddress,
+  ntpVersionSetting,
+  oneOf,
+  positiveNumber,
+  nonNegativeNumber,
+  sourceAddress,
+  usize,
+} from "./value-types.js";
+
+export interface PartialPollIntervalLimits {
+  min: number | null;
+  max: number | null;
+}
+
+/** A network source as written: poll settings may be left to [source-defaults]. */
+type WithPartialPoll<T> = Omit<T, "pollIntervalLimits" | "initialPollInterval"> & {
+  pollIntervalLimits: PartialPollIntervalLimits;
+  initialPollInterval: number | null;
+};
+
+export type RawSource =
+  | WithPartialPoll<ServerSourceConfig>
+  | WithPartialPoll<PoolSourceConfig>
+  | WithPartialPoll<NtsSourceConfig>
+  | WithPartialPoll<NtsPoolSourceConfig>
+  | SockSourceConfig
+  | PpsSourceConfig
+  | CsptpSourceConfig;
+
+const partialLimits = table<PartialPollIntervalLimits>({
+  expected: "a table { min = ..., max = ... }",
+  fields: {
+    min: optional("min", i8, "Smallest poll interval, log2 seconds."),
+    max: optional("max", i8, "Largest poll interval, log2 seconds."),
+  },
+});
+
+function modeField<M extends SourceMode>(mode: M) {
+  return required("mode", oneOf<M>([mode]), "Source type.");
+}
+
+function networkFields(defaultPort: number) {
+  return {
+    address: required(
+      "address",
+      sourceAddress(defaultPort),
+      `Host name or IP address, optionally with a port (default ${defaultPort}).`,
+    ),
+    pollIntervalLimits: withDefault(
+      "poll-interval-limits",
+      partialLimits,
+      { min: null, max: null },
+      "Poll interval bounds (log2 s) for this source; a bound left out comes from [source-defaults].",
+    ),
+    initialPollInterval: optional(
+      "initial-poll-interval",
+      i8,
+      "Poll interval (log2 s) after the start-up phase; default from [source-defaults].",
+    ),
+    ntpVersion: withDefault(
+      "ntp-version",
+      ntpVersionSetting,
+      DEFAULTS.source.ntpVersion,
+      '4, 5 (draft NTPv5 only) or "auto" (NTPv4, trying to upgrade to NTPv5).',
+    ),
+  };
+}
+
+const ntsFields = {
+  certificateAuthority: optional(
+    "certificate-authority",
+    filePath,
+    "PEM file with extra trust anchors, used in addition to the system store.",
+  ),
+  enableSrvResolution: withDefault(
+    "enable-srv-resolution",
+    bool,
+    DEFAULTS.source.enableSrvResolution,
+    "Look up _ntske._tcp.<address> SRV records (experimental).",
+  ),
+};
+
+const countField = (doc: string) => withDefault("count", usize, DEFAULTS.source.count, doc);
+
+const precisionFields = {
+  precision: optional("precision", positiveNumber, "Measurement noise in seconds (1 sigma)."),
+  measurementNoiseEstimate: optional(
+    "measurement_noise_estimate",
+    positiveNumber,
+    "Deprecated: noise variance in s^2; precision = sqrt(value).",
+  ),
+  accuracy: withDefault(
+    "accuracy",
+    nonNegativeNumber,
+    DEFAULTS.source.accuracy,
+    "Systematic error in seconds.",
+  ),
+};
+
+interface RawPrecision {
+  precision: number | null;
+  measurementNoiseEstimate: number | null;
+}
+
+function resolvePrecision(raw: RawPrecision, ctx: Ctx): number | Invalid {
+  if (raw.precision !== null && raw.measurementNoiseEstimate !== null) {
+    return ctx.keyError(
+      "measurement_noise_estimate",
+      'give either "precision" or the deprecated "measurement_noise_estimate", not both',
+    );
+  }
+  if (raw.precision !== null) return raw.precision;
+  if (raw.measurementNoiseEstimate !== null) return Math.sqrt(raw.measurementNoiseEstimate);
+  return ctx.tableError('missing required key "precision"');
+}
+
+/** Which modes accept a key, for "unknown key" advice. */
+function modesWithKey(key: string): string | undefined {
+  const modes = Object.entries(MODE_TABLES)
+    .filter(([, t]) => t.keys.includes(key))
+    .map(([m]) => `"${m}"`);
+  if (modes.length === 0) return undefined;
+  const names =
+    modes.length === 1 ? modes[0]! : `${modes.slice(0, -1).join(", ")} or ${modes.at(-1)}`;
+  return ` (only valid with mode ${names})`;
+}
+
+const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
+  server: table<WithPartialPoll<ServerSourceConfig>>({
+    doc: "One NTP server; re-resolved when it becomes unreachable.",
+    fields: { mode: modeField("server"), ...networkFields(NTP_DEFAULT_PORT) },
+    unknownKeyHint: modesWithKey,
+  }),
+  pool: table<WithPartialPoll<PoolSourceConfig>>({
+    doc: "A DNS name whose addresses each become a source.",
+    fields: {
+      mode: modeField("pool"),
+      ...networkFields(NTP_DEFAULT_PORT),
+      count: countField("Maximum number of simultaneous sources from this pool."),
+      ignore: withDefault("ignore", list(ipAddress), [], "Pool addresses never used."),
+    },
+    unknownKeyHint: modesWithKey,
+  }),
+  nts: table<WithPartialPoll<NtsSourceConfig>>({
+    doc: "One NTS server, reached through its NTS-KE server.",
+    fields: { mode: modeField("nts"), ...networkFields(NTS_KE_DEFAULT_PORT), ...ntsFields },
+    unknownKeyHint: modesWithKey,
+  }),
+  "nts-pool": table<WithPartialPoll<NtsPoolSourceConfig>>({
+    doc: "An NTS pool (experimental).",
+    fields: {
+      mode: modeField("nts-pool"),
+      ...networkFields(NTS_KE_DEFAULT_PORT),
+      ...ntsFields,
+      count: countField("Number of distinct servers to obtain."),
+    },
+    unknownKeyHint: modesWithKey,
+  }),
+  sock: table<{ mode: "sock"; path: string; accuracy: number } & RawPrecision, SockSourceConfig>({
+    doc: "A Unix datagram socket the daemon creates, to which gpsd writes samples.",
+    fields: {
+      mode: modeField("sock"),
+      path: required("path", filePath, "Socket path."),
+      ...precisionFields,
+    },
+    finish: (raw, ctx) => {
+      const precision = resolvePrecision(raw, ctx);
+      if (precision === INVALID) return INVALID;
+      return { mode: raw.mode, path: raw.path, precision, accuracy: raw.accuracy };
+    },
+    unknownKeyHint: modesWithKey,
+  }),
+  pps: table<
+    { mode: "pps"; path: string; accuracy: number; period: number } & RawPrecision,
+    PpsSourceConfig
+  >({
+    doc: "A kernel PPS device (RFC 2783, assert edge).",
+    fields: {
+      mode: modeField("pps"),
+      path: required("path", filePath, "PPS device, e.g. /dev/pps0."),
+      ...precisionFields,
+      period: withDefault(
+        "period",
+        positiveNumber,
+        DEFAULTS.source.ppsPeriod,
+        "Pulse period in seconds.",
+      ),
+    },
+    finish: (raw, ctx) => {
+      const precision = resolvePrecision(raw, ctx);
+      if (precision === INVALID) return INVALID;
+      const { mode, path, accuracy, period } = raw;
+      return { mode, path, precision, accuracy, period };
+    },
+    unknownKeyHint: modesWithKey,
+  }),
+  csptp: table<CsptpSourceConfig>({
+    doc: "A client-server PTP source (experimental).",
+    fields: {
+      mode: modeField("csptp"),
+      address: required(
+        "address",
+        sourceAddress(CSPTP_DEFAULT_PORT),
+        `Server address, optionally with a port (default ${CSPTP_DEFAULT_PORT}).`,
+      ),
+      domain: withDefault(
+        "domain",
+        integer(128, 239),
+        DEFAULTS.source.csptpDomain,
+        "CSPTP domain.",
+      ),
+      pollInterval: withDefault(
+        "poll_interval",
+        positiveNumber,
+        DEFAULTS.source.csptpPollInterval,
+        "Seconds between requests.",
+      ),
+      responseInterval: withDefault(
+        "response_interval",
+        positiveNumber,
+        DEFAULTS.source.csptpResponseInterval,
+        "Seconds to wait for a response.",
+      ),
+    },
+    unknownKeyHint: modesWithKey,
+  }),
+};
+
+export const SOURCE_MODES = Object.keys(MODE_TABLES) as SourceMode[];
+export const SOURCE_MODE_TABLES: Readonly<Record<SourceMode, TableType<RawSource>>> = MODE_TABLES;
+
+const modeType = oneOf(SOURCE_MODES);
+
+/** One [[source]]: checks `mode`, then the keys of that mode. */
+export const sourceType: ValueType<RawSource> = {
+  expected: "a [[source]] table",
+  parse(raw, ctx) {
+    if (!isTable(raw)) return mismatch(ctx, "a [[source]] table", raw);
+    const mode = getOwn(raw, "mode");
+    if (mode === undefined) {
+      const names = SOURCE_MODES.map((m) => `"${m}"`).join(", ");
+      return ctx.tableError(`missing required key "mode" (one of ${names})`);
+    }
+    const parsedMode = modeType.parse(mode, ctx.child("mode"));
+    if (parsedMode === INVALID) return INVALID;
+    return MODE_TABLES[parsedMode].parse(
+      raw,
+      ctx.withTableName(`${ctx.name} mode "${parsedMode}"`),
+    );
+  },
+};
+
+/** Fills the poll settings a network source left out from [source-defaults]. */
+export function resolveSource(raw: RawSource, defaults: SourceDefaultsConfig): SourceConfig {
+  switch (raw.mode) {
+    case "sock":
+    case "pps":
+    case "csptp":
+      return raw;
+    default:
+      return {
+        ...raw,
+        pollIntervalLimits: {
+          min: raw.pollIntervalLimits.min ?? defaults.pollIntervalLimits.min,
+          max: raw.pollIntervalLimits.max ?? defaults.pollIntervalLimits.max,
+        },
+        initialPollInterval: raw.initialPollInterval ?? defaults.initialPollInterval,
+      };
+  }
+}

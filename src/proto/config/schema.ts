@@ -1,0 +1,65 @@
+// The whole ntp.toml: its top-level tables. Section schemas live in schema-*.ts.
+import { list, optional, section, table, withDefault } from "./fields.js";
+import type { TableType } from "./fields.js";
+import { resolveSource, sourceType } from "./schema-sources.js";
+import type { RawSource } from "./schema-sources.js";
+import { keysetTable, ntsKeServerTable, serverTable } from "./schema-server.js";
+import {
+  clockTable,
+  observabilityTable,
+  sourceDefaultsTable,
+  synchronizationTable,
+} from "./schema-system.js";
+import type { Config } from "./types.js";
+
+type RawConfig = Omit<Config, "sources"> & { sources: RawSource[] };
+
+function arrayOfTables(name: string) {
+  return { tables: true, expected: `an array of tables ([[${name}]])` };
+}
+
+export const configSchema: TableType<Config> = table<RawConfig, Config>({
+  doc: "ntp.toml, the ntpd-rs 1.9 configuration file.",
+  fields: {
+    sources: withDefault(
+      "source",
+      list(sourceType, arrayOfTables("source")),
+      [],
+      "Time sources; without any the daemon never changes the clock.",
+      { displayName: "[[source]]" },
+    ),
+    sourceDefaults: section("source-defaults", sourceDefaultsTable, sourceDefaultsTable.doc, {
+      displayName: "[source-defaults]",
+    }),
+    servers: withDefault(
+      "server",
+      list(serverTable, arrayOfTables("server")),
+      [],
+      serverTable.doc,
+      { displayName: "[[server]]" },
+    ),
+    ntsKeServers: withDefault(
+      "nts-ke-server",
+      list(ntsKeServerTable, arrayOfTables("nts-ke-server")),
+      [],
+      ntsKeServerTable.doc,
+      { displayName: "[[nts-ke-server]]" },
+    ),
+    keyset: section("keyset", keysetTable, keysetTable.doc, { displayName: "[keyset]" }),
+    observability: section("observability", observabilityTable, observabilityTable.doc, {
+      displayName: "[observability]",
+    }),
+    synchronization: section("synchronization", synchronizationTable, synchronizationTable.doc, {
+      displayName: "[synchronization]",
+    }),
+    clock: optional("clock", clockTable, clockTable.doc, { displayName: "[clock]" }),
+  },
+  unknownKeyHint: (key) =>
+    ["pool", "nts", "nts-pool", "sock", "pps"].includes(key)
+      ? ` (write a [[source]] table with mode = "${key}")`
+      : undefined,
+  finish: (raw) => ({
+    ...raw,
+    sources: raw.sources.map((s) => resolveSource(s, raw.sourceDefaults)),
+  }),
+});

@@ -1,0 +1,100 @@
+// The `ntp-ctl validate` checks: warnings, returned beside a config that still loads.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { formatDiagnostic } from "./diagnostics.js";
+import { parseConfig } from "./parse.js";
+
+/** Warnings of a config that must load (feature gate off, to reach every source mode). */
+function warnings(text: string): string[] {
+  const r = parseConfig(text, "ntp.toml", { unimplemented: [] });
+  if (!r.ok) assert.fail(r.errors.map(formatDiagnostic).join("\n"));
+  return r.warnings.map(formatDiagnostic);
+}
+
+const server = (host: string) => `[[source]]\nmode = "server"\naddress = "${host}"\n`;
+const pool = (count: number) => `[[source]]\nmode = "pool"\naddress = "p"\ncount = ${count}\n`;
+const pps = '[[source]]\nmode = "pps"\npath = "/dev/pps0"\nprecision = 1e-7\n';
+const sock = '[[source]]\nmode = "sock"\npath = "/s"\nprecision = 1e-3\n';
+
+test("fewer sources than minimum-agreeing-sources (default 3) is a warning", () => {
+  assert.deepEqual(warnings(server("a") + server("b")), [
+    "ntp.toml:1:1: [[source]]: 2 sources are configured, fewer than minimum-agreeing-sources (3, the default) that must agree on the time: the daemon will not change the system clock",
+  ]);
+  assert.deepEqual(warnings(server("a") + server("b") + server("c")), []);
+  assert.deepEqual(warnings(""), [], "no sources at all is not a warning");
+});
+
+test("a pool counts its count, pps counts nothing, sock counts one", () => {
+  assert.deepEqual(warnings(pool(4)), []);
+  assert.equal(warnings(pool(2)).length, 1);
+  assert.equal(warnings(pps + server("a") + server("b")).length, 1);
+  assert.deepEqual(warnings(sock + server("a") + server("b")), []);
+  const ntsPool = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 3\n';
+  assert.deepEqual(warnings(ntsPool), []);
+});
+
+test("an explicit minimum-agreeing-sources is where the warning points", () => {
+  const text = `${pool(4)}[synchronization]\nminimum-agreeing-sources = 5\n`;
+  assert.deepEqual(warnings(text), [
+    "ntp.toml:6:28: [synchronization].minimum-agreeing-sources: 4 sources are configured, fewer than minimum-agreeing-sources (5) that must agree on the time: the daemon will not change the system clock",
+  ]);
+  assert.deepEqual(warnings(`${server("a")}[synchronization]\nminimum-agreeing-sources = 1\n`), []);
+});
+
+test("a source forcing ntp-version = 5 is a warning; 4 and auto are not", () => {
+  const text = `${pool(4)}ntp-version = 5\n`;
+  assert.deepEqual(warnings(text), [
+    'ntp.toml:5:15: [[source]].ntp-version: ntp-version = 5 forces the draft NTPv5 protocol, which this source may not support; use 4 or "auto"',
+  ]);
+  assert.deepEqual(warnings(`${pool(4)}ntp-version = "auto"\n`), []);
+  assert.deepEqual(warnings(`${pool(4)}ntp-version = 4\n`), []);
+});
+
+const ke = (extra = "") =>
+  `[[nts-ke-server]]\nlisten = "[::]:4460"\ncertificate-chain-path = "c"\nprivate-key-path = "k"\n${extra}`;
+const ntpServer = (listen: string, extra = "") => `[[server]]\nlisten = "${listen}"\n${extra}`;
+
+test("an NTS-KE server needs a [[server]] on its ntp-port for each version", () => {
+  assert.deepEqual(warnings(ke()), [
+    "ntp.toml:1:1: [[nts-ke-server]]: no [[server]] on port 123 accepts NTP version 4, so clients of this key exchange server will get no time; add such a [[server]] or set ntp-server (and ntp-port) to the NTP server they should use",
+  ]);
+  assert.deepEqual(warnings(ntpServer("[::]:123") + ke()), []);
+  assert.equal(warnings(ntpServer("[::]:1123") + ke()).length, 1, "wrong port");
+  assert.deepEqual(warnings(ntpServer("[::]:1123") + ke("ntp-port = 1123\n")), []);
+  assert.deepEqual(warnings(ke('ntp-server = "time.example.com"\n')), [], "another server");
+  const v5 = warnings(ntpServer("0.0.0.0:123") + ke("accept-ntp-versions = [4, 5]\n"));
+  assert.equal(v5.length, 1);
+  assert.match(v5[0] ?? "", /accepts NTP version 5,/);
+  const both =
+    ntpServer("0.0.0.0:123", "accept-ntp-versions = [4, 5]\n") +
+    ke("accept-ntp-versions = [4, 5]\n");
+  assert.deepEqual(warnings(both), []);
+});
+
+test("poll-interval-limits with min above max is a warning, also after merging defaults", () => {
+  assert.deepEqual(warnings("[source-defaults]\npoll-interval-limits = { min = 8, max = 6 }\n"), [
+    "ntp.toml:2:24: [source-defaults].poll-interval-limits: min (8) is greater than max (6)",
+  ]);
+  const merged = `${pool(4)}poll-interval-limits = { min = 11 }\n`;
+  assert.deepEqual(warnings(merged), [
+    "ntp.toml:5:24: [[source]].poll-interval-limits (with [source-defaults]): min (11) is greater than max (10)",
+  ]);
+});
+
+test("warnings come with errors too, when the config itself was valid", () => {
+  const r = parseConfig(`${server("a")}ntp-version = 5\n`, "ntp.toml");
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.deepEqual(
+      r.errors.map((e) => e.path),
+      ["source[0].ntp-version"],
+    );
+    assert.deepEqual(
+      r.warnings.map((w) => w.path),
+      ["source[0]", "source[0].ntp-version"],
+    );
+  }
+  const invalid = parseConfig(`${server("a")}count = 1\n`, "ntp.toml");
+  assert.equal(invalid.ok, false);
+  assert.deepEqual(invalid.warnings, [], "no config, no semantic checks");
+});

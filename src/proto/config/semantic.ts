@@ -1,0 +1,120 @@
+// The checks of ntpd-rs `config.check()` (what `ntp-ctl validate` adds to parsing) and a
+// few more of the same kind. They are warnings: the daemon starts, `validate` fails.
+import type { Issue } from "./fields.js";
+import { getOwn, isTable } from "./toml-value.js";
+import type { TomlTable } from "./toml-value.js";
+import type { Config, PollIntervalLimits, SourceConfig } from "./types.js";
+import { NTP_DEFAULT_PORT } from "./defaults.js";
+
+/** How many sources a [[source]] may contribute: pools their count, pps none. */
+export function sourceCount(source: SourceConfig): number {
+  switch (source.mode) {
+    case "pool":
+    case "nts-pool":
+      return source.count;
+    case "pps":
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+function checkSourceCount(config: Config, document: TomlTable): Issue[] {
+  if (config.sources.length === 0) return [];
+  const total = config.sources.reduce((n, s) => n + sourceCount(s), 0);
+  const needed = config.synchronization.minimumAgreeingSources;
+  if (total >= needed) return [];
+  const sync = getOwn(document, "synchronization");
+  const explicit = isTable(sync) && getOwn(sync, "minimum-agreeing-sources") !== undefined;
+  const text =
+    `${total} source${total === 1 ? " is" : "s are"} configured, fewer than ` +
+    `minimum-agreeing-sources (${needed}${explicit ? "" : ", the default"}) that must agree ` +
+    "on the time: the daemon will not change the system clock";
+  return [
+    explicit
+      ? {
+          path: ["synchronization", "minimum-agreeing-sources"],
+          at: "value",
+          message: `[synchronization].minimum-agreeing-sources: ${text}`,
+        }
+      : { path: ["source", 0], at: "table", message: `[[source]]: ${text}` },
+  ];
+}
+
+function checkNtpV5(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  config.sources.forEach((s, i) => {
+    if ("ntpVersion" in s && s.ntpVersion === 5) {
+      issues.push({
+        path: ["source", i, "ntp-version"],
+        at: "value",
+        message:
+          "[[source]].ntp-version: ntp-version = 5 forces the draft NTPv5 protocol, " +
+          'which this source may not support; use 4 or "auto"',
+      });
+    }
+  });
+  return issues;
+}
+
+function checkNtsKeServers(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  config.ntsKeServers.forEach((ke, i) => {
+    if (ke.ntpServer !== null) return;
+    const port = ke.ntpPort ?? NTP_DEFAULT_PORT;
+    const missing = ke.acceptNtpVersions.filter(
+      (v) => !config.servers.some((s) => s.listen.port === port && s.acceptNtpVersions.includes(v)),
+    );
+    if (missing.length === 0) return;
+    const versions = missing.join(" and ");
+    issues.push({
+      path: ["nts-ke-server", i],
+      at: "table",
+      message:
+        `[[nts-ke-server]]: no [[server]] on port ${port} accepts NTP version ${versions}, ` +
+        "so clients of this key exchange server will get no time; add such a [[server]] " +
+        "or set ntp-server (and ntp-port) to the NTP server they should use",
+    });
+  });
+  return issues;
+}
+
+function limitsIssue(limits: PollIntervalLimits, path: Issue["path"], name: string): Issue[] {
+  if (limits.min <= limits.max) return [];
+  return [
+    {
+      path,
+      at: "value",
+      message: `${name}: min (${limits.min}) is greater than max (${limits.max})`,
+    },
+  ];
+}
+
+function checkPollLimits(config: Config): Issue[] {
+  const issues = limitsIssue(
+    config.sourceDefaults.pollIntervalLimits,
+    ["source-defaults", "poll-interval-limits"],
+    "[source-defaults].poll-interval-limits",
+  );
+  config.sources.forEach((s, i) => {
+    if ("pollIntervalLimits" in s) {
+      issues.push(
+        ...limitsIssue(
+          s.pollIntervalLimits,
+          ["source", i, "poll-interval-limits"],
+          "[[source]].poll-interval-limits (with [source-defaults])",
+        ),
+      );
+    }
+  });
+  return issues;
+}
+
+export function checkConfig(config: Config, document: TomlTable): Issue[] {
+  return [
+    ...checkSourceCount(config, document),
+    ...checkNtpV5(config),
+    ...checkNtsKeServers(config),
+    ...checkPollLimits(config),
+  ];
+}

@@ -1,0 +1,40 @@
+// Config features this build parses and validates but does not implement yet. Each use is
+// reported as an error at its position. When a feature lands, delete its line: nothing else
+// needs to change.
+//
+// `path` is a key path: dotted keys, `[]` after a key means "each element of this array
+// (of tables)". With `value`, only that value is refused (integers compare as numbers);
+// without it, any use of the key or table is.
+
+export interface UnimplementedFeature {
+  readonly path: string;
+  readonly value?: string | number | boolean;
+  /** How the message names the feature. */
+  readonly what: string;
+}
+
+export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
+  { path: "source[].mode", value: "nts", what: '[[source]] mode "nts"' },
+  { path: "source[].mode", value: "nts-pool", what: '[[source]] mode "nts-pool"' },
+  { path: "source[].mode", value: "sock", what: '[[source]] mode "sock"' },
+  { path: "source[].mode", value: "pps", what: '[[source]] mode "pps"' },
+  { path: "source[].mode", value: "csptp", what: '[[source]] mode "csptp"' },
+  { path: "source[].ntp-version", value: 5, what: "[[source]] ntp-version = 5" },
+  { path: "source[].ntp-version", value: "auto", what: '[[source]] ntp-version = "auto"' },
+  {
+    path: "source[].enable-srv-resolution",
+    value: true,
+    what: "[[source]] enable-srv-resolution = true",
+  },
+  { path: "nts-ke-server[]", what: "[[nts-ke-server]]" },
+  { path: "observability.observation-path", what: "[observability] observation-path" },
+  {
+    path: "observability.metrics-exporter-listen",
+    what: "[observability] metrics-exporter-listen",
+  },
+  {
+    path: "observability.log-path-metrics-exporter",
+    what: "[observability] log-path-metrics-exporter",
+  },
+  { path: "clock", what: "[clock]" },
+];

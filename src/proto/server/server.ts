@@ -1,0 +1,280 @@
+// One request in, one decision out: the NTP server core, as ntpd-rs
+// `ntp-proto/src/server.rs` (reference §6.1, §6.2; NTP.md §7).
+//
+// Pipeline, in ntpd-rs order (cheapest rejections first):
+//   1. client address → denylist (action), else not allowlisted (action), else
+//      rate limiter. "ignore" drops here, before a byte of the packet is read.
+//   2. mode must be 3 (client): everything else, control (6) and private (7)
+//      included, is dropped without reading further.
+//   3. length and RFC 7822 framing (the rules of parsePacket) → else malformed.
+//   4. version must be in `acceptNtpVersions`.
+//   5. require-nts: every request is non-NTS in this build → drop or DENY.
+//   6. reply: time (fields of §6.2) or DENY kiss; Unique Identifier fields are
+//      echoed (untrusted, plain NTP), nothing else is; never larger than the
+//      request.
+//
+// Hot path: no parse objects, closures, promises or logging. The request is
+// read in place (byte 0, poll, transmit timestamp, the UID field offsets);
+// the reply is written straight into `out`. The only allocations are the
+// clock's timestamp and the small reply decision; drop decisions are shared
+// frozen objects.
+
+import { randomInt } from "node:crypto";
+import {
+  ExtensionFieldReader,
+  extensionFieldTypes,
+  MAX_LEGACY_MAC_LENGTH,
+} from "../packet/extension-fields.js";
+import { readU32, writeU32 } from "../packet/header.js";
+import { kissCodes } from "../packet/kiss.js";
+import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
+import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
+import { encodeShortFormat, type NtpTimestamp } from "../time.js";
+import { parseIpInto } from "./ip-address.js";
+import { IpFilter, type FilterAction } from "./ip-filter.js";
+import { DEFAULT_SERVER_POLICY, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { ServerStats, type DropReason } from "./stats.js";
+import { rootDispersionAt, type SystemStateProvider } from "./system-state.js";
+
+/** The server's clock: read once per reply, as late as possible (T3). */
+export interface ServerClock {
+  now(): NtpTimestamp;
+}
+
+export type ServerDecision =
+  | {
+      readonly action: "reply";
+      /** "time": a normal reply; "deny": a DENY kiss-o'-death. */
+      readonly kind: "time" | "deny";
+      /** Bytes written to `out` from offset 0; never more than the request length. */
+      readonly length: number;
+    }
+  | { readonly action: "drop"; readonly reason: DropReason };
+
+export interface NtpServerCoreOptions {
+  /** Keys left out take DEFAULT_SERVER_POLICY's values. */
+  policy?: Partial<ServerPolicy>;
+  clock: ServerClock;
+  systemState: SystemStateProvider;
+  /** Key of the rate limiter's hash; random by default. */
+  rateLimitSeed?: number;
+}
+
+const DROPS: Readonly<Record<DropReason, ServerDecision>> = {
+  "invalid-address": Object.freeze({ action: "drop", reason: "invalid-address" }),
+  denylist: Object.freeze({ action: "drop", reason: "denylist" }),
+  allowlist: Object.freeze({ action: "drop", reason: "allowlist" }),
+  "rate-limited": Object.freeze({ action: "drop", reason: "rate-limited" }),
+  "wrong-mode": Object.freeze({ action: "drop", reason: "wrong-mode" }),
+  malformed: Object.freeze({ action: "drop", reason: "malformed" }),
+  "version-not-accepted": Object.freeze({ action: "drop", reason: "version-not-accepted" }),
+  "nts-required": Object.freeze({ action: "drop", reason: "nts-required" }),
+  "response-too-large": Object.freeze({ action: "drop", reason: "response-too-large" }),
+};
+
+/** Low 7 bits of the seconds are cleared in the reference timestamp (ntpd-rs 1.5). */
+const REFERENCE_SECONDS_MASK = 0xffffff80;
+
+function checkAction(name: string, action: FilterAction): FilterAction {
+  if (action !== "ignore" && action !== "deny") {
+    throw new RangeError(`${name} action must be "ignore" or "deny", got ${String(action)}`);
+  }
+  return action;
+}
+
+export class NtpServerCore {
+  readonly stats = new ServerStats();
+  readonly policy: ServerPolicy;
+
+  private readonly clock: ServerClock;
+  private readonly systemState: SystemStateProvider;
+  private readonly allowlist: IpFilter;
+  private readonly denylist: IpFilter;
+  private readonly allowlistDeny: boolean;
+  private readonly denylistDeny: boolean;
+  private readonly rateLimiter: RateLimiter;
+  private readonly acceptVersion = new Uint8Array(8);
+  private readonly requireNts: false | "ignore" | "deny";
+
+  // Scratch reused by every handle() call.
+  private readonly address = new Uint32Array(4);
+  private readonly reader = new ExtensionFieldReader();
+  private readonly uidOffsets = new Int32Array(MAX_EXTENSION_FIELDS);
+  private readonly uidLengths = new Int32Array(MAX_EXTENSION_FIELDS);
+
+  /** Throws (RangeError/Error with a precise message) on an invalid policy. */
+  constructor(options: NtpServerCoreOptions) {
+    const given = options.policy ?? {};
+    const d = DEFAULT_SERVER_POLICY;
+    this.policy = {
+      allowlist: given.allowlist ?? d.allowlist,
+      denylist: given.denylist ?? d.denylist,
+      rateLimitingCacheSize: given.rateLimitingCacheSize ?? d.rateLimitingCacheSize,
+      rateLimitingCutoffMs: given.rateLimitingCutoffMs ?? d.rateLimitingCutoffMs,
+      acceptNtpVersions: given.acceptNtpVersions ?? d.acceptNtpVersions,
+      requireNts: given.requireNts ?? d.requireNts,
+    };
+    this.clock = options.clock;
+    this.systemState = options.systemState;
+    const p = this.policy;
+    this.allowlist = IpFilter.fromStrings(p.allowlist.filter);
+    this.denylist = IpFilter.fromStrings(p.denylist.filter);
+    this.allowlistDeny = checkAction("allowlist", p.allowlist.action) === "deny";
+    this.denylistDeny = checkAction("denylist", p.denylist.action) === "deny";
+    this.rateLimiter = new RateLimiter(
+      p.rateLimitingCacheSize,
+      p.rateLimitingCutoffMs,
+      options.rateLimitSeed ?? randomInt(0, 2 ** 32 - 1),
+    );
+    for (const v of p.acceptNtpVersions) {
+      if (v !== 3 && v !== 4 && v !== 5) {
+        throw new RangeError(`accept-ntp-versions: ${v} is no NTP version (3, 4 or 5)`);
+      }
+      // NTPv5 is a valid ntpd-rs setting but this core does not speak it: v5
+      // requests are dropped as "version-not-accepted".
+      if (SUPPORTED_NTP_VERSIONS.includes(v)) this.acceptVersion[v] = 1;
+    }
+    const requireNts = p.requireNts;
+    if (requireNts !== false && requireNts !== "ignore" && requireNts !== "deny") {
+      throw new RangeError(
+        `require-nts must be false, "ignore" or "deny", got ${String(requireNts)}`,
+      );
+    }
+    this.requireNts = requireNts;
+  }
+
+  /**
+   * Decides what to do with one datagram: `request[0..length)` from
+   * `clientAddress` (as the socket reports it; IPv4-mapped IPv6 is treated as
+   * IPv4), received at `rxTimestamp` (T2, as early as possible). A reply is
+   * written to `out[0..decision.length)`; `out` should be a reused buffer of
+   * at least MAX_NTP_PACKET_LENGTH octets and may be `request` itself. Never
+   * throws for any datagram; counts everything in `stats`.
+   */
+  handle(
+    request: Uint8Array,
+    length: number,
+    clientAddress: string,
+    rxTimestamp: NtpTimestamp,
+    out: Uint8Array,
+  ): ServerDecision {
+    const stats = this.stats;
+    stats.receivedPackets++;
+
+    // 1. Policy, before parsing.
+    const address = this.address;
+    const family = parseIpInto(clientAddress, address);
+    if (family === 0) return this.drop("invalid-address");
+    let deny = false;
+    if (this.denylist.matchesParsed(family, address)) {
+      if (!this.denylistDeny) return this.drop("denylist");
+      deny = true;
+    } else if (!this.allowlist.matchesParsed(family, address)) {
+      if (!this.allowlistDeny) return this.drop("allowlist");
+      deny = true;
+    } else if (
+      !this.rateLimiter.allow(family, address, rxTimestamp.seconds, rxTimestamp.fraction)
+    ) {
+      stats.rateLimitedPackets++;
+      return this.drop("rate-limited");
+    }
+
+    // 2. Mode.
+    if (!(length >= 1 && length <= request.length)) return this.drop("malformed");
+    const byte0 = request[0] ?? 0;
+    if ((byte0 & 7) !== NtpMode.Client) return this.drop("wrong-mode");
+
+    // 3. Length and framing; note the Unique Identifier fields to echo.
+    if (checkPacketLength(length, request.length) !== null) return this.drop("malformed");
+    const version = (byte0 >>> 3) & 7;
+    let replyLength = NTP_HEADER_LENGTH;
+    let uidCount = 0;
+    if (version === 3) {
+      // NTPv3 has no extension fields: anything after the header is a MAC.
+      if (length - NTP_HEADER_LENGTH > MAX_LEGACY_MAC_LENGTH) return this.drop("malformed");
+    } else {
+      const reader = this.reader;
+      reader.reset(request, NTP_HEADER_LENGTH, length, true, MAX_EXTENSION_FIELDS);
+      while (reader.next()) {
+        if (reader.type === extensionFieldTypes.UniqueIdentifier) {
+          this.uidOffsets[uidCount] = reader.fieldOffset;
+          this.uidLengths[uidCount] = reader.fieldLength;
+          uidCount++;
+          replyLength += reader.fieldLength;
+        }
+      }
+      if (reader.error !== null) return this.drop("malformed");
+    }
+
+    // 4. Version.
+    if (this.acceptVersion[version] !== 1) return this.drop("version-not-accepted");
+
+    // 5. NTS requirement (nothing is NTS in this build).
+    if (!deny && this.requireNts !== false) {
+      if (this.requireNts === "ignore") return this.drop("nts-required");
+      deny = true;
+    }
+
+    // 6. Reply.
+    if (replyLength > length || replyLength > out.length) return this.drop("response-too-large");
+    const poll = request[2] ?? 0;
+    const originSeconds = readU32(request, 40);
+    const originFraction = readU32(request, 44);
+    // Echo UID fields first: they sit at ≥ 48 in the request and move to
+    // lower or equal offsets, so this is safe when `out` is `request`.
+    let off = NTP_HEADER_LENGTH;
+    for (let i = 0; i < uidCount; i++) {
+      const from = this.uidOffsets[i] ?? 0;
+      const n = this.uidLengths[i] ?? 0;
+      if (out === request) out.copyWithin(off, from, from + n);
+      else out.set(request.subarray(from, from + n), off);
+      off += n;
+    }
+
+    if (deny) {
+      // DENY kiss (ntpd-rs deny_response): LI 0, VN copied, mode 4, stratum 0,
+      // refid DENY, origin = request transmit, everything else zero.
+      out[0] = (version << 3) | NtpMode.Server;
+      out.fill(0, 1, 12);
+      writeU32(out, 12, kissCodes.DENY);
+      out.fill(0, 16, 24);
+      writeU32(out, 24, originSeconds);
+      writeU32(out, 28, originFraction);
+      out.fill(0, 32, 48);
+      stats.deniedPackets++;
+      return { action: "reply", kind: "deny", length: replyLength };
+    }
+
+    const state = this.systemState.current();
+    out[0] = ((state.leap & 3) << 6) | (version << 3) | NtpMode.Server;
+    out[1] = state.stratum & 0xff;
+    out[2] = poll;
+    out[3] = state.precisionLog2 & 0xff;
+    writeU32(out, 4, encodeShortFormat(state.rootDelay));
+    writeU32(out, 8, encodeShortFormat(rootDispersionAt(state, rxTimestamp)));
+    writeU32(out, 12, state.referenceId >>> 0);
+    writeU32(out, 16, (rxTimestamp.seconds & REFERENCE_SECONDS_MASK) >>> 0);
+    writeU32(out, 20, 0);
+    writeU32(out, 24, originSeconds);
+    writeU32(out, 28, originFraction);
+    writeU32(out, 32, rxTimestamp.seconds >>> 0);
+    writeU32(out, 36, rxTimestamp.fraction >>> 0);
+    const transmit = this.clock.now();
+    writeU32(out, 40, transmit.seconds >>> 0);
+    writeU32(out, 44, transmit.fraction >>> 0);
+    stats.acceptedPackets++;
+    return { action: "reply", kind: "time", length: replyLength };
+  }
+
+  /** The daemon calls this when sending a reply failed. */
+  countSendError(): void {
+    this.stats.responseSendErrors++;
+  }
+
+  private drop(reason: DropReason): ServerDecision {
+    this.stats.ignoredPackets++;
+    this.stats.ignoredByReason[reason]++;
+    return DROPS[reason];
+  }
+}

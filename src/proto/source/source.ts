@@ -1,0 +1,407 @@
+// One remote NTP source, sans IO (ntpd-rs `ntp-proto/src/source.rs` is the
+// model): builds requests, validates responses, produces measurements, keeps
+// reachability and the poll interval. It never reads a clock or starts a
+// timer: the daemon passes in every time and arms every timer.
+//
+// Driving it:
+//   1. poll(now) right after construction (the first poll is immediate), and
+//      again whenever the timer fires. On { kind: "request" } send the bytes,
+//      then report the send time with sent(t1) (kernel TX timestamp, or the
+//      clock read just before send), and arm the timer for
+//      nextPollDelaySeconds(). On "unreachable" / "demobilize" / "reset" send
+//      nothing and replace the source (see PollResult).
+//   2. handleResponse(bytes, length, t4) for every datagram from the server's
+//      address, t4 being the receive timestamp. A "measurement" goes to the
+//      clock filter; a kiss with action "reduce-rate" may re-arm the timer.
+
+import { randomBytes } from "node:crypto";
+
+import { kissCode } from "../packet/kiss.js";
+import { encodeHeader, readU32 } from "../packet/header.js";
+import { parsePacket } from "../packet/parse.js";
+import { NTP_HEADER_LENGTH, NtpMode, type NtpHeader } from "../packet/types.js";
+import { NtpTimestamp, offsetAndDelay } from "../time.js";
+import {
+  clampPoll,
+  DEFAULT_POLL_LIMITS,
+  incrementPoll,
+  jitteredPollSeconds,
+  validatePollLimits,
+  type PollIntervalLimits,
+} from "./poll-interval.js";
+import { PLAIN_NTP, type RequestProtector } from "./protector.js";
+import { Reach } from "./reach.js";
+import type {
+  IgnoreReason,
+  KissAction,
+  Measurement,
+  PollResult,
+  SourceEvent,
+  SourceSnapshot,
+} from "./types.js";
+
+export type * from "./types.js";
+export type { PollIntervalLimits } from "./poll-interval.js";
+export type { RequestProtector, ResponseVerdict } from "./protector.js";
+export { PLAIN_NTP } from "./protector.js";
+
+/** A reply must arrive within this many seconds of its request (ntpd-rs POLL_WINDOW). */
+export const POLL_WINDOW_SECONDS = 5;
+/** Without any reply yet, the source is unreachable after this many polls. */
+export const STARTUP_TRIES_THRESHOLD = 3;
+/** Replies with a higher stratum are dropped (17..255 are reserved). */
+export const MAX_STRATUM = 16;
+/** Measured delays are clamped to at least this (ntpd-rs: 2^-18 s). */
+export const MIN_DELAY_SECONDS = 2 ** -18;
+
+export type RandomSource = (n: number) => Uint8Array;
+
+export interface NtpSourceOptions {
+  /** Poll exponent bounds, log2 s. Default { min: 4, max: 10 }. */
+  pollLimits?: PollIntervalLimits;
+  /**
+   * `initial-poll-interval` (log2 s), clamped into the limits; default: the
+   * minimum. Kept for the clock algorithm, which switches to it after its
+   * start-up phase through setDesiredPollInterval; until then the source
+   * polls at the minimum.
+   */
+  initialPollInterval?: number;
+  /** NTP version of the requests. Only 4; replies of version 3 are accepted too. */
+  version?: 4;
+  /** Cryptographic randomness: n octets. Default node:crypto randomBytes. */
+  random?: RandomSource;
+  /**
+   * Our own stratum limit (`local-stratum`, 1..16; default 16): replies whose
+   * stratum is not below it are unusable. handleResponse may override it.
+   */
+  localStratum?: number;
+  /** Request/response protection; default plain NTP. NTS plugs in here. */
+  protector?: RequestProtector;
+}
+
+interface Outstanding {
+  /** The random transmit timestamp of the request, expected back as origin. */
+  origin: NtpTimestamp;
+  /** Local send time; the poll() time until sent() reports the real one. */
+  t1: NtpTimestamp;
+  /** A kiss for this request was already acted on. */
+  kissSeen: boolean;
+}
+
+interface Retired {
+  origin: NtpTimestamp;
+  answered: boolean;
+}
+
+const defaultRandom: RandomSource = (n) => randomBytes(n);
+
+export class NtpSource {
+  readonly pollLimits: Readonly<PollIntervalLimits>;
+  readonly initialPollInterval: number;
+  readonly version: 4;
+
+  readonly #random: RandomSource;
+  readonly #protector: RequestProtector;
+  readonly #localStratum: number;
+
+  readonly #reach = new Reach();
+  #polls = 0;
+
+  #desiredPoll: number;
+  #remoteMinPoll: number;
+  #lastPoll: number;
+
+  #outstanding: Outstanding | null = null;
+  /** The request before, to tell a duplicate or late reply from a bogus one. */
+  #retired: Retired | null = null;
+
+  /** Unauthenticated DENY/RSTR since the last valid reply. */
+  #deniedCode: string | null = null;
+  /** Set once we decided to demobilize: sticky. */
+  #demobilizedCode: string | null = null;
+
+  #stratum = MAX_STRATUM;
+  #referenceId = 0;
+  #rootDelay = 0;
+  #rootDispersion = 0;
+  #lastMeasurement: Measurement | null = null;
+  #lastKissCode: string | null = null;
+
+  constructor(options: NtpSourceOptions = {}) {
+    const limits = options.pollLimits ?? DEFAULT_POLL_LIMITS;
+    validatePollLimits(limits);
+    this.pollLimits = Object.freeze({ min: limits.min, max: limits.max });
+    const initial = options.initialPollInterval ?? limits.min;
+    if (!Number.isFinite(initial)) {
+      throw new RangeError(`initial poll interval must be a number (got ${initial})`);
+    }
+    this.initialPollInterval = clampPoll(initial, limits);
+    const version = options.version ?? 4;
+    if (version !== 4) throw new RangeError(`unsupported NTP version ${String(version)}`);
+    this.version = version;
+    const localStratum = options.localStratum ?? MAX_STRATUM;
+    validateLocalStratum(localStratum);
+    this.#localStratum = localStratum;
+    this.#random = options.random ?? defaultRandom;
+    this.#protector = options.protector ?? PLAIN_NTP;
+
+    this.#desiredPoll = limits.min;
+    this.#remoteMinPoll = limits.min;
+    this.#lastPoll = limits.min;
+  }
+
+  /**
+   * The poll exponent the next request will use: the desired one (within the
+   * limits) raised to the minimum the server imposed with RATE kisses.
+   */
+  effectivePollInterval(): number {
+    return Math.max(clampPoll(this.#desiredPoll, this.pollLimits), this.#remoteMinPoll);
+  }
+
+  /** The clock algorithm's wish (log2 s); clamped into the limits. */
+  setDesiredPollInterval(log2: number): void {
+    if (!Number.isFinite(log2)) {
+      throw new RangeError(`desired poll interval must be a number (got ${log2})`);
+    }
+    this.#desiredPoll = clampPoll(log2, this.pollLimits);
+  }
+
+  /**
+   * Seconds until the next poll: 2^effective poll × a random factor in
+   * [1.01, 1.05), so that request times are hard to predict. Call it after
+   * each poll() to arm the timer (and again after a "reduce-rate" kiss to poll
+   * less often at once).
+   */
+  nextPollDelaySeconds(): number {
+    return jitteredPollSeconds(this.effectivePollInterval(), this.#random);
+  }
+
+  /**
+   * Whether the source should keep polling. "unreachable": no reply to the
+   * last 8 polls, or none at all to the first 3. "demobilize": an
+   * authenticated DENY/RSTR, or an unauthenticated one and then unreachable.
+   */
+  status(): "ok" | "unreachable" | "demobilize" {
+    if (this.#demobilizedCode !== null) return "demobilize";
+    if (!this.#reach.isReachable() && this.#polls >= STARTUP_TRIES_THRESHOLD) {
+      return this.#deniedCode !== null ? "demobilize" : "unreachable";
+    }
+    return "ok";
+  }
+
+  /**
+   * Builds the next request (or says the source must go). `now` is the local
+   * time, taken as the send time until sent() reports a better one.
+   */
+  poll(now: NtpTimestamp): PollResult {
+    switch (this.status()) {
+      case "demobilize":
+        this.#demobilizedCode ??= this.#deniedCode ?? "DENY";
+        this.#retireOutstanding(false);
+        return { kind: "demobilize", code: this.#demobilizedCode };
+      case "unreachable":
+        this.#retireOutstanding(false);
+        return { kind: "unreachable", unansweredPolls: this.#unansweredPolls() };
+      case "ok":
+        break;
+    }
+
+    this.#retireOutstanding(false);
+    this.#reach.poll();
+    this.#polls++;
+    const poll = this.effectivePollInterval();
+    const origin = this.#randomTimestamp();
+    const header: NtpHeader = {
+      leap: 0,
+      version: this.version,
+      mode: NtpMode.Client,
+      stratum: 0,
+      poll,
+      precision: 0,
+      rootDelay: 0,
+      rootDispersion: 0,
+      referenceId: 0,
+      referenceTimestamp: NtpTimestamp.ZERO,
+      originTimestamp: NtpTimestamp.ZERO,
+      receiveTimestamp: NtpTimestamp.ZERO,
+      transmitTimestamp: origin,
+    };
+    const bytes = new Uint8Array(NTP_HEADER_LENGTH);
+    encodeHeader(header, bytes);
+    const request = this.#protector.finishRequest(bytes);
+    if (request === null) return { kind: "reset", reason: "protector" };
+
+    this.#outstanding = { origin, t1: now, kissSeen: false };
+    this.#lastPoll = poll;
+    return { kind: "request", request, poll };
+  }
+
+  /** The real send time of the latest request (kernel TX timestamp or clock read before send). */
+  sent(t1: NtpTimestamp): void {
+    if (this.#outstanding !== null) this.#outstanding.t1 = t1;
+  }
+
+  /**
+   * Handles one datagram from the server. `bytes[0..length)` is the datagram,
+   * `t4` the local receive time. Never throws on any input bytes.
+   */
+  handleResponse(
+    bytes: Uint8Array,
+    length: number,
+    t4: NtpTimestamp,
+    localStratum: number = this.#localStratum,
+  ): SourceEvent {
+    const parsed = parsePacket(bytes, length);
+    if (!parsed.ok) return ignored("parse-error", parsed.error.code);
+    const packet = parsed.value;
+    const h = packet.header;
+
+    if (h.mode !== NtpMode.Server) return ignored("mode", `mode ${h.mode}`);
+    if (h.version !== 4 && h.version !== 3) return ignored("version", `version ${h.version}`);
+
+    // Origin ("bogus") and one-reply-per-request ("duplicate") checks: first,
+    // so nothing unsolicited, kisses included, has any effect.
+    const out = this.#outstanding;
+    if (out === null || !h.originTimestamp.equals(out.origin)) {
+      const retired = this.#retired;
+      if (retired !== null && h.originTimestamp.equals(retired.origin)) {
+        return ignored(retired.answered ? "duplicate" : "late");
+      }
+      return ignored("bogus");
+    }
+    const elapsed = t4.diffSeconds(out.t1);
+    if (elapsed > POLL_WINDOW_SECONDS || elapsed < -POLL_WINDOW_SECONDS) {
+      this.#retireOutstanding(false);
+      return ignored("late", `${elapsed.toFixed(3)} s after the request`);
+    }
+
+    const verdict = this.#protector.checkResponse(packet, bytes, length);
+    if (!verdict.ok) return ignored("unauthenticated", verdict.reason);
+
+    if (h.stratum === 0) {
+      const code = kissCode(h) ?? (h.referenceId >>> 0).toString(16).padStart(8, "0");
+      return this.#handleKiss(out, code, verdict.authenticated);
+    }
+    if (h.stratum > MAX_STRATUM) return ignored("excessive-stratum", `stratum ${h.stratum}`);
+    if (h.receiveTimestamp.isZero() || h.transmitTimestamp.isZero()) {
+      return ignored("zero-timestamp");
+    }
+
+    // Accepted: the server answered this request.
+    this.#retireOutstanding(true);
+    this.#reach.receivedPacket();
+    this.#deniedCode = null;
+    this.#stratum = h.stratum;
+    this.#referenceId = h.referenceId;
+    this.#rootDelay = h.rootDelay;
+    this.#rootDispersion = h.rootDispersion;
+
+    const { offset, delay } = offsetAndDelay(out.t1, h.receiveTimestamp, h.transmitTimestamp, t4);
+    const measurement: Measurement = {
+      offset,
+      delay: Math.max(delay, MIN_DELAY_SECONDS),
+      t1: out.t1,
+      t2: h.receiveTimestamp,
+      t3: h.transmitTimestamp,
+      t4,
+      version: h.version,
+      leap: h.leap,
+      stratum: h.stratum,
+      referenceId: h.referenceId,
+      rootDelay: h.rootDelay,
+      rootDispersion: h.rootDispersion,
+      poll: h.poll,
+      precision: h.precision,
+    };
+    this.#lastMeasurement = measurement;
+
+    if (h.leap === 3) return { kind: "unusable", reason: "unsynchronized", measurement };
+    if (h.stratum >= localStratum) return { kind: "unusable", reason: "stratum", measurement };
+    return { kind: "measurement", measurement };
+  }
+
+  snapshot(): SourceSnapshot {
+    return {
+      reach: this.#reach.bits,
+      reachable: this.#reach.isReachable(),
+      unansweredPolls: this.#unansweredPolls(),
+      polls: this.#polls,
+      pollInterval: this.#polls === 0 ? this.effectivePollInterval() : this.#lastPoll,
+      desiredPollInterval: this.#desiredPoll,
+      remoteMinPollInterval: this.#remoteMinPoll,
+      stratum: this.#stratum,
+      referenceId: this.#referenceId,
+      rootDelay: this.#rootDelay,
+      rootDispersion: this.#rootDispersion,
+      lastMeasurement: this.#lastMeasurement,
+      lastKissCode: this.#lastKissCode,
+      denied: this.#deniedCode !== null,
+      demobilized: this.#demobilizedCode !== null,
+    };
+  }
+
+  #handleKiss(out: Outstanding, code: string, authenticated: boolean): SourceEvent {
+    // A kiss does not answer the request (ntpd-rs): the real reply may still
+    // come, and a forged kiss cannot suppress it. But only the first kiss per
+    // request counts, so a repeated RATE cannot raise the poll twice.
+    if (out.kissSeen) return ignored("duplicate-kiss", code);
+    out.kissSeen = true;
+    this.#lastKissCode = code;
+
+    let action: KissAction = "none";
+    switch (code) {
+      case "RATE":
+        this.#remoteMinPoll = Math.max(
+          incrementPoll(this.#remoteMinPoll, this.pollLimits),
+          this.#lastPoll,
+        );
+        action = "reduce-rate";
+        break;
+      case "DENY":
+      case "RSTR":
+        if (authenticated) {
+          this.#demobilizedCode = code;
+          action = "demobilize";
+        } else {
+          this.#deniedCode = code;
+          action = "deny-remembered";
+        }
+        break;
+      default:
+        // NTSN: forgeable, wait for the next poll (ntpd-rs). Others: informational.
+        break;
+    }
+    return { kind: "kiss", code, action, minPoll: this.#remoteMinPoll };
+  }
+
+  #retireOutstanding(answered: boolean): void {
+    if (this.#outstanding === null) return;
+    this.#retired = { origin: this.#outstanding.origin, answered };
+    this.#outstanding = null;
+  }
+
+  #unansweredPolls(): number {
+    return Math.min(this.#reach.unansweredPolls(), this.#polls);
+  }
+
+  /** A uniformly random non-zero 64-bit timestamp (data minimisation, RFC 8915 §9). */
+  #randomTimestamp(): NtpTimestamp {
+    const b = this.#random(8);
+    const seconds = readU32(b, 0);
+    const fraction = readU32(b, 4);
+    // Zero means "no timestamp" to some servers; 2^-64 odds, but stay valid.
+    return seconds === 0 && fraction === 0
+      ? new NtpTimestamp(0, 1)
+      : new NtpTimestamp(seconds, fraction);
+  }
+}
+
+function ignored(reason: IgnoreReason, detail?: string): SourceEvent {
+  return detail === undefined ? { kind: "ignored", reason } : { kind: "ignored", reason, detail };
+}
+
+function validateLocalStratum(stratum: number): void {
+  if (!Number.isInteger(stratum) || stratum < 1 || stratum > MAX_STRATUM) {
+    throw new RangeError(`local stratum must be an integer in 1..16 (got ${stratum})`);
+  }
+}

@@ -4,7 +4,7 @@
  * counts valid responses.
  *
  *   loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]
- *           [--window 64] [--batch 32] [--timeout-ms 200] [--pid SERVER_PID]
+ *           [--window 64] [--batch 16] [--timeout-ms 500] [--pid SERVER_PID]
  *           [--requests FILE --req-len N]
  *
  * Plain mode (default): 48-byte mode-3 requests with a random transmit
@@ -21,7 +21,13 @@
  * reused. With --pid, the server's CPU time (utime+stime from /proc/PID/stat,
  * all threads) over the measured interval is reported too.
  *
- * Prints one JSON object on stdout. Only loopback destinations are accepted.
+ * A reply to a request that was already counted lost is counted "late"
+ * (plain mode: the slot's current or previous request), anything else that
+ * matches no request "invalid".
+ *
+ * Prints one JSON object on stdout (counts, rate, server and own CPU time,
+ * per-CPU busy and softirq fractions from /proc/stat). Only loopback
+ * destinations are accepted.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,6 +51,7 @@
 
 struct slot {
   uint8_t xmt[8];
+  uint8_t prev_xmt[8]; /* the request this slot sent before (to recognise late replies) */
   uint64_t sent_ns;
   int inflight;
 };
@@ -119,15 +126,15 @@ static double self_cpu_s(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]\n"
-          "               [--window 64] [--batch 32] [--timeout-ms 200] [--pid PID]\n"
+          "               [--window 64] [--batch 16] [--timeout-ms 500] [--pid PID]\n"
           "               [--requests FILE --req-len N]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *reqfile = NULL;
-  int port = 0, window = 64, batch = 32, pid = 0, req_len = 48;
-  long duration_ms = 5000, warmup_ms = 0, timeout_ms = 200;
+  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48;
+  long duration_ms = 5000, warmup_ms = 0, timeout_ms = 500;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -266,6 +273,7 @@ int main(int argc, char **argv) {
           for (int b = 0; b < 6; b++) r[40 + b] = (uint8_t)(x >> (8 * b));
           r[46] = (uint8_t)(s >> 8);
           r[47] = (uint8_t)s;
+          memcpy(slots[s].prev_xmt, slots[s].xmt, 8);
           memcpy(slots[s].xmt, r + 40, 8);
         }
         sidx[k] = s;
@@ -306,8 +314,13 @@ int main(int argc, char **argv) {
           continue;
         }
         int s = (b[30] << 8) | b[31];
-        if (s >= window || memcmp(b + 24, slots[s].xmt, 8) != 0) {
+        if (s >= window) {
           invalid++;
+          continue;
+        }
+        if (memcmp(b + 24, slots[s].xmt, 8) != 0) {
+          if (memcmp(b + 24, slots[s].prev_xmt, 8) == 0) late++;
+          else invalid++;
           continue;
         }
         if (!slots[s].inflight) {

@@ -33,7 +33,7 @@ export interface LoadgenOptions {
   window?: number;
   /** sendmmsg/recvmmsg batch (default 16). */
   batch?: number;
-  /** A request unanswered this long is lost and its slot reused (default 200 ms). */
+  /** A request unanswered this long is lost and its slot reused (default 500 ms). */
   timeoutMs?: number;
   /** Server PID whose CPU time (utime+stime, all threads) is measured. */
   serverPid?: number;
@@ -85,7 +85,7 @@ export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<Loadge
     "--batch",
     String(o.batch ?? 16),
     "--timeout-ms",
-    String(o.timeoutMs ?? 200),
+    String(o.timeoutMs ?? 500),
   ];
   if (o.serverPid !== undefined) args.push("--pid", String(o.serverPid));
   if (o.requestsFile !== undefined) {

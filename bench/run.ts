@@ -11,7 +11,7 @@
 //                    [--batch 16] [--targets chrony,ntpd-ts] [--daemon PATH]
 //                    [--json FILE]
 import { availableParallelism } from "node:os";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { makeTempDir, type TempDir } from "../test/helpers/tmp.js";
@@ -88,6 +88,21 @@ const serverCpus = "0";
 const loadCpus = cpus >= 2 ? "1" : "0";
 if (cpus < 2) console.warn("only one CPU: server and load generator share it; numbers mean little");
 
+/** Busy fraction of all CPUs together over `ms`, from /proc/stat. */
+async function systemBusy(ms: number): Promise<number> {
+  const sample = async () => {
+    const line = (await readFile("/proc/stat", "utf8")).split("\n")[0]!;
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { total, idle: v[3]! + v[4]! };
+  };
+  const a = await sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await sample();
+  const dt = b.total - a.total;
+  return dt > 0 ? 1 - (b.idle - a.idle) / dt : 0;
+}
+
 interface Row {
   target: BenchTarget;
   dir?: TempDir;
@@ -128,6 +143,14 @@ async function main(): Promise<number> {
   console.log(
     `bench: ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per target, server on CPU ${serverCpus}, ` +
       `load on CPU ${loadCpus}, window ${window}, batch ${batch}`,
+  );
+
+  const background = await systemBusy(1000);
+  console.log(
+    `background load before the bench: ${fmt(background * 100, 0)}% of ${cpus} CPUs busy` +
+      (background > 0.1
+        ? " -- other work is running; rates will be unreliable, CPU us/op less so"
+        : ""),
   );
 
   const rows: Row[] = selected.map((target) => ({ target, results: [] }));

@@ -85,7 +85,9 @@ if (result.error) {
   giveUp(`could not run node-gyp (${result.error.message}); log: ${log}`);
 }
 if (result.status !== 0) {
-  giveUp(`node-gyp exited with ${result.status ?? result.signal}: ${firstError(output)}\n  Full log: ${log}`);
+  giveUp(
+    `node-gyp exited with ${result.status ?? result.signal}: ${firstError(output)}\n  Full log: ${log}`,
+  );
 }
 try {
   const addon = require(addonPath);

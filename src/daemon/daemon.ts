@@ -46,9 +46,7 @@ export class Daemon {
       }),
     );
     const serverLog = options.log.child("server");
-    this.servers = config.servers.map(
-      (s) => new ServerTask(s, this.clock, this.system, serverLog),
-    );
+    this.servers = config.servers.map((s) => new ServerTask(s, this.clock, this.system, serverLog));
     const context: SpawnerContext = {
       resolve: options.resolve ?? ((host) => resolveHost(host)),
       createTask: (sourceConfig, name, address, port, onEnd) =>
@@ -120,7 +118,7 @@ export class Daemon {
         this.sourceLog.info("measurement", {
           ...fields,
           offset: formatSeconds(m.offset),
-          delay: formatSeconds(m.delay),
+          delay: `${m.delay.toFixed(6)}s`,
           stratum: m.stratum,
           poll: `${2 ** task.source.effectivePollInterval()}s`,
         });

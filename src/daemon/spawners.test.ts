@@ -64,7 +64,13 @@ const serverConfig: ServerSourceConfig = {
 };
 
 function poolConfig(count: number, ignore: string[] = []): PoolSourceConfig {
-  return { ...serverConfig, mode: "pool", address: { host: "pool.example", port: 123 }, count, ignore };
+  return {
+    ...serverConfig,
+    mode: "pool",
+    address: { host: "pool.example", port: 123 },
+    count,
+    ignore,
+  };
 }
 
 /** Lets resolver promises settle. */

@@ -17,10 +17,14 @@ export async function startDaemon(
 ): Promise<Spawned> {
   const config = dir.file(`${name}.toml`);
   await writeFile(config, toml);
-  return spawnProcess(process.execPath, ["--import", "tsx", DAEMON_ENTRY, "-c", config, ...extraArgs], {
-    cwd: root,
-    name,
-  });
+  return spawnProcess(
+    process.execPath,
+    ["--import", "tsx", DAEMON_ENTRY, "-c", config, ...extraArgs],
+    {
+      cwd: root,
+      name,
+    },
+  );
 }
 
 /** A stratum-1 server on 127.0.0.1:PORT. */

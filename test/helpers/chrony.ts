@@ -244,32 +244,39 @@ export async function startChronyServer(opts: ChronyServerOptions): Promise<Chro
 }
 
 export interface ChronyClientOptions {
-  /** Server's NTP port on serverHost. */
-  serverPort: number;
-  /** Default 127.0.0.1. */
+  /**
+   * Server's NTP port on serverHost. Omit for NTS, where the NTS-KE server
+   * names the NTP port (then put "nts ntsport P" in sourceOptions).
+   */
+  serverPort?: number;
+  /** Default 127.0.0.1; for NTS the certificate's name, e.g. "ntpd-rs.test". */
   serverHost?: string;
-  /** Options after `server HOST port P` (default "iburst minpoll 0 maxpoll 0"). */
+  /**
+   * Options after `server HOST [port P]` (default "iburst minpoll 0 maxpoll 0";
+   * for NTS e.g. "nts ntsport 14460 iburst minpoll 0 maxpoll 0").
+   */
   sourceOptions?: string;
-  /** More config lines (e.g. ntstrustedcerts). */
+  /** More config lines (e.g. `ntstrustedcerts PKI/ca.pem`). */
   extraConfig?: readonly string[];
   dir?: TempDir;
   cpus?: string;
   name?: string;
 }
 
-/** chronyd as a client of serverHost:serverPort (no server port of its own). */
+/** chronyd as a client of one server (no NTP server port of its own). */
 export function startChronyClient(opts: ChronyClientOptions): Promise<Chrony> {
   const host = opts.serverHost ?? "127.0.0.1";
+  const port = opts.serverPort === undefined ? "" : ` port ${opts.serverPort}`;
   return startChrony({
     config: [
       "port 0",
       "bindacqaddress 127.0.0.1",
-      `server ${host} port ${opts.serverPort} ${opts.sourceOptions ?? "iburst minpoll 0 maxpoll 0"}`,
+      `server ${host}${port} ${opts.sourceOptions ?? "iburst minpoll 0 maxpoll 0"}`,
       ...(opts.extraConfig ?? []),
     ],
     dir: opts.dir,
     cpus: opts.cpus,
-    name: opts.name ?? `chronyd-client-of:${opts.serverPort}`,
+    name: opts.name ?? `chronyd-client-of-${host}${port.replace(" port ", ":")}`,
   });
 }
 

@@ -310,14 +310,14 @@ const TYPE_CASES: TypeCase[] = [
     line: 'allowlist = { filter = "10.0.0.0/8", action = "deny" }',
     path: "server[0].allowlist.filter",
     message:
-      '[[server]].allowlist.filter: expected an array of a subnet in CIDR notation like "192.168.1.0/24" or "2001:db8::/32", got "10.0.0.0/8"',
+      '[[server]].allowlist.filter: expected an array of subnets like ["192.168.1.0/24", "2001:db8::/32"], got "10.0.0.0/8"',
     column: 24,
   },
   {
     before: SERVER,
     line: 'denylist = { filter = [], action = "drop" }',
     path: "server[0].denylist.action",
-    message: '[[server]].denylist.action: expected one of "ignore" or "deny", got "drop"',
+    message: '[[server]].denylist.action: expected "ignore" or "deny", got "drop"',
     column: 36,
   },
   {
@@ -325,6 +325,26 @@ const TYPE_CASES: TypeCase[] = [
     line: 'require-nts = "yes"',
     path: "server[0].require-nts",
     message: '[[server]].require-nts: expected true, false, "ignore" or "deny", got "yes"',
+  },
+  {
+    before: POOL,
+    line: 'ignore = "192.0.2.1"',
+    path: "source[0].ignore",
+    message:
+      '[[source]].ignore: expected an array of IP addresses like ["192.0.2.1"], got "192.0.2.1"',
+  },
+  {
+    before: SERVER,
+    line: "rate-limiting-cutoff-ms = 18446744073709551615",
+    path: "server[0].rate-limiting-cutoff-ms",
+    message:
+      "[[server]].rate-limiting-cutoff-ms: expected a non-negative integer of at most 9007199254740991, got 18446744073709551615",
+  },
+  {
+    before: SERVER,
+    line: "accept-ntp-versions = 4",
+    path: "server[0].accept-ntp-versions",
+    message: "[[server]].accept-ntp-versions: expected an array of NTP versions (3, 4 or 5), got 4",
   },
   {
     before: SERVER,

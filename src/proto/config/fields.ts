@@ -4,7 +4,7 @@
 // INVALID, so the caller gets every error of the file at once.
 import type { LocateKind } from "./locator.js";
 import { didYouMean } from "./suggest.js";
-import { describeValue, getOwn, isTable, tableKeys } from "./toml-value.js";
+import { describeValue, formatKey, getOwn, isTable, tableKeys } from "./toml-value.js";
 import type { PathSegment, TomlValue } from "./toml-value.js";
 
 export const INVALID: unique symbol = Symbol("invalid");
@@ -32,8 +32,8 @@ export class Ctx {
       typeof segment === "number"
         ? `${this.name}[${segment}]`
         : this.name === ""
-          ? segment
-          : `${this.name}.${segment}`;
+          ? formatKey(segment)
+          : `${this.name}.${formatKey(segment)}`;
     return new Ctx(this.issues, [...this.path, segment], name ?? derived);
   }
 

@@ -17,7 +17,11 @@ import {
 const filterList = table<FilterList>({
   expected: 'a table { filter = ["192.0.2.0/24", ...], action = "ignore" or "deny" }',
   fields: {
-    filter: required("filter", list(cidr), "Subnets in CIDR notation."),
+    filter: required(
+      "filter",
+      list(cidr, { expected: 'an array of subnets like ["192.168.1.0/24", "2001:db8::/32"]' }),
+      "Subnets in CIDR notation.",
+    ),
     action: required("action", filterAction, '"ignore" (drop) or "deny" (DENY kiss-o\'-death).'),
   },
 });
@@ -58,7 +62,9 @@ export const serverTable = table<ServerConfig>({
     ),
     acceptNtpVersions: withDefault(
       "accept-ntp-versions",
-      list(oneOfIntegers<3 | 4 | 5>([3, 4, 5])),
+      list(oneOfIntegers<3 | 4 | 5>([3, 4, 5]), {
+        expected: "an array of NTP versions (3, 4 or 5)",
+      }),
       DEFAULTS.server.acceptNtpVersions,
       "NTP versions answered; others are ignored.",
     ),
@@ -114,13 +120,14 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
         oneOfIntegers<4 | 5>([4, 5], (n) =>
           n === 3 ? "NTP version 3 does not support NTS; use 4 or 5" : undefined,
         ),
+        { expected: "an array of NTP versions (4 or 5)" },
       ),
       DEFAULTS.ntsKeServer.acceptNtpVersions,
       "NTP versions offered in the key exchange.",
     ),
     acceptedPoolAuthenticationTokens: withDefault(
       "accepted-pool-authentication-tokens",
-      list(string),
+      list(string, { expected: "an array of strings" }),
       [],
       "Tokens that let an NTS pool request fixed keys and the supported lists.",
     ),

@@ -161,7 +161,12 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
       mode: modeField("pool"),
       ...networkFields(NTP_DEFAULT_PORT),
       count: countField("Maximum number of simultaneous sources from this pool."),
-      ignore: withDefault("ignore", list(ipAddress), [], "Pool addresses never used."),
+      ignore: withDefault(
+        "ignore",
+        list(ipAddress, { expected: 'an array of IP addresses like ["192.0.2.1"]' }),
+        [],
+        "Pool addresses never used.",
+      ),
     },
     unknownKeyHint: modesWithKey,
   }),

@@ -31,6 +31,9 @@ export function integer(min: number, max: number, expected?: string): ValueType<
   return {
     expected: text,
     parse(raw, ctx) {
+      if (typeof raw === "bigint" && raw > BigInt(max) && !text.includes(String(max))) {
+        return ctx.valueError(`expected ${text} of at most ${max}, got ${raw}`);
+      }
       if (typeof raw !== "bigint" || raw < BigInt(min) || raw > BigInt(max)) {
         return mismatch(ctx, text, raw);
       }
@@ -82,7 +85,7 @@ function quoteList(values: readonly (string | number)[]): string {
 }
 
 export function oneOf<T extends string>(values: readonly T[]): ValueType<T> {
-  const expected = `one of ${quoteList(values)}`;
+  const expected = values.length > 2 ? `one of ${quoteList(values)}` : quoteList(values);
   return {
     expected,
     parse(raw, ctx) {

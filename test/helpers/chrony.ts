@@ -142,8 +142,9 @@ export async function startChrony(opts: ChronyOptions): Promise<Chrony> {
       socketPath,
       process: proc,
       chronyc,
-      sources: async () => parseSourcesCsv(await chronyc(["-c", "-n", "sources"])),
-      sourcestats: async () => parseSourcestatsCsv(await chronyc(["-c", "-n", "sourcestats"])),
+      sources: async () => parseSourcesCsv(await chronyc(["-c", "-n", "-N", "sources"])),
+      sourcestats: async () =>
+        parseSourcestatsCsv(await chronyc(["-c", "-n", "-N", "sourcestats"])),
       ntpdata: async () => parseNtpData(await chronyc(["-n", "-N", "ntpdata"])),
       authdata: async () => parseAuthdataCsv(await chronyc(["-c", "-n", "-N", "authdata"])),
       tracking: async () => parseKeyValue(await chronyc(["-n", "tracking"])),
@@ -288,6 +289,7 @@ export interface ChronySource {
   mode: string;
   /** '*' selected, '+' combined, '-' not combined, '?' unusable, 'x' falseticker, '~' too variable. */
   state: string;
+  /** The name or address as configured (chronyc -N). */
   name: string;
   stratum: number;
   /** log2 seconds. */

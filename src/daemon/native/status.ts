@@ -30,7 +30,7 @@ export function nativeStatus(): NativeStatus {
     path,
     reason,
     message:
-      `native addon not in use (${reason}); running without it: node:dgram with ` +
+      `native addon not in use: ${reason}. Running without it: node:dgram with ` +
       "user-space receive timestamps (less precise), observe-only clock, no sd_notify",
   };
 }

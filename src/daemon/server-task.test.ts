@@ -1,0 +1,170 @@
+// A [[server]] on a real loopback socket: bad requests get no reply and are
+// counted, and the server keeps answering good ones. Runs on the addon's
+// socket when it is built and on node:dgram otherwise.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createSocket, type Socket } from "node:dgram";
+import type { ServerConfig } from "../proto/config/types.js";
+import { decodeHeader } from "../proto/packet/header.js";
+import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
+import { createLogger, MemorySink } from "./log.js";
+import { serverPolicyFromConfig, ServerTask } from "./server-task.js";
+import { systemWallClock } from "./wall-clock.js";
+
+function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    listen: { address: "127.0.0.1", port: 0, family: 4 },
+    rateLimitingCacheSize: 0,
+    rateLimitingCutoffMs: 0,
+    allowlist: {
+      filter: [
+        { address: "::", prefixLength: 0, family: 6 },
+        { address: "0.0.0.0", prefixLength: 0, family: 4 },
+      ],
+      action: "ignore",
+    },
+    denylist: { filter: [], action: "deny" },
+    requireNts: false,
+    acceptNtpVersions: [3, 4],
+    ...overrides,
+  };
+}
+
+async function startServer(config: ServerConfig) {
+  const system = new SystemStateCell(initialSystemState({ localStratum: 1, referenceId: "TEST" }));
+  const task = new ServerTask(
+    config,
+    systemWallClock,
+    system,
+    createLogger("error", new MemorySink()),
+  );
+  await task.start();
+  return task;
+}
+
+/** The bound port: the task binds port 0, so ask its socket. */
+function boundPort(task: ServerTask): number {
+  const socket = (task as unknown as { socket: { localAddress(): { port: number } } }).socket;
+  return socket.localAddress().port;
+}
+
+/** Sends `request` and waits up to `ms` for one reply (null if none). */
+function exchange(client: Socket, port: number, request: Uint8Array, ms = 300) {
+  return new Promise<Buffer | null>((resolve) => {
+    const timer = setTimeout(() => {
+      client.off("message", onMessage);
+      resolve(null);
+    }, ms);
+    const onMessage = (msg: Buffer) => {
+      clearTimeout(timer);
+      client.off("message", onMessage);
+      resolve(msg);
+    };
+    client.on("message", onMessage);
+    client.send(request, port, "127.0.0.1");
+  });
+}
+
+function clientRequest(firstByte = 0x23, length = 48): Uint8Array {
+  const request = new Uint8Array(length);
+  request[0] = firstByte;
+  // The transmit timestamp, where the request is long enough to hold one.
+  if (length >= 48) request.set([0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04], 40);
+  return request;
+}
+
+async function withServer(
+  config: ServerConfig,
+  fn: (task: ServerTask, client: Socket, port: number) => Promise<void>,
+) {
+  const task = await startServer(config);
+  const client = createSocket("udp4");
+  await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+  try {
+    await fn(task, client, boundPort(task));
+  } finally {
+    client.close();
+    task.stop();
+  }
+}
+
+test("a good request is answered with the server's time", async () => {
+  await withServer(serverConfig(), async (task, client, port) => {
+    const reply = await exchange(client, port, clientRequest());
+    assert.ok(reply, "no reply");
+    assert.equal(reply.length, 48);
+    const header = decodeHeader(reply);
+    assert.equal(header.mode, 4);
+    assert.equal(header.version, 4);
+    assert.equal(header.stratum, 1);
+    assert.equal(header.originTimestamp.seconds, 0xdeadbeef);
+    assert.equal(task.core.stats.acceptedPackets, 1);
+  });
+});
+
+test("bad requests get no reply, are counted, and the server keeps answering", async () => {
+  await withServer(serverConfig(), async (task, client, port) => {
+    const oversized = clientRequest(0x23, 1200); // above what the socket reads
+    const garbageField = clientRequest(0x23, 80);
+    garbageField.set([0x01, 0x04, 0xff, 0xf0], 48); // field length runs past the packet
+    const bad: [string, Uint8Array][] = [
+      ["truncated", clientRequest(0x23, 40)],
+      ["not a multiple of 4", clientRequest(0x23, 50)],
+      ["mode 6 (control)", clientRequest(0x26)],
+      ["mode 4 (server)", clientRequest(0x24)],
+      ["version 2", clientRequest(0x13)],
+      ["garbage extension field", garbageField],
+      ["oversized", oversized],
+    ];
+    for (const [what, request] of bad) {
+      const reply = await exchange(client, port, request, 150);
+      assert.equal(reply, null, `${what}: must not be answered`);
+    }
+    const stats = task.core.stats;
+    // The oversized datagram may be dropped by the socket before the core sees it.
+    assert.ok(stats.ignoredPackets >= bad.length - 1, `ignored ${stats.ignoredPackets}`);
+    assert.ok(stats.ignoredByReason.malformed >= 3);
+    assert.equal(stats.ignoredByReason["wrong-mode"], 2);
+    assert.equal(stats.ignoredByReason["version-not-accepted"], 1);
+    assert.equal(stats.acceptedPackets, 0);
+
+    const reply = await exchange(client, port, clientRequest());
+    assert.ok(reply, "a good request after the bad ones is answered");
+    assert.equal(stats.acceptedPackets, 1);
+  });
+});
+
+test("a denylisted client with action deny gets a DENY kiss-o'-death", async () => {
+  const config = serverConfig({
+    denylist: { filter: [{ address: "127.0.0.0", prefixLength: 8, family: 4 }], action: "deny" },
+  });
+  await withServer(config, async (task, client, port) => {
+    const reply = await exchange(client, port, clientRequest());
+    assert.ok(reply);
+    const header = decodeHeader(reply);
+    assert.equal(header.stratum, 0);
+    assert.equal(Buffer.from(reply.subarray(12, 16)).toString("latin1"), "DENY");
+    assert.equal(header.originTimestamp.seconds, 0xdeadbeef);
+    assert.equal(task.core.stats.deniedPackets, 1);
+  });
+});
+
+test("[[server]] keys map onto the server core's policy", () => {
+  const policy = serverPolicyFromConfig(
+    serverConfig({
+      denylist: { filter: [{ address: "192.0.2.0", prefixLength: 24, family: 4 }], action: "deny" },
+      rateLimitingCacheSize: 1024,
+      rateLimitingCutoffMs: 500,
+      requireNts: "ignore",
+      acceptNtpVersions: [4],
+    }),
+  );
+  assert.deepEqual(policy, {
+    allowlist: { filter: ["::/0", "0.0.0.0/0"], action: "ignore" },
+    denylist: { filter: ["192.0.2.0/24"], action: "deny" },
+    rateLimitingCacheSize: 1024,
+    rateLimitingCutoffMs: 500,
+    acceptNtpVersions: [4],
+    requireNts: "ignore",
+  });
+});

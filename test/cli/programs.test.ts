@@ -1,0 +1,101 @@
+// The programs as an operator runs them: exit codes, messages, validate.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { runCommand } from "../helpers/process.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { CTL_ENTRY, DAEMON_ENTRY } from "../daemon/run-daemon.js";
+
+function run(entry: string, args: string[]) {
+  return runCommand(process.execPath, ["--import", "tsx", entry, ...args], { timeoutMs: 20_000 });
+}
+
+async function withConfig<T>(toml: string, fn: (path: string, dir: TempDir) => Promise<T>) {
+  const dir = await makeTempDir();
+  try {
+    const path = dir.file("ntp.toml");
+    await writeFile(path, toml);
+    return await fn(path, dir);
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+test("ntp-ctl validate: a good file → 'Config looks good', exit 0", async () => {
+  await withConfig(
+    `[[source]]\nmode = "pool"\naddress = "pool.example"\ncount = 4\n\n[[server]]\nlisten = "[::]:123"\n`,
+    async (path) => {
+      const r = await run(CTL_ENTRY, ["validate", "-c", path]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Config looks good/);
+    },
+  );
+});
+
+test("ntp-ctl validate: a mistyped key → file:line:col, did-you-mean, exit 1", async () => {
+  await withConfig(
+    `[[source]]\nmode = "server"\naddress = "time.example"\npoll-interval-limit = { min = 4 }\n`,
+    async (path) => {
+      const r = await run(CTL_ENTRY, ["validate", "-c", path]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ntp\.toml:4:1: .*unknown key "poll-interval-limit"/);
+      assert.match(r.stderr, /did you mean "poll-interval-limits"\?/);
+    },
+  );
+});
+
+test("ntp-ctl validate: fewer sources than minimum-agreeing-sources is a warning that fails", async () => {
+  await withConfig(`[[source]]\nmode = "server"\naddress = "time.example"\n`, async (path) => {
+    const r = await run(CTL_ENTRY, ["validate", "-c", path]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Warning: .*minimum-agreeing-sources/i);
+  });
+});
+
+test("ntp-ctl validate: a missing file is a clear error", async () => {
+  const r = await run(CTL_ENTRY, ["validate", "-c", "/nonexistent/ntp.toml"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\/nonexistent\/ntp\.toml/);
+});
+
+test("ntp-daemon: a configuration error exits 78 with the position", async () => {
+  await withConfig(`[[server]]\nlisten = "not an address"\n`, async (path) => {
+    const r = await run(DAEMON_ENTRY, ["-c", path]);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /ntp\.toml:2:\d+: .*listen/);
+  });
+});
+
+test("ntp-daemon: a feature not built yet is refused by name, exit 78", async () => {
+  await withConfig(`[[source]]\nmode = "nts"\naddress = "nts.example"\n`, async (path) => {
+    const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /ntp\.toml:2:\d+: .*"nts".*not implemented yet/);
+  });
+});
+
+test("ntp-daemon: sources without --no-clock-control exit 70 with the reason", async () => {
+  await withConfig(`[[source]]\nmode = "server"\naddress = "127.0.0.1:9"\n`, async (path) => {
+    const r = await run(DAEMON_ENTRY, ["-c", path]);
+    assert.equal(r.code, 70);
+    assert.match(r.stdout + r.stderr, /--no-clock-control/);
+  });
+});
+
+test("ntp-daemon: -v prints the version to stderr, -h the usage, a bad flag exits 78", async () => {
+  const version = await run(DAEMON_ENTRY, ["-v"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stderr, /^ntp-daemon \d+\.\d+\.\d+/);
+  const help = await run(DAEMON_ENTRY, ["-h"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--no-clock-control/);
+  const bad = await run(DAEMON_ENTRY, ["--frobnicate"]);
+  assert.equal(bad.code, 78);
+  assert.match(bad.stderr, /frobnicate/);
+});
+
+test("ntp-daemon: an unknown log level is refused", async () => {
+  const r = await run(DAEMON_ENTRY, ["-l", "verbose"]);
+  assert.equal(r.code, 78);
+  assert.match(r.stderr, /unknown log level "verbose"/);
+});

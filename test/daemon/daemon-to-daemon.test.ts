@@ -49,3 +49,37 @@ test("a client daemon measures a server daemon on loopback", { timeout: 60_000 }
     await dir.cleanup();
   }
 });
+
+test("a pool source resolves its name and measures each member", { timeout: 60_000 }, async () => {
+  const dir = await makeTempDir();
+  const port = await freeUdpPort();
+  const server = await startDaemon(dir, "server", primaryServerConfig(port));
+  try {
+    await server.waitForOutput(/serving NTP/, 20_000);
+    await waitForUdpBound(port);
+    // "localhost" comes from /etc/hosts through the system resolver.
+    const client = await startDaemon(
+      dir,
+      "pool-client",
+      `[[source]]
+mode = "pool"
+address = "localhost:${port}"
+count = 2
+poll-interval-limits = { min = 0, max = 0 }
+`,
+    );
+    try {
+      const newSource = await client.waitForOutput(/new source/, 20_000);
+      assert.match(newSource, new RegExp(`source=localhost:${port}`));
+      assert.match(newSource, /address=(127\.0\.0\.1|\[::1\]):\d+/);
+      const line = await client.waitForOutput(/measurement/, 20_000);
+      const m = parseMeasurement(line);
+      assert.ok(m && Math.abs(m.offset) < 0.005, `bad measurement: ${line}`);
+    } finally {
+      await client.stop();
+    }
+  } finally {
+    await server.stop();
+    await dir.cleanup();
+  }
+});

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { stringify } from "smol-toml";
-import { formatIPv6 } from "./addresses.js";
+import { formatIpAddress } from "../ip-address.js";
 import type { ConfigResult } from "./diagnostics.js";
 import { defaultConfig, parseConfig } from "./parse.js";
 import { SOURCE_MODE_TABLES, SOURCE_MODES } from "./schema-sources.js";
@@ -396,7 +396,10 @@ test("any IPv4 or IPv6 listen address with any port round-trips", () => {
     .array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 })
     .map((g) => ({
       text: `[${g.map((x) => x.toString(16).toUpperCase()).join(":")}]`,
-      address: formatIPv6(g),
+      address: formatIpAddress({
+        family: 6,
+        words: Uint32Array.from([0, 1, 2, 3], (i) => ((g[2 * i]! << 16) | g[2 * i + 1]!) >>> 0),
+      }),
       family: 6 as const,
     }));
   fc.assert(

@@ -6,7 +6,7 @@
 //     `reference-id` with spaces instead: pass padding "space").
 
 import { createHash } from "node:crypto";
-import { parseIpAddress } from "../server/ip-address.js";
+import { parseIpAddress } from "../ip-address.js";
 
 /** ntpd-rs's reference id when it has no upstream: "XNON". */
 export const REFERENCE_ID_NONE = 0x584e4f4e;

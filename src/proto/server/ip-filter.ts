@@ -7,9 +7,10 @@
 //
 // Host bits below the prefix are ignored (192.0.2.1/24 = 192.0.2.0/24), as the
 // ipnet crate does. Matching is a linear scan over typed arrays: fine for the
-// tens of entries such lists hold.
+// tens of entries such lists hold. The CIDR syntax rules are the core's
+// (parseCidrInto), the same the configuration validates with.
 
-import { parseIpInto, type IpFamily } from "./ip-address.js";
+import { parseCidrInto, parseIpInto, type CidrSyntax, type IpFamily } from "../ip-address.js";
 
 /** What happens to a request a list selects: dropped, or answered with a DENY kiss. */
 export type FilterAction = "ignore" | "deny";
@@ -34,36 +35,33 @@ function wordMask(bits: number, w: number): number {
   return (0xffffffff << (32 - inWord)) >>> 0;
 }
 
+/** The message for a CIDR text parseCidrInto refused. */
+function cidrError(text: string, syntax: Exclude<CidrSyntax, { ok: true }>): string {
+  switch (syntax.problem) {
+    case "no-slash":
+      return `"${text}" is no CIDR prefix: expected address/length, e.g. 192.0.2.0/24`;
+    case "zone":
+      return `"${text}": a zone index is not allowed in a CIDR prefix`;
+    case "address":
+      return `"${syntax.addressText}" is no IPv4 or IPv6 address`;
+    case "length-syntax":
+      return `"${text}": prefix length "${syntax.lengthText}" is no decimal number`;
+    case "length-range":
+      return `"${text}": prefix length ${syntax.lengthText} exceeds ${syntax.maxLength}`;
+  }
+}
+
 /**
  * Parses "address/prefix-length" (`192.0.2.0/24`, `2001:db8::/32`). The
  * error names what is wrong, for configuration messages.
  */
 export function parseCidr(text: string): CidrParseResult {
-  const slash = text.indexOf("/");
-  if (slash < 0) {
-    return {
-      ok: false,
-      error: `"${text}" is no CIDR prefix: expected address/length, e.g. 192.0.2.0/24`,
-    };
-  }
-  const addressText = text.slice(0, slash);
-  const lengthText = text.slice(slash + 1);
-  if (addressText.includes("%")) {
-    return { ok: false, error: `"${text}": a zone index is not allowed in a CIDR prefix` };
-  }
-  const family = parseIpInto(addressText, scratch, false);
-  if (family === 0) return { ok: false, error: `"${addressText}" is no IPv4 or IPv6 address` };
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lengthText)) {
-    return { ok: false, error: `"${text}": prefix length "${lengthText}" is no decimal number` };
-  }
-  let prefixLength = Number(lengthText);
-  const max = family === 4 ? 32 : 128;
-  if (prefixLength > max) {
-    return { ok: false, error: `"${text}": prefix length ${prefixLength} exceeds ${max}` };
-  }
-  let resultFamily: 4 | 6 = family;
+  const syntax = parseCidrInto(text, scratch);
+  if (!syntax.ok) return { ok: false, error: cidrError(text, syntax) };
+  let prefixLength = syntax.prefixLength;
+  let resultFamily = syntax.family;
   const mapped = scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff;
-  if (family === 6 && mapped && prefixLength >= 96) {
+  if (resultFamily === 6 && mapped && prefixLength >= 96) {
     resultFamily = 4;
     prefixLength -= 96;
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseIpAddress } from "./ip-address.js";
+import { parseIpAddress } from "../ip-address.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 const BASE = 0xe5f66000;

@@ -9,7 +9,7 @@
 // negative elapsed time (the clock was stepped back) counts as "long ago":
 // a clock step can make the limiter lenient, never drop a legitimate client.
 
-import type { IpFamily } from "./ip-address.js";
+import type { IpFamily } from "../ip-address.js";
 
 const TWO_POW_32 = 4_294_967_296;
 

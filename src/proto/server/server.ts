@@ -30,7 +30,7 @@ import { kissCodes } from "../packet/kiss.js";
 import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
 import { encodeShortFormat, type NtpTimestamp } from "../time.js";
-import { parseIpInto } from "./ip-address.js";
+import { parseIpInto } from "../ip-address.js";
 import { IpFilter, type FilterAction } from "./ip-filter.js";
 import { DEFAULT_SERVER_POLICY, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";

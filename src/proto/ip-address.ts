@@ -1,10 +1,17 @@
 // IP address text → 128-bit value, without allocating (the server parses the
-// client address of every request). IPv4 addresses are held in their
-// IPv4-mapped IPv6 position (::ffff:a.b.c.d, words[3] = the IPv4 address) and
-// tagged family 4, so one prefix match serves both families while an IPv6
-// prefix never matches an IPv4 client by accident. An IPv4-mapped IPv6
-// address (what a dual-stack socket reports for an IPv4 peer) is canonicalised
-// to family 4 unless asked not to.
+// client address of every request); the one IP and CIDR parser of the
+// protocol core, used by the server, its allow/deny lists, reference ids and
+// the configuration. IPv4 addresses are held in their IPv4-mapped IPv6
+// position (::ffff:a.b.c.d, words[3] = the IPv4 address) and tagged family 4,
+// so one prefix match serves both families while an IPv6 prefix never matches
+// an IPv4 client by accident. An IPv4-mapped IPv6 address (what a dual-stack
+// socket reports for an IPv4 peer) is canonicalised to family 4 unless asked
+// not to.
+//
+// Syntax is Rust's strict std parser (what ntpd-rs reads ntp.toml with):
+// dotted quads without leading zeros, RFC 4291 IPv6 text with an optional
+// trailing dotted quad, hex groups of one to four digits. A zone suffix
+// (`fe80::1%eth0`) is accepted and ignored unless the caller refuses zones.
 
 /** Address family: 4, 6, or 0 for "not an address". */
 export type IpFamily = 0 | 4 | 6;
@@ -111,9 +118,15 @@ function parseIPv6(text: string, end: number): boolean {
 /**
  * Parses an IPv4 or IPv6 address in text form into `out` (four u32 words) and
  * returns its family, or 0 if the text is no address (then `out` is garbage).
- * A zone suffix (`fe80::1%eth0`) is ignored. Allocates nothing.
+ * A zone suffix on an IPv6 address (`fe80::1%eth0`) is ignored, or makes the
+ * text no address if `allowZone` is false. Allocates nothing.
  */
-export function parseIpInto(text: string, out: Uint32Array, canonicalizeMapped = true): IpFamily {
+export function parseIpInto(
+  text: string,
+  out: Uint32Array,
+  canonicalizeMapped = true,
+  allowZone = true,
+): IpFamily {
   let end = text.length;
   if (end === 0 || end > 64) return 0;
   let hasColon = false;
@@ -121,6 +134,7 @@ export function parseIpInto(text: string, out: Uint32Array, canonicalizeMapped =
     const c = text.charCodeAt(i);
     if (c === 0x3a) hasColon = true;
     else if (c === 0x25) {
+      if (!allowZone) return 0;
       end = i;
       break;
     }
@@ -145,19 +159,30 @@ export function parseIpInto(text: string, out: Uint32Array, canonicalizeMapped =
 }
 
 /** Allocating convenience form of parseIpInto, for configuration and tests. */
-export function parseIpAddress(text: string, canonicalizeMapped = true): IpAddress | null {
+export function parseIpAddress(
+  text: string,
+  canonicalizeMapped = true,
+  allowZone = true,
+): IpAddress | null {
   const words = new Uint32Array(4);
-  const family = parseIpInto(text, words, canonicalizeMapped);
+  const family = parseIpInto(text, words, canonicalizeMapped, allowZone);
   return family === 0 ? null : { family, words };
 }
 
-/** Text form: dotted quad for family 4, RFC 5952 compressed form for family 6. */
+function dottedQuad(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+}
+
+/**
+ * Canonical text form: dotted quad for family 4; for family 6 the RFC 5952
+ * compressed form, with an IPv4-mapped address (::ffff:0:0/96) in the mixed
+ * notation of RFC 5952 §5 (`::ffff:192.0.2.1`). Other embedded-IPv4 forms
+ * (IPv4-compatible, NAT64 64:ff9b::/96) are printed in hex.
+ */
 export function formatIpAddress(address: IpAddress): string {
   const w = address.words;
-  if (address.family === 4) {
-    const v = w[3] ?? 0;
-    return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-  }
+  if (address.family === 4) return dottedQuad(w[3] ?? 0);
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return `::ffff:${dottedQuad(w[3] ?? 0)}`;
   const g: number[] = [];
   for (let i = 0; i < 4; i++) g.push((w[i] ?? 0) >>> 16, (w[i] ?? 0) & 0xffff);
   // Longest run of at least two zero groups, first one on ties.
@@ -179,4 +204,54 @@ export function formatIpAddress(address: IpAddress): string {
   const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(":");
   if (bestStart < 0) return hex(g);
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+/** What is wrong with a CIDR text; parseCidrInto checks in this order. */
+export type CidrProblem = "no-slash" | "zone" | "address" | "length-syntax" | "length-range";
+
+/** Outcome of parseCidrInto; the failures carry what their messages need. */
+export type CidrSyntax =
+  | { ok: true; family: 4 | 6; prefixLength: number; addressText: string }
+  | { ok: false; problem: "no-slash" }
+  | { ok: false; problem: "zone" | "address"; addressText: string }
+  | {
+      ok: false;
+      problem: "length-syntax" | "length-range";
+      family: 4 | 6;
+      addressText: string;
+      lengthText: string;
+      maxLength: 32 | 128;
+    };
+
+// As Rust's u8 parse in ntpd-rs: decimal digits, an optional "+", leading zeros allowed.
+const PREFIX_LENGTH = /^\+?[0-9]{1,8}$/;
+
+/**
+ * The CIDR rules of the core, shared by the configuration (config/addresses.ts)
+ * and the server's allow/deny lists (server/ip-filter.ts), so they cannot drift
+ * apart: "address/length", split at the first "/"; the address an IPv4 or
+ * IPv6 literal without a zone index; the length a decimal number, at most 32
+ * for IPv4 and 128 for IPv6. An IPv4-mapped IPv6
+ * address counts as IPv6 here (family 6, up to 128 bits). Host bits below the
+ * prefix are allowed. The address goes into `out` as parseIpInto leaves it
+ * (not canonicalised, host bits kept); `out` is garbage on failure. The length
+ * takes what ntpd-rs's `u8` parse takes ("+8", "024"), so its files keep working.
+ */
+export function parseCidrInto(text: string, out: Uint32Array): CidrSyntax {
+  const slash = text.indexOf("/");
+  if (slash < 0) return { ok: false, problem: "no-slash" };
+  const addressText = text.slice(0, slash);
+  const lengthText = text.slice(slash + 1);
+  if (addressText.includes("%")) return { ok: false, problem: "zone", addressText };
+  const family = parseIpInto(addressText, out, false, false);
+  if (family === 0) return { ok: false, problem: "address", addressText };
+  const maxLength = family === 4 ? 32 : 128;
+  if (!PREFIX_LENGTH.test(lengthText)) {
+    return { ok: false, problem: "length-syntax", family, addressText, lengthText, maxLength };
+  }
+  const prefixLength = Number(lengthText);
+  if (prefixLength > maxLength) {
+    return { ok: false, problem: "length-range", family, addressText, lengthText, maxLength };
+  }
+  return { ok: true, family, prefixLength, addressText };
 }

@@ -1,0 +1,185 @@
+// The NTS cookie key set on disk (`[keyset] key-storage-path`) and its
+// rotation timer. The rules an operator relies on:
+//   - a missing file is created, with a warning, from a fresh key set;
+//   - a file that exists but cannot be read or parsed is NEVER replaced: the
+//     daemon refuses to start and says why, because a new key set would
+//     invalidate every cookie its clients hold;
+//   - writes are atomic (temporary file in the same directory, fsync, rename)
+//     and the file is mode 0600; a file others can read draws a warning;
+//   - a restart keeps the rotation schedule: the first rotation comes one
+//     interval after the stored time, not after the restart.
+
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, basename, join } from "node:path";
+import { KeySet } from "../proto/nts/keyset/keyset.js";
+import { nextRotationDelay, parseKeySet, serializeKeySet } from "../proto/nts/keyset/storage.js";
+import type { KeysetConfig } from "../proto/config/types.js";
+import type { Logger } from "./log.js";
+
+export class KeyFileError extends Error {}
+
+export interface LoadedKeySet {
+  keyset: KeySet;
+  /** Unix seconds of the last rotation (the stored time, or now for a new set). */
+  rotatedAt: number;
+}
+
+const random = (n: number) => new Uint8Array(randomBytes(n));
+
+/**
+ * Loads the key set from `config.keyStoragePath`, or makes a new one when the
+ * path is unset (ephemeral keys) or the file does not exist. Throws
+ * KeyFileError when the file exists but is unusable.
+ */
+export async function loadKeySet(
+  config: KeysetConfig,
+  nowUnixSeconds: number,
+  log: Logger,
+): Promise<LoadedKeySet> {
+  const path = config.keyStoragePath;
+  if (path === null) {
+    log.info("no key-storage-path: NTS cookies will not survive a restart");
+    return { keyset: KeySet.generate(random, config.staleKeyCount), rotatedAt: nowUnixSeconds };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      log.warn("Could not load nts server keys, starting with new set", {
+        path,
+        reason: "the file does not exist",
+      });
+      const keyset = KeySet.generate(random, config.staleKeyCount);
+      storeKeySet(path, keyset, nowUnixSeconds);
+      return { keyset, rotatedAt: nowUnixSeconds };
+    }
+    throw new KeyFileError(
+      `cannot read the NTS key file ${path}: ${(error as Error).message}; ` +
+        "fix its permissions (the file is kept: replacing it would invalidate every client's cookies)",
+    );
+  }
+  const parsed = parseKeySet(bytes, config.staleKeyCount);
+  if (!parsed.ok) {
+    throw new KeyFileError(
+      `the NTS key file ${path} is corrupt (${parsed.error}); it was left untouched, ` +
+        "because replacing it would invalidate every client's cookies. " +
+        "Restore it from a backup, or delete it to start with a new key set",
+    );
+  }
+  warnIfReadableByOthers(path, log);
+  log.info("loaded nts server keys", { path, keys: parsed.keyset.size });
+  return { keyset: parsed.keyset, rotatedAt: parsed.storedAt };
+}
+
+/** Writes the key file atomically with mode 0600. Throws on failure. */
+export function storeKeySet(path: string, keyset: KeySet, storedAtUnixSeconds: number): void {
+  const bytes = serializeKeySet(keyset, storedAtUnixSeconds);
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(temporary, "w", 0o600);
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temporary);
+    throw error;
+  } finally {
+    bytes.fill(0);
+  }
+  closeSync(fd);
+  renameSync(temporary, path);
+}
+
+function warnIfReadableByOthers(path: string, log: Logger): void {
+  try {
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      log.warn("the NTS key file can be read or written by others; it holds the cookie keys", {
+        path,
+        mode: `0${mode.toString(8)}`,
+        fix: `chmod 600 ${path}`,
+      });
+    }
+  } catch {
+    // It was just read; a stat failure here changes nothing.
+  }
+}
+
+/**
+ * Rotates the key set every `key-rotation-interval` seconds, the first time
+ * one interval after `rotatedAt`, and stores it after each rotation. A failed
+ * store is logged and the rotated keys stay in use.
+ */
+export class KeySetRotation {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly loaded: LoadedKeySet,
+    private readonly config: KeysetConfig,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  get keyset(): KeySet {
+    return this.loaded.keyset;
+  }
+
+  start(): void {
+    const delay = nextRotationDelay(
+      this.loaded.rotatedAt,
+      this.now(),
+      this.config.keyRotationInterval,
+    );
+    this.schedule(delay);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Rotates now; exposed for tests and the timer. */
+  rotate(): void {
+    this.loaded.keyset.rotate(random);
+    this.loaded.rotatedAt = this.now();
+    const path = this.config.keyStoragePath;
+    if (path !== null) {
+      try {
+        storeKeySet(path, this.loaded.keyset, this.loaded.rotatedAt);
+      } catch (error) {
+        this.log.error("could not store the rotated NTS keys", {
+          path,
+          error: (error as Error).message,
+        });
+      }
+    }
+    this.log.info("rotated nts server keys", { primary_id: this.loaded.keyset.primaryId });
+  }
+
+  private schedule(delaySeconds: number): void {
+    // setTimeout takes at most 2^31-1 ms (24.8 days); longer waits are chained.
+    const ms = Math.min(delaySeconds * 1000, 2 ** 31 - 1);
+    this.timer = setTimeout(() => {
+      const remaining = delaySeconds - ms / 1000;
+      if (remaining > 0) {
+        this.schedule(remaining);
+        return;
+      }
+      this.rotate();
+      this.schedule(this.config.keyRotationInterval);
+    }, ms);
+    this.timer.unref();
+  }
+}

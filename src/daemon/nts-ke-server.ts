@@ -1,0 +1,266 @@
+// One `[[nts-ke-server]]`: TLS 1.3 on `listen`, ALPN ntske/1 required, one
+// request and one response per connection (RFC 8915 §4). The protocol
+// decisions come from src/proto/nts/ke; this file moves bytes, exports the
+// keys from the TLS session and mints the cookies.
+//
+// Limits: at most `concurrent-connections` connections at once (further ones
+// are closed at once, so a flood cannot exhaust memory), and each connection
+// must finish handshake and exchange within `key-exchange-timeout-ms`.
+
+import { randomBytes } from "node:crypto";
+import { createServer, type Server, type TLSSocket } from "node:tls";
+import type { NtsKeServerConfig } from "../proto/config/types.js";
+import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
+import { encodeCookie } from "../proto/nts/cookie/cookie.js";
+import type { KeySet } from "../proto/nts/keyset/keyset.js";
+import { KeErrorCode } from "../proto/nts/ke/records.js";
+import {
+  buildErrorResponse,
+  buildServerResponse,
+  buildSupportedListsResponse,
+  MAX_COOKIES,
+  ServerRequestDecoder,
+  type KeServerConfig,
+  type KeServerDecision,
+} from "../proto/nts/ke/messages.js";
+import {
+  aeadKeyLength,
+  keyExportContext,
+  NTS_KE_ALPN,
+  NTS_KE_EXPORTER_LABEL,
+} from "../proto/nts/ke/key-export.js";
+import type { AeadId } from "../proto/crypto/aead.js";
+import type { Logger } from "./log.js";
+import { formatHostPort } from "./resolve.js";
+import { CredentialsWatcher, loadTlsCredentials, type TlsCredentials } from "./tls-credentials.js";
+
+export interface KeySetProvider {
+  readonly keyset: KeySet;
+}
+
+/** Counters for observation. */
+export class NtsKeStats {
+  connections = 0;
+  keyExchanges = 0;
+  rejected = 0;
+  failed = 0;
+  noAlpn = 0;
+  timeouts = 0;
+  refused = 0;
+}
+
+const random = (n: number) => new Uint8Array(randomBytes(n));
+
+export class NtsKeServer {
+  readonly stats = new NtsKeStats();
+  readonly listenText: string;
+  private server: Server | null = null;
+  private readonly watcher: CredentialsWatcher;
+  private readonly keConfig: KeServerConfig;
+  private active = 0;
+
+  constructor(
+    readonly config: NtsKeServerConfig,
+    private readonly keys: KeySetProvider,
+    private readonly log: Logger,
+  ) {
+    this.listenText = formatHostPort(config.listen.address, config.listen.port);
+    this.keConfig = {
+      acceptNtpVersions: config.acceptNtpVersions,
+      aeadAlgorithms: SUPPORTED_AEADS,
+      acceptedPoolAuthenticationTokens: config.acceptedPoolAuthenticationTokens,
+    };
+    this.watcher = new CredentialsWatcher(
+      config.certificateChainPath,
+      config.privateKeyPath,
+      (credentials) => this.useCredentials(credentials),
+      log,
+    );
+  }
+
+  /** Loads the certificate (throws CredentialsError) and starts listening. */
+  async start(): Promise<void> {
+    const credentials = loadTlsCredentials(
+      this.config.certificateChainPath,
+      this.config.privateKeyPath,
+    );
+    const server = createServer({
+      cert: credentials.cert,
+      key: credentials.key,
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+      ALPNProtocols: [NTS_KE_ALPN],
+    });
+    server.on("connection", (socket) => {
+      if (this.active >= this.config.concurrentConnections) {
+        this.stats.refused++;
+        socket.destroy();
+        return;
+      }
+      this.active++;
+      // One deadline for the handshake and the exchange together.
+      const deadline = setTimeout(() => {
+        this.stats.timeouts++;
+        socket.destroy();
+      }, this.config.keyExchangeTimeoutMs);
+      socket.once("close", () => {
+        clearTimeout(deadline);
+        this.active--;
+      });
+    });
+    server.on("secureConnection", (socket) => this.handle(socket));
+    server.on("tlsClientError", (error) => {
+      this.stats.failed++;
+      this.log.debug("TLS handshake failed", { error: error.message });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.config.listen.port, this.config.listen.address, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (error) => this.log.error("NTS-KE server error", { error: error.message }));
+    this.server = server;
+    this.watcher.start();
+    this.log.info("serving NTS-KE", {
+      listen: this.listenText,
+      subject: credentials.leaf.subject.replace(/\n/g, ", "),
+      valid_to: credentials.leaf.validTo,
+    });
+  }
+
+  /** Loads the certificate and key again (SIGHUP); keeps the old ones on failure. */
+  reloadCredentials(reason: string): boolean {
+    return this.watcher.reload(reason);
+  }
+
+  /** The port actually bound (useful with port 0 in tests). */
+  get port(): number {
+    const address = this.server?.address();
+    return address && typeof address === "object" ? address.port : this.config.listen.port;
+  }
+
+  stop(): void {
+    this.watcher.stop();
+    this.server?.close();
+    this.server = null;
+  }
+
+  private useCredentials(credentials: TlsCredentials): void {
+    // New connections use the new context; the listener keeps running.
+    this.server?.setSecureContext({
+      cert: credentials.cert,
+      key: credentials.key,
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+    });
+  }
+
+  private handle(socket: TLSSocket): void {
+    this.stats.connections++;
+    // Node accepts a client that offers no ALPN at all; RFC 8915 requires it.
+    if (socket.alpnProtocol !== NTS_KE_ALPN) {
+      this.stats.noAlpn++;
+      this.log.debug("NTS-KE client without ALPN ntske/1 refused", {
+        client: socket.remoteAddress,
+      });
+      socket.destroy();
+      return;
+    }
+    const decoder = new ServerRequestDecoder(this.keConfig);
+    let answered = false;
+    const answer = (decision: KeServerDecision) => {
+      if (answered) return;
+      answered = true;
+      socket.off("data", onData);
+      let response: Uint8Array;
+      try {
+        response = this.respond(socket, decision);
+      } catch (error) {
+        this.stats.failed++;
+        this.log.error("NTS-KE internal error", { error: (error as Error).message });
+        response = buildErrorResponse(KeErrorCode.InternalServerError);
+      }
+      socket.end(response);
+    };
+    const onData = (chunk: Buffer) => {
+      const decision = decoder.push(chunk);
+      if (decision) answer(decision);
+    };
+    socket.on("data", onData);
+    socket.on("end", () => answer(decoder.end()));
+    socket.on("error", (error) => {
+      this.log.debug("NTS-KE connection error", {
+        client: socket.remoteAddress,
+        error: error.message,
+      });
+    });
+  }
+
+  private respond(socket: TLSSocket, decision: KeServerDecision): Uint8Array {
+    switch (decision.kind) {
+      case "key-exchange": {
+        const keyLength = aeadKeyLength(decision.aead);
+        if (keyLength === undefined) throw new Error(`no key length for AEAD ${decision.aead}`);
+        const c2s = socket.exportKeyingMaterial(
+          keyLength,
+          NTS_KE_EXPORTER_LABEL,
+          Buffer.from(keyExportContext(decision.protocol, decision.exporterContextAead, "c2s")),
+        );
+        const s2c = socket.exportKeyingMaterial(
+          keyLength,
+          NTS_KE_EXPORTER_LABEL,
+          Buffer.from(keyExportContext(decision.protocol, decision.exporterContextAead, "s2c")),
+        );
+        const cookies = this.mintCookies(decision.aead, c2s, s2c);
+        c2s.fill(0);
+        s2c.fill(0);
+        this.stats.keyExchanges++;
+        this.log.debug("NTS-KE key exchange", {
+          client: socket.remoteAddress,
+          aead: decision.aead,
+        });
+        return buildServerResponse({
+          protocol: decision.protocol,
+          aead: decision.aead,
+          cookies,
+          server: this.config.ntpServer ?? undefined,
+          port: this.config.ntpPort ?? undefined,
+          compliantGcmSivContext: decision.compliantGcmSivContext,
+        });
+      }
+      case "fixed-key": {
+        this.stats.keyExchanges++;
+        return buildServerResponse({
+          protocol: decision.protocol,
+          aead: decision.aead,
+          cookies: this.mintCookies(decision.aead, decision.c2sKey, decision.s2cKey),
+          server: this.config.ntpServer ?? undefined,
+          port: this.config.ntpPort ?? undefined,
+        });
+      }
+      case "supported-lists":
+        return buildSupportedListsResponse({
+          protocols: decision.protocols,
+          algorithms: decision.algorithms,
+        });
+      case "reject":
+        this.stats.rejected++;
+        this.log.debug("NTS-KE request rejected", {
+          client: socket.remoteAddress,
+          reason: decision.rejection.message,
+        });
+        return decision.response;
+    }
+  }
+
+  private mintCookies(aead: number, c2s: Uint8Array, s2c: Uint8Array): Uint8Array[] {
+    const keyset = this.keys.keyset;
+    const cookies: Uint8Array[] = [];
+    for (let i = 0; i < MAX_COOKIES; i++) {
+      cookies.push(encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, random));
+    }
+    return cookies;
+  }
+}

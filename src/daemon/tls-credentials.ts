@@ -1,0 +1,107 @@
+// The NTS-KE server's certificate chain and private key: loaded from PEM
+// files, checked, and loaded again when either file changes (or on SIGHUP),
+// so a renewal by certbot or an ACME client needs no restart. A reload that
+// fails keeps the credentials in use and logs why.
+
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import type { Logger } from "./log.js";
+
+export interface TlsCredentials {
+  cert: Buffer;
+  key: Buffer;
+  /** The leaf certificate, for logs (subject, expiry). */
+  leaf: X509Certificate;
+}
+
+export class CredentialsError extends Error {}
+
+/** Reads and checks the chain and key; throws CredentialsError with a precise reason. */
+export function loadTlsCredentials(chainPath: string, keyPath: string): TlsCredentials {
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    cert = readFileSync(chainPath);
+  } catch (error) {
+    throw new CredentialsError(
+      `cannot read certificate-chain-path ${chainPath}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    key = readFileSync(keyPath);
+  } catch (error) {
+    throw new CredentialsError(
+      `cannot read private-key-path ${keyPath}: ${(error as Error).message}`,
+    );
+  }
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (error) {
+    throw new CredentialsError(
+      `${chainPath} holds no PEM certificate: ${(error as Error).message}`,
+    );
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new CredentialsError(
+      `${keyPath} holds no usable private key: ${(error as Error).message}`,
+    );
+  }
+  if (!leaf.checkPrivateKey(privateKey)) {
+    throw new CredentialsError(
+      `the private key in ${keyPath} does not belong to the certificate in ${chainPath}`,
+    );
+  }
+  return { cert, key, leaf };
+}
+
+/**
+ * Watches the two files (stat polling, which survives the rename-into-place
+ * that certbot and most ACME clients do) and calls `onChange` with fresh,
+ * checked credentials.
+ */
+export class CredentialsWatcher {
+  private readonly listener = () => this.reload("files changed");
+
+  constructor(
+    private readonly chainPath: string,
+    private readonly keyPath: string,
+    private readonly onChange: (credentials: TlsCredentials) => void,
+    private readonly log: Logger,
+    private readonly intervalMs = 5_000,
+  ) {}
+
+  start(): void {
+    for (const path of [this.chainPath, this.keyPath]) {
+      watchFile(path, { interval: this.intervalMs, persistent: false }, this.listener);
+    }
+  }
+
+  stop(): void {
+    for (const path of [this.chainPath, this.keyPath]) unwatchFile(path, this.listener);
+  }
+
+  /** Loads the files again; on failure keeps the old credentials. */
+  reload(reason: string): boolean {
+    let credentials: TlsCredentials;
+    try {
+      credentials = loadTlsCredentials(this.chainPath, this.keyPath);
+    } catch (error) {
+      this.log.error("could not reload the NTS-KE certificate; keeping the current one", {
+        reason,
+        error: (error as Error).message,
+      });
+      return false;
+    }
+    this.onChange(credentials);
+    this.log.info("reloaded the NTS-KE certificate", {
+      reason,
+      subject: credentials.leaf.subject.replace(/\n/g, ", "),
+      valid_to: credentials.leaf.validTo,
+    });
+    return true;
+  }
+}

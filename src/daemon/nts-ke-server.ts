@@ -8,6 +8,7 @@
 // must finish handshake and exchange within `key-exchange-timeout-ms`.
 
 import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
@@ -91,7 +92,7 @@ export class NtsKeServer {
       maxVersion: "TLSv1.3",
       ALPNProtocols: [NTS_KE_ALPN],
     });
-    server.on("connection", (socket) => {
+    server.on("connection", (socket: Socket) => {
       if (this.active >= this.config.concurrentConnections) {
         this.stats.refused++;
         socket.destroy();
@@ -120,7 +121,9 @@ export class NtsKeServer {
         resolve();
       });
     });
-    server.on("error", (error) => this.log.error("NTS-KE server error", { error: error.message }));
+    server.on("error", (error: Error) =>
+      this.log.error("NTS-KE server error", { error: error.message }),
+    );
     this.server = server;
     this.watcher.start();
     this.log.info("serving NTS-KE", {
@@ -190,7 +193,7 @@ export class NtsKeServer {
     };
     socket.on("data", onData);
     socket.on("end", () => answer(decoder.end()));
-    socket.on("error", (error) => {
+    socket.on("error", (error: Error) => {
       this.log.debug("NTS-KE connection error", {
         client: socket.remoteAddress,
         error: error.message,

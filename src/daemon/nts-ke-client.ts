@@ -1,0 +1,227 @@
+// The NTS-KE client: one TLS 1.3 connection with ALPN ntske/1, one request,
+// one response, keys exported from the session (RFC 8915 §4). Trust is the
+// system roots plus the source's `certificate-authority` file; that file may
+// also hold the server's own self-signed certificate, which is then trusted
+// for that server (ntpd-rs does not support this). The server may be named by
+// a DNS name or by a raw IPv4/IPv6 address, checked against the certificate's
+// IP SANs (ntpd-rs does not support this either).
+
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import {
+  checkServerIdentity,
+  connect,
+  createSecureContext,
+  rootCertificates,
+  type PeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+} from "node:tls";
+import { X509Certificate } from "node:crypto";
+import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
+import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messages.js";
+import {
+  aeadKeyLength,
+  keyExportContext,
+  NTS_KE_ALPN,
+  NTS_KE_EXPORTER_LABEL,
+} from "../proto/nts/ke/key-export.js";
+import { NextProtocolId } from "../proto/nts/ke/records.js";
+
+/** ntpd-rs bounds the whole TLS handshake and exchange by 5 s. */
+export const NTS_KE_TIMEOUT_MS = 5_000;
+/** Default NTP port when the server sends no Port record. */
+const DEFAULT_NTP_PORT = 123;
+
+export interface KeyExchangeOptions {
+  host: string;
+  port: number;
+  /** Extra trust: PEM certificates (CAs, or the server's self-signed certificate). */
+  trust: TrustStore;
+  timeoutMs?: number;
+  /** AEAD ids to offer, in order of preference (default 17, 15, 30). */
+  aeadAlgorithms?: readonly number[];
+}
+
+export interface KeyExchangeResult {
+  aead: number;
+  c2s: Uint8Array;
+  s2c: Uint8Array;
+  cookies: Uint8Array[];
+  /** Where to send NTP: the Server record, or the KE host. */
+  ntpServer: string;
+  ntpPort: number;
+}
+
+export class KeyExchangeError extends Error {}
+
+/** System roots plus the certificates of a `certificate-authority` file, built once. */
+export class TrustStore {
+  readonly context: SecureContext;
+  /** Fingerprints of self-signed end-entity certificates trusted as such. */
+  private readonly pinned: Set<string>;
+
+  private constructor(extra: string[]) {
+    this.context = createSecureContext({
+      ca: [...rootCertificates, ...extra],
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+    });
+    this.pinned = new Set();
+    for (const pem of extra) {
+      const cert = new X509Certificate(pem);
+      if (!cert.ca && cert.checkIssued(cert)) this.pinned.add(cert.fingerprint256);
+    }
+  }
+
+  static systemOnly(): TrustStore {
+    return new TrustStore([]);
+  }
+
+  /** Reads a PEM file of one or more certificates; throws with the path on failure. */
+  static async fromFile(path: string | null): Promise<TrustStore> {
+    if (path === null) return TrustStore.systemOnly();
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      throw new KeyExchangeError(
+        `cannot read certificate-authority ${path}: ${(error as Error).message}`,
+      );
+    }
+    const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+    if (!pems) throw new KeyExchangeError(`certificate-authority ${path} holds no PEM certificate`);
+    try {
+      return new TrustStore(pems);
+    } catch (error) {
+      throw new KeyExchangeError(
+        `certificate-authority ${path}: a certificate cannot be parsed: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** A pinned self-signed certificate identifies its server whatever its names say. */
+  isPinned(certificate: PeerCertificate): boolean {
+    return this.pinned.has(certificate.fingerprint256);
+  }
+}
+
+/** Runs one NTS-KE exchange; rejects with KeyExchangeError saying what failed. */
+export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExchangeResult> {
+  const aeads = options.aeadAlgorithms ?? SUPPORTED_AEADS;
+  const offered = { nextProtocols: [NextProtocolId.NTPv4], aeadAlgorithms: aeads };
+  const request = buildClientRequest(offered);
+  const decoder = new ClientResponseDecoder({ offered });
+  const literal = isIP(options.host) !== 0;
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const socket: TLSSocket = connect({
+      host: options.host,
+      port: options.port,
+      // SNI must be a DNS name (RFC 6066); an IP literal is checked against IP SANs.
+      servername: literal ? undefined : options.host,
+      ALPNProtocols: [NTS_KE_ALPN],
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+      secureContext: options.trust.context,
+      checkServerIdentity: (host, certificate) =>
+        options.trust.isPinned(certificate) ? undefined : checkServerIdentity(host, certificate),
+    });
+    socket.setNoDelay(true);
+    const timer = setTimeout(
+      () => fail(`no complete answer within ${options.timeoutMs ?? NTS_KE_TIMEOUT_MS} ms`),
+      options.timeoutMs ?? NTS_KE_TIMEOUT_MS,
+    );
+
+    function fail(message: string): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new KeyExchangeError(message));
+    }
+
+    function finish(): void {
+      const result = decoder.end();
+      if (settled) return;
+      if (!result.ok) {
+        fail(`bad NTS-KE response: ${result.error.message}`);
+        return;
+      }
+      const response = result.value;
+      const keyLength = aeadKeyLength(response.aead);
+      if (keyLength === undefined) {
+        fail(`server chose AEAD ${response.aead}, which has no known key length`);
+        return;
+      }
+      const exportKey = (direction: "c2s" | "s2c") =>
+        new Uint8Array(
+          socket.exportKeyingMaterial(
+            keyLength,
+            NTS_KE_EXPORTER_LABEL,
+            Buffer.from(
+              keyExportContext(response.protocol, response.exporterContextAead, direction),
+            ),
+          ),
+        );
+      const c2s = exportKey("c2s");
+      const s2c = exportKey("s2c");
+      settled = true;
+      clearTimeout(timer);
+      socket.end();
+      resolve({
+        aead: response.aead,
+        c2s,
+        s2c,
+        cookies: response.cookies,
+        ntpServer: response.server ?? options.host,
+        ntpPort: response.port ?? DEFAULT_NTP_PORT,
+      });
+    }
+
+    socket.once("secureConnect", () => {
+      if (socket.alpnProtocol !== NTS_KE_ALPN) {
+        fail(`server did not select ALPN ${NTS_KE_ALPN}`);
+        return;
+      }
+      socket.write(request); // one write: some servers want the request in one segment
+    });
+    socket.on("data", (chunk: Buffer) => {
+      const result = decoder.push(chunk);
+      if (result !== null) finish();
+    });
+    socket.once("end", () => finish());
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      // A reset after End of Message is success (NTPsec answers close_notify with RST).
+      if (!settled && decoder.push(new Uint8Array(0)) !== null) {
+        finish();
+        return;
+      }
+      fail(describeTlsError(error));
+    });
+  });
+}
+
+function describeTlsError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `certificate does not match the server name: ${error.message}`;
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+      return `certificate is not trusted (add its CA with certificate-authority): ${error.message}`;
+    case "CERT_HAS_EXPIRED":
+      return `certificate has expired: ${error.message}`;
+    case "CERT_NOT_YET_VALID":
+      return `certificate is not yet valid: ${error.message}`;
+    case "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION":
+    case "ERR_SSL_UNSUPPORTED_PROTOCOL":
+      return `server does not speak TLS 1.3: ${error.message}`;
+    case "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL":
+      return `server does not support ALPN ${NTS_KE_ALPN}: ${error.message}`;
+    default:
+      return error.message;
+  }
+}

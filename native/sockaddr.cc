@@ -59,16 +59,47 @@ bool ParseSockaddr(int family, const std::string& host, uint16_t port, sockaddr_
   return false;
 }
 
+namespace {
+
+// Dotted quad of the 4 bytes at `b` (as inet_ntop writes it); returns its length.
+size_t FormatIpv4(const uint8_t* b, char* out) {
+  char* p = out;
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = b[i];
+    if (v >= 100) {
+      *p++ = static_cast<char>('0' + v / 100);
+      *p++ = static_cast<char>('0' + v / 10 % 10);
+    } else if (v >= 10) {
+      *p++ = static_cast<char>('0' + v / 10);
+    }
+    *p++ = static_cast<char>('0' + v % 10);
+    if (i < 3) *p++ = '.';
+  }
+  *p = '\0';
+  return static_cast<size_t>(p - out);
+}
+
+bool IsV4Mapped(const in6_addr& a) {
+  static const uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(a.s6_addr, kPrefix, sizeof kPrefix) == 0;
+}
+
+}  // namespace
+
 size_t FormatSockaddr(const sockaddr_storage& addr, char* out, uint16_t* port) {
   out[0] = '\0';
   if (addr.ss_family == AF_INET) {
     const auto* sin = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &sin->sin_addr, out, kAddressTextMax);
     *port = ntohs(sin->sin_port);
-    return std::strlen(out);
+    return FormatIpv4(reinterpret_cast<const uint8_t*>(&sin->sin_addr), out);
   }
   if (addr.ss_family == AF_INET6) {
     const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    if (sin6->sin6_scope_id == 0 && IsV4Mapped(sin6->sin6_addr)) {
+      *port = ntohs(sin6->sin6_port);
+      std::memcpy(out, "::ffff:", 7);
+      return 7 + FormatIpv4(&sin6->sin6_addr.s6_addr[12], out + 7);
+    }
     inet_ntop(AF_INET6, &sin6->sin6_addr, out, kAddressTextMax);
     *port = ntohs(sin6->sin6_port);
     size_t len = std::strlen(out);

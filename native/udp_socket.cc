@@ -29,6 +29,23 @@
 // (seconds, nanoseconds). Failures (EAGAIN when the socket buffer is full, ECONNREFUSED
 // after an ICMP port unreachable on a connected socket, ...) throw errno errors.
 //
+// Reply mode, for servers: setOnMessage(handler, reply) with a Uint8Array `reply`. The
+// handler answers a datagram by writing the answer to reply[0, n) and returning n (0 or
+// undefined: no answer). The addon copies it into a send queue slot addressed to the
+// datagram's source, so a reply costs no call back into the addon and no address
+// parsing. The queue (sendBatchSize slots of maxDatagramSize bytes, default 8; a longer
+// reply is sent at once) goes to the kernel with one sendmmsg when it is full and after
+// the last handler of each recvmmsg batch, so no reply outlives the wakeup that made
+// it. Batching matters less for the syscall itself (sendmmsg vs sendto: within 2% per
+// datagram on loopback here) than for the peer: a burst wakes it once. The cost is
+// latency: a queued reply waits for the handlers after it (until the queue fills) and
+// for the kernel to send the replies ahead of it in the same sendmmsg. Measured at full
+// load (32-datagram receive batches): mean 15 us with 8 slots, 57 us with 32, 8 us with
+// 4; a lone request waits only for its own sendmmsg. Failures of queued replies (EAGAIN,
+// ...) go to the error handler after the flush, one errno error per reply, with syscall
+// "sendmmsg" and the address and port. A handler returning anything else than undefined
+// or an integer in [0, reply.length] is reported as an uncaught RangeError.
+//
 // Receive errors (e.g. ECONNREFUSED on a connected socket) go to the error handler set
 // with setOnError, or are dropped if there is none. (libuv reports such a pending socket
 // error as POLLERR -> status UV_EBADF and stops the poll handle; RecoverFromPollError
@@ -63,6 +80,7 @@ constexpr size_t kDefaultMaxDatagram = 2048;
 constexpr size_t kMinMaxDatagram = 48;
 constexpr size_t kMaxMaxDatagram = 65535;
 constexpr int kMaxBatchesPerWakeup = 16;
+constexpr size_t kDefaultSendBatchSize = 8;
 constexpr size_t kControlWords = 16;  // 128 bytes of ancillary data per slot
 constexpr size_t kControlBytes = kControlWords * sizeof(uint64_t);
 
@@ -195,6 +213,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   family_ = family == 4 ? AF_INET : AF_INET6;
   batch_size_ = kDefaultBatchSize;
   max_datagram_ = kDefaultMaxDatagram;
+  send_capacity_ = kDefaultSendBatchSize;
   if (info.Length() > 1 && !info[1].IsUndefined()) {
     if (!info[1].IsObject()) {
       ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: options must be an object");
@@ -203,6 +222,22 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
     batch_size_ = ReadSizeOption(env, options, "batchSize", kDefaultBatchSize, 1, kMaxBatchSize);
     max_datagram_ = ReadSizeOption(env, options, "maxDatagramSize", kDefaultMaxDatagram,
                                    kMinMaxDatagram, kMaxMaxDatagram);
+    send_capacity_ = ReadSizeOption(env, options, "sendBatchSize", kDefaultSendBatchSize, 1,
+                                    kMaxBatchSize);
+  }
+
+  // Send queue: send_capacity_ slots of max_datagram_ bytes each.
+  send_data_.assign(send_capacity_ * max_datagram_, 0);
+  send_msgs_.resize(send_capacity_);
+  send_iovs_.resize(send_capacity_);
+  send_names_.resize(send_capacity_);
+  for (size_t i = 0; i < send_capacity_; ++i) {
+    send_iovs_[i].iov_base = &send_data_[i * max_datagram_];
+    send_iovs_[i].iov_len = 0;
+    std::memset(&send_msgs_[i], 0, sizeof send_msgs_[i]);
+    send_msgs_[i].msg_hdr.msg_iov = &send_iovs_[i];
+    send_msgs_[i].msg_hdr.msg_iovlen = 1;
+    send_msgs_[i].msg_hdr.msg_name = &send_names_[i];
   }
 
   // Receive slots first: if anything here throws, no fd has been opened yet (the
@@ -283,6 +318,10 @@ void UdpSocket::StartPolling(Napi::Env env) {
 
 void UdpSocket::CloseFd() {
   if (closed_) return;
+  // Replies queued by handlers of the batch that is closing the socket still go out;
+  // their failures are not reported (no handler is called after close()).
+  FlushSendQueue();
+  send_failures_.clear();
   closed_ = true;
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
@@ -302,6 +341,7 @@ void UdpSocket::ReleaseJsResources() {
   js_released_ = true;
   on_message_.Reset();
   on_error_.Reset();
+  reply_.Reset();
   for (Slot& s : slots_) {
     if (s.buffer != nullptr) napi_delete_reference(env_, s.buffer);
     s.buffer = nullptr;
@@ -441,10 +481,15 @@ void UdpSocket::DrainBatches(napi_env env) {
         continue;
       }
       napi_value result;
+      bool replying = !reply_.IsEmpty() && h.msg_namelen > 0;
       if (napi_call_function(env, undefined, fn, 6, argv, &result) != napi_ok) {
         ReportPendingException(env);
+      } else if (replying) {
+        QueueReply(env, result, i);
       }
     }
+    FlushSendQueue();
+    ReportSendErrors(env);
     napi_close_handle_scope(env, scope);
     if (static_cast<size_t>(n) < batch_size_) return;
   }
@@ -489,9 +534,46 @@ void UdpSocket::RecoverFromPollError(napi_env env) {
   if (!closed_) DrainBatches(env);
 }
 
-void UdpSocket::ReportError(napi_env env, int err, const char* syscall) {
+// Sends the queued datagrams, as many per sendmmsg call as the kernel takes. sendmmsg
+// stops at the first datagram that fails and returns the count sent before it (or -1
+// and errno when it is the first): that one is recorded and skipped, the rest retried.
+void UdpSocket::FlushSendQueue() {
+  size_t n = send_count_;
+  send_count_ = 0;
+  if (fd_ < 0) return;
+  size_t i = 0;
+  while (i < n) {
+    int r = sendmmsg(fd_, &send_msgs_[i], static_cast<unsigned>(n - i), 0);
+    if (r > 0) {
+      i += static_cast<size_t>(r);
+      continue;
+    }
+    int err = r < 0 ? errno : EIO;
+    if (err == EINTR) continue;
+    send_failures_.push_back(SendFailure{err, send_names_[i]});
+    ++i;
+  }
+}
+
+void UdpSocket::ReportSendErrors(napi_env env) {
+  if (send_failures_.empty()) return;
+  std::vector<SendFailure> failures;
+  failures.swap(send_failures_);
+  for (const SendFailure& f : failures) {
+    if (closed_ || on_error_.IsEmpty()) return;
+    char text[kAddressTextMax];
+    uint16_t port = 0;
+    FormatSockaddr(f.to, text, &port);
+    ReportError(env, f.err, "sendmmsg", text, port);
+  }
+}
+
+void UdpSocket::ReportError(napi_env env, int err, const char* syscall, const char* address,
+                            int port) {
   if (on_error_.IsEmpty() || closed_) return;
-  Napi::Error error = MakeErrnoError(Napi::Env(env), err, syscall);
+  Napi::Error error = MakeErrnoError(Napi::Env(env), err, syscall,
+                                     address != nullptr ? std::string(address) : std::string(),
+                                     port);
   napi_value fn;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
@@ -599,6 +681,54 @@ Napi::Value UdpSocket::SendTo(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+void UdpSocket::Enqueue(const uint8_t* data, size_t length, const sockaddr_storage& to,
+                        socklen_t len) {
+  if (length > max_datagram_) {
+    ssize_t sent;
+    do {
+      sent = ::sendto(fd_, data, length, 0, reinterpret_cast<const sockaddr*>(&to), len);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) send_failures_.push_back(SendFailure{errno, to});
+    return;
+  }
+  size_t k = send_count_;
+  std::memcpy(send_iovs_[k].iov_base, data, length);
+  send_iovs_[k].iov_len = length;
+  std::memcpy(&send_names_[k], &to, len);
+  send_msgs_[k].msg_hdr.msg_namelen = len;
+  send_count_ = k + 1;
+  if (send_count_ == send_capacity_) FlushSendQueue();
+}
+
+void UdpSocket::QueueReply(napi_env env, napi_value result, int i) {
+  napi_valuetype type;
+  if (napi_typeof(env, result, &type) != napi_ok || type == napi_undefined) return;
+  double n = -1;
+  if (type == napi_number) napi_get_value_double(env, result, &n);
+  if (n == 0 || closed_ || reply_.IsEmpty()) return;
+  // The buffer is looked up again for every reply (about 20 ns): the handler may have
+  // replaced it (setOnMessage) or detached its ArrayBuffer, which frees the memory.
+  napi_value reply;
+  napi_typedarray_type array_type;
+  size_t capacity = 0;
+  void* data = nullptr;
+  if (napi_get_reference_value(env, reply_, &reply) != napi_ok ||
+      napi_get_typedarray_info(env, reply, &array_type, &capacity, &data, nullptr, nullptr) !=
+          napi_ok) {
+    return;
+  }
+  if (!(n > 0 && n <= static_cast<double>(capacity)) || std::floor(n) != n) {
+    Napi::RangeError e = Napi::RangeError::New(
+        Napi::Env(env), "UdpSocket message handler: the reply length it returned must be an "
+                        "integer in [0, reply.length], or undefined");
+    e.Set("code", Napi::String::New(Napi::Env(env), "ERR_OUT_OF_RANGE"));
+    napi_fatal_exception(env, e.Value());
+    return;
+  }
+  Enqueue(static_cast<const uint8_t*>(data), static_cast<size_t>(n), names_[i],
+          msgs_[i].msg_hdr.msg_namelen);
+}
+
 Napi::Value UdpSocket::LocalAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "localAddress");
@@ -620,10 +750,23 @@ Napi::Value UdpSocket::LocalAddress(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::SetOnMessage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  bool has_reply = info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull();
+  if (has_reply && (!info[1].IsTypedArray() ||
+                    info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "setOnMessage: reply must be a Uint8Array");
+  }
   if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
     on_message_.Reset();
+    reply_.Reset();
   } else if (info[0].IsFunction()) {
-    if (!closed_) on_message_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (!closed_) {
+      on_message_ = Napi::Persistent(info[0].As<Napi::Function>());
+      if (has_reply) {
+        reply_ = Napi::Persistent(info[1].As<Napi::Uint8Array>());
+      } else {
+        reply_.Reset();
+      }
+    }
   } else {
     ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "setOnMessage: handler must be a function or null");
   }

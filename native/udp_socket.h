@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sockaddr.h"
+
 namespace ntpd {
 
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
@@ -40,7 +42,22 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
 
+  // A queued send that failed in FlushSendQueue, reported by ReportSendErrors.
+  struct SendFailure {
+    int err;
+    sockaddr_storage to;
+  };
+
   void CheckOpen(Napi::Env env, const char* syscall) const;
+  // Hands every queued datagram to the kernel (sendmmsg); failures go to send_failures_.
+  void FlushSendQueue();
+  // Puts one datagram in the send queue (flushing it when full); one longer than a queue
+  // slot is sent at once. Never throws: failures go to send_failures_.
+  void Enqueue(const uint8_t* data, size_t length, const sockaddr_storage& to, socklen_t len);
+  // Reply mode: queues reply_[0, result) to the source of datagram `i`; see SetOnMessage.
+  void QueueReply(napi_env env, napi_value result, int i);
+  // Calls the error handler once per entry of send_failures_ (then clears it).
+  void ReportSendErrors(napi_env env);
   void StartPolling(Napi::Env env);
   // Stops polling and closes the fd; no JS is touched, so it is safe from the env
   // cleanup hook and the finalizer.
@@ -54,7 +71,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void Drain();
   void DrainBatches(napi_env env);
   void RecoverFromPollError(napi_env env);
-  void ReportError(napi_env env, int err, const char* syscall);
+  void ReportError(napi_env env, int err, const char* syscall, const char* address = nullptr,
+                   int port = -1);
 
   napi_env env_;
   int fd_ = -1;
@@ -71,6 +89,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   Napi::FunctionReference on_message_;
   Napi::FunctionReference on_error_;
+  // Reply mode (setOnMessage(handler, reply)): the buffer the handler writes replies to.
+  Napi::Reference<Napi::Uint8Array> reply_;
 
   size_t batch_size_;
   size_t max_datagram_;
@@ -79,6 +99,17 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<iovec> iovs_;
   std::vector<sockaddr_storage> names_;
   std::vector<uint64_t> control_;  // uint64_t for cmsghdr alignment
+
+  // Send queue of reply mode: replies copied into addon-owned slots of max_datagram_
+  // bytes, flushed with one sendmmsg when all `send_capacity_` slots are taken and after
+  // the last handler of each receive batch.
+  size_t send_capacity_;
+  size_t send_count_ = 0;
+  std::vector<uint8_t> send_data_;
+  std::vector<mmsghdr> send_msgs_;
+  std::vector<iovec> send_iovs_;
+  std::vector<sockaddr_storage> send_names_;
+  std::vector<SendFailure> send_failures_;
 };
 
 }  // namespace ntpd

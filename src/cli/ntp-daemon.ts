@@ -8,6 +8,8 @@ import { formatDiagnostic, type ConfigResult } from "../proto/config/index.js";
 import { defaultConfig } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
 import { Daemon } from "../daemon/daemon.js";
+import { KeyFileError } from "../daemon/keyset-store.js";
+import { CredentialsError } from "../daemon/tls-credentials.js";
 import { createLogger, isLogLevel, streamSink, type LogLevel, type Logger } from "../daemon/log.js";
 import { LogFileSink } from "../daemon/log-file.js";
 import { nativeStatus } from "../daemon/native/status.js";
@@ -97,7 +99,16 @@ async function main(argv: string[]): Promise<number> {
   if (!clockControl) log.info("clock control disabled: the system clock is never changed");
 
   const daemon = new Daemon({ config, log });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (error) {
+    if (error instanceof KeyFileError || error instanceof CredentialsError) {
+      log.error(error.message);
+      daemon.stop();
+      return EXIT_SOFTWARE;
+    }
+    throw error;
+  }
   try {
     sdNotify("READY=1");
   } catch (error) {
@@ -120,7 +131,10 @@ function waitForTermination(
   fileSink: LogFileSink | null,
 ): Promise<number> {
   return new Promise((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       log.info("shutting down", { signal });
       daemon.stop();
       fileSink?.close();
@@ -131,10 +145,11 @@ function waitForTermination(
     process.on("SIGHUP", () => {
       try {
         fileSink?.reopen();
-        log.info("log file reopened");
+        if (fileSink) log.info("log file reopened");
       } catch (error) {
         log.error("could not reopen the log file", { error: String(error) });
       }
+      daemon.reload();
     });
   });
 }

@@ -1,21 +1,22 @@
-// The daemon: builds the spawners and servers a configuration asks for,
-// starts them, and stops them. Measurements are reported per source until the
-// clock discipline (a later issue) turns them into clock corrections.
+// The daemon: builds the spawners, NTP servers and NTS-KE servers a
+// configuration asks for, starts them, and stops them. Measurements are
+// reported per source until the clock discipline (a later issue) turns them
+// into clock corrections.
 
-import type {
-  Config,
-  PoolSourceConfig,
-  ServerSourceConfig,
-  SourceConfig,
-} from "../proto/config/types.js";
+import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";
+import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
+import type { RequestProtector } from "../proto/source/protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
+import { KeySetRotation, loadKeySet } from "./keyset-store.js";
 import type { Logger } from "./log.js";
+import { NtsKeServer } from "./nts-ke-server.js";
+import { NtsSpawner } from "./nts-spawner.js";
 import { resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
-import { SourceTask } from "./source-task.js";
-import { systemWallClock, type WallClock } from "./wall-clock.js";
+import { SourceTask, type SourceEnd } from "./source-task.js";
+import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -25,11 +26,14 @@ export interface DaemonOptions {
 }
 
 export class Daemon {
-  readonly servers: ServerTask[];
+  servers: ServerTask[] = [];
+  ntsKeServers: NtsKeServer[] = [];
   readonly spawners: Spawner[];
   /** Running source tasks by id. */
   readonly sources = new Map<number, SourceTask>();
   readonly system: SystemStateCell;
+  /** The NTS cookie keys, shared by the NTS-KE servers and the NTP servers. */
+  keys: KeySetRotation | null = null;
   private readonly log: Logger;
   private readonly sourceLog: Logger;
   private readonly clock: WallClock;
@@ -45,12 +49,10 @@ export class Daemon {
         referenceId: config.synchronization.referenceId,
       }),
     );
-    const serverLog = options.log.child("server");
-    this.servers = config.servers.map((s) => new ServerTask(s, this.clock, this.system, serverLog));
     const context: SpawnerContext = {
       resolve: options.resolve ?? ((host) => resolveHost(host)),
-      createTask: (sourceConfig, name, address, port, onEnd) =>
-        this.createTask(sourceConfig, name, address, port, onEnd),
+      createTask: (sourceConfig, name, address, port, onEnd, protector) =>
+        this.createTask(sourceConfig, name, address, port, onEnd, protector),
       log: options.log.child("spawner"),
       onTaskStarted: (task) => {
         this.sources.set(task.id, task);
@@ -58,6 +60,7 @@ export class Daemon {
           source: task.name,
           address: task.addressText,
           id: task.id,
+          nts: task.nts,
         });
       },
       onTaskStopped: (task) => {
@@ -67,39 +70,72 @@ export class Daemon {
     this.spawners = config.sources.map((s) => createSpawner(s, context));
   }
 
-  /** Binds every server (a failed bind is logged and retried) and starts every source. */
+  /**
+   * Loads the NTS key set, binds every server (a failed NTP bind is logged and
+   * retried), starts the NTS-KE servers and every source. Throws KeyFileError
+   * or CredentialsError when NTS cannot start safely.
+   */
   async start(): Promise<void> {
+    const { config } = this.options;
+    const keysLog = this.log.child("keyset");
+    if (config.ntsKeServers.length > 0 && config.keyset.keyStoragePath === null) {
+      keysLog.info(
+        "no [keyset] key-storage-path: NTS clients need a new key exchange after a restart",
+      );
+    }
+    const loaded = await loadKeySet(config.keyset, unixNowSeconds(), keysLog);
+    this.keys = new KeySetRotation(loaded, config.keyset, unixNowSeconds, keysLog);
+    this.keys.start();
+    const keys = { current: (): KeySet => loaded.keyset };
+
+    const serverLog = this.log.child("server");
+    this.servers = config.servers.map(
+      (s) => new ServerTask(s, this.clock, this.system, serverLog, keys),
+    );
     await Promise.all(
       this.servers.map((server) =>
         server.start().catch((error: unknown) => {
-          this.log.child("server").error("could not bind, retrying every second", {
+          serverLog.error("could not bind, retrying every second", {
             listen: server.listenText,
             error: error instanceof Error ? error.message : String(error),
           });
         }),
       ),
     );
+    const keLog = this.log.child("nts-ke");
+    this.ntsKeServers = config.ntsKeServers.map((c) => new NtsKeServer(c, keys, keLog));
+    for (const server of this.ntsKeServers) await server.start();
     for (const spawner of this.spawners) spawner.start();
+  }
+
+  /** SIGHUP: load the NTS-KE certificates again. */
+  reload(): void {
+    for (const server of this.ntsKeServers) server.reloadCredentials("SIGHUP");
   }
 
   stop(): void {
     for (const spawner of this.spawners) spawner.stop();
     for (const server of this.servers) server.stop();
+    for (const server of this.ntsKeServers) server.stop();
+    this.keys?.stop();
   }
 
   private createTask(
-    config: ServerSourceConfig | PoolSourceConfig,
+    config: NetworkSourceCommon,
     name: string,
     address: SourceTask["address"],
     port: number,
-    onEnd: (task: SourceTask, reason: "unreachable" | "demobilized" | "reset") => void,
+    onEnd: (task: SourceTask, reason: SourceEnd) => void,
+    protector?: RequestProtector,
   ): SourceTask {
     const source = new NtpSource({
       pollLimits: config.pollIntervalLimits,
       initialPollInterval: config.initialPollInterval,
       localStratum: this.options.config.synchronization.localStratum,
+      protector,
     });
     return new SourceTask({
+      nts: protector !== undefined,
       name,
       address,
       port,
@@ -111,7 +147,7 @@ export class Daemon {
   }
 
   private onSourceEvent(task: SourceTask, event: SourceEvent): void {
-    const fields = { source: task.name, address: task.addressText, id: task.id };
+    const fields = { source: task.name, address: task.addressText, id: task.id, nts: task.nts };
     switch (event.kind) {
       case "measurement": {
         const m = event.measurement;
@@ -133,6 +169,10 @@ export class Daemon {
         });
         break;
       case "kiss":
+        if (event.code === "NTSN") {
+          this.sourceLog.warn("Received nts not-acknowledge", fields);
+          break;
+        }
         this.sourceLog.warn("kiss-o'-death received", {
           ...fields,
           code: event.code,
@@ -140,7 +180,11 @@ export class Daemon {
         });
         break;
       case "ignored":
-        this.sourceLog.debug("reply ignored", { ...fields, reason: event.reason });
+        this.sourceLog.debug("reply ignored", {
+          ...fields,
+          reason: event.reason,
+          detail: event.detail,
+        });
         break;
     }
   }
@@ -152,6 +196,8 @@ function createSpawner(config: SourceConfig, context: SpawnerContext): Spawner {
       return new ServerSpawner(config, context);
     case "pool":
       return new PoolSpawner(config, context);
+    case "nts":
+      return new NtsSpawner(config, context);
     default:
       // The config's feature gate rejects every other mode before we get here.
       throw new Error(`source mode "${config.mode}" is not implemented yet`);

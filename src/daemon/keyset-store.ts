@@ -48,7 +48,6 @@ export async function loadKeySet(
 ): Promise<LoadedKeySet> {
   const path = config.keyStoragePath;
   if (path === null) {
-    log.info("no key-storage-path: NTS cookies will not survive a restart");
     return { keyset: KeySet.generate(random, config.staleKeyCount), rotatedAt: nowUnixSeconds };
   }
   let bytes: Uint8Array;

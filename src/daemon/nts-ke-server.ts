@@ -35,8 +35,9 @@ import type { Logger } from "./log.js";
 import { formatHostPort } from "./resolve.js";
 import { CredentialsWatcher, loadTlsCredentials, type TlsCredentials } from "./tls-credentials.js";
 
+/** Where the cookie master keys come from: read once per key exchange. */
 export interface KeySetProvider {
-  readonly keyset: KeySet;
+  current(): KeySet;
 }
 
 /** Counters for observation. */
@@ -259,7 +260,7 @@ export class NtsKeServer {
   }
 
   private mintCookies(aead: number, c2s: Uint8Array, s2c: Uint8Array): Uint8Array[] {
-    const keyset = this.keys.keyset;
+    const keyset = this.keys.current();
     const cookies: Uint8Array[] = [];
     for (let i = 0; i < MAX_COOKIES; i++) {
       cookies.push(encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, random));

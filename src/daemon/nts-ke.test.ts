@@ -49,7 +49,7 @@ async function withServer(
 ) {
   const keyset = KeySet.generate(random);
   const sink = new MemorySink();
-  const server = new NtsKeServer(config, { keyset }, createLogger("debug", sink));
+  const server = new NtsKeServer(config, { current: () => keyset }, createLogger("debug", sink));
   await server.start();
   try {
     await fn(server, keyset, sink);

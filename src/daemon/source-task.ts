@@ -22,6 +22,8 @@ export interface SourceTaskHooks {
 }
 
 export interface SourceTaskOptions {
+  /** The source's requests are NTS-protected and its replies authenticated. */
+  nts?: boolean;
   /** Configured name, e.g. "pool.ntp.org:123". */
   name: string;
   address: ResolvedAddress;
@@ -38,6 +40,7 @@ let nextSourceId = 1;
 
 export class SourceTask {
   readonly id = nextSourceId++;
+  readonly nts: boolean;
   readonly name: string;
   readonly address: ResolvedAddress;
   readonly port: number;
@@ -54,6 +57,7 @@ export class SourceTask {
 
   constructor(options: SourceTaskOptions) {
     this.name = options.name;
+    this.nts = options.nts ?? false;
     this.address = options.address;
     this.port = options.port;
     this.source = options.source;

@@ -9,18 +9,25 @@
 // DNS failures are retried with a back-off from 1 s to 64 s, so a missing
 // network costs a log line a minute, not a busy loop.
 
-import type { PoolSourceConfig, ServerSourceConfig } from "../proto/config/types.js";
+import type {
+  NetworkSourceCommon,
+  PoolSourceConfig,
+  ServerSourceConfig,
+} from "../proto/config/types.js";
+import type { RequestProtector } from "../proto/source/protector.js";
 import type { Logger } from "./log.js";
 import { formatHostPort, type ResolvedAddress, type Resolver } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
 
 /** Creates (but does not start) a task for one resolved address. */
 export type TaskFactory = (
-  config: ServerSourceConfig | PoolSourceConfig,
+  config: NetworkSourceCommon,
   name: string,
   address: ResolvedAddress,
   port: number,
   onEnd: (task: SourceTask, reason: SourceEnd) => void,
+  /** NTS sources: protects requests and authenticates replies. */
+  protector?: RequestProtector,
 ) => SourceTask;
 
 export interface SpawnerContext {
@@ -38,11 +45,11 @@ export interface Spawner {
   stop(): void;
 }
 
-const MIN_RETRY_SECONDS = 1;
+export const MIN_RETRY_SECONDS = 1;
 const MAX_RETRY_SECONDS = 64;
 
 /** Retry timing shared by the spawners: doubles on failure, resets on success. */
-class Backoff {
+export class Backoff {
   private seconds = MIN_RETRY_SECONDS;
   private timer: NodeJS.Timeout | null = null;
 

@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -59,6 +59,8 @@ export interface NativeUdpSocketOptions {
   batchSize?: number;
   /** Receive slot size in bytes, 48..65535 (default 2048); longer datagrams are dropped. */
   maxDatagramSize?: number;
+  /** sendToQueued queue slots (of maxDatagramSize bytes), 1..1024 (default 32). */
+  sendBatchSize?: number;
 }
 
 export interface NativeUdpSocket {
@@ -71,6 +73,13 @@ export interface NativeUdpSocket {
   /** Writes the CLOCK_REALTIME reading taken just before send(2) to t1Out[0] (s), [1] (ns). */
   send(data: Uint8Array, length?: number, t1Out?: Float64Array): void;
   sendTo(data: Uint8Array, length: number, address: string, port: number): void;
+  /**
+   * Inside a message handler: copies the datagram into the send queue, which is
+   * flushed with sendmmsg after the last handler of the receive batch (or when full);
+   * failures then go to the error handler (syscall "sendmmsg"). Elsewhere, or when
+   * longer than maxDatagramSize: sendTo.
+   */
+  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void;
   localAddress(): { address: string; port: number; family: 4 | 6 };
   setOnMessage(handler: NativeMessageHandler | null): void;
   setOnError(handler: ((error: NativeErrnoError) => void) | null): void;

@@ -94,6 +94,11 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
     this.socket.send(copy, port, host, (error) => this.sendDone(error));
   }
 
+  /** dgram has no send queue: a plain (asynchronous) sendTo. */
+  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void {
+    this.sendTo(data, length, address, port);
+  }
+
   onMessage(handler: MessageHandler | null): void {
     this.messageHandler = this.closed ? null : handler;
   }

@@ -3,7 +3,7 @@
 // addon as they are, so a datagram costs one native -> JS call and no wrapper closure.
 
 import type { Timespec } from "./clock.js";
-import type { NativeAddon, NativeUdpSocket } from "./types.js";
+import type { NativeAddon, NativeUdpSocket, NativeUdpSocketOptions } from "./types.js";
 import type {
   ErrorHandler,
   LocalAddress,
@@ -24,9 +24,10 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     readonly family: UdpFamily,
     options: UdpSocketOptions = {},
   ) {
-    const native: { batchSize?: number; maxDatagramSize?: number } = {};
+    const native: NativeUdpSocketOptions = {};
     if (options.batchSize !== undefined) native.batchSize = options.batchSize;
     if (options.maxDatagramSize !== undefined) native.maxDatagramSize = options.maxDatagramSize;
+    if (options.sendBatchSize !== undefined) native.sendBatchSize = options.sendBatchSize;
     this.socket = new addon.UdpSocket(family, native);
     this.kernelTimestamps = this.socket.kernelTimestamps;
     if (options.receiveBufferSize !== undefined) {
@@ -67,6 +68,10 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
 
   sendTo(data: Uint8Array, length: number, address: string, port: number): void {
     this.socket.sendTo(data, length, address, port);
+  }
+
+  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void {
+    this.socket.sendToQueued(data, length, address, port);
   }
 
   onMessage(handler: MessageHandler | null): void {

@@ -2,7 +2,8 @@
 // same contract (udp.contract.ts runs against both):
 //
 //   addon  (udp-native.ts): kernel receive timestamps (SO_TIMESTAMPNS), recvmmsg batches,
-//          synchronous sends, T1 read right before the send syscall.
+//          synchronous sends, T1 read right before the send syscall, and replies queued
+//          by message handlers sent together with sendmmsg at the end of each batch.
 //   dgram  (udp-dgram.ts):  node:dgram; the receive time is read in the 'message'
 //          handler (user space: late by the event-loop delay, tens of µs or more).
 //
@@ -18,11 +19,19 @@
 //   returns. Copy what you keep: Buffer.from(data.subarray(0, length)). Never write to it.
 //   (rxSec, rxNsec) is CLOCK_REALTIME as whole seconds and nanoseconds.
 // - send (connected) returns the CLOCK_REALTIME reading taken immediately before the
-//   datagram was handed to the kernel (the client's T1). send/sendTo copy or consume the
-//   bytes before returning: the caller may reuse its buffer at once.
+//   datagram was handed to the kernel (the client's T1). send/sendTo/sendToQueued copy or
+//   consume the bytes before returning: the caller may reuse its buffer at once.
+// - sendToQueued is sendTo for replies sent from a message handler: the addon copies the
+//   datagram into a queue and hands the whole queue to the kernel with one sendmmsg right
+//   after the last handler of the receive batch (or as soon as the queue is full), always
+//   before control returns to the event loop. Called outside a message handler of this
+//   socket, it sends at once. dgram: it is sendTo. A queued datagram that fails is
+//   reported to onError with syscall "sendmmsg" (and address, port); isSendError() tells
+//   such errors (and dgram's asynchronous send failures) from receive errors.
 // - Errors: invalid arguments and a closed socket throw synchronously (code
 //   ERR_INVALID_ARG_VALUE / ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE / ERR_SOCKET_BAD_PORT
-//   / ERR_SOCKET_CLOSED). A failed send throws an errno error on the addon; on dgram
+//   / ERR_SOCKET_CLOSED). A failed send throws an errno error on the addon (a queued one:
+//   see sendToQueued); on dgram
 //   (asynchronous sends) it goes to the onError handler. Receive-side errors (e.g.
 //   ECONNREFUSED after an ICMP port unreachable on a connected socket) go to onError on
 //   both; without an onError handler they are dropped.
@@ -63,6 +72,8 @@ export interface UdpSocketOptions {
   batchSize?: number;
   /** Addon only: receive slot size; longer datagrams are dropped (default 2048). */
   maxDatagramSize?: number;
+  /** Addon only: sendToQueued queue length, datagrams per sendmmsg at most (default 32). */
+  sendBatchSize?: number;
   /** SO_RCVBUF in bytes (the kernel doubles it and caps it at net.core.rmem_max). */
   receiveBufferSize?: number;
 }
@@ -77,11 +88,21 @@ export interface TimestampedUdpSocket {
   /** Sends on a connected socket; returns T1 (fills and returns `t1` when given). */
   send(data: Uint8Array, length?: number, t1?: Timespec): Timespec;
   sendTo(data: Uint8Array, length: number, address: string, port: number): void;
+  /** sendTo that may be held until the end of the receive batch (see the contract above). */
+  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void;
   onMessage(handler: MessageHandler | null): void;
   onError(handler: ErrorHandler | null): void;
   localAddress(): LocalAddress;
   setReceiveBufferSize(bytes: number): void;
   close(): void;
+}
+
+/**
+ * Whether an error given to the onError handler is a failed send (a queued send on the
+ * addon, any send on dgram) rather than a receive-side error.
+ */
+export function isSendError(error: UdpError): boolean {
+  return error.syscall === "sendmmsg" || error.syscall === "send" || error.syscall === "sendto";
 }
 
 /** A socket of `family`: addon-backed when the addon is loaded, else node:dgram. */

@@ -107,18 +107,10 @@ address = "my.private.server.example.com"
 certificate-authority = "/path/to/certificate/authority.pem"
 `;
 
-test("NTS guide client config: refused today as not implemented", () => {
-  const r = parseConfig(NTS_CLIENT, "ntp.toml");
-  assert.equal(r.ok, false);
-  if (!r.ok) {
-    assert.deepEqual(r.errors.map(formatDiagnostic), [
-      'ntp.toml:2:1: [[source]] mode "nts" is not implemented yet in this version of ntpd-ts',
-      'ntp.toml:6:1: [[source]] mode "nts" is not implemented yet in this version of ntpd-ts',
-    ]);
-    // `ntp-ctl validate` would also say two sources are fewer than the default minimum of 3.
-    assert.equal(r.warnings.length, 1);
-  }
-  const full = parseConfig(NTS_CLIENT, "ntp.toml", { unimplemented: [] });
+test("NTS guide client config", () => {
+  const full = parseConfig(NTS_CLIENT, "ntp.toml");
+  // `ntp-ctl validate` also says two sources are fewer than the default minimum of 3.
+  assert.equal(full.warnings.length, 1);
   assert.ok(full.ok);
   if (full.ok) {
     assert.deepEqual(
@@ -152,15 +144,8 @@ private-key-path = "/etc/letsencrypt/live/time.example.com/privkey.pem"
 key-storage-path="/var/lib/ntpd-rs/keys"
 `;
 
-test("NTS guide server config: refused today as not implemented, valid otherwise", () => {
-  const r = parseConfig(NTS_SERVER, "ntp.toml");
-  assert.equal(r.ok, false);
-  if (!r.ok) {
-    assert.deepEqual(r.errors.map(formatDiagnostic), [
-      "ntp.toml:9:1: [[nts-ke-server]] is not implemented yet in this version of ntpd-ts",
-    ]);
-  }
-  const full = parseConfig(NTS_SERVER, "ntp.toml", { unimplemented: [] });
+test("NTS guide server config", () => {
+  const full = parseConfig(NTS_SERVER, "ntp.toml");
   assert.ok(full.ok);
   if (!full.ok) return;
   assert.deepEqual(full.warnings, [], "the [[server]] on port 123 serves the NTS clients");

@@ -55,7 +55,6 @@ test("every listed feature is reported where it is used", () => {
     `ntp.toml:2:1: [observability] observation-path${suffix}`,
     `ntp.toml:3:1: [observability] metrics-exporter-listen${suffix}`,
     `ntp.toml:4:1: [observability] log-path-metrics-exporter${suffix}`,
-    `ntp.toml:7:1: [[source]] mode "nts"${suffix}`,
     `ntp.toml:9:1: [[source]] enable-srv-resolution = true${suffix}`,
     `ntp.toml:10:1: [[source]] ntp-version = "auto"${suffix}`,
     `ntp.toml:12:1: [[source]] mode "nts-pool"${suffix}`,
@@ -63,12 +62,10 @@ test("every listed feature is reported where it is used", () => {
     `ntp.toml:19:1: [[source]] mode "pps"${suffix}`,
     `ntp.toml:23:1: [[source]] mode "csptp"${suffix}`,
     `ntp.toml:28:1: [[source]] ntp-version = 5${suffix}`,
-    `ntp.toml:30:1: [[nts-ke-server]]${suffix}`,
     `ntp.toml:35:1: [clock]${suffix}`,
   ]);
   assert.equal(r.errors.length, UNIMPLEMENTED.length, "one hit per entry");
-  assert.deepEqual(r.errors.map((e) => e.path).slice(3, 6), [
-    "source[0].mode",
+  assert.deepEqual(r.errors.map((e) => e.path).slice(3, 5), [
     "source[0].enable-srv-resolution",
     "source[0].ntp-version",
   ]);
@@ -80,31 +77,32 @@ test("with an empty list the same file is a valid config", () => {
 });
 
 test("removing one entry lets exactly that feature through", () => {
-  const withoutNts = UNIMPLEMENTED.filter((f) => f.value !== "nts");
-  assert.equal(withoutNts.length, UNIMPLEMENTED.length - 1);
-  const text = '[[source]]\nmode = "nts"\naddress = "nts.example.com"\n';
+  const withoutSock = UNIMPLEMENTED.filter((f) => f.value !== "sock");
+  assert.equal(withoutSock.length, UNIMPLEMENTED.length - 1);
+  const text = '[[source]]\nmode = "sock"\npath = "/run/gpsd.sock"\nprecision = 1e-6\n';
   assert.equal(parseConfig(text, "ntp.toml").ok, false);
-  const r = parseConfig(text, "ntp.toml", { unimplemented: withoutNts });
+  const r = parseConfig(text, "ntp.toml", { unimplemented: withoutSock });
   assert.equal(r.ok, true);
-  if (r.ok) assert.equal(r.config.sources[0]?.mode, "nts");
+  if (r.ok) assert.equal(r.config.sources[0]?.mode, "sock");
 });
 
 test("values that are implemented pass the gate", () => {
   const fine = [
     '[[source]]\nmode = "server"\naddress = "a"\nntp-version = 4\n',
     '[[source]]\nmode = "server"\naddress = "a"\n',
+    '[[source]]\nmode = "nts"\naddress = "a"\n',
     "[observability]\nobservation-permissions = 0o600\n",
   ];
   for (const text of fine) assert.equal(parseConfig(text, "ntp.toml").ok, true, text);
   const r = parseConfig(
-    '[[source]]\nmode = "nts"\naddress = "a"\nenable-srv-resolution = false\n',
+    '[[source]]\nmode = "nts"\naddress = "a"\nenable-srv-resolution = true\n',
     "ntp.toml",
   );
   assert.ok(!r.ok);
   if (!r.ok)
     assert.deepEqual(
       r.errors.map((e) => e.path),
-      ["source[0].mode"],
+      ["source[0].enable-srv-resolution"],
     );
 });
 

@@ -14,7 +14,6 @@ export interface UnimplementedFeature {
 }
 
 export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
-  { path: "source[].mode", value: "nts", what: '[[source]] mode "nts"' },
   { path: "source[].mode", value: "nts-pool", what: '[[source]] mode "nts-pool"' },
   { path: "source[].mode", value: "sock", what: '[[source]] mode "sock"' },
   { path: "source[].mode", value: "pps", what: '[[source]] mode "pps"' },
@@ -26,7 +25,6 @@ export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
     value: true,
     what: "[[source]] enable-srv-resolution = true",
   },
-  { path: "nts-ke-server[]", what: "[[nts-ke-server]]" },
   { path: "observability.observation-path", what: "[observability] observation-path" },
   {
     path: "observability.metrics-exporter-listen",

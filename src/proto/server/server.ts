@@ -8,8 +8,15 @@
 //      included, is dropped without reading further.
 //   3. length and RFC 7822 framing (the rules of parsePacket) → else malformed.
 //   4. version must be in `acceptNtpVersions`.
-//   5. require-nts: every request is non-NTS in this build → drop or DENY.
-//   6. reply: time (fields of §6.2) or DENY kiss; Unique Identifier fields are
+//   5. NTS (with a key set, NTPv4, an authenticator in the request; nts.ts):
+//      a valid request gets an NTS reply (UID echoed in the authenticated
+//      part, fresh cookies in the encrypted part, S2C), or an NTS-signed DENY
+//      when the policy says deny; a bad cookie or authenticator an NTS NAK
+//      (stratum 0, NTSN, UIDs echoed unauthenticated), or a plain DENY when
+//      the policy says deny anyway. A cookie without an authenticator is
+//      plain NTP (ntpd-rs).
+//   6. require-nts, for non-NTS requests only: drop or DENY.
+//   7. reply: time (fields of §6.2) or DENY kiss; Unique Identifier fields are
 //      echoed (untrusted, plain NTP), nothing else is; never larger than the
 //      request.
 //
@@ -17,21 +24,20 @@
 // read in place (byte 0, poll, transmit timestamp, the UID field offsets);
 // the reply is written straight into `out`. The only allocations are the
 // clock's timestamp and the small reply decision; drop decisions are shared
-// frozen objects.
+// frozen objects. NTS requests also pay for their AEAD work (nts.ts).
 
 import { randomInt } from "node:crypto";
-import {
-  ExtensionFieldReader,
-  extensionFieldTypes,
-  MAX_LEGACY_MAC_LENGTH,
-} from "../packet/extension-fields.js";
+import { MAX_LEGACY_MAC_LENGTH } from "../packet/extension-fields.js";
 import { readU32, writeU32 } from "../packet/header.js";
 import { kissCodes } from "../packet/kiss.js";
 import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
 import { encodeShortFormat, type NtpTimestamp } from "../time.js";
 import { parseIpInto } from "../ip-address.js";
+import type { RandomBytes } from "../nts/keyset/keyset.js";
+import { NtsFieldScanner } from "../nts/packet/scan.js";
 import { IpFilter, type FilterAction } from "./ip-filter.js";
+import { NtsRequestHandler, pooledRandom, type KeySetProvider } from "./nts.js";
 import { DEFAULT_SERVER_POLICY, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
@@ -45,8 +51,10 @@ export interface ServerClock {
 export type ServerDecision =
   | {
       readonly action: "reply";
-      /** "time": a normal reply; "deny": a DENY kiss-o'-death. */
-      readonly kind: "time" | "deny";
+      /** "time": a normal reply; "deny": a DENY kiss-o'-death; "nak": an NTS NAK (NTSN). */
+      readonly kind: "time" | "deny" | "nak";
+      /** The reply is NTS-protected (time or DENY) or an NTS NAK. */
+      readonly nts: boolean;
       /** Bytes written to `out` from offset 0; never more than the request length. */
       readonly length: number;
     }
@@ -59,6 +67,14 @@ export interface NtpServerCoreOptions {
   systemState: SystemStateProvider;
   /** Key of the rate limiter's hash; random by default. */
   rateLimitSeed?: number;
+  /**
+   * The NTS cookie master keys (read once per NTS request, so rotation is
+   * seen at once). Without it the server speaks no NTS: requests with NTS
+   * fields get plain replies (or the require-nts treatment).
+   */
+  keySet?: KeySetProvider;
+  /** Randomness for new cookies and reply nonces; default: node:crypto, pooled. */
+  random?: RandomBytes;
 }
 
 const DROPS: Readonly<Record<DropReason, ServerDecision>> = {
@@ -83,6 +99,27 @@ function checkAction(name: string, action: FilterAction): FilterAction {
   return action;
 }
 
+/**
+ * A kiss-o'-death header (ntpd-rs deny_response / nts_nak_response): LI 0, VN
+ * copied, mode 4, stratum 0, the code as reference id, origin = request
+ * transmit, everything else zero.
+ */
+function writeKissHeader(
+  out: Uint8Array,
+  version: number,
+  code: number,
+  originSeconds: number,
+  originFraction: number,
+): void {
+  out[0] = (version << 3) | NtpMode.Server;
+  out.fill(0, 1, 12);
+  writeU32(out, 12, code);
+  out.fill(0, 16, 24);
+  writeU32(out, 24, originSeconds);
+  writeU32(out, 28, originFraction);
+  out.fill(0, 32, 48);
+}
+
 export class NtpServerCore {
   readonly stats = new ServerStats();
   readonly policy: ServerPolicy;
@@ -96,12 +133,12 @@ export class NtpServerCore {
   private readonly rateLimiter: RateLimiter;
   private readonly acceptVersion = new Uint8Array(8);
   private readonly requireNts: false | "ignore" | "deny";
+  private readonly keySet: KeySetProvider | null;
+  private readonly nts: NtsRequestHandler | null;
 
   // Scratch reused by every handle() call.
   private readonly address = new Uint32Array(4);
-  private readonly reader = new ExtensionFieldReader();
-  private readonly uidOffsets = new Int32Array(MAX_EXTENSION_FIELDS);
-  private readonly uidLengths = new Int32Array(MAX_EXTENSION_FIELDS);
+  private readonly scan = new NtsFieldScanner(MAX_EXTENSION_FIELDS);
 
   /** Throws (RangeError/Error with a precise message) on an invalid policy. */
   constructor(options: NtpServerCoreOptions) {
@@ -142,6 +179,11 @@ export class NtpServerCore {
       );
     }
     this.requireNts = requireNts;
+    this.keySet = options.keySet ?? null;
+    this.nts =
+      this.keySet === null
+        ? null
+        : new NtsRequestHandler(options.random ?? pooledRandom(), this.stats);
   }
 
   /**
@@ -185,67 +227,135 @@ export class NtpServerCore {
     const byte0 = request[0] ?? 0;
     if ((byte0 & 7) !== NtpMode.Client) return this.drop("wrong-mode");
 
-    // 3. Length and framing; note the Unique Identifier fields to echo.
+    // 3. Length and framing; note the Unique Identifier and NTS fields.
     if (checkPacketLength(length, request.length) !== null) return this.drop("malformed");
     const version = (byte0 >>> 3) & 7;
-    let replyLength = NTP_HEADER_LENGTH;
-    let uidCount = 0;
+    const scan = this.scan;
     if (version === 3) {
       // NTPv3 has no extension fields: anything after the header is a MAC.
       if (length - NTP_HEADER_LENGTH > MAX_LEGACY_MAC_LENGTH) return this.drop("malformed");
-    } else {
-      const reader = this.reader;
-      reader.reset(request, NTP_HEADER_LENGTH, length, true, MAX_EXTENSION_FIELDS);
-      while (reader.next()) {
-        if (reader.type === extensionFieldTypes.UniqueIdentifier) {
-          this.uidOffsets[uidCount] = reader.fieldOffset;
-          this.uidLengths[uidCount] = reader.fieldLength;
-          uidCount++;
-          replyLength += reader.fieldLength;
-        }
-      }
-      if (reader.error !== null) return this.drop("malformed");
+      scan.clear();
+    } else if (!scan.scan(request, NTP_HEADER_LENGTH, length)) {
+      return this.drop("malformed");
     }
 
     // 4. Version.
     if (this.acceptVersion[version] !== 1) return this.drop("version-not-accepted");
 
-    // 5. NTS requirement (nothing is NTS in this build).
+    // 5. NTS.
+    if (scan.authenticatorCount > 0 && this.nts !== null && version === 4) {
+      return this.handleNts(request, length, rxTimestamp, out, deny);
+    }
+
+    // 6. NTS requirement, for requests that are not NTS.
     if (!deny && this.requireNts !== false) {
       if (this.requireNts === "ignore") return this.drop("nts-required");
       deny = true;
     }
 
-    // 6. Reply.
+    // 7. Reply.
+    const replyLength = NTP_HEADER_LENGTH + scan.uidBytes;
     if (replyLength > length || replyLength > out.length) return this.drop("response-too-large");
     const poll = request[2] ?? 0;
     const originSeconds = readU32(request, 40);
     const originFraction = readU32(request, 44);
-    // Echo UID fields first: they sit at ≥ 48 in the request and move to
-    // lower or equal offsets, so this is safe when `out` is `request`.
+    this.echoUids(request, out, scan.uidCount);
+
+    if (deny) {
+      writeKissHeader(out, version, kissCodes.DENY, originSeconds, originFraction);
+      stats.deniedPackets++;
+      return { action: "reply", kind: "deny", nts: false, length: replyLength };
+    }
+    this.writeTimeHeader(out, version, poll, originSeconds, originFraction, rxTimestamp);
+    stats.acceptedPackets++;
+    return { action: "reply", kind: "time", nts: false, length: replyLength };
+  }
+
+  /**
+   * Step 5: a v4 request with an authenticator, the server having a key set.
+   * The request is read completely (cookie, AEAD check) before `out`, which
+   * may be `request`, is written.
+   */
+  private handleNts(
+    request: Uint8Array,
+    length: number,
+    rxTimestamp: NtpTimestamp,
+    out: Uint8Array,
+    deny: boolean,
+  ): ServerDecision {
+    const stats = this.stats;
+    const scan = this.scan;
+    const nts = this.nts!;
+    const check = nts.check(request.subarray(0, length), scan, this.keySet!.current());
+    if (check === "malformed") return this.drop("malformed");
+    // The UID echo never outgrows the request; only a too small `out` can fail.
+    if (NTP_HEADER_LENGTH + scan.uidBytes > out.length) {
+      nts.release();
+      return this.drop("response-too-large");
+    }
+    const poll = request[2] ?? 0;
+    const originSeconds = readU32(request, 40);
+    const originFraction = readU32(request, 44);
+
+    if (check === "nak") {
+      // Every UID outside the encrypted part is echoed, unauthenticated. A
+      // client the policy denies gets a plain DENY instead (ntpd-rs: "don't
+      // care about decryption errors when denying anyway").
+      const end = this.echoUids(request, out, scan.uidCount);
+      if (deny) {
+        writeKissHeader(out, 4, kissCodes.DENY, originSeconds, originFraction);
+        stats.deniedPackets++;
+        return { action: "reply", kind: "deny", nts: false, length: end };
+      }
+      writeKissHeader(out, 4, kissCodes.NTSN, originSeconds, originFraction);
+      stats.ntsReceivedPackets++;
+      stats.ntsNakPackets++;
+      return { action: "reply", kind: "nak", nts: true, length: end };
+    }
+
+    stats.ntsReceivedPackets++;
+    const offset = this.echoUids(request, out, scan.authenticatedUidCount);
+    if (deny) writeKissHeader(out, 4, kissCodes.DENY, originSeconds, originFraction);
+    else this.writeTimeHeader(out, 4, poll, originSeconds, originFraction, rxTimestamp);
+    const end = nts.writeAuthenticator(out, offset, length, !deny);
+    if (end < 0) return this.drop("response-too-large");
+    if (deny) {
+      stats.deniedPackets++;
+      stats.ntsDeniedPackets++;
+      return { action: "reply", kind: "deny", nts: true, length: end };
+    }
+    stats.acceptedPackets++;
+    stats.ntsAcceptedPackets++;
+    return { action: "reply", kind: "time", nts: true, length: end };
+  }
+
+  /**
+   * Copies the first `count` scanned UID fields to `out` from offset 48;
+   * returns the offset after them. They sit at ≥ 48 in the request and move
+   * to lower or equal offsets, so this is safe when `out` is `request`.
+   */
+  private echoUids(request: Uint8Array, out: Uint8Array, count: number): number {
+    const scan = this.scan;
     let off = NTP_HEADER_LENGTH;
-    for (let i = 0; i < uidCount; i++) {
-      const from = this.uidOffsets[i] ?? 0;
-      const n = this.uidLengths[i] ?? 0;
+    for (let i = 0; i < count; i++) {
+      const from = scan.uidOffsets[i] ?? 0;
+      const n = scan.uidLengths[i] ?? 0;
       if (out === request) out.copyWithin(off, from, from + n);
       else out.set(request.subarray(from, from + n), off);
       off += n;
     }
+    return off;
+  }
 
-    if (deny) {
-      // DENY kiss (ntpd-rs deny_response): LI 0, VN copied, mode 4, stratum 0,
-      // refid DENY, origin = request transmit, everything else zero.
-      out[0] = (version << 3) | NtpMode.Server;
-      out.fill(0, 1, 12);
-      writeU32(out, 12, kissCodes.DENY);
-      out.fill(0, 16, 24);
-      writeU32(out, 24, originSeconds);
-      writeU32(out, 28, originFraction);
-      out.fill(0, 32, 48);
-      stats.deniedPackets++;
-      return { action: "reply", kind: "deny", length: replyLength };
-    }
-
+  /** The header of a time reply (§6.2); reads the clock (T3) last. */
+  private writeTimeHeader(
+    out: Uint8Array,
+    version: number,
+    poll: number,
+    originSeconds: number,
+    originFraction: number,
+    rxTimestamp: NtpTimestamp,
+  ): void {
     const state = this.systemState.current();
     out[0] = ((state.leap & 3) << 6) | (version << 3) | NtpMode.Server;
     out[1] = state.stratum & 0xff;
@@ -263,8 +373,6 @@ export class NtpServerCore {
     const transmit = this.clock.now();
     writeU32(out, 40, transmit.seconds >>> 0);
     writeU32(out, 44, transmit.fraction >>> 0);
-    stats.acceptedPackets++;
-    return { action: "reply", kind: "time", length: replyLength };
   }
 
   /** The daemon calls this when sending a reply failed. */

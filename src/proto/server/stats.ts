@@ -36,7 +36,7 @@ export const DROP_REASONS: readonly DropReason[] = [
 ];
 
 export class ServerStats {
-  /** Every datagram handed to the server. */
+  /** Every datagram handed to the server: accepted + denied + ignored + NTS NAKs. */
   receivedPackets = 0;
   /** Answered with time. */
   acceptedPackets = 0;
@@ -48,12 +48,20 @@ export class ServerStats {
   rateLimitedPackets = 0;
   /** Replies the daemon failed to send (countSendError). */
   responseSendErrors = 0;
-  // NTS counters: always zero until NTS is served.
+  // NTS counters (ntpd-rs): NTS requests answered with time, an NTS DENY or
+  // an NTS NAK; NAKs are not in accepted/denied/ignored. Rate limiting
+  // happens before parsing, so ntsRateLimitedPackets stays 0 (as in ntpd-rs).
   ntsReceivedPackets = 0;
   ntsAcceptedPackets = 0;
   ntsDeniedPackets = 0;
   ntsRateLimitedPackets = 0;
   ntsNakPackets = 0;
+  /**
+   * New cookies left out of NTS replies because one would have been longer
+   * than the cookie or placeholder it answers, or the reply longer than the
+   * request. Not an ntpd-rs counter (not in the observation).
+   */
+  ntsCookiesWithheld = 0;
   /** ignoredPackets split by reason; the values sum to ignoredPackets. */
   readonly ignoredByReason: Record<DropReason, number> = {
     "invalid-address": 0,

@@ -1,0 +1,31 @@
+export {
+  AUTHENTICATED_FIELD_MIN_LENGTH,
+  AUTHENTICATOR_LENGTHS_LENGTH,
+  AuthenticatorView,
+  NtsFieldType,
+  UNIQUE_IDENTIFIER_LENGTH,
+  authenticatorFieldLength,
+  carriesUniqueIdentifier,
+  cookieFieldLength,
+  hasRequiredNoncePadding,
+  openAuthenticator,
+  padded4,
+  placeholderFieldLength,
+  readAuthenticator,
+  requiredNonceLength,
+  uniqueIdentifierFieldLength,
+  writeAuthenticator,
+  writeCookie,
+  writePlaceholder,
+  writeUniqueIdentifier,
+} from "./fields.js";
+export {
+  MAX_REQUEST_COOKIE_LENGTH,
+  NTS_REQUEST_BUDGET,
+  NTS_REQUEST_OVERHEAD,
+  NtsProtector,
+  cookiesToRequest,
+  type NtsProtectorOptions,
+  type NtsRequestFailure,
+} from "./protector.js";
+export { NtsFieldScanner } from "./scan.js";

@@ -1,0 +1,134 @@
+// Our ntp-daemon as an NTS server or NTS client in tests: config builders
+// (ntpd-rs ntp.toml schema) and readers of the client's log lines
+//
+//   INFO spawner: NTS key exchange succeeded source=HOST:PORT aead=17 cookies=8 ntp_server=...
+//   INFO source: measurement source=... nts=true offset=+0.000012s delay=0.000045s stratum=1 poll=1s
+//
+// plus starting the daemon inside a network namespace (test/helpers/netns.ts).
+import { writeFile } from "node:fs/promises";
+import { DAEMON_ENTRY, parseMeasurement } from "../daemon/run-daemon.js";
+import type { Netns } from "./netns.js";
+import type { Spawned } from "./process.js";
+import type { TempDir } from "./tmp.js";
+import { waitFor } from "./wait.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+export interface NtsServerConfigOptions {
+  ntpPort: number;
+  kePort: number;
+  chainPath: string;
+  keyPath: string;
+  /** `[keyset] key-storage-path` (keeps cookie keys across a restart). */
+  keyStoragePath?: string;
+  /** Address both listen on (default 127.0.0.1). */
+  address?: string;
+  /** "listen" (current ntpd-rs) or "key-exchange-listen" (the older guide's name). */
+  keListenKey?: "listen" | "key-exchange-listen";
+  logLevel?: string;
+}
+
+/** A stratum-1 NTP server with an NTS-KE server handing out its NTP port. */
+export function ntsServerConfig(o: NtsServerConfigOptions): string {
+  const addr = o.address ?? "127.0.0.1";
+  return `[observability]
+log-level = "${o.logLevel ?? "info"}"
+
+[[server]]
+listen = "${addr}:${o.ntpPort}"
+
+[[nts-ke-server]]
+${o.keListenKey ?? "listen"} = "${addr}:${o.kePort}"
+certificate-chain-path = "${o.chainPath}"
+private-key-path = "${o.keyPath}"
+ntp-port = ${o.ntpPort}
+${o.keyStoragePath === undefined ? "" : `\n[keyset]\nkey-storage-path = "${o.keyStoragePath}"\n`}
+[synchronization]
+local-stratum = 1
+reference-id = "TEST"
+`;
+}
+
+/** An NTS client of one NTS-KE server, polling every 2^poll s. */
+export function ntsClientConfig(address: string, caPath: string, poll = 0, logLevel = "info"): string {
+  return `[observability]
+log-level = "${logLevel}"
+
+[[source]]
+mode = "nts"
+address = "${address}"
+certificate-authority = "${caPath}"
+poll-interval-limits = { min = ${poll}, max = ${poll} }
+
+[synchronization]
+minimum-agreeing-sources = 1
+`;
+}
+
+export interface LogLine {
+  line: string;
+  /** The line's own timestamp (ms since the epoch), NaN if it has none. */
+  at: number;
+}
+
+function lines(output: string, pattern: RegExp): LogLine[] {
+  return output
+    .split("\n")
+    .filter((l) => pattern.test(l))
+    .map((line) => ({ line, at: Date.parse(line.split(/\s+/)[0] ?? "") }));
+}
+
+/** "NTS key exchange succeeded" lines of a client's output. */
+export function keyExchanges(output: string): LogLine[] {
+  return lines(output, /NTS key exchange succeeded/);
+}
+
+/** NTS measurement lines ("measurement ... nts=true ..."), optionally of one source. */
+export function ntsMeasurements(output: string, source?: string): LogLine[] {
+  return lines(output, / measurement .*nts=true/).filter(
+    (l) => source === undefined || l.line.includes(`source=${source} `),
+  );
+}
+
+/** Waits until `count` NTS measurements (after `since`, ms) are in the output; returns them. */
+export function waitForNtsMeasurements(
+  proc: Spawned,
+  count: number,
+  timeoutMs: number,
+  since = 0,
+): Promise<LogLine[]> {
+  return waitFor(
+    () => {
+      if (proc.exitStatus()) throw new Error(`${proc.name} exited:\n${proc.output()}`);
+      const found = ntsMeasurements(proc.output()).filter((m) => m.at >= since);
+      return found.length >= count ? found : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `${count} NTS measurements from ${proc.name}` },
+  ).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}\noutput:\n${proc.output()}`, { cause: e });
+  });
+}
+
+/** Asserts-friendly view of a measurement line: offset/delay in seconds. */
+export function measurementOf(l: LogLine): { offset: number; delay: number; stratum: number } {
+  const m = parseMeasurement(l.line);
+  if (!m) throw new Error(`unparseable measurement line: ${l.line}`);
+  const stratum = Number(/stratum=(\d+)/.exec(l.line)?.[1] ?? NaN);
+  return { ...m, stratum };
+}
+
+/** Writes DIR/NAME.toml and starts our daemon inside `ns` (`ip netns exec NS node ...`). */
+export async function startDaemonInNetns(
+  ns: Netns,
+  dir: TempDir,
+  name: string,
+  toml: string,
+): Promise<Spawned> {
+  const config = dir.file(`${name}.toml`);
+  await writeFile(config, toml);
+  return ns.spawn(
+    process.execPath,
+    ["--import", "tsx", DAEMON_ENTRY, "-c", config, "--no-clock-control"],
+    { cwd: root, name: `${name} (netns ${ns.name})` },
+  );
+}

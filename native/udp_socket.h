@@ -45,6 +45,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // A queued send that failed in FlushSendQueue, reported by ReportSendErrors.
   struct SendFailure {
     int err;
+    const char* syscall;  // "sendmmsg", or "sendto" for a reply longer than a slot
     sockaddr_storage to;
   };
 

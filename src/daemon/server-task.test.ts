@@ -9,7 +9,8 @@ import { decodeHeader } from "../proto/packet/header.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import { createLogger, MemorySink } from "./log.js";
 import { serverPolicyFromConfig, ServerTask } from "./server-task.js";
-import { systemWallClock } from "./wall-clock.js";
+import type { ErrorHandler, RequestHandler, TimestampedUdpSocket } from "./native/udp.js";
+import { systemWallClock, type WallClock } from "./wall-clock.js";
 
 function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
@@ -30,14 +31,9 @@ function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   };
 }
 
-async function startServer(config: ServerConfig) {
+async function startServer(config: ServerConfig, clock: WallClock = systemWallClock) {
   const system = new SystemStateCell(initialSystemState({ localStratum: 1, referenceId: "TEST" }));
-  const task = new ServerTask(
-    config,
-    systemWallClock,
-    system,
-    createLogger("error", new MemorySink()),
-  );
+  const task = new ServerTask(config, clock, system, createLogger("error", new MemorySink()));
   await task.start();
   return task;
 }
@@ -76,8 +72,9 @@ function clientRequest(firstByte = 0x23, length = 48): Uint8Array {
 async function withServer(
   config: ServerConfig,
   fn: (task: ServerTask, client: Socket, port: number) => Promise<void>,
+  clock?: WallClock,
 ) {
-  const task = await startServer(config);
+  const task = await startServer(config, clock);
   const client = createSocket("udp4");
   await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
   try {
@@ -167,4 +164,73 @@ test("[[server]] keys map onto the server core's policy", () => {
     acceptNtpVersions: [4],
     requireNts: "ignore",
   });
+});
+
+test("T3 is never before T2, even when the clock reads earlier than the receive time", async () => {
+  // A clock 10 s behind the one that stamps datagrams: as if stepped back in between.
+  const behind: WallClock = { now: () => systemWallClock.now().addSeconds(-10) };
+  await withServer(
+    serverConfig(),
+    async (_task, client, port) => {
+      const reply = await exchange(client, port, clientRequest());
+      assert.ok(reply, "no reply");
+      const header = decodeHeader(reply);
+      assert.ok(header.transmitTimestamp.diffSeconds(header.receiveTimestamp) >= 0);
+      assert.ok(header.transmitTimestamp.equals(header.receiveTimestamp));
+    },
+    behind,
+  );
+  // With the right clock T3 follows T2 by the time it took to build the reply.
+  await withServer(serverConfig(), async (_task, client, port) => {
+    const reply = await exchange(client, port, clientRequest());
+    assert.ok(reply, "no reply");
+    const header = decodeHeader(reply);
+    const processing = header.transmitTimestamp.diffSeconds(header.receiveTimestamp);
+    assert.ok(processing >= 0 && processing < 0.5, `T3 - T2 = ${processing} s`);
+  });
+});
+
+test("failed replies are counted as send errors, receive errors are not", async () => {
+  let onRequest: RequestHandler | null = null;
+  let onError: ErrorHandler | null = null;
+  const fake = {
+    implementation: "dgram",
+    family: 4,
+    kernelTimestamps: false,
+    bind: () => Promise.resolve(),
+    onRequest: (handler: RequestHandler) => {
+      onRequest = handler;
+    },
+    onError: (handler: ErrorHandler | null) => {
+      onError = handler;
+    },
+    close: () => {},
+  } as unknown as TimestampedUdpSocket;
+  const system = new SystemStateCell(initialSystemState({ localStratum: 1, referenceId: "TEST" }));
+  const task = new ServerTask(
+    serverConfig(),
+    systemWallClock,
+    system,
+    createLogger("debug", new MemorySink()),
+    undefined,
+    () => fake,
+  );
+  await task.start();
+  const request = clientRequest();
+  const now = systemWallClock.now();
+  const n = onRequest!(Buffer.from(request), 48, "127.0.0.1", 123, now.seconds - 2208988800, 0);
+  assert.equal(n, 48, "the handler returns the reply length");
+  assert.equal(onRequest!(Buffer.from(clientRequest(0x24)), 48, "127.0.0.1", 123, 0, 0), 0);
+  const errno = (syscall: string) =>
+    Object.assign(new Error(`${syscall} EAGAIN`), {
+      code: "EAGAIN",
+      syscall,
+      address: "127.0.0.1",
+    });
+  onError!(errno("sendmmsg"));
+  onError!(errno("sendto"));
+  onError!(errno("send")); // dgram
+  onError!(errno("recvmmsg"));
+  assert.equal(task.core.stats.responseSendErrors, 3);
+  task.stop();
 });

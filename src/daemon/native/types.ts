@@ -45,6 +45,16 @@ export type NativeMessageHandler = (
   rxNanoseconds: number,
 ) => void;
 
+/** A NativeMessageHandler that returns the length of its reply (0 or undefined: none). */
+export type NativeRequestHandler = (
+  data: Buffer,
+  length: number,
+  address: string,
+  port: number,
+  rxSeconds: number,
+  rxNanoseconds: number,
+) => number | undefined;
+
 /** A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmmsg". */
 export type NativeErrnoError = Error & {
   code: string;
@@ -59,7 +69,7 @@ export interface NativeUdpSocketOptions {
   batchSize?: number;
   /** Receive slot size in bytes, 48..65535 (default 2048); longer datagrams are dropped. */
   maxDatagramSize?: number;
-  /** sendToQueued queue slots (of maxDatagramSize bytes), 1..1024 (default 32). */
+  /** Reply mode: send queue slots (of maxDatagramSize bytes), 1..1024 (default 8). */
   sendBatchSize?: number;
 }
 
@@ -73,15 +83,17 @@ export interface NativeUdpSocket {
   /** Writes the CLOCK_REALTIME reading taken just before send(2) to t1Out[0] (s), [1] (ns). */
   send(data: Uint8Array, length?: number, t1Out?: Float64Array): void;
   sendTo(data: Uint8Array, length: number, address: string, port: number): void;
-  /**
-   * Inside a message handler: copies the datagram into the send queue, which is
-   * flushed with sendmmsg after the last handler of the receive batch (or when full);
-   * failures then go to the error handler (syscall "sendmmsg"). Elsewhere, or when
-   * longer than maxDatagramSize: sendTo.
-   */
-  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void;
   localAddress(): { address: string; port: number; family: 4 | 6 };
-  setOnMessage(handler: NativeMessageHandler | null): void;
+  /**
+   * With `reply` (reply mode), the handler's return value n > 0 queues reply[0, n) to
+   * the datagram's source; the queue is flushed with sendmmsg when full and after each
+   * receive batch, and failed replies go to the error handler (syscall "sendmmsg", or
+   * "sendto" for a reply longer than maxDatagramSize, which is sent at once).
+   */
+  setOnMessage(
+    handler: NativeMessageHandler | NativeRequestHandler | null,
+    reply?: Uint8Array,
+  ): void;
   setOnError(handler: ((error: NativeErrnoError) => void) | null): void;
   setReceiveBufferSize(bytes: number): void;
   getReceiveBufferSize(): number;

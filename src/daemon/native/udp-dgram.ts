@@ -11,6 +11,7 @@ import type {
   ErrorHandler,
   LocalAddress,
   MessageHandler,
+  RequestHandler,
   TimestampedUdpSocket,
   UdpError,
   UdpFamily,
@@ -22,6 +23,9 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly kernelTimestamps = false;
   private readonly socket: dgram.Socket;
   private messageHandler: MessageHandler | null = null;
+  /** Reply mode (onRequest): the handler and the buffer it writes replies to. */
+  private requestHandler: RequestHandler | null = null;
+  private reply: Uint8Array | null = null;
   private errorHandler: ErrorHandler | null = null;
   /** Rejects the bind/connect in progress, which dgram reports as an 'error' event. */
   private pending: ((error: Error) => void) | null = null;
@@ -39,9 +43,23 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
     this.receiveBufferSize = options.receiveBufferSize;
     this.socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       const rx = readRealtime(this.rx);
-      const handler = this.messageHandler;
-      if (this.closed || handler === null) return;
-      handler(msg, msg.length, rinfo.address, rinfo.port, rx.sec, rx.nsec);
+      if (this.closed) return;
+      const request = this.requestHandler;
+      if (request !== null) {
+        const reply = this.reply!;
+        const n = request(msg, msg.length, rinfo.address, rinfo.port, rx.sec, rx.nsec);
+        if (n === 0 || (n as number | undefined) === undefined || this.closed) return;
+        if (!Number.isInteger(n) || n < 0 || n > reply.length) {
+          throw codeError(
+            RangeError,
+            "ERR_OUT_OF_RANGE",
+            "request handler: the reply length it returned must be an integer in [0, reply.length]",
+          );
+        }
+        this.sendTo(reply, n, rinfo.address, rinfo.port);
+        return;
+      }
+      this.messageHandler?.(msg, msg.length, rinfo.address, rinfo.port, rx.sec, rx.nsec);
     });
     // Always listen: an 'error' event without a listener would crash the process.
     this.socket.on("error", (error: Error) => {
@@ -94,13 +112,21 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
     this.socket.send(copy, port, host, (error) => this.sendDone(error));
   }
 
-  /** dgram has no send queue: a plain (asynchronous) sendTo. */
-  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void {
-    this.sendTo(data, length, address, port);
-  }
-
   onMessage(handler: MessageHandler | null): void {
     this.messageHandler = this.closed ? null : handler;
+    this.requestHandler = null;
+    this.reply = null;
+  }
+
+  /** Reply mode without a queue: each reply is sent (asynchronously) as it is made. */
+  onRequest(handler: RequestHandler, reply: Uint8Array): void {
+    if (!(reply instanceof Uint8Array)) {
+      throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", "onRequest: reply must be a Uint8Array");
+    }
+    if (this.closed) return;
+    this.messageHandler = null;
+    this.requestHandler = handler;
+    this.reply = reply;
   }
 
   onError(handler: ErrorHandler | null): void {
@@ -131,6 +157,8 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
     if (this.closed) return;
     this.closed = true;
     this.messageHandler = null;
+    this.requestHandler = null;
+    this.reply = null;
     this.errorHandler = null;
     const pending = this.pending;
     this.pending = null;
@@ -236,7 +264,7 @@ function checkLength(data: Uint8Array, length: number, what: string): void {
 }
 
 function codeError(
-  Kind: ErrorConstructor | TypeErrorConstructor,
+  Kind: ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor,
   code: string,
   message: string,
 ): UdpError {

@@ -1,6 +1,7 @@
 // TimestampedUdpSocket on the native addon's UdpSocket (see udp.ts for the contract and
 // native/udp_socket.cc for the mechanics). A thin shim: handlers are handed to the
-// addon as they are, so a datagram costs one native -> JS call and no wrapper closure.
+// addon as they are, so a datagram costs one native -> JS call and no wrapper closure
+// (and in reply mode no call back into the addon for the reply).
 
 import type { Timespec } from "./clock.js";
 import type { NativeAddon, NativeUdpSocket, NativeUdpSocketOptions } from "./types.js";
@@ -8,6 +9,7 @@ import type {
   ErrorHandler,
   LocalAddress,
   MessageHandler,
+  RequestHandler,
   TimestampedUdpSocket,
   UdpFamily,
   UdpSocketOptions,
@@ -70,12 +72,12 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     this.socket.sendTo(data, length, address, port);
   }
 
-  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void {
-    this.socket.sendToQueued(data, length, address, port);
-  }
-
   onMessage(handler: MessageHandler | null): void {
     this.socket.setOnMessage(handler);
+  }
+
+  onRequest(handler: RequestHandler, reply: Uint8Array): void {
+    this.socket.setOnMessage(handler, reply);
   }
 
   onError(handler: ErrorHandler | null): void {

@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { networkInterfaces } from "node:os";
 import { afterEach, describe, it } from "node:test";
 import { readRealtime, timespecToNs, type Timespec } from "./clock.js";
-import type { TimestampedUdpSocket, UdpError, UdpFamily, UdpSocketOptions } from "./udp.js";
+import {
+  isSendError,
+  type TimestampedUdpSocket,
+  type UdpError,
+  type UdpFamily,
+  type UdpSocketOptions,
+} from "./udp.js";
 
 export type UdpSocketFactory = (
   family: UdpFamily,
@@ -167,6 +173,114 @@ export function udpContract(name: string, factory: UdpSocketFactory, opts: Contr
           ["echo-1", "XXXX"],
         );
         assert.equal(got[0]!.port, server.localAddress().port);
+      },
+    ],
+    ...([4, 6] as const).map((family): [string, () => Promise<void>, { skip?: string | false }] => [
+      `IPv${family}: reply mode answers the source with what the handler returns; 0 is no reply`,
+      async () => {
+        const server = await bound(family);
+        const reply = new Uint8Array(64);
+        const seen: { address: string; port: number }[] = [];
+        server.onRequest((data, length, address, port) => {
+          seen.push({ address, port });
+          const text = data.subarray(0, length).toString();
+          if (text === "quiet") return 0;
+          reply.set(Buffer.from(`re:${text}`));
+          return 3 + length;
+        }, reply);
+        const client = await bound(family);
+        const got = collect(client);
+        await client.connect(LOOPBACK[family], server.localAddress().port);
+        client.send(Buffer.from("one"));
+        await waitFor(() => got.length === 1);
+        client.send(Buffer.from("quiet"));
+        client.send(Buffer.from("two"));
+        await waitFor(() => got.length === 2);
+        await sleep(20);
+        assert.deepEqual(
+          got.map((m) => m.bytes.toString()),
+          ["re:one", "re:two"],
+        );
+        assert.equal(got[0]!.port, server.localAddress().port);
+        assert.deepEqual(seen[0], { address: LOOPBACK[family], port: client.localAddress().port });
+        assert.equal(seen.length, 3);
+      },
+      { skip: family === 6 ? v6 : false },
+    ]),
+    [
+      "reply mode answers a burst in full and in order, each reply from the reused buffer",
+      async () => {
+        const server = await bound(4, {
+          batchSize: 8,
+          sendBatchSize: 3,
+          receiveBufferSize: 1 << 20,
+        });
+        const reply = new Uint8Array(32);
+        server.onRequest((data, length) => {
+          reply.set(data.subarray(0, length));
+          reply[length] = 0x21; // "!"
+          return length + 1;
+        }, reply);
+        const client = await bound(4, { receiveBufferSize: 1 << 20 });
+        const got = collect(client);
+        await client.connect("127.0.0.1", server.localAddress().port);
+        const n = 100;
+        for (let i = 0; i < n; i++) client.send(Buffer.from(`request ${i}`));
+        await waitFor(() => got.length === n);
+        got.forEach((m, i) => assert.equal(m.bytes.toString(), `request ${i}!`));
+      },
+    ],
+    [
+      "onRequest and onMessage replace each other",
+      async () => {
+        const server = await bound(4);
+        const messages = collect(server);
+        server.onRequest(() => 1, new Uint8Array([0x42]));
+        const client = await bound(4);
+        const got = collect(client);
+        await client.connect("127.0.0.1", server.localAddress().port);
+        client.send(Buffer.from("to the request handler"));
+        await waitFor(() => got.length === 1);
+        assert.equal(messages.length, 0);
+        const again = collect(server); // onMessage again: no more replies
+        client.send(Buffer.from("to the message handler"));
+        await waitFor(() => again.length === 1);
+        await sleep(20);
+        assert.equal(got.length, 1);
+        assert.throws(() => server.onRequest(() => 0, [1, 2] as unknown as Uint8Array), {
+          code: "ERR_INVALID_ARG_TYPE",
+        });
+      },
+    ],
+    [
+      "a reply that cannot be sent goes to onError as a send error; the others still go",
+      async () => {
+        // Slots as large as a datagram can be, and a reply longer than any UDP payload
+        // (65507 bytes): the kernel refuses it with EMSGSIZE.
+        const server = await bound(4, { maxDatagramSize: 65535 });
+        const errors: UdpError[] = [];
+        server.onError((e) => errors.push(e));
+        const reply = new Uint8Array(65535);
+        server.onRequest((data, length) => {
+          reply.set(data.subarray(0, length));
+          return data[0] === 0x62 /* "b" */ ? 65520 : length;
+        }, reply);
+        const client = await bound(4);
+        const got = collect(client);
+        await client.connect("127.0.0.1", server.localAddress().port);
+        client.send(Buffer.from("a"));
+        client.send(Buffer.from("big"));
+        client.send(Buffer.from("c"));
+        await waitFor(() => got.length === 2 && errors.length === 1);
+        assert.deepEqual(
+          got.map((m) => m.bytes.toString()),
+          ["a", "c"],
+        );
+        assert.equal(errors[0]!.code, "EMSGSIZE");
+        assert.ok(isSendError(errors[0]!), `not a send error: syscall ${errors[0]!.syscall}`);
+        assert.equal(errors[0]!.port, client.localAddress().port);
+        await sleep(20);
+        assert.equal(errors.length, 1);
       },
     ],
     [

@@ -4,7 +4,7 @@ import { afterEach, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { ADDON_PATH, loadAddon } from "./addon.js";
 import { readRealtime, timespecToNs } from "./clock.js";
-import { createUdpSocket, type TimestampedUdpSocket } from "./udp.js";
+import { createUdpSocket, type TimestampedUdpSocket, type UdpError } from "./udp.js";
 import { sleep, udpContract, waitFor } from "./udp.contract.js";
 
 const { addon, reason } = loadAddon();
@@ -104,6 +104,102 @@ describe("addon UDP specifics", { skip: noAddon }, () => {
   it("rejects bad options", () => {
     assert.throws(() => make({ batchSize: 0 }), { code: "ERR_OUT_OF_RANGE" });
     assert.throws(() => make({ maxDatagramSize: 1 << 20 }), { code: "ERR_OUT_OF_RANGE" });
+    assert.throws(() => make({ sendBatchSize: 0 }), { code: "ERR_OUT_OF_RANGE" });
+    assert.throws(() => make({ sendBatchSize: 1025 }), { code: "ERR_OUT_OF_RANGE" });
+  });
+
+  /** A client connected to `server`, collecting what it receives as text. */
+  const clientOf = async (server: TimestampedUdpSocket) => {
+    const client = make();
+    await client.bind("127.0.0.1", 0);
+    const got: string[] = [];
+    client.onMessage((d, l) => {
+      got.push(d.subarray(0, l).toString());
+    });
+    await client.connect("127.0.0.1", server.localAddress().port);
+    return { client, got };
+  };
+
+  it("reply mode: queued replies fail with syscall sendmmsg, longer than a slot with sendto", async () => {
+    const server = make({ maxDatagramSize: 65535, sendBatchSize: 4 });
+    await server.bind("127.0.0.1", 0);
+    const errors: UdpError[] = [];
+    server.onError((e) => errors.push(e));
+    const reply = new Uint8Array(65535);
+    server.onRequest((data, length) => {
+      reply.set(data.subarray(0, length));
+      return data[0] === 0x62 /* "b" */ ? 65520 : length;
+    }, reply);
+    const { client, got } = await clientOf(server);
+    for (const text of ["a", "b1", "c", "b2", "d"]) client.send(Buffer.from(text));
+    await waitFor(() => got.length === 3 && errors.length === 2);
+    assert.deepEqual(got, ["a", "c", "d"]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.syscall, e.address, e.port]),
+      [
+        ["EMSGSIZE", "sendmmsg", "127.0.0.1", client.localAddress().port],
+        ["EMSGSIZE", "sendmmsg", "127.0.0.1", client.localAddress().port],
+      ],
+    );
+
+    // Slots of 64 bytes: a longer reply is sent at once (sendto), and fails as such.
+    const small = make({ maxDatagramSize: 64 });
+    await small.bind("127.0.0.1", 0);
+    const smallErrors: UdpError[] = [];
+    small.onError((e) => smallErrors.push(e));
+    small.onRequest((data) => (data[0] === 0x62 ? 65520 : 100), reply.fill(0x78));
+    const other = await clientOf(small);
+    other.client.send(Buffer.from("long"));
+    other.client.send(Buffer.from("b"));
+    await waitFor(() => other.got.length === 1 && smallErrors.length === 1);
+    assert.equal(other.got[0], "x".repeat(100));
+    assert.equal(smallErrors[0]!.syscall, "sendto");
+  });
+
+  it("reply mode: close() in a handler still sends the replies queued before it", async () => {
+    const server = make({ batchSize: 16 });
+    await server.bind("127.0.0.1", 0);
+    const reply = new Uint8Array(64);
+    const handled: string[] = [];
+    server.onRequest((data, length) => {
+      const text = data.subarray(0, length).toString();
+      handled.push(text);
+      reply.set(data.subarray(0, length));
+      if (text === "close") server.close();
+      return length;
+    }, reply);
+    const { client, got } = await clientOf(server);
+    // Sent in one go, so they arrive in one receive batch.
+    for (const text of ["a", "b", "close", "after"]) client.send(Buffer.from(text));
+    await waitFor(() => got.length === 2);
+    await sleep(50);
+    assert.deepEqual(handled, ["a", "b", "close"]);
+    assert.deepEqual(got, ["a", "b"]);
+  });
+
+  it("reply mode: a bad reply length is an uncaught RangeError; later datagrams are answered", () => {
+    const script = `
+      const a = require(${JSON.stringify(ADDON_PATH)});
+      const errors = [], got = [];
+      process.on("uncaughtException", (e) => { errors.push(e.code); });
+      const rx = new a.UdpSocket(4); rx.bind("127.0.0.1", 0);
+      const reply = Buffer.from("pong");
+      rx.setOnMessage((d, l) => {
+        const t = d.subarray(0, l).toString();
+        return t === "too long" ? 5 : t === "fraction" ? 1.5 : t === "text" ? "4" : 4;
+      }, reply);
+      const tx = new a.UdpSocket(4); tx.bind("127.0.0.1", 0);
+      tx.setOnMessage((d, l) => { got.push(d.subarray(0, l).toString()); });
+      tx.connect("127.0.0.1", rx.localAddress().port);
+      for (const t of ["too long", "fraction", "text", "fine"]) tx.send(Buffer.from(t));
+      setTimeout(() => { console.log(JSON.stringify({ errors, got })); rx.close(); tx.close(); }, 200);
+    `;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 10_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      errors: ["ERR_OUT_OF_RANGE", "ERR_OUT_OF_RANGE", "ERR_OUT_OF_RANGE"],
+      got: ["pong"],
+    });
   });
 
   it("a throwing handler is an uncaught exception; later datagrams still arrive", () => {

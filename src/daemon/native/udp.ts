@@ -2,8 +2,8 @@
 // same contract (udp.contract.ts runs against both):
 //
 //   addon  (udp-native.ts): kernel receive timestamps (SO_TIMESTAMPNS), recvmmsg batches,
-//          synchronous sends, T1 read right before the send syscall, and replies queued
-//          by message handlers sent together with sendmmsg at the end of each batch.
+//          synchronous sends, T1 read right before the send syscall; in reply mode the
+//          replies of a receive batch leave together (sendmmsg).
 //   dgram  (udp-dgram.ts):  node:dgram; the receive time is read in the 'message'
 //          handler (user space: late by the event-loop delay, tens of µs or more).
 //
@@ -19,15 +19,20 @@
 //   returns. Copy what you keep: Buffer.from(data.subarray(0, length)). Never write to it.
 //   (rxSec, rxNsec) is CLOCK_REALTIME as whole seconds and nanoseconds.
 // - send (connected) returns the CLOCK_REALTIME reading taken immediately before the
-//   datagram was handed to the kernel (the client's T1). send/sendTo/sendToQueued copy or
-//   consume the bytes before returning: the caller may reuse its buffer at once.
-// - sendToQueued is sendTo for replies sent from a message handler: the addon copies the
-//   datagram into a queue and hands the whole queue to the kernel with one sendmmsg right
-//   after the last handler of the receive batch (or as soon as the queue is full), always
-//   before control returns to the event loop. Called outside a message handler of this
-//   socket, it sends at once. dgram: it is sendTo. A queued datagram that fails is
-//   reported to onError with syscall "sendmmsg" (and address, port); isSendError() tells
-//   such errors (and dgram's asynchronous send failures) from receive errors.
+//   datagram was handed to the kernel (the client's T1). send/sendTo copy or consume the
+//   bytes before returning: the caller may reuse its buffer at once.
+// - Reply mode, onRequest(handler, reply): the handler (same arguments as a message
+//   handler) answers a datagram by writing the answer to reply[0, n) and returning n
+//   (0: no answer); it goes to the datagram's source address and port. The addon copies
+//   it into a send queue that is handed to the kernel with one sendmmsg when full
+//   (sendBatchSize) and after the last handler of each receive batch, so every reply has
+//   left before control returns to the event loop, but not at once: see server-task.ts
+//   for what that does to T3. dgram sends each reply at once (sendTo). A handler returning
+//   anything but an integer in [0, reply.length] is an uncaught RangeError. onRequest and
+//   onMessage replace each other's handler. A failed reply is reported to onError (addon:
+//   syscall "sendmmsg", or "sendto" for one longer than maxDatagramSize, with address and
+//   port; dgram: its asynchronous "send" error);
+//   isSendError() tells those from receive errors.
 // - Errors: invalid arguments and a closed socket throw synchronously (code
 //   ERR_INVALID_ARG_VALUE / ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE / ERR_SOCKET_BAD_PORT
 //   / ERR_SOCKET_CLOSED). A failed send throws an errno error on the addon (a queued one:
@@ -54,8 +59,27 @@ export type MessageHandler = (
   rxNsec: number,
 ) => void;
 
-/** A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmsg". */
-export type UdpError = Error & { code?: string; errno?: number; syscall?: string };
+/** A MessageHandler that returns the length of the reply it wrote (0: no reply). */
+export type RequestHandler = (
+  data: Buffer,
+  length: number,
+  address: string,
+  port: number,
+  rxSec: number,
+  rxNsec: number,
+) => number;
+
+/**
+ * A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmsg"; a failed
+ * send also names the destination (address, port).
+ */
+export type UdpError = Error & {
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  address?: string;
+  port?: number;
+};
 
 export type ErrorHandler = (error: UdpError) => void;
 
@@ -72,7 +96,7 @@ export interface UdpSocketOptions {
   batchSize?: number;
   /** Addon only: receive slot size; longer datagrams are dropped (default 2048). */
   maxDatagramSize?: number;
-  /** Addon only: sendToQueued queue length, datagrams per sendmmsg at most (default 32). */
+  /** Addon only: reply mode's send queue length, replies per sendmmsg at most (default 8). */
   sendBatchSize?: number;
   /** SO_RCVBUF in bytes (the kernel doubles it and caps it at net.core.rmem_max). */
   receiveBufferSize?: number;
@@ -88,9 +112,9 @@ export interface TimestampedUdpSocket {
   /** Sends on a connected socket; returns T1 (fills and returns `t1` when given). */
   send(data: Uint8Array, length?: number, t1?: Timespec): Timespec;
   sendTo(data: Uint8Array, length: number, address: string, port: number): void;
-  /** sendTo that may be held until the end of the receive batch (see the contract above). */
-  sendToQueued(data: Uint8Array, length: number, address: string, port: number): void;
   onMessage(handler: MessageHandler | null): void;
+  /** Reply mode: `handler` returns the length of the reply it wrote to `reply` (0: none). */
+  onRequest(handler: RequestHandler, reply: Uint8Array): void;
   onError(handler: ErrorHandler | null): void;
   localAddress(): LocalAddress;
   setReceiveBufferSize(bytes: number): void;
@@ -98,11 +122,11 @@ export interface TimestampedUdpSocket {
 }
 
 /**
- * Whether an error given to the onError handler is a failed send (a queued send on the
- * addon, any send on dgram) rather than a receive-side error.
+ * Whether an error given to the onError handler is a failed send (a reply-mode reply on
+ * the addon, any send on dgram) rather than a receive-side error.
  */
 export function isSendError(error: UdpError): boolean {
-  return error.syscall === "sendmmsg" || error.syscall === "send" || error.syscall === "sendto";
+  return error.syscall === "sendmmsg" || error.syscall === "sendto" || error.syscall === "send";
 }
 
 /** A socket of `family`: addon-backed when the addon is loaded, else node:dgram. */

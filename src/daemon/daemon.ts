@@ -173,7 +173,8 @@ export class Daemon {
           this.sourceLog.warn("Received nts not-acknowledge", fields);
           break;
         }
-        this.sourceLog.warn("kiss-o'-death received", {
+        // Informational codes (INIT, STEP, ...) change nothing; only acted-on kisses warn.
+        this.sourceLog.log(event.action === "none" ? "info" : "warn", "kiss-o'-death received", {
           ...fields,
           code: event.code,
           action: event.action,

@@ -50,7 +50,12 @@ reference-id = "TEST"
 }
 
 /** An NTS client of one NTS-KE server, polling every 2^poll s. */
-export function ntsClientConfig(address: string, caPath: string, poll = 0, logLevel = "info"): string {
+export function ntsClientConfig(
+  address: string,
+  caPath: string,
+  poll = 0,
+  logLevel = "info",
+): string {
   return `[observability]
 log-level = "${logLevel}"
 

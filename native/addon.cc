@@ -6,6 +6,8 @@
 //   clockGettime(clockId)            fills clockBuffer: [0] = s, [1] = ns
 //   clockBuffer                      Float64Array(2), one per environment
 //   adjtimeRead()                    clock_adjtime(CLOCK_REALTIME, {modes: 0}); read-only
+//   adjtimeWrite(request)            ADJ_FREQUENCY / ADJ_SETOFFSET / ADJ_STATUS / ADJ_*ERROR
+//                                    in one clock_adjtime; dryRun: the timex, no call
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
 //   UdpSocket                        kernel-timestamped UDP (see udp_socket.cc)
 //
@@ -19,7 +21,9 @@
 
 namespace {
 
-constexpr int kAbiVersion = 2;  // 2: UdpSocket reply mode (setOnMessage(handler, reply)), sendBatchSize
+// 2: UdpSocket reply mode (setOnMessage(handler, reply)), sendBatchSize
+// 3: adjtimeWrite
+constexpr int kAbiVersion = 3;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -1,11 +1,13 @@
-// Clock reads: clock_gettime and a READ-ONLY clock_adjtime.
+// Clocks: clock_gettime, a READ-ONLY clock_adjtime, and adjtimeWrite, the one explicit
+// clock_adjtime call that steers the system clock (with a dry-run mode for tests).
 #pragma once
 
 #include <napi.h>
 
 namespace ntpd {
 
-// Adds clockGettime, adjtimeRead and the CLOCK_* constants to `exports`.
+// Adds clockGettime, clockBuffer, adjtimeRead, adjtimeWrite and the CLOCK_* constants to
+// `exports`.
 void InitClock(Napi::Env env, Napi::Object exports);
 
 }  // namespace ntpd

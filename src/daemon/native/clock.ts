@@ -12,6 +12,9 @@
 //
 // Every read takes an optional `out` to fill and return, so a hot path can reuse one
 // object and allocate nothing.
+//
+// Nothing here changes the clock. Steering goes through the addon's adjtimeWrite, used
+// only by src/daemon/clock/kernel-clock.ts; the STA_* and ADJ_* constants are here.
 
 import { getAddon } from "./addon.js";
 import type { NativeAddon, NativeTimex } from "./types.js";
@@ -42,8 +45,32 @@ export interface ClockReader {
   adjtimeRead(): AdjtimeReading | null;
 }
 
+// struct timex status bits (<linux/timex.h>).
+/** The kernel PLL is on (kernel phase/frequency discipline via ADJ_OFFSET). */
+export const STA_PLL = 0x0001;
+export const STA_PPSFREQ = 0x0002;
+export const STA_PPSTIME = 0x0004;
+/** The kernel FLL mode is on. */
+export const STA_FLL = 0x0008;
+/** Insert a leap second at the end of the UTC day. */
+export const STA_INS = 0x0010;
+/** Delete a leap second at the end of the UTC day. */
+export const STA_DEL = 0x0020;
 export const STA_UNSYNC = 0x0040;
 export const STA_NANO = 0x2000;
+
+// struct timex modes (<linux/timex.h>), as adjtimeWrite sets them.
+export const ADJ_FREQUENCY = 0x0002;
+export const ADJ_MAXERROR = 0x0004;
+export const ADJ_ESTERROR = 0x0008;
+export const ADJ_STATUS = 0x0010;
+export const ADJ_SETOFFSET = 0x0100;
+export const ADJ_NANO = 0x2000;
+
+/** The kernel's frequency unit: `freq` is in 2^-16 ppm. */
+export const KERNEL_FREQ_PER_PPM = 65_536;
+/** The largest |freq| adjtimeWrite passes (one unit inside the kernel's 500 ppm). */
+export const KERNEL_MAX_FREQ = 32_768_000 - 1;
 
 const NS_PER_S = 1_000_000_000;
 const NS_PER_S_BIG = 1_000_000_000n;

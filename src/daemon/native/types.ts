@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -29,6 +29,55 @@ export interface NativeTimex {
   tick: number;
   /** TAI - UTC offset, s. */
   tai: number;
+}
+
+/**
+ * One explicit change of the system clock, for `adjtimeWrite`: each present field adds
+ * its mode to ONE `struct timex`, passed to ONE `clock_adjtime(CLOCK_REALTIME)`.
+ * Writing needs CAP_SYS_TIME.
+ */
+export interface NativeAdjtimeRequest {
+  /** ADJ_FREQUENCY: freq = round(ppm * 65536), clamped to ±(32768000 − 1) (500 ppm). */
+  frequencyPpm?: number;
+  /**
+   * ADJ_SETOFFSET | ADJ_NANO: add this many seconds to CLOCK_REALTIME (positive = forward).
+   * Sent as time.tv_sec = floor(s), time.tv_usec = the rest in ns, in [0, 1e9).
+   * |s| < 2^31.
+   */
+  stepSeconds?: number;
+  /**
+   * ADJ_STATUS: status = (current & ~clear) | set; the addon reads `current` (modes = 0)
+   * just before the write. Masks are integers in [0, 0xffff] and must not overlap.
+   */
+  status?: { set: number; clear: number };
+  /** ADJ_ESTERROR, µs: rounded, clamped to [0, 16_000_000]; must not be negative. */
+  esterrorUs?: number;
+  /** ADJ_MAXERROR, µs: rounded, clamped to [0, 16_000_000]; must not be negative. */
+  maxerrorUs?: number;
+  /** true: call nothing (not even a read); return the timex that would be passed. */
+  dryRun?: boolean;
+  /** dryRun only (rejected otherwise): the `current` status for `status` (default 0). */
+  baseStatus?: number;
+}
+
+/** What `adjtimeWrite({..., dryRun: true})` returns: the `struct timex` it would pass. */
+export interface NativeTimexRequest {
+  /**
+   * ADJ_* bits: ADJ_FREQUENCY 0x2, ADJ_MAXERROR 0x4, ADJ_ESTERROR 0x8, ADJ_STATUS 0x10,
+   * ADJ_SETOFFSET 0x100, ADJ_NANO 0x2000.
+   */
+  modes: number;
+  /** 2^-16 ppm. */
+  freq: number;
+  /** time.tv_sec of the step. */
+  timeSec: number;
+  /** time.tv_usec of the step: nanoseconds (ADJ_NANO), in [0, 1e9). */
+  timeUsec: number;
+  status: number;
+  /** µs. */
+  esterror: number;
+  /** µs. */
+  maxerror: number;
 }
 
 /**
@@ -114,6 +163,15 @@ export interface NativeAddon {
   readonly clockBuffer: Float64Array;
   /** Read-only: `modes` is hard-wired to 0 in the addon. */
   adjtimeRead(): NativeTimex;
+  /**
+   * Dry run: the timex that would be passed; nothing is called. Never throws EPERM.
+   */
+  adjtimeWrite(request: NativeAdjtimeRequest & { dryRun: true }): NativeTimexRequest;
+  /**
+   * Changes the system clock (see NativeAdjtimeRequest) and returns the kernel's timex
+   * after the call. Throws an errno error: EPERM (message names CAP_SYS_TIME), EINVAL...
+   */
+  adjtimeWrite(request: NativeAdjtimeRequest & { dryRun?: false }): NativeTimex;
   /** false when there is no socket (argument and $NOTIFY_SOCKET unset/empty). */
   sdNotify(message: string, socketPath?: string): boolean;
   UdpSocket: new (family: 4 | 6, options?: NativeUdpSocketOptions) => NativeUdpSocket;

@@ -1,0 +1,32 @@
+// The clock the discipline steers: the SystemClock interface and its three clocks.
+export {
+  requireErrorEstimates,
+  requireFinite,
+  requireLeap,
+  type ErrorEstimates,
+  type LeapIndicator,
+  type SystemClock,
+} from "./system-clock.js";
+export {
+  KernelClock,
+  LEAP_STATUS,
+  TAKE_CONTROL_STATUS,
+  leapStatusChange,
+  writeBackFrequency,
+  type CanControlOptions,
+  type FrequencyWriteBack,
+} from "./kernel-clock.js";
+export {
+  CAP_SYS_TIME,
+  decideControl,
+  isInitialUserNamespace,
+  parseCapEff,
+  probeClockControl,
+  type ControlProbe,
+} from "./control-probe.js";
+export { VirtualClock } from "./virtual-clock.js";
+export {
+  SimulatedClock,
+  type SimulatedClockOptions,
+  type SimulatedStep,
+} from "./simulated-clock.js";

@@ -5,7 +5,7 @@
  *
  *   loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]
  *           [--window 64] [--batch 16] [--timeout-ms 500] [--pid SERVER_PID]
- *           [--requests FILE --req-len N]
+ *           [--requests FILE --req-len N [--nts]]
  *
  * Plain mode (default): 48-byte mode-3 requests with a random transmit
  * timestamp whose low 16 bits are the window slot. A response is valid if it
@@ -17,13 +17,23 @@
  * slot i always sends request i, unchanged, and request i's transmit timestamp
  * must end in the 16-bit value i. Validity is checked the same way.
  *
+ * --nts (template mode, NTS requests): each request must carry a Unique
+ * Identifier extension field (type 0x0104), and a reply counts as valid only
+ * if, besides the checks above, it carries an extension field with that same
+ * Unique Identifier and an NTS Authenticator field (0x0404). A reply that
+ * matches its request but lacks either is counted "nts_bad" (e.g. a plain
+ * 48-octet answer from a server that ignored NTS); an NTS NAK (stratum 0,
+ * "NTSN") is a kiss-o'-death like any other and counted "kod". The
+ * cryptography is not checked here: the bench verifies replies to the same
+ * prebuilt requests with the real NTS client code before loading.
+ *
  * A request not answered within --timeout-ms is counted lost and its slot
  * reused. With --pid, the server's CPU time (utime+stime from /proc/PID/stat,
  * all threads) over the measured interval is reported too.
  *
  * A reply to a request that was already counted lost is counted "late"
  * (plain mode: the slot's current or previous request), anything else that
- * matches no request "invalid".
+ * matches no request "invalid". Only "valid" replies count in the rate.
  *
  * Prints one JSON object on stdout (counts, rate, server and own CPU time,
  * per-CPU busy and softirq fractions from /proc/stat). Only loopback
@@ -51,6 +61,8 @@
 
 struct slot {
   uint8_t xmt[8];
+  const uint8_t *uid; /* --nts: the UID field value of this slot's request */
+  unsigned uid_len;
   uint8_t prev_xmt[8]; /* the request this slot sent before (to recognise late replies) */
   uint64_t sent_ns;
   int inflight;
@@ -123,21 +135,50 @@ static double self_cpu_s(void) {
          ru.ru_stime.tv_usec / 1e6;
 }
 
+#define EF_UNIQUE_IDENTIFIER 0x0104
+#define EF_NTS_AUTHENTICATOR 0x0404
+
+/*
+ * Walks the extension fields of pkt[48..len) (RFC 7822 framing: 4-octet
+ * header, length a multiple of 4, at least 4). Returns the value of the first
+ * field of type `type` (and its length), or NULL. With `uid`, returns the
+ * first such field whose value equals uid[0..uid_len).
+ */
+static const uint8_t *find_ef(const uint8_t *pkt, unsigned len, unsigned type,
+                              const uint8_t *uid, unsigned uid_len, unsigned *vlen) {
+  unsigned off = 48;
+  while (off + 4 <= len) {
+    unsigned t = ((unsigned)pkt[off] << 8) | pkt[off + 1];
+    unsigned l = ((unsigned)pkt[off + 2] << 8) | pkt[off + 3];
+    if (l < 4 || (l & 3) || off + l > len) return NULL;
+    if (t == type && (!uid || (l - 4 == uid_len && !memcmp(pkt + off + 4, uid, uid_len)))) {
+      if (vlen) *vlen = l - 4;
+      return pkt + off + 4;
+    }
+    off += l;
+  }
+  return NULL;
+}
+
 static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]\n"
           "               [--window 64] [--batch 16] [--timeout-ms 500] [--pid PID]\n"
-          "               [--requests FILE --req-len N]\n");
+          "               [--requests FILE --req-len N [--nts]]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *reqfile = NULL;
-  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48;
+  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48, nts = 0;
   long duration_ms = 5000, warmup_ms = 0, timeout_ms = 500;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (!strcmp(a, "--nts")) {
+      nts = 1;
+      continue;
+    }
     if (i + 1 >= argc) usage();
     const char *v = argv[++i];
     if (!strcmp(a, "--host")) host = v;
@@ -154,7 +195,8 @@ int main(int argc, char **argv) {
   }
   if (port <= 0 || port > 65535 || window < 1 || window > MAX_WINDOW || batch < 1 ||
       batch > MAX_BATCH || duration_ms <= 0 || duration_ms > 600000 || warmup_ms < 0 ||
-      warmup_ms > 600000 || timeout_ms <= 0 || req_len < 48 || req_len > MAX_PKT)
+      warmup_ms > 600000 || timeout_ms <= 0 || req_len < 48 || req_len > MAX_PKT ||
+      (nts && !reqfile))
     usage();
 
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -201,6 +243,13 @@ int main(int argc, char **argv) {
         return 2;
       }
       memcpy(slots[i].xmt, r + 40, 8);
+      if (nts) {
+        slots[i].uid = find_ef(r, (unsigned)req_len, EF_UNIQUE_IDENTIFIER, NULL, 0, &slots[i].uid_len);
+        if (!slots[i].uid) {
+          fprintf(stderr, "loadgen: --nts: request %d has no Unique Identifier field\n", i);
+          return 2;
+        }
+      }
     }
   } else {
     if (req_len != 48) usage();
@@ -236,7 +285,8 @@ int main(int argc, char **argv) {
     rmsg[i].msg_hdr.msg_iovlen = 1;
   }
 
-  unsigned long long sent = 0, valid = 0, invalid = 0, late = 0, lost = 0, kod = 0, send_err = 0;
+  unsigned long long sent = 0, valid = 0, invalid = 0, late = 0, lost = 0, kod = 0, send_err = 0,
+                     nts_bad = 0;
   const uint64_t timeout_ns = (uint64_t)timeout_ms * 1000000ull;
   uint64_t t0 = now_ns();
   const uint64_t warm_end = t0 + (uint64_t)warmup_ms * 1000000ull;
@@ -253,7 +303,7 @@ int main(int argc, char **argv) {
     uint64_t now = now_ns();
     if (!measuring && now >= warm_end) {
       measuring = 1;
-      sent = valid = invalid = late = lost = kod = send_err = 0;
+      sent = valid = invalid = late = lost = kod = send_err = nts_bad = 0;
       cpu0 = pid ? proc_cpu_ticks(pid) : -1;
       self0 = self_cpu_s();
       ncpu = cpu_times(tot0, idle0, soft0);
@@ -328,6 +378,10 @@ int main(int argc, char **argv) {
           continue;
         }
         if (b[1] == 0) kod++;
+        else if (nts && (!find_ef(b, len, EF_UNIQUE_IDENTIFIER, slots[s].uid, slots[s].uid_len,
+                                  NULL) ||
+                         !find_ef(b, len, EF_NTS_AUTHENTICATOR, NULL, 0, NULL)))
+          nts_bad++;
         else valid++;
         slots[s].inflight = 0;
         freelist[nfree++] = s;
@@ -362,9 +416,9 @@ int main(int argc, char **argv) {
   double hz = (double)sysconf(_SC_CLK_TCK);
   double server_cpu = (cpu0 >= 0 && cpu1 >= 0) ? (double)(cpu1 - cpu0) / hz : -1;
   printf("{\"sent\":%llu,\"valid\":%llu,\"kod\":%llu,\"invalid\":%llu,\"late\":%llu,"
-         "\"lost\":%llu,\"send_errors\":%llu,\"elapsed_s\":%.6f,\"rate\":%.1f,"
+         "\"nts_bad\":%llu,\"lost\":%llu,\"send_errors\":%llu,\"elapsed_s\":%.6f,\"rate\":%.1f,"
          "\"server_cpu_s\":%.3f,\"loadgen_cpu_s\":%.3f,\"window\":%d,\"batch\":%d,",
-         sent, valid, kod, invalid, late, lost, send_err, elapsed, (double)valid / elapsed,
+         sent, valid, kod, invalid, late, nts_bad, lost, send_err, elapsed, (double)valid / elapsed,
          server_cpu, self1 - self0, window, batch);
   /* Per-CPU busy and softirq fractions over the measured interval. */
   printf("\"cpu_busy\":[");

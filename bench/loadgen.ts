@@ -40,6 +40,11 @@ export interface LoadgenOptions {
   /** Prebuilt requests (template mode, e.g. NTS): file and length of each. */
   requestsFile?: string;
   requestLength?: number;
+  /**
+   * Template mode with NTS requests: a reply counts as valid only if it also
+   * echoes the request's Unique Identifier and carries an NTS Authenticator.
+   */
+  nts?: boolean;
   /** CPUs to pin the load generator to (taskset -c). */
   cpus?: string;
 }
@@ -54,6 +59,8 @@ export interface LoadgenResult {
   invalid: number;
   /** Replies to requests already counted lost. */
   late: number;
+  /** With `nts`: replies that match a request but lack its UID or an NTS Authenticator. */
+  nts_bad: number;
   lost: number;
   send_errors: number;
   elapsed_s: number;
@@ -90,6 +97,7 @@ export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<Loadge
   if (o.serverPid !== undefined) args.push("--pid", String(o.serverPid));
   if (o.requestsFile !== undefined) {
     args.push("--requests", o.requestsFile, "--req-len", String(o.requestLength ?? 48));
+    if (o.nts) args.push("--nts");
   }
   const r = await runCommand(bin, args, {
     cpus: o.cpus,

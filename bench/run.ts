@@ -1,38 +1,64 @@
-// `npm run bench`: plain-NTP server throughput, chrony vs ours, on loopback.
+// `npm run bench`: server throughput, chrony vs ours, on loopback, for three
+// workloads (workloads.ts):
 //
-// Each server is pinned to CPU 0 (taskset -c 0) and the C load generator to
-// CPU 1; every server is started first, then the runs are interleaved
-// (A B A B ...) so slow phases of this shared 2-core VM hit all targets
-// alike. Reported per target: median (min-max) responses per second, and
-// server CPU microseconds per response (utime+stime from /proc/PID/stat) —
-// the steadier figure, since end-to-end rates here swing by 2x between runs.
+//   ntp     plain NTP requests (C load generator, loadgen.c);
+//   nts     NTS-protected NTP requests: one NTS-KE with each server from this
+//           process, then loadgen.c replays requests built with the returned
+//           keys and cookies, counting only replies with mode 4, matching
+//           origin, non-zero stratum, our UID and an NTS authenticator (one
+//           reply per request is first verified cryptographically, nts.ts);
+//   nts-ke  full NTS-KE exchanges (TLS 1.3) from a client process
+//           (ke-client.ts) with a few in flight.
 //
-//   npm run bench -- [--duration 5] [--runs 3] [--warmup 0.5] [--window 64]
-//                    [--batch 16] [--targets chrony,ntpd-ts] [--daemon PATH]
-//                    [--json FILE]
+// Each server is started once (with a throw-away PKI when an NTS workload is
+// selected), pinned to CPU 0 (taskset -c 0), and the load generators to CPU
+// 1; the runs are interleaved (A B A B ...) so slow phases of this shared
+// 2-core VM hit all targets alike. Reported per row: median (min-max)
+// operations per second, and server CPU per operation (utime+stime from
+// /proc/PID/stat) — the steadier figure, since end-to-end rates here swing by
+// 2x between runs, and for NTS-KE the client is often the bottleneck. Then
+// the ratios ours/chrony, and (with --profile S > 0) where our server spends
+// its time under NTS load, from a short extra run under node --cpu-prof.
+//
+//   npm run bench -- [--duration 3] [--runs 3] [--warmup 0.5] [--window 64]
+//                    [--batch 16] [--targets chrony,ntpd-ts]
+//                    [--workloads ntp,nts,nts-ke] [--ke-concurrency 8]
+//                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
+//                    [--daemon PATH] [--json FILE]
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { which } from "../test/helpers/process.js";
 import { makeTempDir, type TempDir } from "../test/helpers/tmp.js";
+import { buildKeload } from "./ke-load.js";
 import { buildLoadgen } from "./loadgen.js";
+import { makeBenchPki, type BenchPki } from "./nts.js";
+import { profileOurs, type ProfileSection } from "./profile.js";
 import {
   SkipTarget,
   defaultDaemonEntry,
   targets,
+  workloadNames,
   type BenchTarget,
   type RunningServer,
+  type WorkloadName,
 } from "./targets.js";
-import { workloads, type MeasureParams, type Measurement } from "./workloads.js";
+import { workloads, type MeasureParams, type Measurement, type Prepared } from "./workloads.js";
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: "string", default: "5" },
+    duration: { type: "string", default: "3" },
     runs: { type: "string", default: "3" },
     warmup: { type: "string", default: "0.5" },
     window: { type: "string", default: "64" },
     batch: { type: "string", default: "16" },
     targets: { type: "string" },
+    workloads: { type: "string" },
+    "ke-concurrency": { type: "string", default: "8" },
+    "ke-client": { type: "string", default: "auto" },
+    aead: { type: "string", default: "15" },
+    profile: { type: "string", default: "2" },
     daemon: { type: "string" },
     json: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -43,7 +69,10 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     "usage: npm run bench -- [--duration S] [--runs N] [--warmup S] [--window N] [--batch N]\n" +
-      `                      [--targets ${targets.map((t) => t.name).join(",")}] [--daemon PATH] [--json FILE]`,
+      `                      [--targets ${targets.map((t) => t.name).join(",")}]\n` +
+      `                      [--workloads ${workloadNames.join(",")}] [--ke-concurrency N]\n` +
+      "                      [--ke-client auto|openssl|node]\n" +
+      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--json FILE]",
   );
   process.exit(0);
 }
@@ -57,21 +86,34 @@ function num(name: string, v: string | undefined, min: number, max: number): num
   return n;
 }
 
+function list<T extends string>(name: string, v: string | undefined, known: readonly T[]): T[] {
+  if (v === undefined) return [...known];
+  const wanted = v.split(",").map((s) => s.trim());
+  for (const w of wanted) {
+    if (!known.includes(w as T)) {
+      console.error(`unknown ${name} ${w}; known: ${known.join(", ")}`);
+      process.exit(2);
+    }
+  }
+  return known.filter((k) => wanted.includes(k));
+}
+
 const durationS = num("duration", args.duration, 0.1, 60);
 const runs = Math.round(num("runs", args.runs, 1, 20));
 const warmupS = num("warmup", args.warmup, 0, 10);
 const window = Math.round(num("window", args.window, 1, 4096));
 const batch = Math.round(num("batch", args.batch, 1, 256));
-const wanted = args.targets?.split(",").map((s) => s.trim());
-const selected = targets.filter((t) => !wanted || wanted.includes(t.name));
-if (wanted) {
-  for (const w of wanted) {
-    if (!targets.some((t) => t.name === w)) {
-      console.error(`unknown target ${w}; known: ${targets.map((t) => t.name).join(", ")}`);
-      process.exit(2);
-    }
-  }
-}
+const keConcurrency = Math.round(num("ke-concurrency", args["ke-concurrency"], 1, 256));
+const aead = Math.round(num("aead", args.aead, 0, 65535));
+const profileS = num("profile", args.profile, 0, 30);
+const keClient = list("NTS-KE client", args["ke-client"], ["auto", "openssl", "node"])[0]!;
+const selectedNames = list(
+  "target",
+  args.targets,
+  targets.map((t) => t.name),
+);
+const selected = targets.filter((t) => selectedNames.includes(t.name));
+const selectedWorkloads = list<WorkloadName>("workload", args.workloads, workloadNames);
 const daemonEntry = resolve(args.daemon ?? defaultDaemonEntry);
 
 // Ctrl-C / SIGTERM: exit through process.exit so the helpers' exit hook
@@ -103,11 +145,21 @@ async function systemBusy(ms: number): Promise<number> {
   return dt > 0 ? 1 - (b.idle - a.idle) / dt : 0;
 }
 
-interface Row {
+interface Server {
   target: BenchTarget;
   dir?: TempDir;
-  server?: RunningServer;
+  running?: RunningServer;
   skipped?: string;
+}
+
+interface Row {
+  server: Server;
+  workload: WorkloadName;
+  prepared?: Prepared;
+  /** Not measured: a tool is missing or the server did not start. */
+  skipped?: string;
+  /** Measured badly or not at all because the server misbehaved (NTS replies that do not verify...). */
+  failed?: string;
   results: Measurement[];
 }
 
@@ -120,12 +172,18 @@ function median(xs: number[]): number {
 
 const fmtInt = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "-");
 const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Server CPU per operation in the workload's unit ("5.21 us", "0.231 ms"). */
+function fmtCpu(wl: WorkloadName, us: number): string {
+  return workloads[wl].cpuUnit === "ms" ? `${fmt(us / 1000, 3)} ms` : `${fmt(us, 2)} us`;
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows
     .map((r) =>
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+      r.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
     )
     .join("\n");
 }
@@ -139,61 +197,156 @@ async function main(): Promise<number> {
     batch,
     loadCpus,
     loadgenBin,
+    aead,
+    keConcurrency,
   };
   console.log(
-    `bench: ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per target, server on CPU ${serverCpus}, ` +
-      `load on CPU ${loadCpus}, window ${window}, batch ${batch}`,
+    `bench: ${selectedWorkloads.join(", ")}; ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per row, ` +
+      `server on CPU ${serverCpus}, load on CPU ${loadCpus}; window ${window}, batch ${batch}, ` +
+      `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}`,
   );
 
   const background = await systemBusy(1000);
   console.log(
     `background load before the bench: ${fmt(background * 100, 0)}% of ${cpus} CPUs busy` +
       (background > 0.1
-        ? " -- other work is running; rates will be unreliable, CPU us/op less so"
+        ? " -- other work is running; rates will be unreliable, CPU per op less so"
         : ""),
   );
 
-  const rows: Row[] = selected.map((target) => ({ target, results: [] }));
+  let pki: BenchPki | undefined;
+  let pkiDir: TempDir | undefined;
+  let noNts: string | undefined;
+  if (selectedWorkloads.some((w) => workloads[w].nts)) {
+    if (!which("openssl")) noNts = "openssl is not installed (needed for the NTS test PKI)";
+    else pki = await makeBenchPki((pkiDir = await makeTempDir("ntpd-ts-bench-pki-")));
+  }
+  if (pki) params.caPath = pki.caPath;
+  if (selectedWorkloads.includes("nts-ke")) {
+    const k = keClient === "node" ? { error: "--ke-client node" } : await buildKeload();
+    if ("bin" in k) {
+      params.keloadBin = k.bin;
+      console.log("NTS-KE load: bench/keload.c (OpenSSL; certificate not verified under load)");
+    } else if (keClient === "openssl") {
+      console.error(k.error);
+      return 2;
+    } else {
+      console.log(`NTS-KE load: bench/ke-client.ts (node:tls, verifying), since ${k.error}`);
+    }
+  }
+
+  const servers: Server[] = selected.map((target) => ({ target }));
+  const rows: Row[] = [];
+  for (const workload of selectedWorkloads)
+    for (const server of servers) rows.push({ server, workload, results: [] });
+  let profile: ProfileSection[] | undefined;
+  let profileError: string | undefined;
   try {
-    for (const row of rows) {
-      row.dir = await makeTempDir(`ntpd-ts-bench-${row.target.name}-`);
+    for (const s of servers) {
+      s.dir = await makeTempDir(`ntpd-ts-bench-${s.target.name}-`);
       try {
-        row.server = await row.target.start({ dir: row.dir, serverCpus, daemonEntry });
+        s.running = await s.target.start({ dir: s.dir, serverCpus, daemonEntry, nts: pki });
         console.log(
-          `started ${row.target.name} (pid ${row.server.pid}) on ${row.server.host}:${row.server.port}`,
+          `started ${s.target.name} (pid ${s.running.pid}): NTP on ${s.running.host}:${s.running.port}` +
+            (s.running.kePort === undefined ? "" : `, NTS-KE on TCP ${s.running.kePort}`),
         );
       } catch (e) {
         if (!(e instanceof SkipTarget)) throw e;
-        row.skipped = e.message;
-        console.log(`SKIP ${row.target.name} (${row.target.workload}): ${e.message}`);
+        s.skipped = e.message;
+        console.log(`SKIP ${s.target.name}: ${e.message}`);
+      }
+    }
+    for (const row of rows) {
+      const driver = workloads[row.workload];
+      const server = row.server.running;
+      const label = `${row.server.target.name}/${row.workload}`;
+      if (!server) {
+        row.skipped = row.server.skipped ?? "not started";
+        continue;
+      }
+      if (driver.nts && noNts) {
+        row.skipped = noNts;
+        continue;
+      }
+      if (!driver.prepare) continue;
+      try {
+        row.prepared = await driver.prepare(server, {
+          ...params,
+          file: (name) => row.server.dir!.file(name),
+        });
+        if (row.prepared.note) console.log(`${label}: ${row.prepared.note}`);
+      } catch (e) {
+        row.failed = `set-up failed: ${message(e)}`;
+        console.log(`FAIL ${label}: ${row.failed}`);
       }
     }
     for (let run = 1; run <= runs; run++) {
       for (const row of rows) {
-        if (!row.server) continue;
-        const m = await workloads[row.target.workload].measure(row.server, params);
+        if (row.skipped !== undefined || row.failed !== undefined) continue;
+        const driver = workloads[row.workload];
+        const label = `${row.server.target.name}/${row.workload}`;
+        let m: Measurement;
+        try {
+          m = await driver.measure(row.server.running!, params, row.prepared ?? {});
+        } catch (e) {
+          row.failed = `run ${run} failed: ${message(e)}`;
+          console.log(`FAIL ${label}: ${row.failed}`);
+          continue;
+        }
         row.results.push(m);
         console.log(
-          `run ${run}/${runs} ${row.target.name.padEnd(8)} ${fmtInt(m.rate).padStart(9)} ${workloads[row.target.workload].unit}/s  ` +
-            `${fmt(m.cpuUsPerOp, 2)} us/${workloads[row.target.workload].unit}  server ${fmt(m.serverCpuPct, 0)}%  ` +
-            `cores ${m.coreBusyPct.map((x) => `${fmt(x, 0)}%`).join("/")}  lost ${m.lost}`,
+          `run ${run}/${runs} ${label.padEnd(15)} ${fmtInt(m.rate).padStart(9)} ${driver.unit}/s  ` +
+            `${fmtCpu(row.workload, m.cpuUsPerOp)}/${driver.unit}  server ${fmt(m.serverCpuPct, 0)}%  ` +
+            `load ${fmt(m.loadgenCpuPct, 0)}%  cores ${m.coreBusyPct.map((x) => `${fmt(x, 0)}%`).join("/")}  ` +
+            `lost ${m.lost}  invalid ${m.invalid}` +
+            (m.errors?.length ? `  (${m.errors[0]})` : ""),
         );
       }
     }
   } finally {
-    for (const row of rows) {
-      await row.server?.stop();
-      await row.dir?.cleanup();
+    for (const s of servers) {
+      await s.running?.stop();
+      await s.dir?.cleanup();
     }
   }
 
+  const oursTarget = selected.find((t) => t.ours);
+  if (profileS > 0 && pki && oursTarget && selectedWorkloads.some((w) => workloads[w].nts)) {
+    console.log(`\nprofiling ${oursTarget.name} under NTS load (${profileS} s each)...`);
+    const dir = await makeTempDir("ntpd-ts-bench-profile-");
+    try {
+      profile = await profileOurs({
+        target: oursTarget,
+        daemonEntry,
+        dir,
+        pki,
+        serverCpus,
+        loadCpus,
+        loadgenBin,
+        seconds: profileS,
+        window,
+        batch,
+        aead,
+        keConcurrency,
+        keloadBin: params.keloadBin,
+      });
+    } catch (e) {
+      if (e instanceof SkipTarget) profileError = e.message;
+      else profileError = message(e);
+      console.log(`profile failed: ${profileError}`);
+    } finally {
+      await dir.cleanup();
+    }
+  }
+
+  // ---- the table ----
   const header = [
     "target",
     "workload",
     "runs",
     "median ops/s",
     "min-max ops/s",
-    "CPU us/op",
+    "server CPU/op",
     "server CPU",
     "load CPU",
     "core0/core1 busy",
@@ -201,85 +354,168 @@ async function main(): Promise<number> {
     "invalid",
   ];
   const body: string[][] = [];
-  const summary: Record<string, unknown>[] = [];
+  interface Summary {
+    target: string;
+    workload: WorkloadName;
+    unit: string;
+    ours: boolean;
+    runs: number;
+    medianRate: number;
+    minRate: number;
+    maxRate: number;
+    medianCpuUsPerOp: number;
+    medianServerCpuPct: number;
+    medianLoadgenCpuPct: number;
+    medianCoreBusyPct: number[];
+    lost: number;
+    invalid: number;
+    note?: string;
+    skipped?: string;
+    failed?: string;
+    results: Measurement[];
+  }
+  const summary: Summary[] = [];
   for (const row of rows) {
-    const t = row.target;
-    if (row.skipped !== undefined) {
-      body.push([t.name, t.workload, "skipped", "-", "-", "-", "-", "-", "-", "-", "-"]);
-      summary.push({ target: t.name, workload: t.workload, skipped: row.skipped });
-      continue;
-    }
+    const t = row.server.target;
     const rs = row.results;
     const rates = rs.map((m) => m.rate);
-    const s = {
+    const s: Summary = {
       target: t.name,
-      workload: t.workload,
-      unit: workloads[t.workload].unit,
+      workload: row.workload,
+      unit: workloads[row.workload].unit,
+      ours: t.ours,
       runs: rs.length,
       medianRate: median(rates),
-      minRate: Math.min(...rates),
-      maxRate: Math.max(...rates),
+      minRate: rs.length ? Math.min(...rates) : NaN,
+      maxRate: rs.length ? Math.max(...rates) : NaN,
       medianCpuUsPerOp: median(rs.map((m) => m.cpuUsPerOp)),
       medianServerCpuPct: median(rs.map((m) => m.serverCpuPct)),
       medianLoadgenCpuPct: median(rs.map((m) => m.loadgenCpuPct)),
       medianCoreBusyPct: [0, 1].map((i) => median(rs.map((m) => m.coreBusyPct[i] ?? NaN))),
       lost: rs.reduce((a, m) => a + m.lost, 0),
       invalid: rs.reduce((a, m) => a + m.invalid, 0),
+      note: row.prepared?.note,
+      skipped: row.skipped,
+      failed: row.failed,
       results: rs,
     };
     summary.push(s);
+    const status = row.skipped !== undefined ? "skipped" : row.failed !== undefined ? "FAILED" : "";
     body.push([
       t.name,
-      t.workload,
-      String(s.runs),
+      `${row.workload} (${s.unit})`,
+      status || String(s.runs),
       fmtInt(s.medianRate),
-      `${fmtInt(s.minRate)}-${fmtInt(s.maxRate)}`,
-      fmt(s.medianCpuUsPerOp, 2),
-      `${fmt(s.medianServerCpuPct, 0)}%`,
-      `${fmt(s.medianLoadgenCpuPct, 0)}%`,
-      s.medianCoreBusyPct.map((x) => `${fmt(x, 0)}%`).join("/"),
-      String(s.lost),
-      String(s.invalid),
+      rs.length ? `${fmtInt(s.minRate)}-${fmtInt(s.maxRate)}` : "-",
+      rs.length ? fmtCpu(row.workload, s.medianCpuUsPerOp) : "-",
+      rs.length ? `${fmt(s.medianServerCpuPct, 0)}%` : "-",
+      rs.length ? `${fmt(s.medianLoadgenCpuPct, 0)}%` : "-",
+      rs.length ? s.medianCoreBusyPct.map((x) => `${fmt(x, 0)}%`).join("/") : "-",
+      rs.length ? String(s.lost) : "-",
+      rs.length ? String(s.invalid) : "-",
     ]);
   }
   console.log("\n" + table([header, ...body]));
-  for (const row of rows)
-    if (row.skipped) console.log(`\n${row.target.name}: skipped: ${row.skipped}`);
 
-  // Ratios ours/reference per workload.
+  // ---- ratios ours/reference per workload ----
   const ratios: Record<string, unknown>[] = [];
-  for (const wl of new Set(rows.map((r) => r.target.workload))) {
-    const stats = summary.filter((s) => s.workload === wl && !("skipped" in s)) as {
-      target: string;
-      medianRate: number;
-      medianCpuUsPerOp: number;
-    }[];
-    const ours = stats.filter((s) => selected.find((t) => t.name === s.target)?.ours);
-    const refs = stats.filter((s) => !selected.find((t) => t.name === s.target)?.ours);
-    for (const o of ours) {
-      for (const r of refs) {
+  const ratioRows: string[][] = [];
+  for (const wl of selectedWorkloads) {
+    const measured = summary.filter((s) => s.workload === wl && s.runs > 0 && !s.failed);
+    for (const o of measured.filter((s) => s.ours)) {
+      for (const r of measured.filter((s) => !s.ours)) {
         const rate = o.medianRate / r.medianRate;
         const cpu = o.medianCpuUsPerOp / r.medianCpuUsPerOp;
         ratios.push({ workload: wl, ours: o.target, reference: r.target, rate, cpuPerOp: cpu });
-        console.log(
-          `\n${wl}: ${o.target}/${r.target} throughput ${fmt(rate, 2)}x (median), ` +
-            `CPU per op ${fmt(cpu, 2)}x (${fmt(o.medianCpuUsPerOp, 2)} vs ${fmt(r.medianCpuUsPerOp, 2)} us)`,
-        );
+        ratioRows.push([
+          wl,
+          `${o.target}/${r.target}`,
+          `${fmt(rate, 2)}x`,
+          `${fmt(cpu, 2)}x`,
+          fmtCpu(wl, o.medianCpuUsPerOp),
+          fmtCpu(wl, r.medianCpuUsPerOp),
+        ]);
       }
     }
-    if (ours.length === 0 || refs.length === 0) {
-      console.log(`\n${wl}: no ratio (need both our server and a reference measured)`);
+  }
+  if (ratioRows.length > 0) {
+    console.log(
+      "\n" +
+        table([
+          ["workload", "ours/ref", "ops/s ratio", "CPU/op ratio", "ours CPU/op", "ref CPU/op"],
+          ...ratioRows,
+        ]),
+    );
+    console.log(
+      "(ops/s ratio > 1: ours faster; CPU/op ratio < 1: ours cheaper. CPU/op is the reliable figure;\n" +
+        " for nts-ke the client on the other core is usually the bottleneck of ops/s.)",
+    );
+  } else {
+    console.log("\nno ratio (need both our server and a reference measured)");
+  }
+
+  for (const s of summary) {
+    if (s.runs > 0 && s.medianServerCpuPct < 85) {
+      const cores = s.medianCoreBusyPct.map((x) => `${fmt(x, 0)}%`).join("/");
+      const loadCore = s.medianCoreBusyPct[Number(loadCpus)] ?? NaN;
+      const why =
+        loadCore >= 90
+          ? `the load CPU was saturated (load generator ${fmt(s.medianLoadgenCpuPct, 0)}%, the rest ` +
+            `its kernel work or other processes; cores ${cores})`
+          : `the window (or NTS-KE concurrency) kept too little in flight, or other work interfered (cores ${cores})`;
+      console.log(
+        `\n${s.target}/${s.workload}: the server was busy only ${fmt(s.medianServerCpuPct, 0)}% of the time, ` +
+          `so ops/s is not the server's limit: ${why}`,
+      );
+    }
+    if (s.skipped) console.log(`\n${s.target}/${s.workload}: skipped: ${s.skipped}`);
+    if (s.failed) console.log(`\n${s.target}/${s.workload}: FAILED: ${s.failed}`);
+    const errors = s.results.flatMap((m) => m.errors ?? []);
+    if (s.invalid > 0 || errors.length > 0) {
+      console.log(
+        `\n${s.target}/${s.workload}: ${s.invalid} invalid answers or failed operations` +
+          (errors.length ? `, e.g. ${errors[0]}` : ""),
+      );
+    }
+  }
+
+  if (profile) {
+    for (const sec of profile) {
+      console.log(
+        `\n${oursTarget!.name} profile, ${sec.load}: server CPU ${fmt(sec.cpuS * 1000, 0)} ms, of which the ` +
+          `profiler saw ${fmt(sec.busyS * 1000, 0)} ms busy (${sec.samples} samples; the rest: native work ` +
+          "no JavaScript called, e.g. TLS handshakes, and samples missed). Top functions by self time, % of busy:",
+      );
+      console.log(
+        table([
+          ["self %", "function"],
+          ...sec.functions.map((f) => [fmt(f.selfPct, 1), f.name]),
+        ]).replace(/^/gm, "  "),
+      );
+      console.log(
+        "  by file: " + sec.files.map((f) => `${f.name} ${fmt(f.selfPct, 0)}%`).join(", "),
+      );
     }
   }
 
   if (args.json) {
     await writeFile(
       args.json,
-      JSON.stringify({ params: { ...params, runs, serverCpus }, summary, ratios }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          params: { ...params, runs, serverCpus, workloads: selectedWorkloads },
+          summary,
+          ratios,
+          profile: profile ?? profileError ?? null,
+        },
+        null,
+        2,
+      ) + "\n",
     );
     console.log(`\nwrote ${args.json}`);
   }
-  return 0;
+  await pkiDir?.cleanup();
+  return summary.some((s) => s.failed !== undefined) ? 1 : 0;
 }
 
 main().then(

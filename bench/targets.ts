@@ -1,21 +1,29 @@
-// The servers the bench measures, one row per (server, workload). To add a
-// measurement (NTS requests, NTS-KE handshakes), add a workload driver in
-// workloads.ts and targets here whose start() sets the server up for it.
+// The servers the bench measures. Each is started once, pinned to the server
+// CPU, and serves every selected workload (workloads.ts): plain NTP, and,
+// when an NTS workload is selected, NTS-protected NTP and NTS-KE on a TCP
+// port of its own, with a certificate from a throw-away PKI (nts.ts).
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startChronyServer, chronyUnavailable } from "../test/helpers/chrony.js";
 import { waitForNtpServer } from "../test/helpers/ntp-probe.js";
-import { freeUdpPort } from "../test/helpers/ports.js";
+import { freeTcpPort, freeUdpPort } from "../test/helpers/ports.js";
 import { describeExit, spawnProcess } from "../test/helpers/process.js";
 import type { TempDir } from "../test/helpers/tmp.js";
-import type { LoadgenOptions } from "./loadgen.js";
+import { waitForTcpPort } from "../test/helpers/wait.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The kinds of load the bench knows how to generate (see workloads.ts). */
-export type WorkloadName = "ntp";
+/** The kinds of load the bench knows how to generate (see workloads.ts), in table order. */
+export const workloadNames = ["ntp", "nts", "nts-ke"] as const;
+export type WorkloadName = (typeof workloadNames)[number];
+
+/** What an NTS server needs: its certificate chain and key (PEM). */
+export interface NtsCredentials {
+  chainPath: string;
+  keyPath: string;
+}
 
 export interface TargetContext {
   /** A temp dir for this target's files (removed after the bench). */
@@ -24,21 +32,25 @@ export interface TargetContext {
   serverCpus: string;
   /** Path of our daemon's entry file. */
   daemonEntry: string;
+  /** Serve NTS too (NTS-KE on a TCP port of its own) with these credentials. */
+  nts?: NtsCredentials;
+  /** Extra node options for our daemon (e.g. --cpu-prof); ignored by others. */
+  nodeOptions?: readonly string[];
 }
 
 export interface RunningServer {
   pid: number;
   host: string;
+  /** UDP port of NTP (plain and NTS). */
   port: number;
-  /** Extra load generator options for this server (e.g. NTS request templates). */
-  loadOptions?: Partial<LoadgenOptions>;
+  /** TCP port of NTS-KE (with ctx.nts). */
+  kePort?: number;
   stop(): Promise<void>;
 }
 
 export interface BenchTarget {
   /** Row label, e.g. "chrony" or "ntpd-ts". */
   name: string;
-  workload: WorkloadName;
   /** True for our own server (the numerator of the ratios). */
   ours: boolean;
   /** Starts the server; throws SkipTarget with a reason when it cannot be measured. */
@@ -47,29 +59,48 @@ export interface BenchTarget {
 
 export class SkipTarget extends Error {}
 
-const chronyNtp: BenchTarget = {
+const chrony: BenchTarget = {
   name: "chrony",
-  workload: "ntp",
   ours: false,
   async start(ctx) {
     const missing = chronyUnavailable();
     if (missing) throw new SkipTarget(missing);
     const port = await freeUdpPort();
-    const c = await startChronyServer({ port, cpus: ctx.serverCpus, dir: ctx.dir });
-    return { pid: c.pid, host: "127.0.0.1", port, stop: () => c.stop() };
+    const kePort = ctx.nts ? await freeTcpPort() : undefined;
+    const extraConfig = ctx.nts
+      ? [
+          `ntsport ${kePort}`,
+          `ntsserverkey ${ctx.nts.keyPath}`,
+          `ntsservercert ${ctx.nts.chainPath}`,
+          // NTS-KE in chronyd itself (no helper process): one process on one
+          // core, whose CPU time is all we measure.
+          "ntsprocesses 0",
+        ]
+      : [];
+    const c = await startChronyServer({ port, cpus: ctx.serverCpus, dir: ctx.dir, extraConfig });
+    try {
+      if (kePort !== undefined) await waitForTcpPort(kePort);
+    } catch (e) {
+      const log = await c.log();
+      await c.stop();
+      throw new Error(`chronyd did not serve NTS-KE: ${(e as Error).message}\nlog:\n${log}`, {
+        cause: e,
+      });
+    }
+    return { pid: c.pid, host: "127.0.0.1", port, kePort, stop: () => c.stop() };
   },
 };
 
 const OURS_START_TIMEOUT_MS = 10000;
 
-const oursNtp: BenchTarget = {
+const ours: BenchTarget = {
   name: "ntpd-ts",
-  workload: "ntp",
   ours: true,
   async start(ctx) {
     const entry = ctx.daemonEntry;
     if (!existsSync(entry)) throw new SkipTarget(`${entry} does not exist (yet)`);
     const port = await freeUdpPort();
+    const kePort = ctx.nts ? await freeTcpPort() : undefined;
     const config = ctx.dir.file("ntp.toml");
     await writeFile(
       config,
@@ -80,6 +111,16 @@ const oursNtp: BenchTarget = {
         "[[server]]",
         `listen = "127.0.0.1:${port}"`,
         "",
+        ...(ctx.nts
+          ? [
+              "[[nts-ke-server]]",
+              `listen = "127.0.0.1:${kePort}"`,
+              `certificate-chain-path = "${ctx.nts.chainPath}"`,
+              `private-key-path = "${ctx.nts.keyPath}"`,
+              `ntp-port = ${port}`,
+              "",
+            ]
+          : []),
         "[synchronization]",
         "local-stratum = 1",
         "",
@@ -87,18 +128,19 @@ const oursNtp: BenchTarget = {
     );
     const proc = await spawnProcess(
       process.execPath,
-      ["--import", "tsx", entry, "-c", config, "--no-clock-control"],
+      [...(ctx.nodeOptions ?? []), "--import", "tsx", entry, "-c", config, "--no-clock-control"],
       { cwd: repoRoot, cpus: ctx.serverCpus, name: "ntp-daemon" },
     );
     const died = new AbortController();
     void proc.exited.then((s) => died.abort(new Error(`exited (${describeExit(s)})`)));
     try {
       await waitForNtpServer(port, "127.0.0.1", OURS_START_TIMEOUT_MS, { signal: died.signal });
+      if (kePort !== undefined) await waitForTcpPort(kePort, "127.0.0.1", OURS_START_TIMEOUT_MS);
     } catch (e) {
       await proc.stop(2000);
       const tail = proc.output().trim().split("\n").slice(-15).join("\n");
       throw new SkipTarget(
-        `${entry} did not answer NTP on 127.0.0.1:${port} within ${OURS_START_TIMEOUT_MS / 1000} s: ${(e as Error).message}${tail ? `\n--- its output:\n${tail}` : ""}`,
+        `${entry} did not answer NTP on 127.0.0.1:${port}${kePort === undefined ? "" : ` and NTS-KE on TCP ${kePort}`} within ${OURS_START_TIMEOUT_MS / 1000} s: ${(e as Error).message}${tail ? `\n--- its output:\n${tail}` : ""}`,
         { cause: e },
       );
     }
@@ -106,6 +148,7 @@ const oursNtp: BenchTarget = {
       pid: proc.pid,
       host: "127.0.0.1",
       port,
+      kePort,
       stop: async () => {
         await proc.stop(3000);
       },
@@ -114,6 +157,6 @@ const oursNtp: BenchTarget = {
 };
 
 /** Every target, in table order. */
-export const targets: readonly BenchTarget[] = [chronyNtp, oursNtp];
+export const targets: readonly BenchTarget[] = [chrony, ours];
 
 export const defaultDaemonEntry = join(repoRoot, "src/cli/ntp-daemon.ts");

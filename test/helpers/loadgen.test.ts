@@ -1,15 +1,19 @@
 // Smoke test of the bench's C load generator against a chrony server: it
-// compiles, counts only valid replies, and template mode works.
+// compiles, counts only valid replies, and template mode works, with NTS
+// requests too (only authenticated NTS replies count; bench/nts.ts builds and
+// verifies the requests).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { buildLoadgen, runLoadgen } from "../../bench/loadgen.js";
+import { buildNtsTemplates, makeBenchPki } from "../../bench/nts.js";
 import { chronyUnavailable, startChronyServer } from "./chrony.js";
-import { freeUdpPort } from "./ports.js";
+import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { runCommand, which } from "./process.js";
 import { skipIfMissing } from "./skip.js";
 import { withTempDir } from "./tmp.js";
+import { waitForTcpPort } from "./wait.js";
 
 test("loadgen measures a chrony server briefly, in plain and template mode", async (t) => {
   if (skipIfMissing(t, chronyUnavailable() ?? (which("cc") ? undefined : "no C compiler (cc)")))
@@ -54,3 +58,96 @@ test("loadgen measures a chrony server briefly, in plain and template mode", asy
     }
   });
 });
+
+test(
+  "loadgen --nts counts only NTS replies from a chrony NTS server",
+  { timeout: 60_000 },
+  async (t) => {
+    if (
+      skipIfMissing(
+        t,
+        chronyUnavailable() ??
+          (which("cc") ? undefined : "no C compiler (cc)") ??
+          (which("openssl") ? undefined : "openssl is not installed"),
+      )
+    )
+      return;
+    const bin = await buildLoadgen();
+    await withTempDir(async (dir) => {
+      const pki = await makeBenchPki(dir);
+      const port = await freeUdpPort();
+      const kePort = await freeTcpPort();
+      const server = await startChronyServer({
+        port,
+        dir,
+        extraConfig: [
+          `ntsport ${kePort}`,
+          `ntsserverkey ${pki.keyPath}`,
+          `ntsservercert ${pki.chainPath}`,
+          "ntsprocesses 0",
+        ],
+      });
+      try {
+        await waitForTcpPort(kePort);
+        const window = 8;
+        const nts = await buildNtsTemplates({
+          host: "127.0.0.1",
+          kePort,
+          ntpPort: port,
+          caPath: pki.caPath,
+          aead: 15,
+          count: window,
+          file: dir.file("nts-requests.bin"),
+        });
+        assert.equal(nts.verified, window, "every prebuilt request got a verified NTS reply");
+        const r = await runLoadgen(bin, {
+          port,
+          durationMs: 300,
+          window,
+          requestsFile: nts.file,
+          requestLength: nts.requestLength,
+          nts: true,
+          serverPid: server.pid,
+        });
+        assert.ok(r.valid > 100, `only ${r.valid} valid NTS replies`);
+        assert.equal(r.invalid + r.kod + r.nts_bad, 0, JSON.stringify(r));
+
+        // The same requests with a corrupted cookie: chrony answers with an NTS
+        // NAK (stratum 0, "NTSN"), which must not count as valid.
+        const bad = Buffer.from(await readFile(nts.file));
+        for (let i = 0; i < window; i++) {
+          const at = i * nts.requestLength + 48 + 36 + 8; // inside the cookie
+          bad.writeUInt8(bad.readUInt8(at) ^ 0xff, at);
+        }
+        const badFile = dir.file("bad-requests.bin");
+        await writeFile(badFile, bad);
+        const nak = await runLoadgen(bin, {
+          port,
+          durationMs: 300,
+          window,
+          requestsFile: badFile,
+          requestLength: nts.requestLength,
+          nts: true,
+        });
+        assert.equal(nak.valid, 0, JSON.stringify(nak));
+        assert.ok(nak.kod + nak.nts_bad > 0, `no NAK counted: ${JSON.stringify(nak)}`);
+
+        // Plain requests in --nts mode are refused: they carry no Unique Identifier.
+        const plain = Buffer.alloc(48 * window);
+        for (let i = 0; i < window; i++) {
+          plain[48 * i] = 0x23;
+          plain.writeUInt16BE(i, 48 * i + 46);
+        }
+        const plainFile = dir.file("plain-requests.bin");
+        await writeFile(plainFile, plain);
+        const refused = await runCommand(bin, [
+          ...["--port", String(port), "--duration-ms", "100", "--window", String(window)],
+          ...["--requests", plainFile, "--req-len", "48", "--nts"],
+        ]);
+        assert.equal(refused.code, 2, "--nts needs requests with a Unique Identifier");
+      } finally {
+        await server.stop();
+      }
+    });
+  },
+);

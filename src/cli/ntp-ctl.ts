@@ -1,23 +1,35 @@
 #!/usr/bin/env node
-// ntp-ctl validate [-c PATH] | -h | -v
+// ntp-ctl validate [-c PATH] | status [-f plain|prometheus] [-c PATH] | -h | -v
 // `validate` checks a configuration the way the daemon reads it and also
-// fails on the warnings ntpd-rs's `ntp-ctl validate` fails on.
+// fails on the warnings ntpd-rs's `ntp-ctl validate` fails on. `status` reads
+// the daemon's observation socket (the configuration only says where it is)
+// and prints it in ntpd-rs's plain layout or as OpenMetrics text.
 
+import { existsSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
+import { ObservationReadError, readObservation } from "../daemon/observation-client.js";
 import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
+import { renderMetrics } from "./metrics.js";
+import { formatStatusPlain } from "./status-plain.js";
 import { packageVersion } from "./version.js";
 
+/** Where `status` looks when the configuration names no observation-path (as ntpd-rs). */
+export const DEFAULT_OBSERVATION_PATH = "/var/run/ntpd-rs/observe";
+
 const USAGE = `usage: ntp-ctl validate [-c PATH]
+       ntp-ctl status [-f FORMAT] [-c PATH]
        ntp-ctl -h | -v
 
 Commands:
   validate    check a configuration file; prints "Config looks good" or the problems
+  status      show the daemon's sources, servers and synchronization status
 
 Options:
-  -c, --config PATH   configuration file (default ${DEFAULT_CONFIG_PATH})
-  -h, --help          this help
-  -v, --version       print the version
+  -c, --config PATH     configuration file (default ${DEFAULT_CONFIG_PATH})
+  -f, --format FORMAT   status output: plain (default) or prometheus
+  -h, --help            this help
+  -v, --version         print the version
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseCommandLine(argv, {
       config: { type: "string", short: "c" },
+      format: { type: "string", short: "f" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     });
@@ -46,6 +59,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "validate":
       return validate(values.config ?? DEFAULT_CONFIG_PATH);
+    case "status": {
+      const format = values.format ?? "plain";
+      if (format !== "plain" && format !== "prometheus") {
+        process.stderr.write(`ntp-ctl: invalid format option provided: ${format}\n${USAGE}`);
+        return 1;
+      }
+      return status(values.config, format);
+    }
     case undefined:
       process.stderr.write(`ntp-ctl: a command is required\n${USAGE}`);
       return 1;
@@ -67,6 +88,48 @@ async function validate(path: string): Promise<number> {
     return 0;
   }
   return 1;
+}
+
+async function status(
+  configPath: string | undefined,
+  format: "plain" | "prometheus",
+): Promise<number> {
+  const path = await observationPath(configPath);
+  let observation;
+  try {
+    observation = await readObservation(path);
+  } catch (error) {
+    if (error instanceof ObservationReadError && error.stage === "connect") {
+      process.stderr.write(`Could not open socket at ${path}: ${error.message}\n`);
+      return 1;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`Failed to read state from observation socket: ${message}\n`);
+    return 1;
+  }
+  process.stdout.write(
+    format === "plain" ? formatStatusPlain(observation) : await renderMetrics(observation),
+  );
+  return 0;
+}
+
+/**
+ * The socket path from the configuration. As ntpd-rs, a configuration that
+ * cannot be loaded is a warning and the default path is used; so is a missing
+ * default configuration file (silently).
+ */
+async function observationPath(configPath: string | undefined): Promise<string> {
+  const file = configPath ?? DEFAULT_CONFIG_PATH;
+  if (configPath === undefined && !existsSync(file)) return DEFAULT_OBSERVATION_PATH;
+  const result = await loadConfigFile(file);
+  if (!result.ok) {
+    const first = result.errors[0];
+    process.stderr.write(
+      `Warning: Unable to load configuration file: ${first ? formatDiagnostic(first) : file}\n`,
+    );
+    return DEFAULT_OBSERVATION_PATH;
+  }
+  return result.config.observability.observationPath ?? DEFAULT_OBSERVATION_PATH;
 }
 
 main(process.argv.slice(2)).then(

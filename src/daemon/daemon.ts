@@ -1,15 +1,26 @@
 // The daemon: builds the spawners, NTP servers and NTS-KE servers a
 // configuration asks for, starts them, and stops them. Measurements are
 // reported per source until the clock discipline (a later issue) turns them
-// into clock corrections.
+// into clock corrections. Its state is published on the observation socket
+// (observe(), observer.ts) when `observation-path` is set.
 
 import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import type { RequestProtector } from "../proto/source/protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
+import { packageVersion } from "../cli/version.js";
 import { KeySetRotation, loadKeySet } from "./keyset-store.js";
 import type { Logger } from "./log.js";
+import {
+  buildObservation,
+  encodeObservationMessage,
+  serializeObservation,
+  type DisciplineObserver,
+  type Observation,
+  type ProgramInfo,
+} from "./observation.js";
+import { Observer } from "./observer.js";
 import { NtsKeServer } from "./nts-ke-server.js";
 import { NtsSpawner } from "./nts-spawner.js";
 import { resolveHost, type Resolver } from "./resolve.js";
@@ -23,6 +34,8 @@ export interface DaemonOptions {
   log: Logger;
   clock?: WallClock;
   resolve?: Resolver;
+  /** What the observation says about the program (default: package.json's version). */
+  program?: ProgramInfo;
 }
 
 export class Daemon {
@@ -34,6 +47,11 @@ export class Daemon {
   readonly system: SystemStateCell;
   /** The NTS cookie keys, shared by the NTS-KE servers and the NTP servers. */
   keys: KeySetRotation | null = null;
+  /** The clock discipline's estimates for the observation; null until it runs. */
+  discipline: DisciplineObserver | null = null;
+  /** The observation socket, while it is up. */
+  observer: Observer | null = null;
+  private readonly startedAt = performance.now();
   private readonly log: Logger;
   private readonly sourceLog: Logger;
   private readonly clock: WallClock;
@@ -106,6 +124,64 @@ export class Daemon {
     this.ntsKeServers = config.ntsKeServers.map((c) => new NtsKeServer(c, keys, keLog));
     for (const server of this.ntsKeServers) await server.start();
     for (const spawner of this.spawners) spawner.start();
+    await this.startObserver();
+  }
+
+  /** The state as the observation socket publishes it, now. */
+  observe(): Observation {
+    const cookies = new Map<number, number>();
+    for (const spawner of this.spawners) {
+      if (!(spawner instanceof NtsSpawner)) continue;
+      for (const [id, state] of spawner.state) cookies.set(id, state.stash.count);
+    }
+    const discipline = this.discipline;
+    return buildObservation({
+      program: this.options.program ?? {
+        version: packageVersion(),
+        buildCommit: "unknown",
+        buildCommitDate: "unknown",
+      },
+      uptimeSeconds: (performance.now() - this.startedAt) / 1000,
+      now: this.clock.now(),
+      system: this.system.current(),
+      accumulatedStepsThreshold: this.options.config.synchronization.accumulatedStepPanicThreshold,
+      systemEstimate: discipline?.system(),
+      sources: [...this.sources.values()].map((task) => ({
+        id: task.id,
+        name: task.name,
+        address: task.addressText,
+        ntsCookies: task.nts ? (cookies.get(task.id) ?? 0) : null,
+        snapshot: task.source.snapshot(),
+        estimate: discipline?.source(task.id),
+      })),
+      servers: this.servers.map((server) => ({
+        address: server.listenText,
+        stats: server.core.stats,
+      })),
+    });
+  }
+
+  /**
+   * Opens the observation socket if configured. Failing to is logged and the
+   * daemon runs on without it, as ntpd-rs does.
+   */
+  private async startObserver(): Promise<void> {
+    const { observationPath, observationPermissions } = this.options.config.observability;
+    if (observationPath === null) return;
+    const observer = new Observer({
+      path: observationPath,
+      permissions: observationPermissions,
+      message: () => encodeObservationMessage(serializeObservation(this.observe())),
+      log: this.log.child("observer"),
+    });
+    try {
+      await observer.start();
+      this.observer = observer;
+    } catch (error) {
+      this.log.error("the observation socket will not be available", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /** SIGHUP: load the NTS-KE certificates again. */
@@ -118,6 +194,8 @@ export class Daemon {
     for (const server of this.servers) server.stop();
     for (const server of this.ntsKeServers) server.stop();
     this.keys?.stop();
+    this.observer?.stop();
+    this.observer = null;
   }
 
   private createTask(

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { runCommand } from "../helpers/process.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { CTL_ENTRY, DAEMON_ENTRY } from "../daemon/run-daemon.js";
+import { CTL_ENTRY, DAEMON_ENTRY, EXPORTER_ENTRY } from "../daemon/run-daemon.js";
 
 function run(entry: string, args: string[]) {
   return runCommand(process.execPath, ["--import", "tsx", entry, ...args], { timeoutMs: 20_000 });
@@ -98,4 +98,32 @@ test("ntp-daemon: an unknown log level is refused", async () => {
   const r = await run(DAEMON_ENTRY, ["-l", "verbose"]);
   assert.equal(r.code, 78);
   assert.match(r.stderr, /unknown log level "verbose"/);
+});
+
+test("ntp-metrics-exporter: -v prints the version to stderr, -h the usage, a bad flag exits 1", async () => {
+  const version = await run(EXPORTER_ENTRY, ["-v"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stderr, /^ntp-metrics-exporter \d+\.\d+\.\d+/);
+  const help = await run(EXPORTER_ENTRY, ["-h"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /usage: ntp-metrics-exporter \[-c PATH\]/);
+  const bad = await run(EXPORTER_ENTRY, ["--frobnicate"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /frobnicate/);
+});
+
+test("ntp-metrics-exporter: a configuration error exits 78 with the position", async () => {
+  await withConfig(`[observability]\nmetrics-exporter-listen = "nowhere"\n`, async (path) => {
+    const r = await run(EXPORTER_ENTRY, ["-c", path]);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /ntp\.toml:2:\d+: .*metrics-exporter-listen/);
+  });
+});
+
+test("ntp-ctl status: an unknown format is refused; the usage lists status", async () => {
+  const r = await run(CTL_ENTRY, ["status", "-f", "json"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /invalid format option provided: json/);
+  const help = await run(CTL_ENTRY, ["-h"]);
+  assert.match(help.stdout, /ntp-ctl status \[-f FORMAT\] \[-c PATH\]/);
 });

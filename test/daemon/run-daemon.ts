@@ -7,6 +7,7 @@ import type { TempDir } from "../helpers/tmp.js";
 const root = new URL("../..", import.meta.url).pathname;
 export const DAEMON_ENTRY = `${root}src/cli/ntp-daemon.ts`;
 export const CTL_ENTRY = `${root}src/cli/ntp-ctl.ts`;
+export const EXPORTER_ENTRY = `${root}src/cli/ntp-metrics-exporter.ts`;
 
 /** Writes `toml` to DIR/NAME and starts `ntp-daemon -c FILE --no-clock-control`. */
 export async function startDaemon(

@@ -25,14 +25,5 @@ export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
     value: true,
     what: "[[source]] enable-srv-resolution = true",
   },
-  { path: "observability.observation-path", what: "[observability] observation-path" },
-  {
-    path: "observability.metrics-exporter-listen",
-    what: "[observability] metrics-exporter-listen",
-  },
-  {
-    path: "observability.log-path-metrics-exporter",
-    what: "[observability] log-path-metrics-exporter",
-  },
   { path: "clock", what: "[clock]" },
 ];

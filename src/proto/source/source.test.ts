@@ -147,6 +147,35 @@ test("request: transmit timestamps differ per poll and poll follows the desired 
   assert.equal(source.status(), "ok");
 });
 
+test("start-up burst: below the minimum only when asked, never under 2 s or a RATE minimum", () => {
+  const source = newSource({ pollLimits: { min: 4, max: 10 } });
+  source.setDesiredPollInterval(1, true);
+  assert.equal(source.effectivePollInterval(), 1);
+  const delay = source.nextPollDelaySeconds();
+  assert.ok(delay >= 2 * 1.01 && delay < 2 * 1.05, `burst delay ${delay}`);
+  source.setDesiredPollInterval(-2, true);
+  assert.equal(source.effectivePollInterval(), 1, "never faster than every 2 s");
+  source.setDesiredPollInterval(1);
+  assert.equal(source.effectivePollInterval(), 4, "without the burst flag the minimum holds");
+  source.setDesiredPollInterval(6, true);
+  assert.equal(
+    source.effectivePollInterval(),
+    6,
+    "a burst request above the minimum is a normal one",
+  );
+
+  // After a RATE kiss the burst no longer goes below what the server imposed.
+  const rated = newSource({ pollLimits: { min: 4, max: 10 } });
+  const origin = send(rated, at(0));
+  const event = handle(rated, kiss(origin, "RATE"), at(0.04));
+  assert.equal(event.kind, "kiss");
+  rated.setDesiredPollInterval(1, true);
+  assert.ok(
+    rated.effectivePollInterval() >= 5,
+    `RATE minimum kept: ${rated.effectivePollInterval()}`,
+  );
+});
+
 test("request: an all-zero random value is not sent as a zero transmit timestamp", () => {
   const source = new NtpSource({ random: (n) => new Uint8Array(n) });
   const xmt = decodeHeader(expectRequest(source.poll(T0))).transmitTimestamp;

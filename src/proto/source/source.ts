@@ -51,6 +51,8 @@ export const POLL_WINDOW_SECONDS = 5;
 export const STARTUP_TRIES_THRESHOLD = 3;
 /** Replies with a higher stratum are dropped (17..255 are reserved). */
 export const MAX_STRATUM = 16;
+/** The start-up burst polls at most this often (log2 s): every 2 s. */
+export const MIN_BURST_POLL = 1;
 /** Measured delays are clamped to at least this (ntpd-rs: 2^-18 s). */
 export const MIN_DELAY_SECONDS = 2 ** -18;
 
@@ -108,6 +110,8 @@ export class NtpSource {
   #polls = 0;
 
   #desiredPoll: number;
+  /** The start-up burst may poll below the configured minimum (see setDesiredPollInterval). */
+  #burst = false;
   #remoteMinPoll: number;
   #lastPoll: number;
 
@@ -155,15 +159,29 @@ export class NtpSource {
    * limits) raised to the minimum the server imposed with RATE kisses.
    */
   effectivePollInterval(): number {
+    if (this.#burst) {
+      // A server that sent RATE is never polled faster than it asked.
+      return this.#remoteMinPoll > this.pollLimits.min
+        ? this.#remoteMinPoll
+        : Math.min(this.#desiredPoll, this.pollLimits.max);
+    }
     return Math.max(clampPoll(this.#desiredPoll, this.pollLimits), this.#remoteMinPoll);
   }
 
-  /** The clock algorithm's wish (log2 s); clamped into the limits. */
-  setDesiredPollInterval(log2: number): void {
+  /**
+   * The clock algorithm's wish (log2 s), clamped into the limits. Below the
+   * minimum only for the start-up burst (`burst`: like ntpd's iburst, a few
+   * quick polls, never faster than every 2 s), and never below a minimum the
+   * server imposed with RATE.
+   */
+  setDesiredPollInterval(log2: number, burst = false): void {
     if (!Number.isFinite(log2)) {
       throw new RangeError(`desired poll interval must be a number (got ${log2})`);
     }
-    this.#desiredPoll = clampPoll(log2, this.pollLimits);
+    this.#burst = burst && log2 < this.pollLimits.min;
+    this.#desiredPoll = this.#burst
+      ? Math.max(Math.round(log2), MIN_BURST_POLL)
+      : clampPoll(log2, this.pollLimits);
   }
 
   /**

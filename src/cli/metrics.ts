@@ -1,0 +1,309 @@
+// An observation as metrics in the OpenMetrics text format, with ntpd-rs's
+// metric names, types, labels and help texts (ntpd/src/metrics/mod.rs), for
+// `ntp-metrics-exporter` and `ntp-ctl status -f prometheus`.
+//
+// Rendered by prom-client's OpenMetrics registry (a fresh registry per
+// rendering: HELP, TYPE, samples, label escaping, `# EOF`), with two things it
+// cannot do added or noted here:
+//   * `# UNIT name seconds` after the TYPE line of each *_seconds metric:
+//     prom-client 15 has no unit support, so the lines are inserted into its
+//     output;
+//   * counters follow OpenMetrics: `# TYPE ntp_server_received_packets counter`
+//     with samples `ntp_server_received_packets_total`. ntpd-rs writes the
+//     TYPE line with the `_total` name; the sample names, and so the series a
+//     scraper stores, are the same.
+
+import { Counter, Gauge, Registry, type OpenMetricsContentType } from "prom-client";
+import {
+  DEFAULT_MIN_POLL,
+  LEAP_INDICATORS,
+  systemRootDispersion,
+  type Observation,
+  type ObservedServer,
+  type ObservedSource,
+} from "../daemon/observation.js";
+import type { ServerStatsObservation } from "../proto/server/stats.js";
+
+export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+
+type Labels = Record<string, string>;
+
+interface Sample {
+  labels: Labels;
+  value: number;
+}
+
+export interface MetricDefinition {
+  /** The family name as ntpd-rs writes it (counters end in `_total`). */
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  unit?: "seconds";
+  labels: readonly string[];
+  samples(o: Observation): Sample[];
+}
+
+const SOURCE_LABELS = ["name", "address", "id"] as const;
+const SERVER_LABELS = ["listen_address"] as const;
+
+const sourceLabels = (s: ObservedSource): Labels => ({
+  name: s.name,
+  address: s.address,
+  id: String(s.id),
+});
+
+function perSource(value: (s: ObservedSource) => number | null): (o: Observation) => Sample[] {
+  return (o) => {
+    const samples: Sample[] = [];
+    for (const s of o.sources) {
+      const v = value(s);
+      if (v !== null) samples.push({ labels: sourceLabels(s), value: v });
+    }
+    return samples;
+  };
+}
+
+const one = (value: (o: Observation) => number) => (o: Observation) => [
+  { labels: {}, value: value(o) },
+];
+
+function sourceGauge(
+  name: string,
+  help: string,
+  value: (s: ObservedSource) => number | null,
+  unit?: "seconds",
+): MetricDefinition {
+  return { name, help, type: "gauge", unit, labels: SOURCE_LABELS, samples: perSource(value) };
+}
+
+function serverCounter(
+  name: string,
+  help: string,
+  key: keyof ServerStatsObservation,
+): MetricDefinition {
+  return {
+    name,
+    help,
+    type: "counter",
+    labels: SERVER_LABELS,
+    samples: (o) =>
+      o.servers.map((s: ObservedServer) => ({
+        labels: { listen_address: s.address },
+        value: s.stats[key],
+      })),
+  };
+}
+
+/** Every metric, in ntpd-rs's order. */
+export const METRICS: readonly MetricDefinition[] = [
+  {
+    name: "ntp_uptime_seconds",
+    help: "Time that the ntp daemon is running.",
+    type: "gauge",
+    unit: "seconds",
+    labels: ["version", "build_commit", "build_commit_date"],
+    samples: (o) => [
+      {
+        labels: {
+          version: o.program.version,
+          build_commit: o.program.build_commit,
+          build_commit_date: o.program.build_commit_date,
+        },
+        value: o.program.uptime_seconds,
+      },
+    ],
+  },
+  {
+    name: "ntp_system_poll_interval_seconds",
+    help: "[DEPRECATED] Time between polls of the system.",
+    type: "gauge",
+    unit: "seconds",
+    labels: [],
+    // The shortest source poll interval; ntpd-rs's default minimum (2^4 s) without sources.
+    samples: one((o) =>
+      o.sources.length === 0
+        ? 2 ** DEFAULT_MIN_POLL
+        : 2 ** Math.min(...o.sources.map((s) => s.poll_interval)),
+    ),
+  },
+  {
+    name: "ntp_system_accumulated_steps_seconds",
+    help: "Accumulated amount of seconds that the system needed to jump the time.",
+    type: "gauge",
+    unit: "seconds",
+    labels: [],
+    samples: one((o) => o.system.accumulated_steps),
+  },
+  {
+    name: "ntp_system_accumulated_steps_threshold_seconds",
+    help:
+      "Threshold for the accumulated step amount at which the NTP daemon will exit " +
+      "(or -1 if no threshold was set).",
+    type: "gauge",
+    unit: "seconds",
+    labels: [],
+    samples: one((o) => o.system.accumulated_steps_threshold ?? -1),
+  },
+  {
+    name: "ntp_system_leap_indicator",
+    help: "Indicates that a leap second will take place.",
+    type: "gauge",
+    labels: [],
+    samples: one((o) => LEAP_INDICATORS.indexOf(o.system.leap_indicator)),
+  },
+  {
+    name: "ntp_system_root_delay_seconds",
+    help: "Distance to the closest root time source.",
+    type: "gauge",
+    unit: "seconds",
+    labels: [],
+    samples: one((o) => o.system.root_delay),
+  },
+  {
+    name: "ntp_system_root_dispersion_seconds",
+    help: "Estimate of how precise our time is.",
+    type: "gauge",
+    unit: "seconds",
+    labels: [],
+    samples: one(systemRootDispersion),
+  },
+  {
+    name: "ntp_system_stratum",
+    help: "Stratum of our clock.",
+    type: "gauge",
+    labels: [],
+    samples: one((o) => o.system.stratum),
+  },
+  sourceGauge(
+    "ntp_source_poll_interval_seconds",
+    "Time between polls of the source.",
+    (s) => 2 ** s.poll_interval,
+    "seconds",
+  ),
+  sourceGauge(
+    "ntp_source_unanswered_polls",
+    "Number of polls since the last successful poll with a maximum of eight.",
+    (s) => s.unanswered_polls,
+  ),
+  sourceGauge(
+    "ntp_source_nts_cookies_available",
+    "Number of NTS cookies the source has available (NTS sources only).",
+    (s) => s.nts_cookies,
+  ),
+  sourceGauge(
+    "ntp_source_offset_seconds",
+    "Offset between the upstream source and system time.",
+    (s) => s.offset,
+    "seconds",
+  ),
+  sourceGauge(
+    "ntp_source_delay_seconds",
+    "Current round-trip delay to the upstream source.",
+    (s) => s.delay,
+    "seconds",
+  ),
+  sourceGauge(
+    "ntp_source_uncertainty_seconds",
+    "Estimated error of the source clock.",
+    (s) => s.uncertainty,
+    "seconds",
+  ),
+  sourceGauge(
+    "ntp_source_root_delay_seconds",
+    "Root delay reported by the time source.",
+    (s) => s.remote_delay,
+    "seconds",
+  ),
+  sourceGauge(
+    "ntp_source_root_dispersion_seconds",
+    "Uncertainty reported by the time source.",
+    (s) => s.remote_uncertainty,
+    "seconds",
+  ),
+  serverCounter(
+    "ntp_server_received_packets_total",
+    "Number of incoming packets.",
+    "received_packets",
+  ),
+  serverCounter(
+    "ntp_server_accepted_packets_total",
+    "Number of packets accepted.",
+    "accepted_packets",
+  ),
+  serverCounter("ntp_server_denied_packets_total", "Number of denied packets.", "denied_packets"),
+  serverCounter(
+    "ntp_server_ignored_packets_total",
+    "Number of packets ignored.",
+    "ignored_packets",
+  ),
+  serverCounter(
+    "ntp_server_rate_limited_packets_total",
+    "Number of rate limited packets.",
+    "rate_limited_packets",
+  ),
+  serverCounter(
+    "ntp_server_response_send_errors_total",
+    "Number of packets where there was an error responding.",
+    "response_send_errors",
+  ),
+  serverCounter(
+    "ntp_server_nts_received_packets_total",
+    "Number of incoming NTS packets.",
+    "nts_received_packets",
+  ),
+  serverCounter(
+    "ntp_server_nts_accepted_packets_total",
+    "Number of NTS packets accepted.",
+    "nts_accepted_packets",
+  ),
+  serverCounter(
+    "ntp_server_nts_denied_packets_total",
+    "Number of denied NTS packets.",
+    "nts_denied_packets",
+  ),
+  serverCounter(
+    "ntp_server_nts_rate_limited_packets_total",
+    "Number of rate limited NTS packets.",
+    "nts_rate_limited_packets",
+  ),
+  serverCounter(
+    "ntp_server_nts_nak_packets_total",
+    "Number of NTS nak responses to packets.",
+    "nts_nak_packets",
+  ),
+];
+
+/** The OpenMetrics exposition of `observation`, ending in "# EOF\n". */
+export async function renderMetrics(observation: Observation): Promise<string> {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const units = new Set<string>();
+  for (const def of METRICS) {
+    const samples = def.samples(observation);
+    const config = {
+      name: def.name,
+      help: def.help,
+      labelNames: def.labels,
+      registers: [registry],
+    };
+    if (def.type === "counter") {
+      const counter = new Counter(config);
+      for (const s of samples) counter.inc(s.labels, s.value);
+    } else {
+      const gauge = new Gauge(config);
+      for (const s of samples) {
+        if (def.labels.length === 0) gauge.set(s.value);
+        else gauge.set(s.labels, s.value);
+      }
+    }
+    if (def.unit) units.add(def.name);
+  }
+  const text = await registry.metrics();
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    out.push(line);
+    const type = /^# TYPE (\S+) /.exec(line);
+    if (type && units.has(type[1]!)) out.push(`# UNIT ${type[1]} seconds`);
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// ntp-metrics-exporter [-c PATH] | -h | -v
+// Serves the daemon's observation as OpenMetrics over HTTP on
+// `metrics-exporter-listen` (default 127.0.0.1:9975): each request reads the
+// observation socket afresh (metrics-http.ts has the HTTP details). Needs
+// `observation-path`; logs to `log-path-metrics-exporter` or standard output.
+// Exit codes: 1 without observation-path or when the address cannot be bound,
+// 78 for a configuration error, 70 when the log file cannot be opened.
+
+import { existsSync } from "node:fs";
+import { defaultConfig, formatDiagnostic, type ConfigResult } from "../proto/config/index.js";
+import { loadConfigFile } from "../daemon/config-file.js";
+import { createLogger, streamSink } from "../daemon/log.js";
+import { LogFileSink } from "../daemon/log-file.js";
+import { MetricsHttpServer } from "../daemon/metrics-http.js";
+import { sdNotify } from "../daemon/native/notify.js";
+import { readObservation } from "../daemon/observation-client.js";
+import {
+  DEFAULT_CONFIG_PATH,
+  EXIT_CONFIG,
+  EXIT_SOFTWARE,
+  parseCommandLine,
+  UsageError,
+} from "./args.js";
+import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
+import { packageVersion } from "./version.js";
+
+const USAGE = `usage: ntp-metrics-exporter [-c PATH]
+       ntp-metrics-exporter -h | -v
+
+Serves the ntp-daemon's state as OpenMetrics over HTTP (any GET path).
+
+Options:
+  -c, --config PATH   configuration file (default ${DEFAULT_CONFIG_PATH})
+  -h, --help          this help
+  -v, --version       print the version
+`;
+
+/** How long one request may wait for the daemon's observation socket. */
+const OBSERVATION_TIMEOUT_MS = 800;
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseCommandLine(argv, {
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    }));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`ntp-metrics-exporter: ${error.message}\n${USAGE}`);
+    return 1;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stderr.write(`ntp-metrics-exporter ${packageVersion()}\n`);
+    return 0;
+  }
+
+  const loaded = await loadConfiguration(values.config);
+  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
+    return EXIT_CONFIG;
+  }
+  const { observability } = loaded.config;
+  const observationPath = observability.observationPath;
+  if (observationPath === null) {
+    process.stderr.write(
+      "An observation socket path must be configured using the observation-path option " +
+        "in the [observability] section of the configuration\n",
+    );
+    return 1;
+  }
+
+  let fileSink: LogFileSink | null = null;
+  if (observability.logPathMetricsExporter !== null) {
+    try {
+      fileSink = new LogFileSink(observability.logPathMetricsExporter);
+    } catch (error) {
+      process.stderr.write(`ntp-metrics-exporter: could not open log file: ${String(error)}\n`);
+      return EXIT_SOFTWARE;
+    }
+  }
+  const colors = observability.ansiColors ?? (fileSink === null && process.stdout.isTTY);
+  const log = createLogger(observability.logLevel, fileSink ?? streamSink(), colors).child(
+    "ntp-metrics-exporter",
+  );
+
+  const listen = observability.metricsExporterListen;
+  const server = new MetricsHttpServer({
+    address: listen.address,
+    port: listen.port,
+    log,
+    metrics: async () => ({
+      body: await renderMetrics(
+        await readObservation(observationPath, { timeoutMs: OBSERVATION_TIMEOUT_MS }),
+      ),
+      openMetricsType: OPENMETRICS_CONTENT_TYPE,
+    }),
+  });
+  log.info("starting ntp-metrics-exporter", {
+    listen: server.listenText,
+    observation_path: observationPath,
+    version: packageVersion(),
+  });
+  const stopping = waitForTermination(server, log, fileSink);
+  try {
+    await server.start();
+  } catch (error) {
+    log.error("could not open the listening socket", {
+      listen: server.listenText,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    server.stop();
+    fileSink?.close();
+    return 1;
+  }
+  log.info("serving metrics", { listen: server.listenText });
+  try {
+    sdNotify("READY=1");
+  } catch (error) {
+    log.warn("could not notify systemd of readiness", { error: String(error) });
+  }
+  return await stopping;
+}
+
+async function loadConfiguration(path: string | undefined): Promise<ConfigResult> {
+  if (path !== undefined) return loadConfigFile(path);
+  if (existsSync(DEFAULT_CONFIG_PATH)) return loadConfigFile(DEFAULT_CONFIG_PATH);
+  return { ok: true, config: defaultConfig(), warnings: [] };
+}
+
+function waitForTermination(
+  server: MetricsHttpServer,
+  log: ReturnType<typeof createLogger>,
+  fileSink: LogFileSink | null,
+): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down", { signal });
+      server.stop();
+      fileSink?.close();
+      resolve(0);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => {
+      try {
+        fileSink?.reopen();
+        if (fileSink) log.info("log file reopened");
+      } catch (error) {
+        log.error("could not reopen the log file", { error: String(error) });
+      }
+    });
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 500).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `ntp-metrics-exporter: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(EXIT_SOFTWARE);
+  },
+);

@@ -1,0 +1,109 @@
+// `ntp-ctl status` plain output, byte for byte against ntpd-rs's v1.8 layout.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { sampleObservation } from "../../test/helpers/observations.js";
+import { formatStatusPlain } from "./status-plain.js";
+
+test("the full layout: status, sources sorted by (name, id), servers by address", () => {
+  assert.equal(
+    formatStatusPlain(sampleObservation()),
+    [
+      "Synchronization status:",
+      "\tDispersion:\t0.000299s",
+      "\tDelay:\t\t0.007637s",
+      "\tStratum:\t4",
+      "",
+      "",
+      "Sources:",
+      "",
+      "a.example:123 192.0.2.9:123 (9)",
+      "\tOffset:\t\t\t+0.000024",
+      "\tUncertainty:\t\t±0.000137",
+      "\tDelay:\t\t\t±0.016886",
+      "\tPoll interval:\t\t16s",
+      "\tMissing polls:\t\t0",
+      "\tRoot dispersion:\t0.005905s",
+      "\tRoot delay:\t\t0.016190s",
+      "",
+      "ntpd-rs.pool.ntp.org:123 [2001:db8::1]:123 (2)",
+      "\tOffset:\t\t\t-0.001234",
+      "\tUncertainty:\t\t±0.000003",
+      "\tDelay:\t\t\t±0.020000",
+      "\tPoll interval:\t\t64s",
+      "\tMissing polls:\t\t3",
+      "\tRoot dispersion:\t0.005905s",
+      "\tRoot delay:\t\t0.016190s",
+      "",
+      "ntpd-rs.pool.ntp.org:123 77.171.247.180:123 [NTS] (3)",
+      "\tOffset:\t\t\t+0.000024",
+      "\tUncertainty:\t\t±0.000137",
+      "\tDelay:\t\t\t±0.016886",
+      "\tPoll interval:\t\t16s",
+      "\tMissing polls:\t\t0",
+      "\tRoot dispersion:\t0.005905s",
+      "\tRoot delay:\t\t0.016190s",
+      "\tNTS cookies:\t\t7/8 available",
+      "",
+      "Servers:",
+      "",
+      "0.0.0.0:123",
+      "\tIgnored\t\t\t2",
+      "\tResponse send errors\t4",
+      "\tNTS NAK\t\t\t6",
+      "\tReceived\t\t101",
+      "\tAccepted\t\t91",
+      "\tDenied\t\t\t1",
+      "\tRate limited\t\t3",
+      "\tNTS Received\t\t50",
+      "\tNTS Accepted\t\t45",
+      "\tNTS Denied\t\t5",
+      "\tNTS Rate limited\t0",
+      "",
+      "[::]:123",
+      "\tIgnored\t\t\t2",
+      "\tResponse send errors\t4",
+      "\tNTS NAK\t\t\t6",
+      "\tReceived\t\t102",
+      "\tAccepted\t\t92",
+      "\tDenied\t\t\t1",
+      "\tRate limited\t\t3",
+      "\tNTS Received\t\t50",
+      "\tNTS Accepted\t\t45",
+      "\tNTS Denied\t\t5",
+      "\tNTS Rate limited\t0",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("without servers there is no Servers section; without sources just the header", () => {
+  const text = formatStatusPlain(sampleObservation({ servers: [], sources: [] }));
+  assert.equal(
+    text,
+    "Synchronization status:\n\tDispersion:\t0.000299s\n\tDelay:\t\t0.007637s\n\tStratum:\t4\n\n\nSources:\n",
+  );
+});
+
+test("servers sort as Rust's SocketAddr: IPv4 first, then address bytes, then port", () => {
+  const o = sampleObservation({ sources: [] });
+  const s = o.servers[0]!.stats;
+  o.servers = [
+    "[::1]:123",
+    "10.0.0.2:123",
+    "[2001:db8::]:123",
+    "9.0.0.1:4123",
+    "9.0.0.1:123",
+    "[::]:123",
+  ].map((address) => ({ address, stats: s }));
+  const order = formatStatusPlain(o)
+    .split("\n")
+    .filter((l) => /^[[0-9]/.test(l));
+  assert.deepEqual(order, [
+    "9.0.0.1:123",
+    "9.0.0.1:4123",
+    "10.0.0.2:123",
+    "[::]:123",
+    "[::1]:123",
+    "[2001:db8::]:123",
+  ]);
+});

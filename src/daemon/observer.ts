@@ -1,0 +1,237 @@
+// The observation socket (ntpd-rs ntpd/src/daemon/observer.rs): a Unix stream
+// socket at `observation-path`. Each client that connects gets one message,
+// a u64 big-endian length and the observation JSON, and is disconnected. The
+// socket never reads what a client sends (the connection stays paused).
+//
+// Bounded like ntpd-rs: at most 8 connections are served at once and each gets
+// 500 ms; whatever is not written by then is dropped with the connection, so
+// a client that never reads costs one slot for half a second and nothing else.
+// ntpd-rs leaves further connections in the kernel's backlog until a slot
+// frees; Node always accepts, so they wait here in a short queue instead (same
+// 500 ms limit), and beyond that they are closed at once.
+//
+// Start-up as ntpd-rs: the parent directory must exist (it is not created);
+// a stale socket file from an earlier run is removed; the socket gets
+// `observation-permissions`. Unlike ntpd-rs, a path that exists and is not a
+// socket is left alone and reported, and a clean stop removes the socket.
+// A live socket of another daemon at the same path is replaced too (ntpd-rs
+// does the same): the path belongs to whoever started last.
+
+import { lstatSync, unlinkSync, type BigIntStats } from "node:fs";
+import { chmod, lstat, rename, stat, unlink } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
+import { dirname, join } from "node:path";
+import type { Logger } from "./log.js";
+
+export const OBSERVER_MAX_CONNECTIONS = 8;
+export const OBSERVER_TIMEOUT_MS = 500;
+/** Connections waiting for a slot, at most; more are closed at once. */
+const MAX_WAITING = 32;
+
+export interface ObserverOptions {
+  path: string;
+  /** File mode of the socket, e.g. 0o666. */
+  permissions: number;
+  /** The whole message for one client (length prefix included). */
+  message: () => Buffer;
+  log: Logger;
+  maxConnections?: number;
+  timeoutMs?: number;
+}
+
+/** The socket could not be set up; the message says why and what to fix. */
+export class ObserverError extends Error {}
+
+interface Waiting {
+  socket: Socket;
+  timer: NodeJS.Timeout;
+}
+
+export class Observer {
+  private server: Server | null = null;
+  private readonly active = new Set<Socket>();
+  private readonly waiting: Waiting[] = [];
+  /** Identity of the socket file we created: inode and change time (inodes get reused). */
+  private identity: string | null = null;
+  private readonly maxConnections: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ObserverOptions) {
+    this.maxConnections = options.maxConnections ?? OBSERVER_MAX_CONNECTIONS;
+    this.timeoutMs = options.timeoutMs ?? OBSERVER_TIMEOUT_MS;
+  }
+
+  /** Connections being served now. */
+  get activeConnections(): number {
+    return this.active.size;
+  }
+
+  /** Connections waiting for a slot. */
+  get waitingConnections(): number {
+    return this.waiting.length;
+  }
+
+  /** Creates the socket; throws ObserverError with a usable message. */
+  async start(): Promise<void> {
+    const { path, permissions } = this.options;
+    await this.prepare(path);
+    // Bound under a temporary name, then renamed into place: a stale socket is
+    // replaced atomically, and closing the server cannot delete the path
+    // (libuv unlinks the name it bound when a server closes, which could by
+    // then be another daemon's socket); stop() removes `path` only if it is
+    // still the socket created here.
+    const temporary = join(dirname(path), `.ntpd-ts-observe-${process.pid}`);
+    await unlink(temporary).catch(() => {});
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+    server.on("error", (error) => {
+      this.options.log.error("observation socket error", { path, error: error.message });
+    });
+    const fail = (what: string, error: unknown): never => {
+      this.server = null;
+      server.close();
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Not created.
+      }
+      throw new ObserverError(
+        `observation-path ${path}: ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    };
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(temporary, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    }).catch((error: unknown) => fail("cannot listen", error));
+    this.server = server;
+    await chmod(temporary, permissions).catch((error: unknown) =>
+      fail(`cannot set permissions 0o${permissions.toString(8)}`, error),
+    );
+    await rename(temporary, path).catch((error: unknown) => fail("cannot create", error));
+    this.identity = fileIdentity(lstatSync(path, { bigint: true }));
+    this.options.log.info("observation socket ready", {
+      path,
+      permissions: `0o${permissions.toString(8)}`,
+    });
+  }
+
+  /** Closes the socket and every connection; removes the socket file if it is still ours. */
+  stop(): void {
+    const server = this.server;
+    this.server = null;
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.socket.destroy();
+    }
+    for (const socket of this.active) socket.destroy();
+    server?.close();
+    if (this.identity !== null) {
+      const identity = this.identity;
+      this.identity = null;
+      try {
+        const st = lstatSync(this.options.path, { bigint: true });
+        if (st.isSocket() && fileIdentity(st) === identity) unlinkSync(this.options.path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  private async prepare(path: string): Promise<void> {
+    const dir = dirname(path);
+    try {
+      const st = await stat(dir);
+      if (!st.isDirectory()) {
+        throw new ObserverError(`observation-path ${path}: ${dir} is not a directory`);
+      }
+    } catch (error) {
+      if (error instanceof ObserverError) throw error;
+      throw new ObserverError(
+        `observation-path ${path}: the directory ${dir} does not exist or cannot be read ` +
+          `(${errorCode(error)}); create it first (the daemon does not)`,
+      );
+    }
+    let existing;
+    try {
+      existing = await lstat(path);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return;
+      throw new ObserverError(`observation-path ${path}: ${errorCode(error)}`);
+    }
+    if (!existing.isSocket()) {
+      throw new ObserverError(
+        `observation-path ${path}: exists and is not a socket; not replacing it`,
+      );
+    }
+    this.options.log.debug("replacing a stale observation socket", { path });
+  }
+
+  private accept(socket: Socket): void {
+    socket.on("error", () => {});
+    if (this.server === null) {
+      socket.destroy();
+    } else if (this.active.size < this.maxConnections) {
+      this.serve(socket);
+    } else if (this.waiting.length < MAX_WAITING) {
+      const entry: Waiting = {
+        socket,
+        timer: setTimeout(() => {
+          const i = this.waiting.indexOf(entry);
+          if (i >= 0) this.waiting.splice(i, 1);
+          socket.destroy();
+        }, this.timeoutMs),
+      };
+      this.waiting.push(entry);
+    } else {
+      socket.destroy();
+    }
+  }
+
+  private serve(socket: Socket): void {
+    this.active.add(socket);
+    const timer = setTimeout(() => {
+      this.options.log.debug("observation client too slow; disconnected");
+      socket.destroy();
+    }, this.timeoutMs);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      this.active.delete(socket);
+      this.next();
+    });
+    let message: Buffer;
+    try {
+      message = this.options.message();
+    } catch (error) {
+      this.options.log.error("could not build the observation", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      socket.destroy();
+      return;
+    }
+    // 'finish': everything is in the kernel (for a Unix socket: in the
+    // client's receive queue), so closing now loses nothing.
+    socket.end(message, () => socket.destroy());
+  }
+
+  private next(): void {
+    while (this.waiting.length > 0 && this.active.size < this.maxConnections) {
+      const entry = this.waiting.shift()!;
+      clearTimeout(entry.timer);
+      if (entry.socket.destroyed) continue;
+      this.serve(entry.socket);
+    }
+  }
+}
+
+function fileIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.ctimeNs}`;
+}
+
+function errorCode(error: unknown): string {
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") {
+    return error.code;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

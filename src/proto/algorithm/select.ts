@@ -1,0 +1,123 @@
+// Source selection by interval intersection (ntpd-rs `algorithm/kalman/select.rs`).
+//
+// Each candidate claims the true offset lies in [offset − r, offset + r] with
+//   r = range-statistical-weight · σ + range-delay-weight · delay.
+// Candidates that are unusable, unsynchronized (LI 3) or too unsure
+// (r > maximum-source-uncertainty) do not vote. A sweep over the interval ends
+// finds the largest number M of intervals sharing a point (touching counts).
+// The agreeing set is used only when M ≥ minimum-agreeing-sources and M is a
+// strict majority of the voting candidates; the selected sources are the
+// voters whose interval contains that point (the first such point from the
+// left when several reach M). Unlike classic NTP, intervals only have to
+// overlap, not to contain each other's centres.
+
+import type { LeapIndicator } from "../packet/types.js";
+
+export interface SelectionCandidate {
+  id: number;
+  /** Seconds. */
+  offset: number;
+  /** σ of the offset, seconds. */
+  uncertainty: number;
+  /** Mean round-trip delay, seconds. */
+  delay: number;
+  leap: LeapIndicator;
+  stratum: number;
+  /** False when the source may not be used to synchronize (e.g. a loop, bad stratum). */
+  usable: boolean;
+}
+
+export interface SelectionParameters {
+  minimumAgreeingSources: number;
+  rangeStatisticalWeight: number;
+  rangeDelayWeight: number;
+  maximumSourceUncertainty: number;
+}
+
+export type RejectReason = "unusable" | "unsynchronized" | "uncertainty";
+
+export type SelectionResult =
+  | {
+      kind: "selected";
+      /** Voters agreeing on the chosen point, in candidate order. */
+      selected: number[];
+      /** Voters whose interval misses the chosen point (falsetickers). */
+      outvoted: number[];
+      /** Candidates that did not vote, and why. */
+      rejected: { id: number; reason: RejectReason }[];
+      /** Number of voting candidates. */
+      voting: number;
+    }
+  | {
+      kind: "no-consensus";
+      /** The largest number of overlapping intervals found. */
+      agreeing: number;
+      voting: number;
+      rejected: { id: number; reason: RejectReason }[];
+    };
+
+/** r = statistical weight · σ + delay weight · delay. */
+export function selectionRadius(
+  candidate: Pick<SelectionCandidate, "uncertainty" | "delay">,
+  params: Pick<SelectionParameters, "rangeStatisticalWeight" | "rangeDelayWeight">,
+): number {
+  return (
+    candidate.uncertainty * params.rangeStatisticalWeight +
+    candidate.delay * params.rangeDelayWeight
+  );
+}
+
+export function selectSources(
+  candidates: readonly SelectionCandidate[],
+  params: SelectionParameters,
+): SelectionResult {
+  const rejected: { id: number; reason: RejectReason }[] = [];
+  const voters: { id: number; low: number; high: number }[] = [];
+  for (const c of candidates) {
+    if (!c.usable) {
+      rejected.push({ id: c.id, reason: "unusable" });
+      continue;
+    }
+    if (c.leap === 3) {
+      rejected.push({ id: c.id, reason: "unsynchronized" });
+      continue;
+    }
+    const r = selectionRadius(c, params);
+    // NaN fails this test too: a broken estimate never votes.
+    if (!(r <= params.maximumSourceUncertainty) || !Number.isFinite(c.offset)) {
+      rejected.push({ id: c.id, reason: "uncertainty" });
+      continue;
+    }
+    voters.push({ id: c.id, low: c.offset - r, high: c.offset + r });
+  }
+
+  // Sweep: starts before ends at the same coordinate (closed intervals).
+  const events: { at: number; delta: 1 | -1 }[] = [];
+  for (const v of voters) {
+    events.push({ at: v.low, delta: 1 });
+    events.push({ at: v.high, delta: -1 });
+  }
+  events.sort((a, b) => a.at - b.at || b.delta - a.delta);
+  let best = 0;
+  let bestAt = 0;
+  let current = 0;
+  for (const e of events) {
+    current += e.delta;
+    if (current > best) {
+      best = current;
+      bestAt = e.at;
+    }
+  }
+
+  const voting = voters.length;
+  if (best === 0 || best < params.minimumAgreeingSources || !(best * 2 > voting)) {
+    return { kind: "no-consensus", agreeing: best, voting, rejected };
+  }
+  const selected: number[] = [];
+  const outvoted: number[] = [];
+  for (const v of voters) {
+    if (v.low <= bestAt && bestAt <= v.high) selected.push(v.id);
+    else outvoted.push(v.id);
+  }
+  return { kind: "selected", selected, outvoted, rejected, voting };
+}

@@ -1,0 +1,340 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+
+import { DEFAULTS } from "../config/defaults.js";
+import type { AlgorithmConfig } from "../config/types.js";
+import type { Measurement } from "../source/types.js";
+import { NtpTimestamp } from "../time.js";
+import {
+  BURST_POLL,
+  STARTUP_SAMPLES,
+  SourceFilter,
+  chi1,
+  isMeddling,
+  measurementTime,
+  type FilterUpdate,
+} from "./source-filter.js";
+
+const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
+const ALGO: AlgorithmConfig = { ...DEFAULTS.algorithm };
+const LIMITS = { min: 4, max: 10 };
+
+/** Deterministic PRNG (mulberry32) with Gaussian samples. */
+function rng(seed: number): { uniform(): number; gauss(): number } {
+  let a = seed >>> 0;
+  const uniform = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    uniform,
+    gauss: () => {
+      const u = Math.max(uniform(), 1e-12);
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+    },
+  };
+}
+
+/**
+ * A sample taken at local time `local` (seconds after BASE) from a server whose
+ * clock is ahead of ours by `offset`, over legs of `out` and `back` seconds.
+ */
+function sample(local: number, offset: number, out: number, back: number): Measurement {
+  const t1 = BASE.addSeconds(local);
+  const t2 = BASE.addSeconds(local + out + offset);
+  const t3 = t2.addSeconds(1e-5);
+  const t4 = BASE.addSeconds(local + out + 1e-5 + back);
+  return {
+    offset: offset + (out - back) / 2,
+    delay: out + back,
+    t1,
+    t2,
+    t3,
+    t4,
+    version: 4,
+    leap: 0,
+    stratum: 2,
+    referenceId: 0x0a000001,
+    rootDelay: 0.001,
+    rootDispersion: 0.0005,
+    poll: 4,
+    precision: -20,
+  };
+}
+
+const at = (local: number) => ({ wall: BASE.addSeconds(local), mono: 1000 + local });
+
+interface Truth {
+  /** Remote minus local offset at local time t. */
+  offset(t: number): number;
+}
+
+/**
+ * Feed `n` samples; the interval follows the filter's desired poll unless
+ * `interval` is given. Returns the last local time and the update results.
+ */
+function drive(
+  filter: SourceFilter,
+  truth: Truth,
+  n: number,
+  opts: { start?: number; interval?: number; legSigma?: number; seed?: number } = {},
+): { time: number; results: FilterUpdate[] } {
+  const r = rng(opts.seed ?? 1);
+  const sigma = opts.legSigma ?? 0;
+  let t = opts.start ?? 0;
+  const results: FilterUpdate[] = [];
+  for (let i = 0; i < n; i++) {
+    t += opts.interval ?? 2 ** filter.desiredPoll();
+    const out = Math.max(1e-5, 0.005 + sigma * r.gauss());
+    const back = Math.max(1e-5, 0.005 + sigma * r.gauss());
+    const m = sample(t, truth.offset(t + (out + back) / 2), out, back);
+    results.push(filter.update(m, at(t + out + back)));
+  }
+  return { time: t, results };
+}
+
+test("chi1 is erfc(sqrt(x/2)) within the A&S 7.1.26 error", () => {
+  assert.ok(Math.abs(chi1(0) - 1) < 1e-6);
+  assert.ok(Math.abs(chi1(1) - 0.3173105078629141) < 1e-6);
+  assert.ok(Math.abs(chi1(3.841458820694124) - 0.05) < 1e-6);
+  assert.ok(Math.abs(chi1(6.634896601021214) - 0.01) < 1e-6);
+  assert.ok(chi1(100) < 1e-20);
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0, max: 200, noNaN: true }),
+      fc.double({ min: 0, max: 200, noNaN: true }),
+      (a, b) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a];
+        assert.ok(chi1(lo) >= chi1(hi) - 1e-7);
+        assert.ok(chi1(lo) <= 1 + 1e-6 && chi1(hi) >= 0);
+      },
+    ),
+  );
+});
+
+test("measurement time is the midpoint of T1 and T4", () => {
+  const m = sample(100, 0.5, 0.01, 0.03);
+  assert.ok(Math.abs(measurementTime(m).diffSeconds(BASE) - (100 + (0.04 + 1e-5) / 2)) < 1e-9);
+});
+
+test("start-up: 8 samples averaged, then a Kalman state seeded by their mean and variance", () => {
+  const f = new SourceFilter(ALGO, LIMITS, { initialPoll: 6 });
+  assert.equal(f.snapshot(), null);
+  const offsets = [0.01, 0.012, 0.011, 0.009, 0.01, 0.011, 0.012, 0.009];
+  offsets.forEach((o, i) => {
+    const r = f.update(sample(2 * i, o, 0.005, 0.005), at(2 * i + 0.01));
+    assert.equal(r.kind, "absorbed");
+    const snap = f.snapshot();
+    assert.ok(snap !== null);
+    if (i < STARTUP_SAMPLES - 1) {
+      assert.equal(snap.startup, true);
+      // ntpd-rs: offset variance = largest delay during start-up.
+      assert.ok(Math.abs(snap.covariance[0] - 0.01) < 1e-12);
+      assert.equal(snap.frequency, 0);
+    }
+  });
+  const snap = f.snapshot();
+  assert.ok(snap !== null && !snap.startup);
+  const mean = offsets.reduce((a, b) => a + b) / 8;
+  const variance = offsets.reduce((a, b) => a + (b - mean) ** 2, 0) / 7;
+  assert.ok(Math.abs(snap.offset - mean) < 1e-15);
+  assert.ok(Math.abs(snap.covariance[0] - variance) < 1e-15);
+  assert.ok(Math.abs(snap.covariance[3] - 1e-8) < 1e-20);
+  assert.equal(snap.frequency, 0);
+  assert.equal(snap.desiredPoll, 6);
+  assert.ok(Math.abs(snap.wander - 1e-16) < 1e-30);
+});
+
+test("start-up burst: 2 s polls until the start-up samples are in, then the initial poll", () => {
+  const f = new SourceFilter(ALGO, LIMITS, { initialPoll: 5 });
+  assert.equal(f.desiredPoll(), BURST_POLL);
+  const polls: number[] = [];
+  for (let i = 0; i < STARTUP_SAMPLES; i++) {
+    polls.push(f.desiredPoll());
+    f.update(sample(2 * i, 0, 0.005, 0.005), at(2 * i + 0.01));
+  }
+  assert.deepEqual(polls, Array<number>(8).fill(BURST_POLL));
+  assert.equal(f.desiredPoll(), 5);
+
+  assert.equal(new SourceFilter(ALGO, LIMITS, { startupBurst: false }).desiredPoll(), 4);
+  // A configured minimum below 2 s is respected: the burst never slows polling.
+  assert.equal(new SourceFilter(ALGO, { min: 0, max: 4 }).desiredPoll(), 0);
+});
+
+test("noiseless data: offset and frequency recovered", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  const truth = { offset: (t: number) => 0.005 + 20e-6 * t };
+  const { time } = drive(f, truth, 300, { interval: 16 });
+  const snap = f.snapshot();
+  assert.ok(snap !== null);
+  const at = snap.lastUpdate.diffSeconds(BASE);
+  assert.ok(Math.abs(at - time) < 0.1);
+  assert.ok(Math.abs(snap.offset - truth.offset(at)) < 1e-6, `offset ${snap.offset}`);
+  assert.ok(Math.abs(snap.frequency - 20e-6) < 1e-9, `frequency ${snap.frequency}`);
+});
+
+test("noisy data: offset and frequency recovered within their noise", () => {
+  // 1 ms σ per leg: each offset sample is off by 0.7 ms σ.
+  const f = new SourceFilter(ALGO, LIMITS);
+  const truth = { offset: (t: number) => -0.02 - 15e-6 * t };
+  drive(f, truth, 400, { legSigma: 1e-3, seed: 7 });
+  const snap = f.snapshot();
+  assert.ok(snap !== null);
+  const t = snap.lastUpdate.diffSeconds(BASE);
+  const err = snap.offset - truth.offset(t);
+  const ferr = snap.frequency + 15e-6;
+  // Better than a single sample (0.7 ms) and consistent with the filter's own σ.
+  assert.ok(snap.offsetUncertainty < 0.7e-3, `σ ${snap.offsetUncertainty}`);
+  assert.ok(Math.abs(err) < 3 * snap.offsetUncertainty, `offset error ${err}`);
+  assert.ok(snap.frequencyUncertainty < 1e-6, `σω ${snap.frequencyUncertainty}`);
+  assert.ok(Math.abs(ferr) < 3 * snap.frequencyUncertainty, `frequency error ${ferr}`);
+});
+
+test("pop filter: one delay spike is dropped, two in a row are not", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  const truth = { offset: () => 0.001 };
+  const { time } = drive(f, truth, 40, { interval: 16, legSigma: 1e-4, seed: 3 });
+  const before = f.snapshot();
+  assert.ok(before !== null);
+  // 50 ms extra on the way out: the offset sample is 25 ms off.
+  const spike = (t: number) => sample(t, 0.001, 0.055, 0.005);
+  const first = f.update(spike(time + 16), at(time + 16.1));
+  assert.equal(first.kind, "outlier");
+  const kept = f.snapshot();
+  assert.ok(kept !== null);
+  assert.equal(kept.offset, before.offset);
+  const second = f.update(spike(time + 32), at(time + 32.1));
+  assert.equal(second.kind, "absorbed");
+  // A normal sample after a popped one is of course absorbed.
+  const third = f.update(sample(time + 48, 0.001, 0.005, 0.005), at(time + 48.1));
+  assert.equal(third.kind, "absorbed");
+  // And the filter pops again afterwards.
+  const fourth = f.update(spike(time + 64), at(time + 64.1));
+  assert.equal(fourth.kind, "absorbed", "previous spike raised the delay spread");
+});
+
+test("pop filter with identical delays does not pop ordinary samples", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  const { results } = drive(f, { offset: () => 0 }, 50, { interval: 16 });
+  assert.ok(results.every((r) => r.kind === "absorbed"));
+  const spike = f.update(sample(50 * 16 + 16, 0, 0.1, 0.005), at(50 * 16 + 16.2));
+  assert.equal(spike.kind, "outlier");
+});
+
+test("wander: votes down on a perfectly stable source", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  drive(f, { offset: (t) => 1e-3 + 1e-6 * t }, 300, { interval: 16, legSigma: 5e-8, seed: 11 });
+  assert.ok(f.wander < 1e-16, `wander ${f.wander}`);
+});
+
+test("wander: votes up when the frequency wanders more than modelled", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  const r = rng(5);
+  // Frequency random walk of 1e-6 σ per 16 s step: w ≈ 6e-14 s²/s³.
+  let offset = 0;
+  let freq = 0;
+  let t = 0;
+  for (let i = 0; i < 300; i++) {
+    t += 16;
+    freq += 1e-6 * r.gauss();
+    offset += freq * 16;
+    f.update(sample(t, offset, 0.005, 0.005), at(t + 0.01));
+  }
+  assert.ok(f.wander > 1e-16 * 16, `wander ${f.wander}`);
+});
+
+test("poll votes: noisy measurements lengthen the poll interval", () => {
+  const f = new SourceFilter(ALGO, LIMITS, { startupBurst: false });
+  drive(f, { offset: () => 0.003 }, 120, { legSigma: 2e-3, seed: 2 });
+  assert.ok(f.desiredPoll() > 4, `poll ${f.desiredPoll()}`);
+});
+
+test("poll votes: informative measurements shorten the poll interval", () => {
+  const f = new SourceFilter(ALGO, LIMITS, { initialPoll: 8 });
+  drive(f, { offset: (t) => 2e-6 * t }, 8, { interval: 2 });
+  assert.equal(f.desiredPoll(), 8);
+  drive(f, { offset: (t) => 2e-6 * t }, 40, { start: 14, legSigma: 5e-8, seed: 4 });
+  assert.ok(f.desiredPoll() < 8, `poll ${f.desiredPoll()}`);
+});
+
+test("poll votes: an unexplainable jump sends the poll back to the minimum", () => {
+  const f = new SourceFilter(ALGO, LIMITS, { initialPoll: 9 });
+  const { time } = drive(f, { offset: () => 0 }, 20, { interval: 16, legSigma: 1e-5 });
+  assert.equal(f.desiredPoll(), 9);
+  const r = f.update(sample(time + 16, 0.5, 0.005, 0.005), at(time + 16.01));
+  assert.equal(r.kind, "absorbed");
+  assert.ok(r.kind === "absorbed" && r.p !== null && r.p <= 1e-6);
+  assert.equal(f.desiredPoll(), 4);
+});
+
+test("meddling: a wall-clock jump restarts the filter, our own steps do not", () => {
+  assert.equal(isMeddling(at(0), at(10), 5).meddling, false);
+  assert.equal(isMeddling(at(0), { wall: BASE.addSeconds(20), mono: 1005 }, 5).meddling, true);
+
+  const f = new SourceFilter(ALGO, LIMITS);
+  const { time } = drive(f, { offset: () => 0 }, 12, { interval: 16 });
+  assert.equal(f.inStartup, false);
+  // Our own step of 100 s: the filter was told, no meddling.
+  f.applyOffsetSteer(100);
+  const stepped = f.snapshot();
+  assert.ok(stepped !== null && Math.abs(stepped.offset + 100) < 1e-9);
+  const ok = f.update(sample(time + 116, -100, 0.005, 0.005), {
+    wall: BASE.addSeconds(time + 116.01),
+    mono: 1000 + time + 16.01,
+  });
+  assert.equal(ok.kind, "absorbed");
+  // Someone else moves the clock 60 s: meddling, back to start-up (without a burst).
+  const r = f.update(sample(time + 192, -160, 0.005, 0.005), {
+    wall: BASE.addSeconds(time + 192.01),
+    mono: 1000 + time + 32.01,
+  });
+  assert.equal(r.kind, "meddling");
+  assert.equal(f.inStartup, true);
+  assert.equal(f.snapshot(), null);
+  assert.equal(f.desiredPoll(), LIMITS.min);
+});
+
+test("steering notifications keep the state consistent with the adjusted clock", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  const truth = { offset: (t: number) => 0.004 + 10e-6 * t };
+  const { time } = drive(f, truth, 100, { interval: 16 });
+  const s0 = f.snapshot();
+  assert.ok(s0 !== null);
+  // Step the clock by the current offset and cancel the frequency error.
+  f.applyOffsetSteer(s0.offset);
+  const now = time + 1;
+  f.applyFrequencySteer(BASE.addSeconds(now + s0.offset), 10e-6);
+  const s1 = f.snapshot();
+  assert.ok(s1 !== null);
+  assert.ok(Math.abs(s1.offset - 10e-6) < 1e-7, `offset ${s1.offset}`);
+  assert.ok(Math.abs(s1.frequency) < 1e-9);
+  // Remote minus local from now on: what accumulated until the frequency
+  // change, minus the step. The filter expects exactly that (p not small).
+  const residual = truth.offset(now) - s0.offset;
+  assert.ok(Math.abs(s1.offset - residual) < 1e-9);
+  const base = now + s0.offset;
+  for (let i = 1; i <= 5; i++) {
+    const t = base + 16 * i;
+    const r = f.update(sample(t, residual, 0.005, 0.005), {
+      wall: BASE.addSeconds(t + 0.01),
+      mono: 1000 + time + 1 + 16 * i,
+    });
+    assert.equal(r.kind, "absorbed");
+    assert.ok(r.kind === "absorbed" && r.p !== null && r.p > 0.1, `p ${JSON.stringify(r)}`);
+  }
+});
+
+test("late samples: slightly behind the filter time absorbed, far behind ignored", () => {
+  const f = new SourceFilter(ALGO, LIMITS);
+  const { time } = drive(f, { offset: () => 0 }, 10, { interval: 16 });
+  f.progress(BASE.addSeconds(time + 10));
+  const late = f.update(sample(time + 9.5, 0, 0.005, 0.005), at(time + 10.1));
+  assert.equal(late.kind, "absorbed");
+  f.progress(BASE.addSeconds(time + 30));
+  const stale = f.update(sample(time + 20, 0, 0.005, 0.005), at(time + 30.1));
+  assert.equal(stale.kind, "stale");
+});

@@ -7,7 +7,9 @@ import { existsSync } from "node:fs";
 import { formatDiagnostic, type ConfigResult } from "../proto/config/index.js";
 import { defaultConfig } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
+import { chooseClock, ClockControlError } from "../daemon/clock-choice.js";
 import { Daemon } from "../daemon/daemon.js";
+import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
 import { createLogger, isLogLevel, streamSink, type LogLevel, type Logger } from "../daemon/log.js";
@@ -88,17 +90,30 @@ async function main(argv: string[]): Promise<number> {
   if (native.inUse) log.debug(native.message);
   else log.warn(native.message);
 
-  const clockControl = !values["no-clock-control"];
-  if (clockControl && config.sources.length > 0) {
-    log.error(
-      "steering the system clock is not implemented yet in this version; " +
-        "run with --no-clock-control to measure the sources without touching the clock",
-    );
+  const system = new SystemStateCell(
+    initialSystemState({
+      localStratum: config.synchronization.localStratum,
+      referenceId: config.synchronization.referenceId,
+    }),
+  );
+  let panicked = false;
+  let choice;
+  try {
+    choice = chooseClock(config, !values["no-clock-control"], system, log, () => {
+      // The reason was logged as an error; nothing was stepped. Exit 70, as ntpd-rs.
+      panicked = true;
+      process.kill(process.pid, "SIGTERM");
+    });
+  } catch (error) {
+    if (!(error instanceof ClockControlError)) throw error;
+    log.error(error.message);
     return EXIT_SOFTWARE;
   }
-  if (!clockControl) log.info("clock control disabled: the system clock is never changed");
+  if (values["no-clock-control"] && !choice.discipline) {
+    log.info("clock control disabled: the system clock is never changed");
+  }
 
-  const daemon = new Daemon({ config, log });
+  const daemon = new Daemon({ config, log, system, discipline: choice.discipline ?? undefined });
   try {
     await daemon.start();
   } catch (error) {
@@ -116,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
   }
   log.info("ntp-daemon started", { version: packageVersion(), pid: process.pid });
 
-  return await waitForTermination(daemon, log, fileSink);
+  const code = await waitForTermination(daemon, log, fileSink);
+  return panicked ? EXIT_SOFTWARE : code;
 }
 
 async function loadConfiguration(path: string | undefined): Promise<ConfigResult> {

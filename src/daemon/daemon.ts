@@ -1,6 +1,6 @@
 // The daemon: builds the spawners, NTP servers and NTS-KE servers a
-// configuration asks for, starts them, and stops them. Measurements are
-// reported per source until the clock discipline (a later issue) turns them
+// configuration asks for, starts them, and stops them. Each measurement is
+// logged and handed to the clock discipline (discipline.ts), which turns them
 // into clock corrections. Its state is published on the observation socket
 // (observe(), observer.ts) when `observation-path` is set.
 
@@ -10,6 +10,7 @@ import { initialSystemState, SystemStateCell } from "../proto/server/system-stat
 import type { RequestProtector } from "../proto/source/protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
 import { packageVersion } from "../cli/version.js";
+import type { ClockDiscipline } from "./discipline.js";
 import { KeySetRotation, loadKeySet } from "./keyset-store.js";
 import type { Logger } from "./log.js";
 import {
@@ -36,6 +37,10 @@ export interface DaemonOptions {
   resolve?: Resolver;
   /** What the observation says about the program (default: package.json's version). */
   program?: ProgramInfo;
+  /** What the servers publish; the clock discipline updates it. */
+  system?: SystemStateCell;
+  /** Turns measurements into clock corrections; without it they are only logged. */
+  discipline?: ClockDiscipline;
 }
 
 export class Daemon {
@@ -55,18 +60,25 @@ export class Daemon {
   private readonly log: Logger;
   private readonly sourceLog: Logger;
   private readonly clock: WallClock;
+  private readonly clockDiscipline: ClockDiscipline | null;
+  /** The `[[source]]` each running task came from. */
+  private readonly taskConfigs = new Map<number, NetworkSourceCommon>();
 
   constructor(private readonly options: DaemonOptions) {
     const { config } = options;
+    this.clockDiscipline = options.discipline ?? null;
+    this.discipline = this.clockDiscipline;
     this.log = options.log;
     this.sourceLog = options.log.child("source");
     this.clock = options.clock ?? systemWallClock;
-    this.system = new SystemStateCell(
-      initialSystemState({
-        localStratum: config.synchronization.localStratum,
-        referenceId: config.synchronization.referenceId,
-      }),
-    );
+    this.system =
+      options.system ??
+      new SystemStateCell(
+        initialSystemState({
+          localStratum: config.synchronization.localStratum,
+          referenceId: config.synchronization.referenceId,
+        }),
+      );
     const context: SpawnerContext = {
       resolve: options.resolve ?? ((host) => resolveHost(host)),
       createTask: (sourceConfig, name, address, port, onEnd, protector) =>
@@ -80,9 +92,13 @@ export class Daemon {
           id: task.id,
           nts: task.nts,
         });
+        const taskConfig = this.taskConfigs.get(task.id);
+        if (taskConfig) this.clockDiscipline?.addSource(task, taskConfig);
       },
       onTaskStopped: (task) => {
         this.sources.delete(task.id);
+        this.taskConfigs.delete(task.id);
+        this.clockDiscipline?.removeSource(task);
       },
     };
     this.spawners = config.sources.map((s) => createSpawner(s, context));
@@ -194,6 +210,7 @@ export class Daemon {
     for (const server of this.servers) server.stop();
     for (const server of this.ntsKeServers) server.stop();
     this.keys?.stop();
+    this.clockDiscipline?.stop();
     this.observer?.stop();
     this.observer = null;
   }
@@ -212,7 +229,7 @@ export class Daemon {
       localStratum: this.options.config.synchronization.localStratum,
       protector,
     });
-    return new SourceTask({
+    const task = new SourceTask({
       nts: protector !== undefined,
       name,
       address,
@@ -220,8 +237,10 @@ export class Daemon {
       source,
       clock: this.clock,
       log: this.sourceLog,
-      hooks: { onEvent: (task, event) => this.onSourceEvent(task, event), onEnd },
+      hooks: { onEvent: (t, event) => this.onSourceEvent(t, event), onEnd },
     });
+    this.taskConfigs.set(task.id, config);
+    return task;
   }
 
   private onSourceEvent(task: SourceTask, event: SourceEvent): void {
@@ -236,6 +255,7 @@ export class Daemon {
           stratum: m.stratum,
           poll: `${2 ** task.source.effectivePollInterval()}s`,
         });
+        this.clockDiscipline?.measurement(task, m);
         break;
       }
       case "unusable":

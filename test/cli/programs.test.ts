@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import { runCommand } from "../helpers/process.js";
+import { runCommand, which } from "../helpers/process.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { CTL_ENTRY, DAEMON_ENTRY, EXPORTER_ENTRY } from "../daemon/run-daemon.js";
 
@@ -74,10 +74,33 @@ test("ntp-daemon: a feature not built yet is refused by name, exit 78", async ()
   });
 });
 
-test("ntp-daemon: sources without --no-clock-control exit 70 with the reason", async () => {
+test("ntp-daemon: without CAP_SYS_TIME, sources and no --no-clock-control exit 70 with the reason", async (t) => {
+  // The daemon must never steer this machine's clock in a test: run it with
+  // CAP_SYS_TIME dropped (and a source that never answers), so the only thing
+  // it can do is refuse to start.
+  if (!which("setpriv")) {
+    t.skip("setpriv (util-linux) is needed to drop CAP_SYS_TIME");
+    return;
+  }
   await withConfig(`[[source]]\nmode = "server"\naddress = "127.0.0.1:9"\n`, async (path) => {
-    const r = await run(DAEMON_ENTRY, ["-c", path]);
-    assert.equal(r.code, 70);
+    const r = await runCommand(
+      "setpriv",
+      [
+        "--bounding-set",
+        "-sys_time",
+        "--inh-caps",
+        "-sys_time",
+        process.execPath,
+        "--import",
+        "tsx",
+        DAEMON_ENTRY,
+        "-c",
+        path,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    assert.equal(r.code, 70, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /cannot control the system clock/);
     assert.match(r.stdout + r.stderr, /--no-clock-control/);
   });
 });

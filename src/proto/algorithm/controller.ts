@@ -174,9 +174,11 @@ export function formatUpdate(
     "offset" | "offsetUncertainty" | "frequency" | "frequencyUncertainty"
   >,
 ): string {
+  // Microsecond and 0.001 ppm resolution: ntpd-rs prints every digit of the
+  // double, which no reader can use.
   return (
-    `Offset: ${a.offset * 1e3}+-${a.offsetUncertainty * 1e3}ms, ` +
-    `frequency: ${a.frequency * 1e6}+-${a.frequencyUncertainty * 1e6}ppm`
+    `Offset: ${(a.offset * 1e3).toFixed(3)}+-${(a.offsetUncertainty * 1e3).toFixed(3)}ms, ` +
+    `frequency: ${(a.frequency * 1e6).toFixed(3)}+-${(a.frequencyUncertainty * 1e6).toFixed(3)}ppm`
   );
 }
 

@@ -1,0 +1,85 @@
+// Which clock the discipline steers, decided once at start-up:
+//   - no sources: nothing to steer, no discipline;
+//   - --no-clock-control: a VirtualClock on top of the system clock, which is
+//     never touched;
+//   - otherwise the kernel's clock, which needs the native addon and
+//     CAP_SYS_TIME; without them the daemon refuses to start (exit 70, as
+//     ntpd-rs does when it cannot control the clock). NTPD_TS_FORBID_CLOCK_CONTROL=1
+//     refuses it too: the test runner sets it, so no test can steer the clock.
+
+import type { Config } from "../proto/config/types.js";
+import { KernelClock } from "./clock/kernel-clock.js";
+import type { SystemClock } from "./clock/system-clock.js";
+import { VirtualClock } from "./clock/virtual-clock.js";
+import { ClockDiscipline } from "./discipline.js";
+import type { SystemStateCell } from "../proto/server/system-state.js";
+import type { Logger } from "./log.js";
+
+export class ClockControlError extends Error {}
+
+/** Set to 1, the daemon refuses to steer the kernel clock (tests set it). */
+export const FORBID_CLOCK_CONTROL_ENV = "NTPD_TS_FORBID_CLOCK_CONTROL";
+
+export interface ClockChoice {
+  discipline: ClockDiscipline | null;
+  clock: SystemClock | null;
+}
+
+export function chooseClock(
+  config: Config,
+  clockControl: boolean,
+  system: SystemStateCell,
+  log: Logger,
+  onPanic: (reason: string) => void,
+): ClockChoice {
+  if (config.sources.length === 0) return { discipline: null, clock: null };
+  const disciplineLog = log.child("clock");
+  if (!clockControl) {
+    const virtual = new VirtualClock();
+    log.info(
+      "clock control disabled: the system clock is never changed; the discipline steers a " +
+        "virtual clock and reports the system clock's error",
+    );
+    // The served time stays the system clock's, so the server does not claim
+    // the synchronization it is not applying (system state stays as configured).
+    const discipline = new ClockDiscipline({
+      config,
+      clock: virtual,
+      virtual,
+      system: null,
+      log: disciplineLog,
+      onPanic,
+    });
+    return { discipline, clock: virtual };
+  }
+  // A safety interlock for test machines: the test runner sets it so that no
+  // test can ever steer the real clock, whatever its configuration says.
+  if (process.env[FORBID_CLOCK_CONTROL_ENV] === "1") {
+    throw new ClockControlError(
+      `cannot control the system clock: ${FORBID_CLOCK_CONTROL_ENV}=1 forbids it; ` +
+        "run with --no-clock-control",
+    );
+  }
+  let kernel: KernelClock;
+  try {
+    kernel = KernelClock.open();
+  } catch (error) {
+    throw new ClockControlError(
+      `cannot control the system clock: ${(error as Error).message}; ` +
+        "run with --no-clock-control to measure without steering",
+    );
+  }
+  const probe = kernel.canControl();
+  if (!probe.permitted) {
+    throw new ClockControlError(`cannot control the system clock: ${probe.reason}`);
+  }
+  const discipline = new ClockDiscipline({
+    config,
+    clock: kernel,
+    virtual: null,
+    system,
+    log: disciplineLog,
+    onPanic,
+  });
+  return { discipline, clock: kernel };
+}

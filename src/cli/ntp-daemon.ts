@@ -3,10 +3,9 @@
 // Exit codes as ntpd-rs: 78 configuration error, 70 fatal (cannot control the
 // clock, cannot open the log file, internal error).
 
-import { existsSync } from "node:fs";
-import { formatDiagnostic, type ConfigResult } from "../proto/config/index.js";
-import { defaultConfig } from "../proto/config/index.js";
-import { loadConfigFile } from "../daemon/config-file.js";
+import { existsSync, statSync } from "node:fs";
+import { defaultConfig, formatDiagnostic } from "../proto/config/index.js";
+import { configPermissionProblem, loadConfigFile } from "../daemon/config-file.js";
 import { chooseClock, ClockControlError } from "../daemon/clock-choice.js";
 import { Daemon } from "../daemon/daemon.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
@@ -65,7 +64,12 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
 
-  const loaded = await loadConfiguration(values.config);
+  const configPath =
+    values.config ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null);
+  const loaded =
+    configPath === null
+      ? ({ ok: true, config: defaultConfig(), warnings: [] } as const)
+      : await loadConfigFile(configPath);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
@@ -85,6 +89,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const colors = config.observability.ansiColors ?? (fileSink === null && process.stdout.isTTY);
   const log = createLogger(level, fileSink ?? streamSink(), colors);
+
+  if (configPath !== null) {
+    try {
+      const problem = configPermissionProblem(statSync(configPath).mode);
+      if (problem) log.warn(problem, { path: configPath, fix: `chmod go-w ${configPath}` });
+    } catch {
+      // It was just read; a failing stat changes nothing.
+    }
+  }
 
   const native = nativeStatus();
   if (native.inUse) log.debug(native.message);
@@ -133,12 +146,6 @@ async function main(argv: string[]): Promise<number> {
 
   const code = await waitForTermination(daemon, log, fileSink);
   return panicked ? EXIT_SOFTWARE : code;
-}
-
-async function loadConfiguration(path: string | undefined): Promise<ConfigResult> {
-  if (path !== undefined) return loadConfigFile(path);
-  if (existsSync(DEFAULT_CONFIG_PATH)) return loadConfigFile(DEFAULT_CONFIG_PATH);
-  return { ok: true, config: defaultConfig(), warnings: [] };
 }
 
 function waitForTermination(

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatDiagnostic } from "../proto/config/index.js";
-import { loadConfigFile } from "./config-file.js";
+import { configPermissionProblem, loadConfigFile } from "./config-file.js";
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "ntpd-ts-config-"));
@@ -68,4 +68,11 @@ test("invalid UTF-8 is refused rather than silently replaced", async () => {
     assert.equal(r.ok, false);
     if (!r.ok) assert.match(r.errors[0]?.message ?? "", /not valid UTF-8/);
   });
+});
+
+test("a configuration file others can write is flagged; 0644 and 0600 are fine", () => {
+  assert.equal(configPermissionProblem(0o100644), null);
+  assert.equal(configPermissionProblem(0o100600), null);
+  assert.match(configPermissionProblem(0o100666) ?? "", /changed by everyone \(mode 0666\)/);
+  assert.match(configPermissionProblem(0o100664) ?? "", /changed by its group \(mode 0664\)/);
 });

@@ -43,3 +43,14 @@ export async function loadConfigFile(path: string): Promise<ConfigResult> {
   }
   return parseConfig(text, path);
 }
+
+/**
+ * Why the configuration file's permissions are risky, or null: a file others
+ * may write lets them choose our time sources (ntpd-rs warns about this too).
+ */
+export function configPermissionProblem(mode: number): string | null {
+  const permissions = mode & 0o777;
+  if ((permissions & 0o022) === 0) return null;
+  const who = (permissions & 0o002) !== 0 ? "everyone" : "its group";
+  return `the configuration file can be changed by ${who} (mode 0${permissions.toString(8)})`;
+}

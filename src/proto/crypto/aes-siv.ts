@@ -13,6 +13,13 @@
 // As an RFC 5116 AEAD (what NTS uses, RFC 8915 §5.6), the S2V components are
 // [associated data, nonce] followed by the plaintext; the associated data is a
 // component even when empty. Output = V (16-octet synthetic IV) ‖ C.
+//
+// Per-key state is the CMAC object, the CTR key and two S2V constants: D0 =
+// CMAC(K1, <zero>) and, computed on first use, the S2V state after an empty
+// first component (NTS cookies have empty associated data: one AES call less
+// per cookie). Working buffers are shared by all instances (every method runs
+// to completion synchronously), so a key costs little memory to keep and
+// nothing to allocate beyond its own state.
 
 import { createCipheriv, timingSafeEqual, type Cipher } from "node:crypto";
 import { AeadId, type AeadCipher } from "./aead.js";
@@ -23,6 +30,14 @@ export const SIV_MAX_AD_COMPONENTS = 126;
 
 /** Plaintexts longer than this use a per-message aes-*-ctr object instead of ECB counter blocks. */
 const CTR_OBJECT_THRESHOLD = 384;
+
+const EMPTY = new Uint8Array(0);
+
+// Shared working buffers (see above); zeroed after each use.
+const D = new Uint8Array(AES_BLOCK_SIZE);
+const BLOCK = new Uint8Array(AES_BLOCK_SIZE);
+const V = new Uint8Array(AES_BLOCK_SIZE);
+const COUNTERS = new Uint8Array(CTR_OBJECT_THRESHOLD);
 
 /** AEAD id for an AES-SIV-CMAC key of `keyLength` octets, or null. */
 function sivAeadId(keyLength: number): AeadId | null {
@@ -50,10 +65,8 @@ export class AesSivCmac implements AeadCipher {
   private ecb: Cipher | null = null;
   /** CMAC(K1, <zero>): the first S2V step, the same for every message under this key. */
   private readonly d0: Uint8Array;
-  private readonly d = new Uint8Array(AES_BLOCK_SIZE);
-  private readonly block = new Uint8Array(AES_BLOCK_SIZE);
-  private readonly v = new Uint8Array(AES_BLOCK_SIZE);
-  private readonly counters = new Uint8Array(CTR_OBJECT_THRESHOLD);
+  /** dbl(D0) xor CMAC(K1, <empty>): S2V after an empty first component; on first use. */
+  private dEmpty: Uint8Array | null = null;
 
   /** @throws RangeError unless `key` is 32, 48 or 64 octets. */
   constructor(key: Uint8Array) {
@@ -66,7 +79,7 @@ export class AesSivCmac implements AeadCipher {
     const half = key.length >>> 1;
     this.cmac = new AesCmac(key.subarray(0, half));
     this.ctrKey = Uint8Array.from(key.subarray(half)); // a copy, even when key is a Buffer
-    this.d0 = this.cmac.mac(this.block); // block is all zero here
+    this.d0 = this.cmac.mac(BLOCK); // BLOCK is all zero between uses
   }
 
   /** RFC 5116 AEAD: SIV-ENCRYPT(K, P, A, N) = V ‖ C. `nonce` must not be empty. */
@@ -107,7 +120,7 @@ export class AesSivCmac implements AeadCipher {
     const tag = ciphertext.subarray(0, AES_BLOCK_SIZE);
     const plaintext = new Uint8Array(ciphertext.length - AES_BLOCK_SIZE);
     this.ctrXor(tag, ciphertext.subarray(AES_BLOCK_SIZE), plaintext, 0);
-    const v = this.v;
+    const v = V;
     this.s2v(components, plaintext, v);
     const ok = timingSafeEqual(v, tag);
     v.fill(0);
@@ -120,12 +133,18 @@ export class AesSivCmac implements AeadCipher {
 
   /** S2V(K1, components..., last) into out[0..16) (RFC 5297 §2.4; here n >= 1 always). */
   private s2v(components: readonly Uint8Array[], last: Uint8Array, out: Uint8Array): void {
-    const d = this.d;
-    const block = this.block;
-    d.set(this.d0);
-    for (const component of components) {
+    const d = D;
+    const block = BLOCK;
+    let first = 0;
+    if (components.length > 0 && components[0]!.length === 0) {
+      d.set(this.emptyFirstComponent());
+      first = 1;
+    } else {
+      d.set(this.d0);
+    }
+    for (let c = first; c < components.length; c++) {
       dblInto(d, d);
-      this.cmac.macInto(component, block, 0);
+      this.cmac.macInto(components[c]!, block, 0);
       for (let i = 0; i < AES_BLOCK_SIZE; i++) d[i]! ^= block[i]!;
     }
     if (last.length >= AES_BLOCK_SIZE) {
@@ -150,8 +169,8 @@ export class AesSivCmac implements AeadCipher {
   private ctrXor(v: Uint8Array, input: Uint8Array, output: Uint8Array, outOffset: number): void {
     const len = input.length;
     if (len === 0) return;
-    const q = this.block;
-    q.set(v.subarray(0, AES_BLOCK_SIZE));
+    const q = BLOCK;
+    for (let i = 0; i < AES_BLOCK_SIZE; i++) q[i] = v[i]!;
     q[8]! &= 0x7f;
     q[12]! &= 0x7f;
     if (len > CTR_OBJECT_THRESHOLD) {
@@ -163,7 +182,7 @@ export class AesSivCmac implements AeadCipher {
       // Counter blocks Q, Q+1, ...: bit 31 of Q is clear, so the low 32-bit word
       // cannot carry for any message shorter than 2^35 octets.
       const blocks = (len + 15) >>> 4;
-      const counters = this.counters;
+      const counters = COUNTERS;
       const base = ((q[12]! << 24) | (q[13]! << 16) | (q[14]! << 8) | q[15]!) >>> 0;
       for (let b = 0; b < blocks; b++) {
         const o = b << 4;
@@ -176,9 +195,22 @@ export class AesSivCmac implements AeadCipher {
       }
       const keystream = this.ecbCipher().update(counters.subarray(0, blocks << 4));
       for (let i = 0; i < len; i++) output[outOffset + i] = input[i]! ^ keystream[i]!;
-      keystream.fill(0);
+      keystream.fill(0); // counter blocks derive from V, which is public: left as they are
     }
     q.fill(0);
+  }
+
+  /** dbl(D0) xor CMAC(K1, <empty>), computed once per key. */
+  private emptyFirstComponent(): Uint8Array {
+    if (this.dEmpty === null) {
+      const d = new Uint8Array(AES_BLOCK_SIZE);
+      dblInto(d, this.d0);
+      const mac = this.cmac.mac(EMPTY);
+      for (let i = 0; i < AES_BLOCK_SIZE; i++) d[i]! ^= mac[i]!;
+      mac.fill(0);
+      this.dEmpty = d;
+    }
+    return this.dEmpty;
   }
 
   private ecbCipher(): Cipher {

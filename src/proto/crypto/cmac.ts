@@ -5,15 +5,32 @@
 // serves every MAC computed under that key ("one-cbc"): to restart the CBC
 // chain at IV = 0 on the same object we XOR the previous output block (the
 // object's current chaining value, which we track) into the first block of
-// the next message. update() is synchronous, so no other caller can interleave.
+// the next message. update() is synchronous, so no other caller can interleave;
+// for the same reason every AesCmac shares one scratch buffer (no per-key
+// allocation beyond the subkeys and the chaining value).
 
 import { createCipheriv, timingSafeEqual, type Cipher } from "node:crypto";
 
 /** AES block size in octets. */
 export const AES_BLOCK_SIZE = 16;
 
-/** Messages up to this size reuse the per-key scratch buffer; longer ones get a temporary one. */
+/** Messages up to this size reuse the shared scratch buffer; longer ones get a temporary one. */
 const SCRATCH_LIMIT = 4096;
+
+/** Scratch of every AesCmac (grown up to SCRATCH_LIMIT; zeroed after each use). */
+let scratch = new Uint8Array(256);
+/** views[n] = scratch[0 .. 16n), made on first use (no view allocated per MAC). */
+let views: Uint8Array[] = [];
+
+/** A zeroed buffer of exactly `size` octets (a multiple of 16): a view of the scratch if it fits. */
+function scratchOf(size: number): Uint8Array {
+  if (size > SCRATCH_LIMIT) return new Uint8Array(size);
+  if (scratch.length < size) {
+    scratch = new Uint8Array(Math.min(SCRATCH_LIMIT, Math.max(size, scratch.length * 2)));
+    views = [];
+  }
+  return (views[size >>> 4] ??= scratch.subarray(0, size));
+}
 
 /** The node:crypto cipher name for an AES key of `keyLength` octets in `mode`. */
 export function aesAlgorithm(keyLength: number, mode: "cbc" | "ctr" | "ecb"): string {
@@ -62,7 +79,6 @@ export class AesCmac {
   private readonly chain = new Uint8Array(AES_BLOCK_SIZE);
   private readonly k1 = new Uint8Array(AES_BLOCK_SIZE);
   private readonly k2 = new Uint8Array(AES_BLOCK_SIZE);
-  private scratch = new Uint8Array(256);
 
   constructor(key: Uint8Array) {
     this.keyLength = key.length;
@@ -101,7 +117,7 @@ export class AesCmac {
     if (xorEnd !== undefined && (len < AES_BLOCK_SIZE || xorEnd.length !== AES_BLOCK_SIZE)) {
       throw new RangeError("xorend needs a message of at least 16 octets and a 16-octet block");
     }
-    const buf = padded <= SCRATCH_LIMIT ? this.scratchOf(padded) : new Uint8Array(padded);
+    const buf = scratchOf(padded); // zeroed: the padding after 0x80 is already there
     buf.set(message);
     if (xorEnd !== undefined) {
       const o = len - AES_BLOCK_SIZE;
@@ -113,26 +129,21 @@ export class AesCmac {
     if (len !== padded) {
       subkey = this.k2;
       buf[len] = 0x80;
-      buf.fill(0, len + 1, padded);
     }
-    for (let i = 0; i < AES_BLOCK_SIZE; i++) buf[last + i]! ^= subkey[i]!;
     // Restart the chain at IV = 0: AES(chain ^ (M1 ^ chain)) = AES(M1).
     const chain = this.chain;
-    for (let i = 0; i < AES_BLOCK_SIZE; i++) buf[i]! ^= chain[i]!;
-    const enc = this.cbc.update(buf.subarray(0, padded));
-    chain.set(enc.subarray(last, padded));
-    out.set(chain, outOffset);
-    buf.fill(0, 0, padded);
-    enc.fill(0);
-  }
-
-  private scratchOf(size: number): Uint8Array {
-    if (this.scratch.length < size) {
-      this.scratch = new Uint8Array(
-        Math.min(SCRATCH_LIMIT, Math.max(size, this.scratch.length * 2)),
-      );
+    for (let i = 0; i < AES_BLOCK_SIZE; i++) {
+      buf[last + i]! ^= subkey[i]!;
+      buf[i]! ^= chain[i]!;
     }
-    return this.scratch;
+    const enc = this.cbc.update(buf);
+    for (let i = 0; i < AES_BLOCK_SIZE; i++) {
+      const c = enc[last + i]!;
+      chain[i] = c;
+      out[outOffset + i] = c;
+    }
+    buf.fill(0);
+    enc.fill(0);
   }
 }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { AeadId } from "../crypto/aead.js";
+import { AeadPairCache } from "../crypto/aead-pair-cache.js";
 import { aeadKeyLength, createAead } from "../crypto/registry.js";
 import { encodeExtensionField } from "../packet/extension-fields.js";
 import { decodeHeader } from "../packet/header.js";
@@ -779,4 +780,86 @@ test("NtsRequestHandler: cookies are cut to keep the reply within maxLength; -1 
   // Nothing kept after a write: a second write without check() writes nothing.
   assert.equal(handler.writeAuthenticator(out, 84, 2048, true), -1);
   assert.equal(handler.check(request, scan, keySet(9)), "nak");
+});
+
+// ---------------------------------------------------------------- session cipher cache
+
+/** check() + writeAuthenticator() on a copy of `request`; the reply bytes, or the verdict. */
+function serve(handler: NtsRequestHandler, request: Uint8Array, keys: KeySet): Uint8Array | string {
+  const scan = new NtsFieldScanner(32);
+  assert.ok(scan.scan(request, 48, request.length));
+  const verdict = handler.check(request, scan, keys);
+  if (verdict !== "ok") return verdict;
+  const out = new Uint8Array(2048);
+  out.set(request.subarray(0, 84)); // header + UID, as the server core echoes them
+  const end = handler.writeAuthenticator(out, 84, request.length, true);
+  assert.ok(end > 0);
+  return out.slice(0, end);
+}
+
+test("session cipher cache: replies are byte for byte those of an uncached handler", () => {
+  const keys = keySet();
+  const cached = new NtsRequestHandler(seededRandom(5), new ServerStats(), new AeadPairCache(2));
+  const uncached = new NtsRequestHandler(seededRandom(5), new ServerStats(), new AeadPairCache(0));
+  // Three sessions through a cache of two: hits, misses and evictions, every AEAD.
+  const sessions = [
+    sessionKeys(AeadId.AES_SIV_CMAC_256, 1),
+    sessionKeys(AeadId.AES_SIV_CMAC_512, 2),
+    sessionKeys(AeadId.AES_128_GCM_SIV, 3),
+  ];
+  const order = [0, 0, 1, 0, 1, 2, 2, 0, 1, 1, 0, 2, 0];
+  for (const i of order) {
+    const session = sessions[i]!;
+    const request = ntsRequest({ keys: session, placeholders: [200] }, keys);
+    const a = serve(cached, request, keys);
+    const b = serve(uncached, request, keys);
+    assert.ok(a instanceof Uint8Array && b instanceof Uint8Array);
+    assert.equal(toHex(a), toHex(b));
+    const opened = openReply(a, session);
+    assert.equal(opened.cookies.length, 2);
+    for (const c of opened.cookies) sameKeys(c, keys, session);
+    assert.ok(cached.ciphers.size <= 2);
+  }
+  assert.ok(cached.ciphers.hits > 0);
+  assert.equal(cached.ciphers.hits + cached.ciphers.misses, order.length);
+  assert.equal(uncached.ciphers.size, 0);
+});
+
+test("session cipher cache: one client's requests hit; a forged authenticator is not admitted", () => {
+  const keys = keySet();
+  const handler = new NtsRequestHandler(seededRandom(6), new ServerStats(), new AeadPairCache(8));
+  const session = sessionKeys(AeadId.AES_SIV_CMAC_512, 4);
+  // A valid cookie with an authenticator under the wrong key: NAK, nothing kept.
+  const forged = ntsRequest({ keys: session, sealWith: new Uint8Array(64).fill(0xee) }, keys);
+  assert.equal(serve(handler, forged, keys), "nak");
+  assert.equal(handler.ciphers.size, 0);
+  for (let i = 0; i < 5; i++) {
+    const reply = serve(handler, ntsRequest({ keys: session }, keys), keys);
+    assert.ok(reply instanceof Uint8Array);
+    assert.equal(openReply(reply, session).cookies.length, 1);
+  }
+  assert.equal(handler.ciphers.size, 1);
+  assert.equal(handler.ciphers.misses, 2); // the forged request, then the first valid one
+  assert.equal(handler.ciphers.hits, 4);
+  // Once cached, a forged authenticator still fails: the pair does not vouch for anything.
+  assert.equal(serve(handler, forged, keys), "nak");
+  // A cookie for other keys (another session of the same AEAD) gets its own ciphers.
+  const other = sessionKeys(AeadId.AES_SIV_CMAC_512, 5);
+  const reply = serve(handler, ntsRequest({ keys: other }, keys), keys);
+  assert.ok(reply instanceof Uint8Array);
+  openReply(reply, other);
+  assert.equal(handler.ciphers.size, 2);
+});
+
+test("session cipher cache: the server core serves repeated requests of several sessions", () => {
+  const h = harness();
+  for (let i = 0; i < 3; i++) {
+    const session = sessionKeys(AeadId.AES_SIV_CMAC_256, 10 + i);
+    for (let j = 0; j < 2; j++) {
+      const d = h.handle(ntsRequest({ keys: session }, h.keys));
+      expectKind(d, "time", true);
+      openReply(h.reply(d), session);
+    }
+  }
+  checkStats(h);
 });

@@ -18,11 +18,16 @@
 // only as many as keep the reply within the request's length; sealed with the
 // S2C key under a fresh nonce.
 //
-// Per request this costs two AEAD key setups (C2S, S2C), one cookie open and
-// one cookie seal per new cookie; the rest uses scratch owned by the handler.
+// Per request this costs one cookie open, the C2S open, one cookie seal per
+// new cookie and the S2C seal. The session's (C2S, S2C) cipher pair comes
+// from a bounded cache keyed by the exact key bytes (AeadPairCache; a pair is
+// admitted once a request authenticated under it), so only a session's first
+// request, or one whose pair was evicted, pays the AEAD key setup; see
+// aead-pair-cache.ts for the trade-offs and capacity 0 to disable it. The
+// rest uses scratch owned by the handler.
 
 import { randomFillSync } from "node:crypto";
-import type { AeadCipher } from "../crypto/aead.js";
+import { AeadPairCache, type AeadPair } from "../crypto/aead-pair-cache.js";
 import { createAead } from "../crypto/registry.js";
 import { ExtensionFieldReader } from "../packet/extension-fields.js";
 import { MAX_EXTENSION_FIELDS, MAX_NTP_PACKET_LENGTH } from "../packet/parse.js";
@@ -89,11 +94,17 @@ export class NtsRequestHandler {
   private readonly plaintext = new Uint8Array(MAX_NTP_PACKET_LENGTH);
   private keySet: KeySet | null = null;
   private contents: CookieContents | null = null;
+  private pair: AeadPair | null = null;
 
-  /** `stats.ntsCookiesWithheld` counts the new cookies that did not fit. */
+  /**
+   * `stats.ntsCookiesWithheld` counts the new cookies that did not fit.
+   * `ciphers`: the session cipher cache (default: DEFAULT_AEAD_PAIR_CACHE_CAPACITY
+   * pairs; `new AeadPairCache(0)` disables caching).
+   */
   constructor(
     private readonly random: RandomBytes,
     private readonly stats: ServerStats,
+    readonly ciphers: AeadPairCache = new AeadPairCache(),
   ) {}
 
   /**
@@ -116,9 +127,21 @@ export class NtsRequestHandler {
     );
     if (contents === null) return "nak";
     this.contents = contents; // from here on, release() overwrites the keys
-    const c2s = createAead(contents.aead, contents.c2s);
+    const pair = this.ciphers.get(contents.aead, contents.c2s, contents.s2c);
+    const c2s = pair.c2s;
     const plaintext = openAuthenticator(request, view, c2s);
-    if (plaintext === null) return this.fail("nak");
+    if (plaintext === null) {
+      // A forged authenticator with a valid (replayed) cookie: do the key
+      // setup a miss does, so the NAK's timing does not tell whether the
+      // cookie's session is cached (i.e. recently active).
+      if (pair.cached) createAead(contents.aead, contents.c2s);
+      return this.fail("nak");
+    }
+    // Authentic: the sender holds the session keys, so the pair is worth keeping.
+    // Its S2C cipher is made now, while the pair is surely not evicted.
+    this.ciphers.admit(pair);
+    pair.s2c();
+    this.pair = pair;
     if (!hasRequiredNoncePadding(view, c2s)) return this.fail("malformed");
 
     let slots = 0;
@@ -159,8 +182,9 @@ export class NtsRequestHandler {
   ): number {
     const contents = this.contents;
     const keySet = this.keySet;
-    if (contents === null || keySet === null) return -1; // no successful check()
-    const s2c: AeadCipher = createAead(contents.aead, contents.s2c);
+    const pair = this.pair;
+    if (contents === null || keySet === null || pair === null) return -1; // no successful check()
+    const s2c = pair.s2c();
     const limit = Math.min(maxLength, out.length);
     const bare = offset + authenticatorFieldLength(s2c.nonceLength, s2c.tagLength);
     if (bare > limit) {
@@ -203,6 +227,7 @@ export class NtsRequestHandler {
     }
     this.contents = null;
     this.keySet = null;
+    this.pair = null;
     this.slotCount = 0;
   }
 }

@@ -31,6 +31,11 @@ export const COOKIE_TAG_LENGTH = 16;
 const BODY_OFFSET = COOKIE_HEADER_LENGTH + COOKIE_NONCE_LENGTH;
 const EMPTY = new Uint8Array(0);
 
+/** Longest cookie plaintext: AEAD id and two 64-octet keys. */
+const MAX_PLAINTEXT_LENGTH = 2 + 2 * 64;
+/** encodeCookie's plaintext, reused (and zeroed after each use): it holds both session keys. */
+const plaintextScratch = new Uint8Array(MAX_PLAINTEXT_LENGTH);
+
 /** The possible values of L, for a check before decryption. */
 const CIPHERTEXT_LENGTHS = new Set(
   SUPPORTED_AEADS.map((id) => COOKIE_TAG_LENGTH + 2 + 2 * (aeadKeyLength(id) ?? 0)),
@@ -85,18 +90,26 @@ export function encodeCookie(
       `random source returned ${nonce.length} octets, ${COOKIE_NONCE_LENGTH} requested`,
     );
   }
-  const plaintext = new Uint8Array(2 + 2 * k);
+  const plaintext = plaintextScratch.subarray(0, 2 + 2 * k);
   plaintext[0] = contents.aead >>> 8;
   plaintext[1] = contents.aead & 0xff;
   plaintext.set(contents.s2c, 2);
   plaintext.set(contents.c2s, 2 + k);
-  const sealed = keyset.primaryCipher().seal(nonce, EMPTY, plaintext);
-  plaintext.fill(0);
+  let sealed: Uint8Array;
+  try {
+    sealed = keyset.primaryCipher().seal(nonce, EMPTY, plaintext);
+  } finally {
+    plaintext.fill(0);
+  }
 
   const out = new Uint8Array(BODY_OFFSET + sealed.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, keyset.primaryId);
-  view.setUint16(4, sealed.length);
+  const id = keyset.primaryId;
+  out[0] = id >>> 24;
+  out[1] = (id >>> 16) & 0xff;
+  out[2] = (id >>> 8) & 0xff;
+  out[3] = id & 0xff;
+  out[4] = sealed.length >>> 8;
+  out[5] = sealed.length & 0xff;
   out.set(nonce, COOKIE_HEADER_LENGTH);
   out.set(sealed, BODY_OFFSET);
   return out;
@@ -111,10 +124,10 @@ export function encodeCookie(
  */
 export function decodeCookie(keyset: KeySet, bytes: Uint8Array): CookieContents | null {
   if (bytes.length < BODY_OFFSET) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint16(4);
+  const length = (bytes[4]! << 8) | bytes[5]!;
   if (!CIPHERTEXT_LENGTHS.has(length) || bytes.length !== BODY_OFFSET + length) return null;
-  const cipher = keyset.cipherForId(view.getUint32(0));
+  const id = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  const cipher = keyset.cipherForId(id);
   if (cipher === undefined) return null;
   const plaintext = cipher.open(
     bytes.subarray(COOKIE_HEADER_LENGTH, BODY_OFFSET),

@@ -12,7 +12,7 @@ import { NtsProtector } from "../proto/nts/packet/protector.js";
 import { performKeyExchange, TrustStore, type KeyExchangeResult } from "./nts-ke-client.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
-import { Backoff, MIN_RETRY_SECONDS, type Spawner, type SpawnerContext } from "./spawners.js";
+import { Backoff, retryAfterEnd, type Spawner, type SpawnerContext } from "./spawners.js";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -89,7 +89,6 @@ export class NtsSpawner implements Spawner {
       return;
     }
     if (this.stopped) return;
-    this.backoff.succeeded();
     const stash = new CookieStash();
     for (const cookie of result.cookies) stash.add(cookie);
     const protector = new NtsProtector({
@@ -130,10 +129,13 @@ export class NtsSpawner implements Spawner {
       });
       return;
     }
+    const delay = retryAfterEnd(task, this.backoff);
     this.context.log.info("NTS source needs a new key exchange", {
       source: this.name,
       reason: reason === "reset" ? "out of cookies" : reason,
+      retry_in: `${delay}s`,
     });
-    this.backoff.schedule(() => void this.spawn(), MIN_RETRY_SECONDS);
+    this.backoff.schedule(() => void this.spawn(), delay);
+    this.backoff.failed();
   }
 }

@@ -10,6 +10,8 @@ interface FakeTask {
   task: SourceTask;
   started: boolean;
   stopped: boolean;
+  /** Whether the source ever produced a measurement. */
+  measured: boolean;
   end(reason: SourceEnd): void;
 }
 
@@ -31,6 +33,7 @@ function fakeContext(answers: (ResolvedAddress[] | Error)[]) {
       const fake: FakeTask = {
         started: false,
         stopped: false,
+        measured: false,
         task: undefined as unknown as SourceTask,
         end: (reason) => onEnd(fake.task, reason),
       };
@@ -42,6 +45,7 @@ function fakeContext(answers: (ResolvedAddress[] | Error)[]) {
         addressText: `${address.address}:${port}`,
         start: () => void (fake.started = true),
         stop: () => void (fake.stopped = true),
+        source: { snapshot: () => ({ lastMeasurement: fake.measured ? {} : null }) },
       } as unknown as SourceTask;
       tasks.push(fake);
       return fake.task;
@@ -112,6 +116,31 @@ test("server: unreachable → resolved again after a second, the new address is 
   assert.equal(lookups(), 2);
   assert.equal(tasks.length, 2);
   assert.equal(tasks[1]!.task.address.address, "192.0.2.9");
+  spawner.stop();
+});
+
+test("server: a server that never answers is retried ever more slowly (1, 2, 4 s ...)", async (t) => {
+  const tick = useFakeTimers(t);
+  const { context, tasks } = fakeContext([[v4("192.0.2.1")]]);
+  const spawner = new ServerSpawner(serverConfig, context);
+  spawner.start();
+  await settle();
+  for (const wait of [1000, 2000, 4000, 8000]) {
+    const before = tasks.length;
+    tasks.at(-1)!.end("unreachable");
+    tick(wait - 1);
+    await settle();
+    assert.equal(tasks.length, before, `no respawn before ${wait} ms`);
+    tick(1);
+    await settle();
+    assert.equal(tasks.length, before + 1, `respawned after ${wait} ms`);
+  }
+  // One that answered for a while is replaced after a second again.
+  tasks.at(-1)!.measured = true;
+  tasks.at(-1)!.end("unreachable");
+  tick(1000);
+  await settle();
+  assert.equal(tasks.length, 6);
   spawner.stop();
 });
 

@@ -48,6 +48,17 @@ export interface Spawner {
 export const MIN_RETRY_SECONDS = 1;
 const MAX_RETRY_SECONDS = 64;
 
+/**
+ * How long to wait before replacing a source that ended. A source that never
+ * answered makes the wait grow (1 s doubling to 64 s): a dead server must not
+ * be hammered by a new source's start-up polls every few seconds. One that
+ * worked for a while is replaced after a second.
+ */
+export function retryAfterEnd(task: SourceTask, backoff: Backoff): number {
+  if (task.source.snapshot().lastMeasurement !== null) backoff.succeeded();
+  return backoff.delay;
+}
+
 /** Retry timing shared by the spawners: doubles on failure, resets on success. */
 export class Backoff {
   private seconds = MIN_RETRY_SECONDS;
@@ -122,7 +133,6 @@ export class ServerSpawner implements Spawner {
       this.backoff.failed();
       return;
     }
-    this.backoff.succeeded();
     const task = this.context.createTask(this.config, this.name, first, port, (t, reason) =>
       this.ended(t, reason),
     );
@@ -141,11 +151,14 @@ export class ServerSpawner implements Spawner {
       });
       return;
     }
+    const delay = retryAfterEnd(task, this.backoff);
     this.context.log.info("source unreachable, resolving its address again", {
       source: this.name,
       address: task.addressText,
+      retry_in: `${delay}s`,
     });
-    this.backoff.schedule(() => void this.spawn(), MIN_RETRY_SECONDS);
+    this.backoff.schedule(() => void this.spawn(), delay);
+    this.backoff.failed();
   }
 
   private stopTask(): void {

@@ -461,7 +461,12 @@ export class ClockController {
     ) {
       // The estimate that crossed the threshold is probably an extreme one:
       // leave part of it uncorrected to avoid overshooting.
-      const c = offsetDelta - offsetSigma * algo.steerOffsetLeftover * Math.sign(offsetDelta);
+      // During start-up σ is the start-up placeholder (the largest delay seen,
+      // ntpd-rs), far above the real error: leaving it uncorrected would only
+      // force a second step moments later (found by the simulator). So the
+      // first correction is whole.
+      const leftover = this.#inStartup ? 0 : algo.steerOffsetLeftover;
+      const c = offsetDelta - offsetSigma * leftover * Math.sign(offsetDelta);
       if (Math.abs(c) > algo.stepThreshold) {
         const check = checkStep(this.config, c, this.#inStartup, this.#accumulated);
         this.#accumulated = check.accumulated;

@@ -1,0 +1,189 @@
+// The scenario catalogue: small declarative worlds (see scenario.ts for the
+// fields and units). Each description says what correct behaviour is;
+// test/sim/scenarios.test.ts holds the bounds.
+
+import {
+  hours,
+  minutes,
+  ms,
+  us,
+  type PathSpec,
+  type Scenario,
+  type ServerSpec,
+} from "./scenario.js";
+
+/** A quiet switched LAN: ~150 µs each way, a few µs of queueing. */
+function lan(overrides: Partial<PathSpec> = {}): PathSpec {
+  return { delay: us(150), jitter: { kind: "exponential", mean: us(15) }, ...overrides };
+}
+
+/** An Internet path: tens of ms, heavy-tailed queueing, rare spikes, a little loss. */
+function internet(delay: number, asymmetry: number, overrides: Partial<PathSpec> = {}): PathSpec {
+  return {
+    delay,
+    asymmetry,
+    jitter: { kind: "lognormal", median: ms(0.4), sigma: 1 },
+    spikes: { probability: 0.02, min: ms(20), max: ms(200) },
+    loss: 0.01,
+    ...overrides,
+  };
+}
+
+const honest = (name: string, path: PathSpec, extra: Partial<ServerSpec> = {}): ServerSpec => ({
+  name,
+  path,
+  ...extra,
+});
+
+const LAN_SERVERS: ServerSpec[] = [
+  honest("lan-a", lan({ asymmetry: us(6) })),
+  honest("lan-b", lan({ delay: us(180), asymmetry: us(-4) })),
+  honest("lan-c", lan({ delay: us(120) })),
+  honest("lan-d", lan({ delay: us(210), asymmetry: us(10) })),
+];
+
+/** A typical crystal: 12 ppm slow, a slow random walk, a small daily-ish swing. */
+const TYPICAL_CLOCK = {
+  frequencyError: 12,
+  wander: 2e-4,
+  thermal: { amplitude: 0.2, period: hours(8) },
+};
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: "clean-lan",
+    description:
+      "Four honest servers on a quiet LAN; the clock starts 3 ms behind and 12 ppm slow. " +
+      "Expect a slew (no step), |offset| < 100 µs within minutes, µs-level error afterwards.",
+    hours: 6,
+    seed: 1,
+    clock: { initialOffset: ms(3), ...TYPICAL_CLOCK },
+    servers: LAN_SERVERS,
+  },
+  {
+    name: "internet-jitter",
+    description:
+      "Five honest servers 8–45 ms away with heavy-tailed queueing, 2 % delay spikes, 1 % loss " +
+      "and path asymmetries up to 1.2 ms; the clock starts 40 ms ahead, 35 ppm fast, " +
+      "with a 0.3 ppm swing over 12 h. Expect one start-up step, then sub-ms tracking.",
+    hours: 6,
+    seed: 2,
+    clock: {
+      initialOffset: ms(-40),
+      frequencyError: -35,
+      wander: 1e-3,
+      thermal: { amplitude: 0.3, period: hours(12), phase: 1 },
+    },
+    servers: [
+      honest("inet-a", internet(ms(8), us(300))),
+      honest("inet-b", internet(ms(15), us(-600))),
+      honest("inet-c", internet(ms(22), us(900))),
+      honest("inet-d", internet(ms(31), us(-1200))),
+      honest("inet-e", internet(ms(45), us(200)), { noise: us(20) }),
+    ],
+  },
+  {
+    name: "falseticker",
+    description:
+      "Three honest LAN servers and two falsetickers: one 80 ms ahead from the start, one that " +
+      "drifts away at +40 ppm (10 ms off after ~4 min). Expect both outvoted, never selected " +
+      "while false, and the clock unaffected.",
+    hours: 6,
+    seed: 3,
+    clock: { initialOffset: ms(2), ...TYPICAL_CLOCK },
+    servers: [
+      ...LAN_SERVERS.slice(0, 3),
+      honest("false-80ms", lan({ delay: us(160) }), { offset: ms(80) }),
+      honest("false-drift", lan({ delay: us(140) }), { drift: 40 }),
+    ],
+  },
+  {
+    name: "server-steps",
+    description:
+      "Four LAN servers; after 2 h one of them steps its clock 200 ms ahead, and back after 4 h. " +
+      "Expect it outvoted while it is wrong and back in use afterwards, no local step, and " +
+      "|offset| staying below 1 ms.",
+    hours: 6,
+    seed: 4,
+    clock: { initialOffset: ms(-1.5), ...TYPICAL_CLOCK },
+    servers: [
+      ...LAN_SERVERS.slice(0, 3),
+      honest("stepper", lan({ delay: us(170) }), {
+        steps: [
+          { at: hours(2), by: ms(200) },
+          { at: hours(4), by: ms(-200) },
+        ],
+      }),
+    ],
+  },
+  {
+    name: "server-vanishes",
+    description:
+      "Four LAN servers; the nearest one stops answering after 1 h. Expect the remaining three " +
+      "to keep the clock synchronized (three agree: minimum-agreeing-sources is met).",
+    hours: 6,
+    seed: 5,
+    clock: { initialOffset: ms(4), ...TYPICAL_CLOCK },
+    servers: [
+      honest("lan-a", lan({ asymmetry: us(6) })),
+      honest("lan-b", lan({ delay: us(180), asymmetry: us(-4) })),
+      honest("vanishes", lan({ delay: us(90) }), { stopsAt: hours(1) }),
+      honest("lan-d", lan({ delay: us(210), asymmetry: us(10) })),
+    ],
+  },
+  {
+    name: "large-initial-offset",
+    description:
+      "Four LAN servers; the clock starts 5.3 s behind and 40 ppm slow (a host that booted " +
+      "without an RTC). Expect exactly one step, at start-up, then normal convergence.",
+    hours: 4,
+    seed: 6,
+    clock: { initialOffset: 5.3, frequencyError: 40, wander: 2e-4 },
+    servers: LAN_SERVERS,
+  },
+  {
+    name: "lossy",
+    description:
+      "Four servers on a congested 10 ms path losing 25–40 % of packets each way, with " +
+      "exponential queueing (mean 1 ms); the clock starts 6 ms behind. Expect slower but " +
+      "steady convergence, no step after it.",
+    hours: 6,
+    seed: 7,
+    clock: { initialOffset: ms(6), ...TYPICAL_CLOCK },
+    servers: [
+      honest("lossy-a", {
+        delay: ms(10),
+        jitter: { kind: "exponential", mean: ms(1) },
+        loss: 0.25,
+      }),
+      honest("lossy-b", { delay: ms(11), jitter: { kind: "exponential", mean: ms(1) }, loss: 0.3 }),
+      honest("lossy-c", { delay: ms(9), jitter: { kind: "exponential", mean: ms(1) }, loss: 0.4 }),
+      honest("lossy-d", {
+        delay: ms(12),
+        asymmetry: us(200),
+        jitter: { kind: "exponential", mean: ms(1) },
+        loss: 0.35,
+      }),
+    ],
+  },
+  {
+    name: "thermal",
+    description:
+      "Four LAN servers and a clock whose frequency swings ±3 ppm every 40 min (a laptop whose " +
+      "fan cycles) on top of a fast random walk. Expect the frequency to be tracked: " +
+      "|offset| well below 1 ms throughout.",
+    hours: 6,
+    seed: 8,
+    clock: {
+      initialOffset: us(-500),
+      frequencyError: -8,
+      wander: 2e-3,
+      thermal: { amplitude: 3, period: minutes(40) },
+    },
+    servers: LAN_SERVERS,
+  },
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.find((s) => s.name === name);
+}

@@ -1,0 +1,112 @@
+// One simulated NTP server: the real server core (NtpServerCore.handle) answering
+// with the simulated server's clock. That clock is true time plus the server's
+// error (constant offset, drift, steps) plus Gaussian read noise; the server
+// publishes a primary's system state (stratum 1 unless the scenario says
+// otherwise, LI 0).
+
+import { NtpServerCore } from "../src/proto/server/server.js";
+import {
+  initialSystemState,
+  linearRootDispersion,
+  SystemStateCell,
+  type SystemState,
+} from "../src/proto/server/system-state.js";
+import { referenceIdFromAscii } from "../src/proto/packet/reference-id.js";
+import { NtpTimestamp } from "../src/proto/time.js";
+import { START_UNIX_SECONDS } from "./local-clock.js";
+import { NetworkPath } from "./network.js";
+import { Rng } from "./random.js";
+import type { ServerSpec } from "./scenario.js";
+
+/** The simulated host's address as the servers see it. */
+export const CLIENT_ADDRESS = "192.0.2.1";
+const START = NtpTimestamp.fromUnix(START_UNIX_SECONDS, 0);
+
+export interface ServerCounters {
+  /** Requests that reached the server while it was answering. */
+  received: number;
+  /** Requests that reached it after it vanished. */
+  unanswered: number;
+  replies: number;
+  drops: number;
+}
+
+export class SimServer {
+  readonly spec: ServerSpec;
+  readonly path: NetworkPath;
+  readonly counters: ServerCounters = { received: 0, unanswered: 0, replies: 0, drops: 0 };
+  readonly #core: NtpServerCore;
+  readonly #noise: Rng;
+  readonly #out = new Uint8Array(1024);
+  /** True time at which the core's clock.now() is read (T3). */
+  #readAt = 0;
+
+  constructor(spec: ServerSpec, seed: number) {
+    this.spec = spec;
+    this.path = new NetworkPath(spec.path, seed, spec.name);
+    this.#noise = new Rng(seed, `server:${spec.name}:noise`);
+    const stratum = spec.stratum ?? 1;
+    const state: SystemState = {
+      ...initialSystemState({ localStratum: 1, referenceId: "GPS" }),
+      stratum,
+      referenceId: stratum === 1 ? referenceIdFromAscii("GPS", "space") : 0xc0000201,
+      precisionLog2: -20,
+      rootDelay: spec.rootDelay ?? 0,
+      ...linearRootDispersion(spec.rootDispersion ?? 1e-5, START, 0),
+    };
+    this.#core = new NtpServerCore({
+      clock: { now: () => this.#read(this.#readAt) },
+      systemState: new SystemStateCell(state),
+      rateLimitSeed: 1,
+    });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** The server's clock minus true time at true time `t` (without read noise), s. */
+  error(t: number): number {
+    const s = this.spec;
+    let e = (s.offset ?? 0) + (s.drift ?? 0) * 1e-6 * t;
+    for (const step of s.steps ?? []) if (t >= step.at) e += step.by;
+    return e;
+  }
+
+  /** Whether the server still answers at true time `t`. */
+  answersAt(t: number): boolean {
+    return this.spec.stopsAt === undefined || t < this.spec.stopsAt;
+  }
+
+  /**
+   * A request arrives at true time `t`. Returns the reply and the true time it
+   * leaves the server, or null when the server does not answer.
+   */
+  receive(request: Uint8Array, t: number): { reply: Uint8Array; departs: number } | null {
+    if (!this.answersAt(t)) {
+      this.counters.unanswered++;
+      return null;
+    }
+    this.counters.received++;
+    const departs = t + (this.spec.processing ?? 20e-6);
+    this.#readAt = departs;
+    const decision = this.#core.handle(
+      request,
+      request.length,
+      CLIENT_ADDRESS,
+      this.#read(t),
+      this.#out,
+    );
+    if (decision.action !== "reply") {
+      this.counters.drops++;
+      return null;
+    }
+    this.counters.replies++;
+    return { reply: this.#out.slice(0, decision.length), departs };
+  }
+
+  #read(t: number): NtpTimestamp {
+    const noise = (this.spec.noise ?? 1e-6) * this.#noise.gaussian();
+    return START.addSeconds(t + this.error(t) + noise);
+  }
+}

@@ -1,0 +1,295 @@
+// Correctness bounds on the simulator's scenarios (sim/scenarios.ts): the real
+// NtpSource, NtpServerCore and ClockController steering a SimulatedClock in
+// simulated time. Every scenario runs once, with its own seed and duration (a
+// few simulated hours each, about a second of CPU for all of them); the tests
+// share the runs. Bounds describe correct behaviour of a time daemon, with
+// room for noise, never the speed of the machine. Tests marked `todo` state
+// correct behaviour the algorithm does not show yet (the failure is
+// described in each); they run and report, without failing the suite.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import type { ControllerAction } from "../../src/proto/algorithm/controller.js";
+import { findScenario, scenarios } from "../../sim/scenarios.js";
+import type { Scenario } from "../../sim/scenario.js";
+import { Simulation, simulate, type RunResult } from "../../sim/simulation.js";
+import { summarize, type Summary } from "../../sim/summary.js";
+
+interface Selection {
+  at: number;
+  selected: string[];
+}
+
+interface Outcome {
+  scenario: Scenario;
+  run: RunResult;
+  summary: Summary;
+  /** Every controller update: when, and which servers it selected. */
+  selections: Selection[];
+}
+
+const outcomes = new Map<string, Outcome>();
+
+function outcome(name: string): Outcome {
+  const cached = outcomes.get(name);
+  if (cached !== undefined) return cached;
+  const scenario = findScenario(name);
+  assert.ok(scenario !== undefined, `no scenario ${name}`);
+  const selections: Selection[] = [];
+  const sim: Simulation = new Simulation(scenario, {
+    onAction: (at: number, action: ControllerAction) => {
+      if (action.kind !== "update") return;
+      selections.push({ at, selected: action.selected.map((id) => sim.serverName(id) ?? "?") });
+    },
+  });
+  const run = sim.run();
+  const result = { scenario, run, summary: summarize(run), selections };
+  outcomes.set(name, result);
+  return result;
+}
+
+/** Largest |true offset| in [from, to) seconds of simulated time. */
+function maxOffset(run: RunResult, from: number, to = Infinity): number {
+  let max = 0;
+  run.offsets.forEach((o, i) => {
+    const t = i * run.sampleInterval;
+    if (t >= from && t < to) max = Math.max(max, Math.abs(o));
+  });
+  return max;
+}
+
+/** Root mean square of the true offset in [from, end), seconds. */
+function rmsOffset(run: RunResult, from: number): number {
+  let sum = 0;
+  let n = 0;
+  run.offsets.forEach((o, i) => {
+    if (i * run.sampleInterval >= from) {
+      sum += o * o;
+      n++;
+    }
+  });
+  return Math.sqrt(sum / n);
+}
+
+const MINUTE = 60;
+const HOUR = 3600;
+/** Start-up: the burst, the first slews and the frequency settling. */
+const STARTUP = 10 * MINUTE;
+
+const us = (s: number): string => `${(s * 1e6).toFixed(1)} µs`;
+
+for (const { name } of scenarios) {
+  test(`${name}: converges within 5 min; no panic, no meddling, no falseticker selected`, () => {
+    const { summary, run } = outcome(name);
+    assert.deepEqual(summary.panics, []);
+    assert.equal(summary.meddling, 0);
+    assert.equal(run.duration, outcome(name).scenario.hours * HOUR);
+    // Converged: |offset| < 1 ms, and held for the next 5 minutes.
+    assert.ok(
+      summary.within1ms !== null && summary.within1ms <= 5 * MINUTE,
+      `${summary.within1ms}`,
+    );
+    assert.equal(summary.falsetickerSelected, 0, JSON.stringify(summary.firstFalsetickerSelection));
+    // Every disagreement is part of start-up (a source or two answered, not three).
+    assert.ok(
+      summary.lastNoConsensus === null || summary.lastNoConsensus < MINUTE,
+      `no consensus at ${summary.lastNoConsensus}`,
+    );
+    // No step once converged.
+    assert.equal(summary.stepsAfterConvergence, 0, JSON.stringify(summary.steps));
+  });
+}
+
+test("clean-lan: slewed (no step), then µs-level error and the frequency error cancelled", () => {
+  const { summary, run } = outcome("clean-lan");
+  assert.deepEqual(summary.steps, []);
+  assert.ok(summary.within100us !== null && summary.within100us <= 5 * MINUTE);
+  // Measured: max 17 µs, RMS 4 µs after start-up.
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 100e-6, `max |offset| after start-up ${us(max)}`);
+  assert.ok(rmsOffset(run, STARTUP) < 20e-6, us(rmsOffset(run, STARTUP)));
+  // 12 ppm, a random walk and a 0.2 ppm thermal swing: tracked within 0.1 ppm.
+  assert.ok(Math.abs(summary.finalFrequencyError) < 0.1, `${summary.finalFrequencyError} ppm`);
+  assert.ok(Math.abs(summary.finalOffset) < 100e-6);
+});
+
+test("internet-jitter: one start-up step of the 40 ms, then sub-ms tracking", () => {
+  const { summary, run } = outcome("internet-jitter");
+  assert.equal(summary.steps.length, 1, JSON.stringify(summary.steps));
+  const step = summary.steps[0]!;
+  assert.equal(step.startup, true);
+  assert.ok(step.at < MINUTE, `step at ${step.at} s`);
+  assert.ok(Math.abs(step.offset + 0.04) < 2e-3, `step ${step.offset}`);
+  // Asymmetries up to 1.2 ms bias single servers by up to 0.6 ms; measured max 0.34 ms.
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 1e-3, `max |offset| after start-up ${us(max)}`);
+  assert.ok(Math.abs(summary.finalFrequencyError) < 0.5, `${summary.finalFrequencyError} ppm`);
+});
+
+test("falseticker: both falsetickers outvoted, the clock unaffected", () => {
+  const { summary, run, selections } = outcome("falseticker");
+  const threshold = 0.01;
+  const drift = findScenario("falseticker")!.servers.find((s) => s.name === "false-drift")!;
+  for (const { at, selected } of selections) {
+    assert.ok(!selected.includes("false-80ms"), `false-80ms selected at ${at}`);
+    // Selected only while its clock is still within the threshold of true time.
+    if (selected.includes("false-drift")) {
+      assert.ok(drift.drift! * 1e-6 * at < threshold, `false-drift selected at ${at}`);
+    }
+    if (at > STARTUP) assert.deepEqual([...selected].sort(), ["lan-a", "lan-b", "lan-c"]);
+  }
+  assert.deepEqual(summary.steps, []);
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 100e-6, `max |offset| after start-up ${us(max)}`);
+});
+
+test("server-steps: the stepping server is outvoted while wrong and used again once right", () => {
+  const { summary, selections } = outcome("server-steps");
+  assert.deepEqual(summary.steps, []);
+  const inUse = (from: number, to: number): Selection[] =>
+    selections.filter((s) => s.at >= from && s.at < to && s.selected.includes("stepper"));
+  // It steps 200 ms at 2 h and back at 4 h; a minute is plenty to notice (polls every 16-32 s).
+  assert.deepEqual(inUse(2 * HOUR + MINUTE, 4 * HOUR), []);
+  assert.ok(inUse(STARTUP, 2 * HOUR).length > 0);
+  assert.ok(inUse(4 * HOUR + 10 * MINUTE, 6 * HOUR).length > 0);
+  // The others carry on throughout.
+  const honest = selections.filter((s) => s.at > STARTUP);
+  assert.ok(honest.every((s) => ["lan-a", "lan-b", "lan-c"].every((n) => s.selected.includes(n))));
+});
+
+test("server-steps: |offset| stays below 1 ms", () => {
+  const { run } = outcome("server-steps");
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 1e-3, `max |offset| after start-up ${us(max)}`);
+});
+
+test(
+  "server-steps: a server stepping back does not pull the clock (|offset| < 100 µs, as in clean-lan)",
+  {
+    todo:
+      "after the 200 ms step back at 4 h the stepper's filter holds ω ≈ -3249 ppm with σω 0.27 ppm; " +
+      "its offset agrees again, so it is selected, and the 2-D fusion moves the combined offset " +
+      "outside every input (13.7 ms from inputs within -166..+2 µs; -769 µs at 4.04 h, slewed): " +
+      "the clock goes 780 µs off (1.08 ms with seed 2)",
+  },
+  () => {
+    const { run } = outcome("server-steps");
+    const max = maxOffset(run, STARTUP);
+    assert.ok(max < 100e-6, `max |offset| after start-up ${us(max)}`);
+  },
+);
+
+test("server-vanishes: the remaining three keep the clock synchronized", () => {
+  const { summary, run, selections } = outcome("server-vanishes");
+  const stopsAt = findScenario("server-vanishes")!.servers.find(
+    (s) => s.name === "vanishes",
+  )!.stopsAt!;
+  assert.deepEqual(summary.steps, []);
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 100e-6, `max |offset| after start-up ${us(max)}`);
+  // Its stale estimate goes when the source is unreachable: 8 unanswered polls at the
+  // 16-32 s these LAN sources use (measured: 4.5 min).
+  const last = selections.filter((s) => s.selected.includes("vanishes")).at(-1)!;
+  assert.ok(last.at > stopsAt - 5 * MINUTE && last.at < stopsAt + 10 * MINUTE, `${last.at}`);
+  // And every update after that still has a majority of three.
+  assert.ok(
+    selections
+      .filter((s) => s.at > stopsAt)
+      .every((s) => ["lan-a", "lan-b", "lan-d"].every((n) => s.selected.includes(n))),
+  );
+  assert.ok(run.servers.find((s) => s.name === "vanishes")!.respawns > 0);
+});
+
+test(
+  "server-vanishes: a dead server is polled no more than once per minimum poll interval (16 s)",
+  {
+    todo:
+      "each replacement source (1 s after 'unreachable') starts with the 2 s start-up burst and " +
+      "is declared unreachable after 3 unanswered polls: the dead server gets a request every " +
+      "~2.4 s for as long as the daemon runs (7416 in 5 h)",
+  },
+  () => {
+    const { run, scenario } = outcome("server-vanishes");
+    const stopsAt = scenario.servers.find((s) => s.name === "vanishes")!.stopsAt!;
+    const unanswered = run.servers.find((s) => s.name === "vanishes")!.unanswered;
+    const interval = (run.duration - stopsAt) / unanswered;
+    assert.ok(interval >= 16, `one request every ${interval.toFixed(1)} s`);
+  },
+);
+
+test("large-initial-offset: stepped at start-up, then converged without another large step", () => {
+  const { summary, run } = outcome("large-initial-offset");
+  const first = summary.steps[0];
+  assert.ok(first !== undefined);
+  assert.equal(first.startup, true);
+  assert.ok(first.at < MINUTE, `first step at ${first.at} s`);
+  assert.ok(Math.abs(first.offset - 5.3) < 0.02, `first step ${first.offset}`);
+  // Exactly one step flagged start-up, and nothing after the first minute.
+  assert.equal(summary.steps.filter((s) => s.startup).length, 1);
+  assert.ok(
+    summary.steps.every((s) => s.at < MINUTE),
+    JSON.stringify(summary.steps),
+  );
+  assert.ok(summary.within100us !== null && summary.within100us <= 5 * MINUTE);
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 100e-6, `max |offset| after start-up ${us(max)}`);
+});
+
+test("large-initial-offset: exactly one step in all", () => {
+  // The start-up step corrects the whole offset: leaving the start-up σ
+  // (≈ 10 ms here) uncorrected used to force a second step at 14 s.
+  const { summary } = outcome("large-initial-offset");
+  assert.equal(summary.steps.length, 1, JSON.stringify(summary.steps));
+});
+
+test("lossy: 25-40 % loss each way still converges and tracks within 1 ms, no step", () => {
+  const { summary, run } = outcome("lossy");
+  assert.deepEqual(summary.steps, []);
+  // Offset noise per sample ≈ 0.7 ms here; measured max 0.77 ms, RMS 0.26 ms after start-up.
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 1e-3, `max |offset| after start-up ${us(max)}`);
+  assert.ok(rmsOffset(run, STARTUP) < 400e-6, us(rmsOffset(run, STARTUP)));
+  for (const s of run.servers) assert.ok(s.measurements > 100, `${s.name}: ${s.measurements}`);
+});
+
+test("thermal: a ±3 ppm swing every 40 min is tracked within 100 µs", () => {
+  const { summary, run } = outcome("thermal");
+  assert.deepEqual(summary.steps, []);
+  const max = maxOffset(run, STARTUP);
+  assert.ok(max < 100e-6, `max |offset| after start-up ${us(max)}`);
+  // The frequency changes by up to 0.47 ppm/min; the residual lags behind it.
+  assert.ok(Math.abs(summary.finalFrequencyError) < 1, `${summary.finalFrequencyError} ppm`);
+});
+
+test("determinism: the same seed gives the same run; another seed another", () => {
+  const scenario = findScenario("internet-jitter")!;
+  const a = simulate(scenario, { seed: 11, hours: 1 });
+  const b = simulate(scenario, { seed: 11, hours: 1 });
+  assert.deepEqual(summarize(a), summarize(b));
+  assert.deepEqual(a.offsets, b.offsets);
+  const lines: string[] = [];
+  const traced = simulate(scenario, { seed: 11, hours: 1, trace: (_t, line) => lines.push(line) });
+  assert.deepEqual(summarize(traced), summarize(a), "tracing changes nothing");
+  assert.ok(lines.some((l) => l.startsWith("Jumped offset by")));
+  const c = simulate(scenario, { seed: 12, hours: 1 });
+  assert.notDeepEqual(summarize(c), summarize(a));
+  // The shared runs above too: each scenario's own seed.
+  const clean = findScenario("clean-lan")!;
+  assert.deepEqual(summarize(simulate(clean)), outcome("clean-lan").summary);
+});
+
+test("a start-up step beyond startup-step-panic-threshold panics and ends the run", () => {
+  const base = findScenario("large-initial-offset")!;
+  const run = simulate({
+    ...base,
+    synchronization: { startupStepPanicThreshold: { forward: 1, backward: 1 } },
+  });
+  const summary = summarize(run);
+  assert.equal(summary.panics.length, 1);
+  assert.equal(summary.panics[0]!.threshold, "startup");
+  assert.ok(Math.abs(summary.panics[0]!.offset - 5.3) < 0.02);
+  assert.deepEqual(summary.steps, []);
+  assert.ok(run.duration < MINUTE, `ran ${run.duration} s`);
+  assert.ok(Math.abs(summary.finalOffset - 5.3) < 0.01, "the clock was left alone");
+});

@@ -40,8 +40,13 @@ import { Rng } from "./random.js";
 import { DEFAULT_FALSETICKER_THRESHOLD, type Scenario } from "./scenario.js";
 import { SimServer } from "./server.js";
 
-/** ServerSpawner: a source that became unreachable is replaced after this long, s. */
+/**
+ * ServerSpawner: a source that became unreachable is replaced after this long,
+ * s, doubling up to MAX_RESPAWN_DELAY while replacements never get an answer
+ * (src/daemon/spawners.ts retryAfterEnd).
+ */
 export const RESPAWN_DELAY = 1;
+export const MAX_RESPAWN_DELAY = 64;
 /** The clock's true offset is sampled this often, s. */
 export const DEFAULT_SAMPLE_INTERVAL = 2;
 
@@ -165,6 +170,8 @@ export class Simulation {
   readonly #falseAbove: number;
   readonly #queue = new EventQueue<SimEvent>();
   readonly #tasks = new Map<number, Task>();
+  /** Per server: how long until the next replacement (grows while it never answers). */
+  readonly #respawnDelay = new Map<number, number>();
   /** Server index of every source id ever used (ids are never reused). */
   readonly #serverOfId = new Map<number, number>();
   readonly #trace: RunOptions["trace"];
@@ -333,14 +340,19 @@ export class Simulation {
       task.stopped = true;
       this.#tasks.delete(task.id);
       this.controller.removeSource(task.id);
+      if (task.source.snapshot().lastMeasurement !== null) {
+        this.#respawnDelay.set(task.server, RESPAWN_DELAY);
+      }
+      const delay = this.#respawnDelay.get(task.server) ?? RESPAWN_DELAY;
       this.#trace?.(
         this.#now(),
         `source ${this.servers[task.server]!.name}: ${result.kind}` +
-          (result.kind === "demobilize" ? "" : `, replaced in ${RESPAWN_DELAY} s`),
+          (result.kind === "demobilize" ? "" : `, replaced in ${delay} s`),
       );
       if (result.kind !== "demobilize") {
         this.#result.servers[task.server]!.respawns++;
-        this.#queue.push(this.#now() + RESPAWN_DELAY, { kind: "spawn", server: task.server });
+        this.#respawnDelay.set(task.server, Math.min(delay * 2, MAX_RESPAWN_DELAY));
+        this.#queue.push(this.#now() + delay, { kind: "spawn", server: task.server });
       }
       return;
     }

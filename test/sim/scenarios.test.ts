@@ -201,22 +201,15 @@ test("server-vanishes: the remaining three keep the clock synchronized", () => {
   assert.ok(run.servers.find((s) => s.name === "vanishes")!.respawns > 0);
 });
 
-test(
-  "server-vanishes: a dead server is polled no more than once per minimum poll interval (16 s)",
-  {
-    todo:
-      "each replacement source (1 s after 'unreachable') starts with the 2 s start-up burst and " +
-      "is declared unreachable after 3 unanswered polls: the dead server gets a request every " +
-      "~2.4 s for as long as the daemon runs (7416 in 5 h)",
-  },
-  () => {
-    const { run, scenario } = outcome("server-vanishes");
-    const stopsAt = scenario.servers.find((s) => s.name === "vanishes")!.stopsAt!;
-    const unanswered = run.servers.find((s) => s.name === "vanishes")!.unanswered;
-    const interval = (run.duration - stopsAt) / unanswered;
-    assert.ok(interval >= 16, `one request every ${interval.toFixed(1)} s`);
-  },
-);
+test("server-vanishes: a dead server is polled no more than once per minimum poll interval (16 s)", () => {
+  // Replacements of a source that never answers wait 1, 2, 4 ... 64 s (as the
+  // daemon's spawners): the start-up burst of each does not hammer the server.
+  const { run, scenario } = outcome("server-vanishes");
+  const stopsAt = scenario.servers.find((s) => s.name === "vanishes")!.stopsAt!;
+  const unanswered = run.servers.find((s) => s.name === "vanishes")!.unanswered;
+  const interval = (run.duration - stopsAt) / unanswered;
+  assert.ok(interval >= 16, `one request every ${interval.toFixed(1)} s`);
+});
 
 test("large-initial-offset: stepped at start-up, then converged without another large step", () => {
   const { summary, run } = outcome("large-initial-offset");

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// ntp-ctl validate [-c PATH] | status [-f plain|prometheus] [-c PATH] | -h | -v
+// ntp-ctl validate [-c PATH] | status [-f plain|prometheus] [-c PATH] | force-sync [-c PATH] | -h | -v
 // `validate` checks a configuration the way the daemon reads it and also
 // fails on the warnings ntpd-rs's `ntp-ctl validate` fails on. `status` reads
 // the daemon's observation socket (the configuration only says where it is)
-// and prints it in ntpd-rs's plain layout or as OpenMetrics text.
+// and prints it in ntpd-rs's plain layout or as OpenMetrics text. `force-sync`
+// (force-sync.ts) asks the configured sources once and offers to step the clock.
 
 import { existsSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
 import { ObservationReadError, readObservation } from "../daemon/observation-client.js";
 import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
+import { forceSync } from "./force-sync.js";
 import { renderMetrics } from "./metrics.js";
 import { formatStatusPlain } from "./status-plain.js";
 import { packageVersion } from "./version.js";
@@ -19,11 +21,13 @@ export const DEFAULT_OBSERVATION_PATH = "/var/run/ntpd-rs/observe";
 
 const USAGE = `usage: ntp-ctl validate [-c PATH]
        ntp-ctl status [-f FORMAT] [-c PATH]
+       ntp-ctl force-sync [-c PATH]
        ntp-ctl -h | -v
 
 Commands:
   validate    check a configuration file; prints "Config looks good" or the problems
   status      show the daemon's sources, servers and synchronization status
+  force-sync  ask the configured sources for the time and offer to step the clock
 
 Options:
   -c, --config PATH     configuration file (default ${DEFAULT_CONFIG_PATH})
@@ -67,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return status(values.config, format);
     }
+    case "force-sync":
+      return forceSync(values.config ?? DEFAULT_CONFIG_PATH);
     case undefined:
       process.stderr.write(`ntp-ctl: a command is required\n${USAGE}`);
       return 1;

@@ -39,7 +39,7 @@ test("each connection gets one length-prefixed message and the socket its mode",
   });
 });
 
-test("a client that sends data still gets its message (the socket never reads)", async () => {
+test("a client that sends data still gets its message (its input is discarded)", async () => {
   await withTempDir(async (dir) => {
     const path = dir.file("observe");
     const o = observer(path, () => encodeObservationMessage("{}"));

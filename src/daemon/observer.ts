@@ -1,7 +1,7 @@
 // The observation socket (ntpd-rs ntpd/src/daemon/observer.rs): a Unix stream
 // socket at `observation-path`. Each client that connects gets one message,
 // a u64 big-endian length and the observation JSON, and is disconnected. The
-// socket never reads what a client sends (the connection stays paused).
+// socket never interprets what a client sends (it is read and discarded).
 //
 // Bounded like ntpd-rs: at most 8 connections are served at once and each gets
 // 500 ms; whatever is not written by then is dropped with the connection, so
@@ -27,6 +27,8 @@ export const OBSERVER_MAX_CONNECTIONS = 8;
 export const OBSERVER_TIMEOUT_MS = 500;
 /** Connections waiting for a slot, at most; more are closed at once. */
 const MAX_WAITING = 32;
+/** Served connections left open until the client closes (see serve()). */
+const MAX_LINGERING = 64;
 
 export interface ObserverOptions {
   path: string;
@@ -50,6 +52,7 @@ interface Waiting {
 export class Observer {
   private server: Server | null = null;
   private readonly active = new Set<Socket>();
+  private readonly lingering = new Set<Socket>();
   private readonly waiting: Waiting[] = [];
   /** Identity of the socket file we created: inode and change time (inodes get reused). */
   private identity: string | null = null;
@@ -126,6 +129,7 @@ export class Observer {
       w.socket.destroy();
     }
     for (const socket of this.active) socket.destroy();
+    for (const socket of this.lingering) socket.destroy();
     server?.close();
     if (this.identity !== null) {
       const identity = this.identity;
@@ -210,9 +214,23 @@ export class Observer {
       socket.destroy();
       return;
     }
-    // 'finish': everything is in the kernel (for a Unix socket: in the
-    // client's receive queue), so closing now loses nothing.
-    socket.end(message, () => socket.destroy());
+    // Whatever a client sends is discarded, never interpreted. Closing a Unix
+    // socket with unread input resets it, which can cost the client the
+    // message (seen on Node 24), so once the message is in the kernel the
+    // slot is freed and the connection lingers, half-closed, until the
+    // client closes its side or the deadline passes (at most MAX_LINGERING).
+    socket.on("data", () => {});
+    socket.resume();
+    socket.end(message, () => {
+      this.active.delete(socket);
+      if (this.lingering.size >= MAX_LINGERING) {
+        socket.destroy();
+      } else {
+        this.lingering.add(socket);
+        socket.once("close", () => this.lingering.delete(socket));
+      }
+      this.next();
+    });
   }
 
   private next(): void {

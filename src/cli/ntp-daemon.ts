@@ -3,9 +3,9 @@
 // Exit codes as ntpd-rs: 78 configuration error, 70 fatal (cannot control the
 // clock, cannot open the log file, internal error).
 
-import { existsSync, statSync } from "node:fs";
-import { defaultConfig, formatDiagnostic } from "../proto/config/index.js";
-import { configPermissionProblem, loadConfigFile } from "../daemon/config-file.js";
+import { statSync } from "node:fs";
+import { formatDiagnostic } from "../proto/config/index.js";
+import { configPermissionProblem } from "../daemon/config-file.js";
 import { chooseClock, ClockControlError } from "../daemon/clock-choice.js";
 import { Daemon } from "../daemon/daemon.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
@@ -22,6 +22,7 @@ import {
   parseCommandLine,
   UsageError,
 } from "./args.js";
+import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
@@ -64,12 +65,8 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
 
-  const configPath =
-    values.config ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null);
-  const loaded =
-    configPath === null
-      ? ({ ok: true, config: defaultConfig(), warnings: [] } as const)
-      : await loadConfigFile(configPath);
+  const configPath = configPathFor(values.config);
+  const loaded = await loadProgramConfig(configPath);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);

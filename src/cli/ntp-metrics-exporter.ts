@@ -7,9 +7,7 @@
 // Exit codes: 1 without observation-path or when the address cannot be bound,
 // 78 for a configuration error, 70 when the log file cannot be opened.
 
-import { existsSync } from "node:fs";
-import { defaultConfig, formatDiagnostic, type ConfigResult } from "../proto/config/index.js";
-import { loadConfigFile } from "../daemon/config-file.js";
+import { formatDiagnostic } from "../proto/config/index.js";
 import { createLogger, streamSink } from "../daemon/log.js";
 import { LogFileSink } from "../daemon/log-file.js";
 import { MetricsHttpServer } from "../daemon/metrics-http.js";
@@ -23,6 +21,7 @@ import {
   UsageError,
 } from "./args.js";
 import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
+import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `usage: ntp-metrics-exporter [-c PATH]
@@ -61,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const loaded = await loadConfiguration(values.config);
+  const loaded = await loadProgramConfig(configPathFor(values.config));
   for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
@@ -127,12 +126,6 @@ async function main(argv: string[]): Promise<number> {
     log.warn("could not notify systemd of readiness", { error: String(error) });
   }
   return await stopping;
-}
-
-async function loadConfiguration(path: string | undefined): Promise<ConfigResult> {
-  if (path !== undefined) return loadConfigFile(path);
-  if (existsSync(DEFAULT_CONFIG_PATH)) return loadConfigFile(DEFAULT_CONFIG_PATH);
-  return { ok: true, config: defaultConfig(), warnings: [] };
 }
 
 function waitForTermination(

@@ -10,6 +10,7 @@ import { chooseClock, ClockControlError } from "../daemon/clock-choice.js";
 import { Daemon } from "../daemon/daemon.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import { KeyFileError } from "../daemon/keyset-store.js";
+import { NtsKeListenError } from "../daemon/nts-ke-server.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
 import { createLogger, isLogLevel, streamSink, type LogLevel, type Logger } from "../daemon/log.js";
 import { LogFileSink } from "../daemon/log-file.js";
@@ -127,7 +128,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     await daemon.start();
   } catch (error) {
-    if (error instanceof KeyFileError || error instanceof CredentialsError) {
+    if (
+      error instanceof KeyFileError ||
+      error instanceof CredentialsError ||
+      error instanceof NtsKeListenError
+    ) {
       log.error(error.message);
       daemon.stop();
       return EXIT_SOFTWARE;

@@ -40,6 +40,9 @@ export interface KeySetProvider {
   current(): KeySet;
 }
 
+/** The NTS-KE listener could not be opened (address in use, no permission). */
+export class NtsKeListenError extends Error {}
+
 /** Counters for observation. */
 export class NtsKeStats {
   connections = 0;
@@ -116,9 +119,11 @@ export class NtsKeServer {
       this.log.debug("TLS handshake failed", { error: error.message });
     });
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
+      const fail = (error: Error) =>
+        reject(new NtsKeListenError(`cannot listen on ${this.listenText}: ${error.message}`));
+      server.once("error", fail);
       server.listen(this.config.listen.port, this.config.listen.address, () => {
-        server.off("error", reject);
+        server.off("error", fail);
         resolve();
       });
     });

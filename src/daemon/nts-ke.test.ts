@@ -12,7 +12,7 @@ import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messa
 import { makeTestPki, type Issued, type TestPki } from "../../test/helpers/pki.js";
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { createLogger, MemorySink } from "./log.js";
-import { NtsKeServer } from "./nts-ke-server.js";
+import { NtsKeListenError, NtsKeServer } from "./nts-ke-server.js";
 import { KeyExchangeError, performKeyExchange, TrustStore } from "./nts-ke-client.js";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -250,4 +250,21 @@ test("a renewed certificate is picked up without dropping the listener", async (
   } finally {
     await dir.cleanup();
   }
+});
+
+test("a listen address already in use is a clear NtsKeListenError", async () => {
+  await withServer(keConfig(good), async (server) => {
+    const second = new NtsKeServer(
+      keConfig(good, { listen: { address: "127.0.0.1", port: server.port, family: 4 } }),
+      { current: () => KeySet.generate(random) },
+      createLogger("error", new MemorySink()),
+    );
+    await assert.rejects(
+      second.start(),
+      (e: unknown) =>
+        e instanceof NtsKeListenError &&
+        /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/.test(e.message),
+    );
+    second.stop();
+  });
 });

@@ -13,6 +13,7 @@ import {
   chi1,
   isMeddling,
   measurementTime,
+  startupOffset,
   type FilterUpdate,
 } from "./source-filter.js";
 
@@ -337,4 +338,53 @@ test("late samples: slightly behind the filter time absorbed, far behind ignored
   f.progress(BASE.addSeconds(time + 30));
   const stale = f.update(sample(time + 20, 0, 0.005, 0.005), at(time + 30.1));
   assert.equal(stale.kind, "stale");
+});
+
+test("start-up: the offset is the mean of the lowest-delay half, not of all samples", () => {
+  assert.equal(startupOffset([], []), 0);
+  assert.equal(startupOffset([0.002], [0.01]), 0.002);
+  // Two slow replies (held back on the return leg) do not pull the estimate.
+  const offsets = [1e-6, -1e-6, 2e-6, -2e-6, -775e-6, 0, -775e-6, 1e-6];
+  const delays = [0.01, 0.01, 0.01, 0.01, 0.01155, 0.01, 0.01155, 0.01];
+  assert.ok(Math.abs(startupOffset(offsets, delays)) < 2e-6);
+
+  const f = new SourceFilter(ALGO, LIMITS);
+  offsets.forEach((o, i) => {
+    const back = delays[i]! - 0.005;
+    f.update(sample(2 * i, o - (0.005 - back) / 2, 0.005, back), at(2 * i + 0.02));
+  });
+  const snap = f.snapshot();
+  assert.ok(snap !== null && !snap.startup);
+  assert.ok(Math.abs(snap.offset) < 2e-6, `offset ${snap.offset}`);
+});
+
+test("stable: a sample with excess delay moves the estimate less than one near the minimum", () => {
+  const shift = (offset: number, back: number): number => {
+    const f = new SourceFilter(ALGO, LIMITS, { startupBurst: false });
+    const { time } = drive(f, { offset: () => 0 }, 20, { interval: 16, legSigma: 2e-6, seed: 3 });
+    const before = f.snapshot()!.offset;
+    f.update(sample(time + 16, offset, 0.005, back), at(time + 16.02));
+    return Math.abs(f.snapshot()!.offset - before);
+  };
+  // Both read 10 µs low: one because the clock says so, one from a reply held back 20 µs.
+  const low = shift(-10e-6, 0.005);
+  const held = shift(0, 0.005 + 20e-6);
+  assert.ok(held < 0.5 * low, `${held} vs ${low}`);
+});
+
+test("jump: a remote clock that steps restarts the filter instead of bending its frequency", () => {
+  const f = new SourceFilter(ALGO, LIMITS, { initialPoll: 6 });
+  const { time } = drive(f, { offset: () => 0 }, 30, { interval: 16, legSigma: 1e-5 });
+  assert.equal(f.inStartup, false);
+  // A step of 200 ms on a 10 ms path: restart with this sample as the first of a new start-up.
+  const r = f.update(sample(time + 16, 0.2, 0.005, 0.005), at(time + 16.01));
+  assert.ok(r.kind === "absorbed" && r.restarted === true && r.startup && r.samples === 1);
+  assert.equal(f.inStartup, true);
+  const { time: t2 } = drive(f, { offset: () => 0.2 }, 7, { start: time + 16, interval: 16 });
+  const snap = f.snapshot();
+  assert.ok(snap !== null && !snap.startup);
+  assert.ok(Math.abs(snap.offset - 0.2) < 1e-6 && snap.frequency === 0);
+  // An honest sample a few σ off (within the path's delay) does not restart it.
+  const ok = f.update(sample(t2 + 16, 0.2 + 2e-3, 0.005, 0.005), at(t2 + 16.01));
+  assert.ok(ok.kind === "absorbed" && ok.restarted === undefined && !ok.startup);
 });

@@ -5,8 +5,9 @@
 // both against local (wall) time. The local clock is the time axis, so filters
 // of different sources can be moved to the same instant and fused.
 //
-// Start-up: the first STARTUP_SAMPLES measurements are only averaged. Their
-// mean offset and sample variance seed the Kalman filter, whose frequency starts
+// Start-up: the first STARTUP_SAMPLES measurements are only collected. The mean
+// offset of their lowest-delay half (startupOffset) and the sample variance of
+// all offsets seed the Kalman filter, whose frequency starts
 // at 0 with σ = `initial-frequency-uncertainty`.
 //
 // Stable: a two-state Kalman filter.
@@ -15,7 +16,11 @@
 //      w starts at `initial-wander`²);
 //   update with the measured offset: H = [1, 0], R = var(last 8 delays) / 4
 //     (offset = (d₁ − d₂)/2 while delay = d₁ + d₂, so Var(offset) = Var(delay)/4
-//      for independent legs).
+//      for independent legs) + e², e = max(0, delay − min(last 8) − σ_delay)/2:
+//     queueing beyond the usual spread is offset error too, so such samples
+//     count less (as chrony weights by delay).
+// Jump: a stable filter whose innovation is wildly improbable and larger than
+// any path asymmetry could explain (JUMP_P) restarts its start-up.
 // After each update, the innovation's p-value (χ² with one degree of freedom)
 // and the measurement's weight (1 − R/S) vote on the wander (×/÷ 4 after
 // `precision-hysteresis` votes) and on the desired poll interval (±1 after
@@ -78,6 +83,15 @@ export const NOISE_FLOOR = 1e-9;
  * short-delay reply of another source moved all filters forward.
  */
 export const LATE_TOLERANCE = 1;
+/**
+ * A stable filter restarts its start-up (with the sample at hand as the first)
+ * when a measurement's innovation has a p-value below JUMP_P and exceeds the
+ * sample's delay plus the mean delay: no path asymmetry of an honest server
+ * explains that, the remote clock itself jumped. Absorbing such a step would
+ * leave the filter with a wild frequency at a small uncertainty, which then
+ * drags the combination once its offset agrees again.
+ */
+export const JUMP_P = 1e-9;
 
 /** What the daemon read when a measurement was handed in. */
 export interface Instant {
@@ -144,6 +158,11 @@ export type FilterUpdate =
       /** Stable only: p-value of the innovation and weight of the measurement. */
       p: number | null;
       weight: number | null;
+      /**
+       * The remote clock jumped (see JUMP_P): the filter restarted its
+       * start-up with this sample; `p` is the jump's p-value.
+       */
+      restarted?: boolean;
     }
   /** Dropped by the pop filter. */
   | { kind: "outlier"; delay: number; meanDelay: number; delaySigma: number }
@@ -222,6 +241,12 @@ class Window {
     return m;
   }
 
+  min(): number {
+    let m = Infinity;
+    for (const v of this.values) if (v < m) m = v;
+    return m;
+  }
+
   shift(by: number): void {
     for (let i = 0; i < this.values.length; i++) this.values[i] = (this.values[i] ?? 0) - by;
   }
@@ -232,6 +257,24 @@ class Window {
     w.#next = this.#next;
     return w;
   }
+}
+
+/**
+ * The start-up offset estimate: the mean offset of the lowest-delay half of
+ * the samples (at least one). Queueing only ever adds delay, and with it
+ * (asymmetric) offset error, so the samples nearest the minimum delay are the
+ * trustworthy ones; the plain mean lets two slow replies pull it far off.
+ */
+export function startupOffset(offsets: readonly number[], delays: readonly number[]): number {
+  const n = Math.min(offsets.length, delays.length);
+  if (n === 0) return 0;
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (delays[a] ?? 0) - (delays[b] ?? 0),
+  );
+  const keep = Math.ceil(n / 2);
+  let sum = 0;
+  for (let i = 0; i < keep; i++) sum += offsets[order[i] ?? 0] ?? 0;
+  return sum / keep;
 }
 
 interface StartupState {
@@ -354,7 +397,7 @@ export class SourceFilter {
         const ifu = this.#config.initialFrequencyUncertainty;
         this.#state = {
           kind: "stable",
-          x: vec2(s.offsets.mean(), 0),
+          x: vec2(startupOffset(s.offsets.values, s.delays.values), 0),
           P: diag(s.offsets.variance(), ifu * ifu),
           wander: this.#config.initialWander * this.#config.initialWander,
           delays: s.delays.clone(),
@@ -398,10 +441,36 @@ export class SourceFilter {
     s.prevWasOutlier = false;
 
     this.#progress(s, t);
+    {
+      const y = m.offset - s.x[0];
+      const S = s.P[0] + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR);
+      const p = chi1((y * y) / S);
+      if (p < JUMP_P && Math.abs(y) > m.delay + meanDelay) {
+        const fresh = SourceFilter.#freshStartup();
+        fresh.offsets.push(m.offset);
+        fresh.delays.push(m.delay);
+        fresh.samples = 1;
+        fresh.lastTime = t;
+        this.#state = fresh;
+        this.#lastInstant = now;
+        return {
+          kind: "absorbed",
+          time: t,
+          startup: true,
+          samples: 1,
+          p,
+          weight: null,
+          restarted: true,
+        };
+      }
+    }
     s.delays.push(m.delay);
 
     // Kalman update with H = [1, 0].
-    const r = Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR);
+    // Queueing delay beyond the recent minimum is (possibly one-sided) offset
+    // error on top of the usual noise: trust such a sample less.
+    const excess = Math.max(0, m.delay - s.delays.min() - Math.sqrt(s.delays.variance())) / 2;
+    const r = Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + excess * excess;
     const y = m.offset - s.x[0];
     const S = s.P[0] + r;
     const k0 = s.P[0] / S;
@@ -531,14 +600,15 @@ export class SourceFilter {
       // ntpd-rs reports the largest delay seen as the offset *variance* here:
       // a deliberately generous uncertainty until the filter has settled.
       const P = diag(maxDelay, STARTUP_FREQUENCY_VARIANCE);
+      const offset = startupOffset(s.offsets.values, s.delays.values);
       return {
         startup: true,
         samples: s.samples,
-        offset: s.offsets.mean(),
+        offset,
         offsetUncertainty: Math.sqrt(maxDelay),
         frequency: 0,
         frequencyUncertainty: Math.sqrt(STARTUP_FREQUENCY_VARIANCE),
-        state: vec2(s.offsets.mean(), 0),
+        state: vec2(offset, 0),
         covariance: P,
         delay: maxDelay,
         wander: this.#config.initialWander * this.#config.initialWander,

@@ -23,7 +23,8 @@ namespace {
 
 // 2: UdpSocket reply mode (setOnMessage(handler, reply)), sendBatchSize
 // 3: adjtimeWrite
-constexpr int kAbiVersion = 3;
+// 4: UdpSocket txTimestamps option, setOnTxTimestamp, txTimestamps, pollErrorWakeups
+constexpr int kAbiVersion = 4;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -1,5 +1,5 @@
 // UdpSocket (JS: new UdpSocket(family: 4 | 6, options?: { batchSize, maxDatagramSize,
-// sendBatchSize })).
+// sendBatchSize, txTimestamps })).
 //
 // Receive path: the fd is registered on the libuv loop of the creating environment with
 // uv_poll_start(UV_READABLE). When it is readable, recvmmsg drains up to `batchSize`
@@ -51,9 +51,23 @@
 //
 // Receive errors (e.g. ECONNREFUSED on a connected socket) go to the error handler set
 // with setOnError, or are dropped if there is none. (libuv reports such a pending socket
-// error as POLLERR -> status UV_EBADF and stops the poll handle; RecoverFromPollError
-// clears the error and restarts it. Once TX timestamps are read from MSG_ERRQUEUE, that
-// is where to read them.)
+// error, and a non-empty error queue, as POLLERR -> status UV_EBADF and stops the poll
+// handle; RecoverFromPollError clears the error, empties the error queue and restarts
+// it. `pollErrorWakeups` counts these wakeups.)
+//
+// TX timestamps, for clients only (option txTimestamps: true): SO_TIMESTAMPING with
+// SOF_TIMESTAMPING_TX_SOFTWARE | SOFTWARE | OPT_TSONLY | OPT_ID. For every datagram sent,
+// the kernel queues its software transmit timestamp (taken in the driver's xmit path,
+// CLOCK_REALTIME) on the socket's error queue, which wakes the poll with POLLERR; the
+// handler set with setOnTxTimestamp is then called as handler(seconds, nanoseconds, id),
+// id being the 0-based index of the send on this socket (OPT_ID). It is called from the
+// poll callback, never inside send(); on loopback the timestamp is queued before send()
+// returns, so it is delivered before any reply in the same wakeup. `txTimestamps` says
+// whether the kernel accepted the option. Each timestamp costs an extra wakeup (stop and
+// restart of the poll, a recvmsg): servers (reply mode) must not ask for it. With the
+// option on, received datagrams also carry SCM_TIMESTAMPING (ts[0] = the same software
+// receive time); SCM_TIMESTAMPNS is still preferred, SCM_TIMESTAMPING used if it is
+// missing.
 //
 // Lifetime: once bound/connected/sent-from, the socket keeps itself (and the event loop)
 // alive until close(). close() is idempotent, safe inside a handler (no further handler
@@ -63,6 +77,8 @@
 #include "udp_socket.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +102,14 @@ constexpr int kMaxBatchesPerWakeup = 16;
 constexpr size_t kDefaultSendBatchSize = 8;
 constexpr size_t kControlWords = 16;  // 128 bytes of ancillary data per slot
 constexpr size_t kControlBytes = kControlWords * sizeof(uint64_t);
+constexpr int kMaxErrorQueueReads = 64;  // per wakeup; the poll fires again for the rest
+
+// The payload of SCM_TIMESTAMPING: ts[0] software, ts[2] hardware (ts[1] unused).
+struct Timestamping {
+  struct timespec ts[3];
+};
+
+bool IsZero(const struct timespec& t) { return t.tv_sec == 0 && t.tv_nsec == 0; }
 
 // Errors a UDP socket reports because of an ICMP message or a network change. Reading
 // the error consumes it, so draining can go on.
@@ -197,10 +221,13 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
           InstanceMethod<&UdpSocket::LocalAddress>("localAddress"),
           InstanceMethod<&UdpSocket::SetOnMessage>("setOnMessage"),
           InstanceMethod<&UdpSocket::SetOnError>("setOnError"),
+          InstanceMethod<&UdpSocket::SetOnTxTimestamp>("setOnTxTimestamp"),
           InstanceMethod<&UdpSocket::SetReceiveBufferSize>("setReceiveBufferSize"),
           InstanceMethod<&UdpSocket::GetReceiveBufferSize>("getReceiveBufferSize"),
           InstanceMethod<&UdpSocket::Close>("close"),
           InstanceAccessor<&UdpSocket::GetKernelTimestamps>("kernelTimestamps"),
+          InstanceAccessor<&UdpSocket::GetTxTimestamps>("txTimestamps"),
+          InstanceAccessor<&UdpSocket::GetErrorQueueWakeups>("pollErrorWakeups"),
           InstanceAccessor<&UdpSocket::GetFd>("fd"),
           InstanceAccessor<&UdpSocket::GetClosed>("closed"),
       });
@@ -217,6 +244,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   batch_size_ = kDefaultBatchSize;
   max_datagram_ = kDefaultMaxDatagram;
   send_capacity_ = kDefaultSendBatchSize;
+  bool want_tx_timestamps = false;
   if (info.Length() > 1 && !info[1].IsUndefined()) {
     if (!info[1].IsObject()) {
       ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: options must be an object");
@@ -227,6 +255,11 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
                                    kMinMaxDatagram, kMaxMaxDatagram);
     send_capacity_ = ReadSizeOption(env, options, "sendBatchSize", kDefaultSendBatchSize, 1,
                                     kMaxBatchSize);
+    Napi::Value tx = options.Get("txTimestamps");
+    if (!tx.IsUndefined() && !tx.IsBoolean()) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: txTimestamps must be a boolean");
+    }
+    want_tx_timestamps = tx.IsBoolean() && tx.As<Napi::Boolean>().Value();
   }
 
   // Send queue: send_capacity_ slots of max_datagram_ bytes each.
@@ -276,6 +309,12 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   }
   int on = 1;
   kernel_timestamps_ = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
+  if (want_tx_timestamps) {
+    // No SOF_TIMESTAMPING_RX_SOFTWARE: receive times still come from SO_TIMESTAMPNS.
+    int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_ID;
+    tx_timestamps_ = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+  }
   KeepKernelTimestampingEnabled();
 }
 
@@ -344,6 +383,7 @@ void UdpSocket::ReleaseJsResources() {
   js_released_ = true;
   on_message_.Reset();
   on_error_.Reset();
+  on_tx_timestamp_.Reset();
   reply_.Reset();
   for (Slot& s : slots_) {
     if (s.buffer != nullptr) napi_delete_reference(env_, s.buffer);
@@ -453,13 +493,24 @@ void UdpSocket::DrainBatches(napi_env env) {
       if (on_message_.IsEmpty()) continue;
       struct timespec ts;
       bool have_ts = false;
+      Timestamping tsing;
+      bool have_tsing = false;
       for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
-            c->cmsg_len >= CMSG_LEN(sizeof ts)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof ts)) {
           std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
           have_ts = true;
           break;
         }
+        // Only on txTimestamps sockets (SOF_TIMESTAMPING_SOFTWARE reports RX too).
+        if (c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
+          std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
+          have_tsing = !IsZero(tsing.ts[0]);
+        }
+      }
+      if (!have_ts && have_tsing) {
+        ts = tsing.ts[0];
+        have_ts = true;
       }
       if (!have_ts) {
         if (!have_late) {
@@ -504,28 +555,16 @@ void UdpSocket::DrainBatches(napi_env env) {
 // and clear the error (SO_ERROR), empty the error queue, restart the poll, report the
 // error and drain what is readable.
 void UdpSocket::RecoverFromPollError(napi_env env) {
+  poll_error_wakeups_ += 1;
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
     ReportError(env, errno, "getsockopt");  // the fd really is bad; the poll stays stopped
     return;
   }
-  if (err == 0) {
-    // Nothing in sk_err: the error queue (MSG_ERRQUEUE) has entries; we do not ask for
-    // any (no IP_RECVERR, no TX timestamps yet), so discard them.
-    char data[256];
-    alignas(cmsghdr) char control[256];
-    for (int i = 0; i < 64; ++i) {
-      iovec iov = {data, sizeof data};
-      msghdr m;
-      std::memset(&m, 0, sizeof m);
-      m.msg_iov = &iov;
-      m.msg_iovlen = 1;
-      m.msg_control = control;
-      m.msg_controllen = sizeof control;
-      if (recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
-    }
-  }
+  // Always: sk_err and error-queue entries (TX timestamps) may both be pending.
+  DrainErrorQueue(env);
+  if (closed_) return;  // a TX timestamp handler closed the socket
   if (poll_ != nullptr) {
     int r = uv_poll_start(poll_, UV_READABLE, OnPoll);
     if (r < 0) {
@@ -535,6 +574,65 @@ void UdpSocket::RecoverFromPollError(napi_env env) {
   }
   if (err != 0) ReportError(env, err, "recvmmsg");
   if (!closed_) DrainBatches(env);
+}
+
+// Reads the error queue empty. We never ask for IP_RECVERR, so the only entries are TX
+// timestamps (txTimestamps sockets): a zero-length message (OPT_TSONLY) with
+// SCM_TIMESTAMPING and a sock_extended_err (origin SO_EE_ORIGIN_TIMESTAMPING, ee_info
+// SCM_TSTAMP_SND, ee_data = the OPT_ID send index). Anything else is discarded.
+void UdpSocket::DrainErrorQueue(napi_env env) {
+  char data[256];
+  alignas(cmsghdr) char control[512];
+  for (int i = 0; i < kMaxErrorQueueReads && !closed_; ++i) {
+    iovec iov = {data, sizeof data};
+    msghdr m;
+    std::memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    if (recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    Timestamping tsing;
+    bool have_tsing = false;
+    bool is_tx_stamp = false;
+    uint32_t id = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+          c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
+        std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
+        have_tsing = !IsZero(tsing.ts[0]);
+      } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                  (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+                 c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
+        sock_extended_err ee;
+        std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+        if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
+            ee.ee_info == SCM_TSTAMP_SND) {
+          is_tx_stamp = true;
+          id = ee.ee_data;
+        }
+      }
+    }
+    if (!have_tsing || !is_tx_stamp || on_tx_timestamp_.IsEmpty()) continue;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value argv[3];
+    napi_value fn;
+    napi_value undefined;
+    napi_value result;
+    if (napi_get_undefined(env, &undefined) != napi_ok ||
+        napi_create_double(env, static_cast<double>(tsing.ts[0].tv_sec), &argv[0]) != napi_ok ||
+        napi_create_uint32(env, static_cast<uint32_t>(tsing.ts[0].tv_nsec), &argv[1]) != napi_ok ||
+        napi_create_uint32(env, id, &argv[2]) != napi_ok ||
+        napi_get_reference_value(env, on_tx_timestamp_, &fn) != napi_ok ||
+        napi_call_function(env, undefined, fn, 3, argv, &result) != napi_ok) {
+      ReportPendingException(env);
+    }
+    napi_close_handle_scope(env, scope);
+  }
 }
 
 // Sends the queued datagrams, as many per sendmmsg call as the kernel takes. sendmmsg
@@ -788,6 +886,19 @@ Napi::Value UdpSocket::SetOnError(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value UdpSocket::SetOnTxTimestamp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+    on_tx_timestamp_.Reset();
+  } else if (info[0].IsFunction()) {
+    if (!closed_) on_tx_timestamp_ = Napi::Persistent(info[0].As<Napi::Function>());
+  } else {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE",
+                   "setOnTxTimestamp: handler must be a function or null");
+  }
+  return env.Undefined();
+}
+
 Napi::Value UdpSocket::SetReceiveBufferSize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "setReceiveBufferSize");
@@ -819,6 +930,14 @@ Napi::Value UdpSocket::Close(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::GetKernelTimestamps(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), kernel_timestamps_);
+}
+
+Napi::Value UdpSocket::GetTxTimestamps(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), tx_timestamps_);
+}
+
+Napi::Value UdpSocket::GetErrorQueueWakeups(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), poll_error_wakeups_);
 }
 
 Napi::Value UdpSocket::GetFd(const Napi::CallbackInfo& info) {

@@ -1,5 +1,6 @@
 // UdpSocket: a nonblocking UDP socket with kernel receive timestamps (SO_TIMESTAMPNS),
-// polled on the libuv loop and drained with recvmmsg in batches.
+// polled on the libuv loop and drained with recvmmsg in batches; optionally (client
+// sockets) kernel software transmit timestamps read from the error queue.
 #pragma once
 
 #include <napi.h>
@@ -35,10 +36,13 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value LocalAddress(const Napi::CallbackInfo& info);
   Napi::Value SetOnMessage(const Napi::CallbackInfo& info);
   Napi::Value SetOnError(const Napi::CallbackInfo& info);
+  Napi::Value SetOnTxTimestamp(const Napi::CallbackInfo& info);
   Napi::Value SetReceiveBufferSize(const Napi::CallbackInfo& info);
   Napi::Value GetReceiveBufferSize(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetKernelTimestamps(const Napi::CallbackInfo& info);
+  Napi::Value GetTxTimestamps(const Napi::CallbackInfo& info);
+  Napi::Value GetErrorQueueWakeups(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
 
@@ -72,6 +76,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void Drain();
   void DrainBatches(napi_env env);
   void RecoverFromPollError(napi_env env);
+  // Empties the error queue (MSG_ERRQUEUE); TX timestamps in it go to on_tx_timestamp_.
+  void DrainErrorQueue(napi_env env);
   void ReportError(napi_env env, int err, const char* syscall, const char* address = nullptr,
                    int port = -1);
 
@@ -79,6 +85,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int fd_ = -1;
   int family_ = AF_INET;
   bool kernel_timestamps_ = false;
+  // SO_TIMESTAMPING with SOF_TIMESTAMPING_TX_SOFTWARE is on (option txTimestamps).
+  bool tx_timestamps_ = false;
+  // POLLERR wakeups (pending socket error or error-queue entries), for tests.
+  double poll_error_wakeups_ = 0;
   bool closed_ = false;
   bool polling_ = false;
   bool dispatching_ = false;
@@ -90,6 +100,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   Napi::FunctionReference on_message_;
   Napi::FunctionReference on_error_;
+  Napi::FunctionReference on_tx_timestamp_;
   // Reply mode (setOnMessage(handler, reply)): the buffer the handler writes replies to.
   Napi::Reference<Napi::Uint8Array> reply_;
 

@@ -2,12 +2,20 @@
 // address: arms the poll timer, opens a fresh connected UDP socket with a
 // random source port for every poll (as ntpd-rs does, RFC 9109), sends the
 // request, hands replies to the source and reports what came of them.
+//
+// T1: the clock reading taken just before the send syscall is reported to the
+// source at once; the socket asks for kernel TX timestamps (txTimestamps), and
+// when the kernel's software transmit time of the request arrives (normally
+// microseconds later, before the reply) it replaces T1 (NtpSource.sent simply
+// overwrites the outstanding request's T1). A kernel time before the pre-send
+// reading or more than MAX_TX_STAMP_LAG_SECONDS after it (a clock step in
+// between) is not used. The dgram fallback has no TX timestamps.
 
 import { POLL_WINDOW_SECONDS, type NtpSource, type SourceEvent } from "../proto/source/source.js";
 import { NtpTimestamp } from "../proto/time.js";
 import type { Logger } from "./log.js";
 import type { Timespec } from "./native/clock.js";
-import { createUdpSocket, type TimestampedUdpSocket } from "./native/udp.js";
+import { createUdpSocket, type TimestampedUdpSocket, type UdpSocketOptions } from "./native/udp.js";
 import { formatHostPort, type ResolvedAddress } from "./resolve.js";
 import type { WallClock } from "./wall-clock.js";
 
@@ -32,9 +40,15 @@ export interface SourceTaskOptions {
   clock: WallClock;
   log: Logger;
   hooks: SourceTaskHooks;
-  /** Socket factory; the default picks the addon when it is loaded. */
-  createSocket?: (family: 4 | 6) => TimestampedUdpSocket;
+  /**
+   * Socket factory; the default picks the addon when it is loaded. The task passes
+   * { txTimestamps: true }.
+   */
+  createSocket?: (family: 4 | 6, options?: UdpSocketOptions) => TimestampedUdpSocket;
 }
+
+/** A kernel TX timestamp later than the pre-send reading by more than this is not used. */
+export const MAX_TX_STAMP_LAG_SECONDS = 1;
 
 let nextSourceId = 1;
 
@@ -48,7 +62,10 @@ export class SourceTask {
   private readonly clock: WallClock;
   private readonly log: Logger;
   private readonly hooks: SourceTaskHooks;
-  private readonly createSocket: (family: 4 | 6) => TimestampedUdpSocket;
+  private readonly createSocket: (
+    family: 4 | 6,
+    options?: UdpSocketOptions,
+  ) => TimestampedUdpSocket;
   private pollTimer: NodeJS.Timeout | null = null;
   private windowTimer: NodeJS.Timeout | null = null;
   private socket: TimestampedUdpSocket | null = null;
@@ -64,7 +81,8 @@ export class SourceTask {
     this.clock = options.clock;
     this.log = options.log;
     this.hooks = options.hooks;
-    this.createSocket = options.createSocket ?? ((family) => createUdpSocket(family));
+    this.createSocket =
+      options.createSocket ?? ((family, socketOptions) => createUdpSocket(family, socketOptions));
   }
 
   /** "203.0.113.5:123" / "[2001:db8::1]:123". */
@@ -130,8 +148,17 @@ export class SourceTask {
   }
 
   private async sendRequest(request: Uint8Array): Promise<void> {
-    const socket = this.createSocket(this.address.family);
+    const socket = this.createSocket(this.address.family, { txTimestamps: true });
     this.socket = socket;
+    // The pre-send T1 once send() has returned; null until then.
+    let preSend: Timespec | null = null;
+    let kernelT1: Timespec | null = null;
+    socket.onTxTimestamp((sec, nsec, id) => {
+      // One request per socket: send index 0. After a reply the socket is closed.
+      if (id !== 0 || this.socket !== socket || kernelT1 !== null) return;
+      kernelT1 = { sec, nsec };
+      if (preSend !== null) this.useKernelT1(preSend, kernelT1);
+    });
     socket.onMessage((data, length, address, port, rxSec, rxNsec) => {
       // connect() filters peers in the kernel; the check also covers the fallback.
       if (port !== this.port || !sameAddress(address, this.address.address)) return;
@@ -147,8 +174,20 @@ export class SourceTask {
       return;
     }
     const t1 = socket.send(request, request.length, this.t1);
+    preSend = { sec: t1.sec, nsec: t1.nsec };
     this.source.sent(NtpTimestamp.fromUnix(t1.sec, t1.nsec));
+    if (kernelT1 !== null) this.useKernelT1(preSend, kernelT1);
     this.windowTimer = setTimeout(() => this.closeSocket(), POLL_WINDOW_SECONDS * 1000);
+  }
+
+  /** Replaces the pre-send T1 with the kernel's TX timestamp when it is plausible. */
+  private useKernelT1(preSend: Timespec, kernel: Timespec): void {
+    const lag = kernel.sec - preSend.sec + (kernel.nsec - preSend.nsec) / 1e9;
+    if (!(lag >= 0 && lag <= MAX_TX_STAMP_LAG_SECONDS)) {
+      this.log.debug("kernel TX timestamp not used", { source: this.name, lagSeconds: lag });
+      return;
+    }
+    this.source.sent(NtpTimestamp.fromUnix(kernel.sec, kernel.nsec));
   }
 
   private handleReply(data: Buffer, length: number, t4: NtpTimestamp): void {

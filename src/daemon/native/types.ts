@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -120,11 +120,26 @@ export interface NativeUdpSocketOptions {
   maxDatagramSize?: number;
   /** Reply mode: send queue slots (of maxDatagramSize bytes), 1..1024 (default 8). */
   sendBatchSize?: number;
+  /**
+   * Clients only: SO_TIMESTAMPING software TX timestamps, read from the error queue and
+   * given to the setOnTxTimestamp handler (default false; never on a server socket).
+   */
+  txTimestamps?: boolean;
 }
+
+/**
+ * A kernel software transmit timestamp (CLOCK_REALTIME) of the `id`-th datagram sent on
+ * the socket (0-based, SOF_TIMESTAMPING_OPT_ID).
+ */
+export type NativeTxTimestampHandler = (seconds: number, nanoseconds: number, id: number) => void;
 
 export interface NativeUdpSocket {
   /** Whether SO_TIMESTAMPNS could be enabled. */
   readonly kernelTimestamps: boolean;
+  /** Whether the txTimestamps option was given and SO_TIMESTAMPING could be enabled. */
+  readonly txTimestamps: boolean;
+  /** POLLERR wakeups so far (pending socket errors, error-queue entries). */
+  readonly pollErrorWakeups: number;
   readonly fd: number;
   readonly closed: boolean;
   bind(address: string, port: number): void;
@@ -144,6 +159,8 @@ export interface NativeUdpSocket {
     reply?: Uint8Array,
   ): void;
   setOnError(handler: ((error: NativeErrnoError) => void) | null): void;
+  /** Called from the poll callback (never inside send) for each TX timestamp. */
+  setOnTxTimestamp(handler: NativeTxTimestampHandler | null): void;
   setReceiveBufferSize(bytes: number): void;
   getReceiveBufferSize(): number;
   close(): void;

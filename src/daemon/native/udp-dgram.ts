@@ -13,6 +13,7 @@ import type {
   MessageHandler,
   RequestHandler,
   TimestampedUdpSocket,
+  TxTimestampHandler,
   UdpError,
   UdpFamily,
   UdpSocketOptions,
@@ -21,6 +22,8 @@ import type {
 export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly implementation = "dgram";
   readonly kernelTimestamps = false;
+  /** node:dgram cannot read the error queue: no TX timestamps, ever. */
+  readonly txTimestamps = false;
   private readonly socket: dgram.Socket;
   private messageHandler: MessageHandler | null = null;
   /** Reply mode (onRequest): the handler and the buffer it writes replies to. */
@@ -132,6 +135,9 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   onError(handler: ErrorHandler | null): void {
     this.errorHandler = this.closed ? null : handler;
   }
+
+  /** Never called back: there are no TX timestamps on dgram. */
+  onTxTimestamp(_handler: TxTimestampHandler | null): void {}
 
   localAddress(): LocalAddress {
     this.checkOpen("localAddress");

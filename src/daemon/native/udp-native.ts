@@ -11,6 +11,7 @@ import type {
   MessageHandler,
   RequestHandler,
   TimestampedUdpSocket,
+  TxTimestampHandler,
   UdpFamily,
   UdpSocketOptions,
 } from "./udp.js";
@@ -18,6 +19,7 @@ import type {
 export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly implementation = "addon";
   readonly kernelTimestamps: boolean;
+  readonly txTimestamps: boolean;
   private readonly socket: NativeUdpSocket;
   private readonly t1 = new Float64Array(2);
 
@@ -30,8 +32,10 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     if (options.batchSize !== undefined) native.batchSize = options.batchSize;
     if (options.maxDatagramSize !== undefined) native.maxDatagramSize = options.maxDatagramSize;
     if (options.sendBatchSize !== undefined) native.sendBatchSize = options.sendBatchSize;
+    if (options.txTimestamps !== undefined) native.txTimestamps = options.txTimestamps;
     this.socket = new addon.UdpSocket(family, native);
     this.kernelTimestamps = this.socket.kernelTimestamps;
+    this.txTimestamps = this.socket.txTimestamps;
     if (options.receiveBufferSize !== undefined) {
       try {
         this.socket.setReceiveBufferSize(options.receiveBufferSize);
@@ -82,6 +86,15 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
 
   onError(handler: ErrorHandler | null): void {
     this.socket.setOnError(handler);
+  }
+
+  onTxTimestamp(handler: TxTimestampHandler | null): void {
+    this.socket.setOnTxTimestamp(handler);
+  }
+
+  /** POLLERR wakeups of the addon socket so far (for tests: none on servers). */
+  get pollErrorWakeups(): number {
+    return this.socket.pollErrorWakeups;
   }
 
   localAddress(): LocalAddress {

@@ -25,6 +25,8 @@ export interface ContractOptions {
   skip?: string | false;
   /** What `kernelTimestamps` must say. */
   kernelTimestamps: boolean;
+  /** What `txTimestamps` must say on a socket created with { txTimestamps: true }. */
+  txTimestamps: boolean;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -93,6 +95,7 @@ export function udpContract(name: string, factory: UdpSocketFactory, opts: Contr
     await assert.rejects(p, (e: UdpError) => e.code === code);
   };
 
+  const reply = new Uint8Array(64);
   const cases: [string, () => Promise<void>, { skip?: string | false }?][] = [
     [
       "reports its implementation and timestamp kind",
@@ -101,6 +104,74 @@ export function udpContract(name: string, factory: UdpSocketFactory, opts: Contr
         assert.equal(s.kernelTimestamps, opts.kernelTimestamps);
         assert.equal(s.family, 4);
         await Promise.resolve();
+      },
+    ],
+    ...([4, 6] as const).map((family): [string, () => Promise<void>, { skip?: string | false }] => [
+      `IPv${family}: txTimestamps: pre-send T1 <= kernel TX time <= receive time, or none`,
+      async () => {
+        const rx = await bound(family);
+        const got = collect(rx);
+        const tx = make(family, { txTimestamps: true });
+        await tx.bind(LOOPBACK[family], 0);
+        assert.equal(tx.txTimestamps, opts.txTimestamps);
+        await tx.connect(LOOPBACK[family], rx.localAddress().port);
+        const stamps: { t: Timespec; id: number }[] = [];
+        tx.onTxTimestamp((sec, nsec, id) => stamps.push({ t: { sec, nsec }, id }));
+        // The client also receives on a txTimestamps socket: kernel receive times still.
+        const replies = collect(tx);
+        const t1 = tx.send(Buffer.from("request"));
+        await waitFor(() => got.length === 1);
+        rx.sendTo(Buffer.from("reply"), 5, LOOPBACK[family], tx.localAddress().port);
+        await waitFor(() => replies.length === 1);
+        if (opts.txTimestamps) await waitFor(() => stamps.length === 1);
+        else await sleep(20);
+        const m = got[0]!;
+        const r = replies[0]!;
+        assert.ok(timespecToNs(r.rx) >= timespecToNs(m.rx));
+        assert.ok(timespecToNs(r.rx) <= timespecToNs(r.handlerTime));
+        if (!opts.txTimestamps) {
+          assert.equal(stamps.length, 0);
+          return;
+        }
+        assert.equal(stamps.length, 1);
+        const s = stamps[0]!;
+        assert.equal(s.id, 0);
+        assert.ok(Number.isInteger(s.t.sec) && Number.isInteger(s.t.nsec));
+        assert.ok(s.t.nsec >= 0 && s.t.nsec < 1e9);
+        const t1ns = timespecToNs(t1);
+        const kns = timespecToNs(s.t);
+        const rxns = timespecToNs(m.rx);
+        assert.ok(t1ns <= kns, `pre-send T1 ${t1ns} after kernel TX time ${kns}`);
+        assert.ok(kns <= rxns, `kernel TX time ${kns} after receive time ${rxns}`);
+        // A second send is the second id.
+        tx.send(Buffer.from("again"));
+        await waitFor(() => stamps.length === 2);
+        assert.equal(stamps[1]!.id, 1);
+        const wakeups = (tx as { pollErrorWakeups?: number }).pollErrorWakeups;
+        if (wakeups !== undefined) assert.ok(wakeups >= 2, `only ${wakeups} error-queue wakeups`);
+      },
+      { skip: family === 6 ? v6 : false },
+    ]),
+    [
+      "a server-style socket (no txTimestamps) never reports TX timestamps",
+      async () => {
+        const server = await bound(4);
+        assert.equal(server.txTimestamps, false);
+        let stamps = 0;
+        server.onTxTimestamp(() => stamps++);
+        server.onRequest((data, length) => {
+          reply.set(data.subarray(0, length));
+          return length;
+        }, reply);
+        const client = await bound(4);
+        await client.connect("127.0.0.1", server.localAddress().port);
+        const answers = collect(client);
+        for (let i = 0; i < 5; i++) client.send(Buffer.from(`q${i}`));
+        await waitFor(() => answers.length === 5);
+        await sleep(20);
+        assert.equal(stamps, 0);
+        const wakeups = (server as { pollErrorWakeups?: number }).pollErrorWakeups;
+        if (wakeups !== undefined) assert.equal(wakeups, 0, "error-queue wakeups on a server");
       },
     ],
     ...([4, 6] as const).map((family): [string, () => Promise<void>, { skip?: string | false }] => [

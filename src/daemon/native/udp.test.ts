@@ -16,6 +16,7 @@ udpContract(
   {
     skip: noAddon,
     kernelTimestamps: true,
+    txTimestamps: true,
   },
 );
 
@@ -24,6 +25,7 @@ udpContract(
   (f, o) => createUdpSocket(f, { ...o, implementation: "dgram" }),
   {
     kernelTimestamps: false,
+    txTimestamps: false,
   },
 );
 

@@ -3,7 +3,8 @@
 //
 //   addon  (udp-native.ts): kernel receive timestamps (SO_TIMESTAMPNS), recvmmsg batches,
 //          synchronous sends, T1 read right before the send syscall; in reply mode the
-//          replies of a receive batch leave together (sendmmsg).
+//          replies of a receive batch leave together (sendmmsg). With txTimestamps, also
+//          the kernel's software TX timestamp of each send (SO_TIMESTAMPING).
 //   dgram  (udp-dgram.ts):  node:dgram; the receive time is read in the 'message'
 //          handler (user space: late by the event-loop delay, tens of µs or more).
 //
@@ -21,6 +22,14 @@
 // - send (connected) returns the CLOCK_REALTIME reading taken immediately before the
 //   datagram was handed to the kernel (the client's T1). send/sendTo copy or consume the
 //   bytes before returning: the caller may reuse its buffer at once.
+// - TX timestamps (option txTimestamps, for client sockets; `txTimestamps` says whether
+//   they are on): the onTxTimestamp handler gets (sec, nsec, id) for each datagram sent,
+//   the kernel's software transmit time (CLOCK_REALTIME, stamped as the packet goes to
+//   the device: after the pre-send reading send() returns, before the peer's receive
+//   time) and the 0-based index of the send on this socket. It arrives asynchronously
+//   (never inside send()), normally within microseconds and before a reply. dgram has
+//   none: txTimestamps is false and the handler is never called. Servers must not ask
+//   for them (every reply would cost an error-queue wakeup).
 // - Reply mode, onRequest(handler, reply): the handler (same arguments as a message
 //   handler) answers a datagram by writing the answer to reply[0, n) and returning n
 //   (0: no answer); it goes to the datagram's source address and port. The addon copies
@@ -100,13 +109,20 @@ export interface UdpSocketOptions {
   sendBatchSize?: number;
   /** SO_RCVBUF in bytes (the kernel doubles it and caps it at net.core.rmem_max). */
   receiveBufferSize?: number;
+  /** Addon only, client sockets only: ask for kernel TX timestamps (see onTxTimestamp). */
+  txTimestamps?: boolean;
 }
+
+/** A kernel TX timestamp (CLOCK_REALTIME) of the `id`-th send (0-based) on the socket. */
+export type TxTimestampHandler = (sec: number, nsec: number, id: number) => void;
 
 export interface TimestampedUdpSocket {
   readonly implementation: "addon" | "dgram";
   readonly family: UdpFamily;
   /** true: rx times are kernel timestamps; false: read in user space on arrival. */
   readonly kernelTimestamps: boolean;
+  /** true: sends are followed by kernel TX timestamps (onTxTimestamp). */
+  readonly txTimestamps: boolean;
   bind(address: string, port: number): Promise<void>;
   connect(address: string, port: number): Promise<void>;
   /** Sends on a connected socket; returns T1 (fills and returns `t1` when given). */
@@ -116,6 +132,8 @@ export interface TimestampedUdpSocket {
   /** Reply mode: `handler` returns the length of the reply it wrote to `reply` (0: none). */
   onRequest(handler: RequestHandler, reply: Uint8Array): void;
   onError(handler: ErrorHandler | null): void;
+  /** Kernel TX timestamps of sends; only called when `txTimestamps` is true. */
+  onTxTimestamp(handler: TxTimestampHandler | null): void;
   localAddress(): LocalAddress;
   setReceiveBufferSize(bytes: number): void;
   close(): void;

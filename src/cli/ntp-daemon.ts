@@ -12,8 +12,8 @@ import { initialSystemState, SystemStateCell } from "../proto/server/system-stat
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { NtsKeListenError } from "../daemon/nts-ke-server.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
-import { createLogger, isLogLevel, streamSink, type LogLevel, type Logger } from "../daemon/log.js";
-import { LogFileSink } from "../daemon/log-file.js";
+import { isLogLevel, type LogLevel, type Logger } from "../daemon/log.js";
+import type { LogFileSink } from "../daemon/log-file.js";
 import { nativeStatus } from "../daemon/native/status.js";
 import { sdNotify } from "../daemon/native/notify.js";
 import {
@@ -24,6 +24,7 @@ import {
   UsageError,
 } from "./args.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
+import { openProgramLog } from "./program-log.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
@@ -76,17 +77,18 @@ async function main(argv: string[]): Promise<number> {
   const config = loaded.config;
   const level: LogLevel = cliLevel ?? config.observability.logLevel;
 
-  let fileSink: LogFileSink | null = null;
-  if (config.observability.logPath !== null) {
-    try {
-      fileSink = new LogFileSink(config.observability.logPath);
-    } catch (error) {
-      process.stderr.write(`ntp-daemon: could not open log file: ${String(error)}\n`);
-      return EXIT_SOFTWARE;
-    }
+  let programLog;
+  try {
+    programLog = openProgramLog(
+      level,
+      config.observability.logPath,
+      config.observability.ansiColors,
+    );
+  } catch (error) {
+    process.stderr.write(`ntp-daemon: could not open log file: ${String(error)}\n`);
+    return EXIT_SOFTWARE;
   }
-  const colors = config.observability.ansiColors ?? (fileSink === null && process.stdout.isTTY);
-  const log = createLogger(level, fileSink ?? streamSink(), colors);
+  const { log, fileSink } = programLog;
 
   if (configPath !== null) {
     try {

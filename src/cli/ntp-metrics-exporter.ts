@@ -8,8 +8,8 @@
 // 78 for a configuration error, 70 when the log file cannot be opened.
 
 import { formatDiagnostic } from "../proto/config/index.js";
-import { createLogger, streamSink } from "../daemon/log.js";
-import { LogFileSink } from "../daemon/log-file.js";
+import type { Logger } from "../daemon/log.js";
+import type { LogFileSink } from "../daemon/log-file.js";
 import { MetricsHttpServer } from "../daemon/metrics-http.js";
 import { sdNotify } from "../daemon/native/notify.js";
 import { readObservation } from "../daemon/observation-client.js";
@@ -22,6 +22,7 @@ import {
 } from "./args.js";
 import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
+import { openProgramLog } from "./program-log.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `usage: ntp-metrics-exporter [-c PATH]
@@ -76,19 +77,19 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  let fileSink: LogFileSink | null = null;
-  if (observability.logPathMetricsExporter !== null) {
-    try {
-      fileSink = new LogFileSink(observability.logPathMetricsExporter);
-    } catch (error) {
-      process.stderr.write(`ntp-metrics-exporter: could not open log file: ${String(error)}\n`);
-      return EXIT_SOFTWARE;
-    }
+  let programLog;
+  try {
+    programLog = openProgramLog(
+      observability.logLevel,
+      observability.logPathMetricsExporter,
+      observability.ansiColors,
+    );
+  } catch (error) {
+    process.stderr.write(`ntp-metrics-exporter: could not open log file: ${String(error)}\n`);
+    return EXIT_SOFTWARE;
   }
-  const colors = observability.ansiColors ?? (fileSink === null && process.stdout.isTTY);
-  const log = createLogger(observability.logLevel, fileSink ?? streamSink(), colors).child(
-    "ntp-metrics-exporter",
-  );
+  const { fileSink } = programLog;
+  const log = programLog.log.child("ntp-metrics-exporter");
 
   const listen = observability.metricsExporterListen;
   const server = new MetricsHttpServer({
@@ -130,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
 
 function waitForTermination(
   server: MetricsHttpServer,
-  log: ReturnType<typeof createLogger>,
+  log: Logger,
   fileSink: LogFileSink | null,
 ): Promise<number> {
   return new Promise((resolve) => {

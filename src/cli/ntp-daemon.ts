@@ -12,8 +12,7 @@ import { initialSystemState, SystemStateCell } from "../proto/server/system-stat
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { NtsKeListenError } from "../daemon/nts-ke-server.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
-import { isLogLevel, type LogLevel, type Logger } from "../daemon/log.js";
-import type { LogFileSink } from "../daemon/log-file.js";
+import { isLogLevel, type LogLevel } from "../daemon/log.js";
 import { nativeStatus } from "../daemon/native/status.js";
 import { sdNotify } from "../daemon/native/notify.js";
 import {
@@ -24,7 +23,7 @@ import {
   UsageError,
 } from "./args.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
-import { openProgramLog } from "./program-log.js";
+import { openProgramLog, waitForSignals } from "./program-log.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
@@ -88,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ntp-daemon: could not open log file: ${String(error)}\n`);
     return EXIT_SOFTWARE;
   }
-  const { log, fileSink } = programLog;
+  const { log } = programLog;
 
   if (configPath !== null) {
     try {
@@ -148,37 +147,11 @@ async function main(argv: string[]): Promise<number> {
   }
   log.info("ntp-daemon started", { version: packageVersion(), pid: process.pid });
 
-  const code = await waitForTermination(daemon, log, fileSink);
-  return panicked ? EXIT_SOFTWARE : code;
-}
-
-function waitForTermination(
-  daemon: Daemon,
-  log: Logger,
-  fileSink: LogFileSink | null,
-): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info("shutting down", { signal });
-      daemon.stop();
-      fileSink?.close();
-      resolve(0);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.on("SIGHUP", () => {
-      try {
-        fileSink?.reopen();
-        if (fileSink) log.info("log file reopened");
-      } catch (error) {
-        log.error("could not reopen the log file", { error: String(error) });
-      }
-      daemon.reload();
-    });
+  const code = await waitForSignals(programLog, {
+    stop: () => daemon.stop(),
+    reload: () => daemon.reload(),
   });
+  return panicked ? EXIT_SOFTWARE : code;
 }
 
 main(process.argv.slice(2)).then(

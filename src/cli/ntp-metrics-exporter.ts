@@ -8,8 +8,6 @@
 // 78 for a configuration error, 70 when the log file cannot be opened.
 
 import { formatDiagnostic } from "../proto/config/index.js";
-import type { Logger } from "../daemon/log.js";
-import type { LogFileSink } from "../daemon/log-file.js";
 import { MetricsHttpServer } from "../daemon/metrics-http.js";
 import { sdNotify } from "../daemon/native/notify.js";
 import { readObservation } from "../daemon/observation-client.js";
@@ -22,7 +20,7 @@ import {
 } from "./args.js";
 import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
-import { openProgramLog } from "./program-log.js";
+import { openProgramLog, waitForSignals } from "./program-log.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `usage: ntp-metrics-exporter [-c PATH]
@@ -108,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
     observation_path: observationPath,
     version: packageVersion(),
   });
-  const stopping = waitForTermination(server, log, fileSink);
+  const stopping = waitForSignals({ log, fileSink }, { stop: () => server.stop() });
   try {
     await server.start();
   } catch (error) {
@@ -127,34 +125,6 @@ async function main(argv: string[]): Promise<number> {
     log.warn("could not notify systemd of readiness", { error: String(error) });
   }
   return await stopping;
-}
-
-function waitForTermination(
-  server: MetricsHttpServer,
-  log: Logger,
-  fileSink: LogFileSink | null,
-): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info("shutting down", { signal });
-      server.stop();
-      fileSink?.close();
-      resolve(0);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.on("SIGHUP", () => {
-      try {
-        fileSink?.reopen();
-        if (fileSink) log.info("log file reopened");
-      } catch (error) {
-        log.error("could not reopen the log file", { error: String(error) });
-      }
-    });
-  });
 }
 
 main(process.argv.slice(2)).then(

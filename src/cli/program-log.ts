@@ -20,3 +20,42 @@ export function openProgramLog(
   const colors = ansiColors ?? (fileSink === null && process.stdout.isTTY);
   return { log: createLogger(level, fileSink ?? streamSink(), colors), fileSink };
 }
+
+export interface SignalActions {
+  /** SIGTERM or SIGINT: stop everything (called once). */
+  stop(): void;
+  /** SIGHUP, after the log file was reopened. */
+  reload?(): void;
+}
+
+/**
+ * Resolves with exit code 0 once SIGTERM or SIGINT has stopped the program.
+ * SIGHUP reopens the log file (logrotate) and then calls `reload`.
+ */
+export function waitForSignals(
+  { log, fileSink }: ProgramLog,
+  actions: SignalActions,
+): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down", { signal });
+      actions.stop();
+      fileSink?.close();
+      resolve(0);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => {
+      try {
+        fileSink?.reopen();
+        if (fileSink) log.info("log file reopened");
+      } catch (error) {
+        log.error("could not reopen the log file", { error: String(error) });
+      }
+      actions.reload?.();
+    });
+  });
+}

@@ -17,8 +17,8 @@
 //   CTR runs on an AES-CTR context keyed with K2 and Q = V with bits 31 and 63 cleared;
 //   OpenSSL's 128-bit big-endian counter increment is RFC 5297's.
 //
-// Per message that is about 2 + (components + 2) + 2 EVP calls and two AES key
-// schedules, no allocation once the per-thread scratch has grown to the largest message
+// Per message that is about 1 + (components + 3) + 2 EVP calls and two AES key
+// schedules (the CTR one only for a non-empty message), no allocation once the per-thread scratch has grown to the largest message
 // seen. Everything secret the scratch held is wiped before returning.
 
 #include "aes_siv.h"
@@ -85,10 +85,12 @@ void XorInto(uint8_t* dst, const uint8_t* src, size_t n) {
 // The per-thread contexts and scratch. Worker threads each get their own.
 class ThreadState {
  public:
-  ThreadState() : mac_(EVP_CIPHER_CTX_new()), ctr_(EVP_CIPHER_CTX_new()) {}
+  ThreadState() = default;
   ~ThreadState() {
-    EVP_CIPHER_CTX_free(mac_);
-    EVP_CIPHER_CTX_free(ctr_);
+    for (int i = 0; i < 3; i++) {
+      EVP_CIPHER_CTX_free(macs_[i]);
+      EVP_CIPHER_CTX_free(ctrs_[i]);
+    }
     if (!scratch_.empty()) OPENSSL_cleanse(scratch_.data(), scratch_.size());
   }
   ThreadState(const ThreadState&) = delete;
@@ -98,18 +100,15 @@ class ThreadState {
   // subkeys. False on a bad key length or an OpenSSL failure.
   bool SetKey(const uint8_t* key, size_t key_len) {
     const int index = CipherIndex(key_len);
-    if (index < 0 || mac_ == nullptr || ctr_ == nullptr) return false;
-    const Ciphers* ciphers = FetchCiphers();
-    const EVP_CIPHER* cbc = ciphers->cbc[index];
-    const EVP_CIPHER* ctr = ciphers->ctr[index];
-    if (cbc == nullptr || ctr == nullptr) return false;
+    if (index < 0 || !Prepare(index)) return false;
+    mac_ = macs_[index];
+    ctr_ = ctrs_[index];
     const size_t half = key_len / 2;
     static const uint8_t kZero[kBlock] = {};
-    if (EVP_EncryptInit_ex(mac_, cbc, nullptr, key, kZero) != 1 ||
-        EVP_CIPHER_CTX_set_padding(mac_, 0) != 1 ||
-        EVP_EncryptInit_ex(ctr_, ctr, nullptr, key + half, kZero) != 1) {
-      return false;
-    }
+    // Cipher NULL: only the key schedule (and IV) change. Passing the cipher again
+    // would make OpenSSL free and re-create the provider context every time.
+    if (EVP_EncryptInit_ex(mac_, nullptr, nullptr, key, kZero) != 1) return false;
+    ctr_key_ = key + half;  // keyed in Ctr, together with its IV: one init call, not two
     std::memset(chain_, 0, kBlock);
     // L = AES(K1, 0); subkeys K1' = dbl(L), K2' = dbl(K1') (RFC 4493 §2.3).
     uint8_t l[kBlock] = {};
@@ -162,7 +161,7 @@ class ThreadState {
     q[8] &= 0x7f;
     q[12] &= 0x7f;
     int written = 0;
-    const bool ok = EVP_EncryptInit_ex(ctr_, nullptr, nullptr, nullptr, q) == 1 &&
+    const bool ok = EVP_EncryptInit_ex(ctr_, nullptr, nullptr, ctr_key_, q) == 1 &&
                     EVP_EncryptUpdate(ctr_, out, &written, in, static_cast<int>(len)) == 1 &&
                     static_cast<size_t>(written) == len;
     return ok;
@@ -196,6 +195,29 @@ class ThreadState {
     return ok;
   }
 
+  // Creates the contexts for cipher index `index` on first use: the cipher is bound
+  // once, later calls only re-key.
+  bool Prepare(int index) {
+    if (macs_[index] != nullptr) return true;
+    const Ciphers* ciphers = FetchCiphers();
+    const EVP_CIPHER* cbc = ciphers->cbc[index];
+    const EVP_CIPHER* ctr = ciphers->ctr[index];
+    if (cbc == nullptr || ctr == nullptr) return false;
+    EVP_CIPHER_CTX* mac = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX* ctrc = EVP_CIPHER_CTX_new();
+    if (mac == nullptr || ctrc == nullptr ||
+        EVP_EncryptInit_ex(mac, cbc, nullptr, nullptr, nullptr) != 1 ||
+        EVP_CIPHER_CTX_set_padding(mac, 0) != 1 ||
+        EVP_EncryptInit_ex(ctrc, ctr, nullptr, nullptr, nullptr) != 1) {
+      EVP_CIPHER_CTX_free(mac);
+      EVP_CIPHER_CTX_free(ctrc);
+      return false;
+    }
+    macs_[index] = mac;
+    ctrs_[index] = ctrc;
+    return true;
+  }
+
   // CBC-MAC step over buf[0, len) in place, as if the chaining value were zero.
   bool EncryptBlocks(uint8_t* buf, size_t len) {
     XorInto(buf, chain_, kBlock);
@@ -208,8 +230,11 @@ class ThreadState {
     return true;
   }
 
-  EVP_CIPHER_CTX* mac_;
-  EVP_CIPHER_CTX* ctr_;
+  EVP_CIPHER_CTX* macs_[3] = {};  // AES-CBC (CMAC) by cipher index, made on first use
+  EVP_CIPHER_CTX* ctrs_[3] = {};  // AES-CTR likewise
+  EVP_CIPHER_CTX* mac_ = nullptr;  // the pair keyed by the last SetKey
+  EVP_CIPHER_CTX* ctr_ = nullptr;
+  const uint8_t* ctr_key_ = nullptr;  // K2 of the current call (the caller's memory)
   uint8_t chain_[kBlock] = {};  // the CBC context's current chaining value
   uint8_t sub1_[kBlock] = {};
   uint8_t sub2_[kBlock] = {};

@@ -25,7 +25,8 @@
 // collection, a real share of the per-request cost, dearer for every case.
 //
 //   node --import tsx bench/nts-handle.ts [--ms 60] [--rounds 7] [--sessions 8192]
-//        [--only plain,15-1,15-4,17-1,17-4,30-1,30-4] [--baseline DIR] [--json]
+//        [--only plain,15-1,15-4,17-1,17-4,30-1,30-4] [--baseline DIR] [--aead native|ts]
+//        [--json]
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     sessions: { type: "string", default: "8192" },
     only: { type: "string" },
     baseline: { type: "string" },
+    aead: { type: "string", default: "native" },
     json: { type: "boolean", default: false },
   },
   strict: true,
@@ -79,6 +81,24 @@ interface Impl {
   validate(request: Uint8Array, nts: boolean): void;
 }
 
+/**
+ * --aead native (default): the daemon's ciphers from `root` (native AES-SIV when
+ * its addon is built; a tree without src/daemon/native/aead.ts, such as a
+ * baseline from before it, gets its server's default); --aead ts: the
+ * TypeScript ones.
+ */
+async function aeadProvider(root: string): Promise<unknown> {
+  if (args.aead === "ts") return undefined;
+  try {
+    const mod = (await import(pathToFileURL(resolve(root, "src/daemon/native/aead.ts")).href)) as {
+      defaultAeadProvider?: () => unknown;
+    };
+    return mod.defaultAeadProvider?.();
+  } catch {
+    return undefined;
+  }
+}
+
 async function loadImpl(name: string, root: string): Promise<Impl> {
   const load = async <T>(path: string): Promise<T> =>
     (await import(pathToFileURL(resolve(root, "src/proto", path)).href)) as T;
@@ -99,6 +119,7 @@ async function loadImpl(name: string, root: string): Promise<Impl> {
     clock: { now: () => tx },
     systemState: new SystemStateCell({ ...initialSystemState(), stratum: 2 }),
     keySet: { current: () => keySet },
+    aead: (await aeadProvider(root)) as ConstructorParameters<typeof NtpServerCore>[0]["aead"],
   });
   const out = new Uint8Array(2048);
 

@@ -13,6 +13,7 @@ import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
 import { encodeCookie } from "../proto/nts/cookie/cookie.js";
+import { defaultAeadProvider } from "./native/aead.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { KeErrorCode } from "../proto/nts/ke/records.js";
 import {
@@ -268,7 +269,9 @@ export class NtsKeServer {
     const keyset = this.keys.current();
     const cookies: Uint8Array[] = [];
     for (let i = 0; i < MAX_COOKIES; i++) {
-      cookies.push(encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, random));
+      cookies.push(
+        encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, random, defaultAeadProvider()),
+      );
     }
     return cookies;
   }

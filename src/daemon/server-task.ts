@@ -29,6 +29,7 @@ import type { SystemStateProvider } from "../proto/server/system-state.js";
 import type { KeySetProvider } from "../proto/server/nts.js";
 import { NtpTimestamp } from "../proto/time.js";
 import type { Logger } from "./log.js";
+import { defaultAeadProvider } from "./native/aead.js";
 import { createUdpSocket, isSendError, type TimestampedUdpSocket } from "./native/udp.js";
 import { formatHostPort } from "./resolve.js";
 import type { WallClock } from "./wall-clock.js";
@@ -82,6 +83,7 @@ export class ServerTask {
       clock: { now: () => this.transmitTime(clock) },
       systemState: system,
       keySet,
+      aead: defaultAeadProvider(),
     });
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
   }

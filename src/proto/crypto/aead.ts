@@ -1,6 +1,12 @@
 // The AEAD interface NTS uses (RFC 8915 §5.6, RFC 5116): the contract between
-// the cipher implementations in this folder and their users (cookies, the NTS
-// extension fields, the key set).
+// the cipher implementations (the TypeScript ones in this folder, the native
+// addon's that the daemon injects) and their users (cookies, the NTS extension
+// fields, the key set, the server's request handler).
+//
+// Two ways to call a cipher: seal/open take and return whole arrays (simple,
+// allocating); sealInto/openInto take (array, offset, length) ranges and write
+// into a caller's buffer, so a hot path can run without allocating (the native
+// ciphers then allocate nothing at all; the TypeScript ones still do inside).
 
 /** IANA AEAD algorithm ids used by NTS. */
 export const AeadId = {
@@ -33,4 +39,75 @@ export interface AeadCipher {
    * time). Never throws for malformed input.
    */
   open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  /**
+   * seal() over ranges: writes what seal returns for nonce[nonceOffset, +nonceLength),
+   * ad[adOffset, +adLength) and pt[ptOffset, +ptLength) to out[outOffset, ...) and
+   * returns its length (ptLength + tagLength). Sealing in place is allowed when the
+   * ciphertext lands exactly where the plaintext was (for SIV: out === pt,
+   * ptOffset === outOffset + 16); no other overlap. Throws as seal does.
+   */
+  sealInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    pt: Uint8Array,
+    ptOffset: number,
+    ptLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  /**
+   * open() over ranges: writes the plaintext of ct[ctOffset, +ctLength) to
+   * out[outOffset, ...) and returns its length, or -1 when it does not authenticate
+   * (the output range may then have been overwritten). In place as for sealInto.
+   * Never throws for malformed input; a too small `out` is a caller bug (RangeError).
+   */
+  openInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    ct: Uint8Array,
+    ctOffset: number,
+    ctLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+}
+
+/**
+ * A cipher whose key is replaced in place: the server's per-request session
+ * ciphers (the keys come out of each request's cookie), so that a request does
+ * not create cipher objects.
+ */
+export interface RekeyableAeadCipher extends AeadCipher {
+  /** Takes key[offset, +keyLength) (copied). */
+  setKey(key: Uint8Array, offset: number): void;
+  /** Overwrites the key copy (and any key state) with zeros. */
+  clearKey(): void;
+}
+
+/**
+ * Where ciphers come from: the TypeScript implementations by default
+ * (registry.ts `TS_AEAD`), the native addon's when the daemon has it. The
+ * sans-IO code takes one as an option and never imports the addon.
+ */
+export interface AeadProvider {
+  /** A short name for logs and tests ("typescript", "native"). */
+  readonly name: string;
+  /**
+   * A cipher for AEAD `id` bound to a copy of `key`, for long-lived keys.
+   * @throws RangeError for an unsupported id or a key of the wrong length.
+   */
+  create(id: AeadId, key: Uint8Array): AeadCipher;
+  /**
+   * A new rekeyable cipher for AEAD `id`, without a key until setKey.
+   * @throws RangeError for an unsupported id.
+   */
+  rekeyable(id: AeadId): RekeyableAeadCipher;
 }

@@ -23,6 +23,7 @@
 
 import { createCipheriv, timingSafeEqual, type Cipher } from "node:crypto";
 import { AeadId, type AeadCipher } from "./aead.js";
+import { openIntoByOpen, sealIntoBySeal } from "./aead-ranges.js";
 import { AES_BLOCK_SIZE, AesCmac, aesAlgorithm, dblInto } from "./cmac.js";
 
 /** RFC 5297 §7: at most 126 associated-data components (127 S2V inputs with the plaintext). */
@@ -92,6 +93,66 @@ export class AesSivCmac implements AeadCipher {
   open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (nonce.length === 0) return null;
     return this.openComponents([associatedData, nonce], ciphertext);
+  }
+
+  /** seal() over ranges (aead.ts); allocates internally. */
+  sealInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    pt: Uint8Array,
+    ptOffset: number,
+    ptLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return sealIntoBySeal(
+      this,
+      nonce,
+      nonceOffset,
+      nonceLength,
+      ad,
+      adOffset,
+      adLength,
+      pt,
+      ptOffset,
+      ptLength,
+      out,
+      outOffset,
+    );
+  }
+
+  /** open() over ranges (aead.ts); allocates internally. */
+  openInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    ct: Uint8Array,
+    ctOffset: number,
+    ctLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return openIntoByOpen(
+      this,
+      nonce,
+      nonceOffset,
+      nonceLength,
+      ad,
+      adOffset,
+      adLength,
+      ct,
+      ctOffset,
+      ctLength,
+      out,
+      outOffset,
+    );
   }
 
   /**

@@ -10,6 +10,7 @@
 
 import { gcmsiv } from "@noble/ciphers/aes.js";
 import { AeadId, type AeadCipher } from "./aead.js";
+import { openIntoByOpen, sealIntoBySeal } from "./aead-ranges.js";
 
 const KEY_LENGTH = 16;
 const NONCE_LENGTH = 12;
@@ -47,5 +48,64 @@ export class Aes128GcmSiv implements AeadCipher {
     } catch {
       return null;
     }
+  }
+  /** seal() over ranges (aead.ts); allocates internally. */
+  sealInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    pt: Uint8Array,
+    ptOffset: number,
+    ptLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return sealIntoBySeal(
+      this,
+      nonce,
+      nonceOffset,
+      nonceLength,
+      ad,
+      adOffset,
+      adLength,
+      pt,
+      ptOffset,
+      ptLength,
+      out,
+      outOffset,
+    );
+  }
+
+  /** open() over ranges (aead.ts); allocates internally. */
+  openInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    ct: Uint8Array,
+    ctOffset: number,
+    ctLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return openIntoByOpen(
+      this,
+      nonce,
+      nonceOffset,
+      nonceLength,
+      ad,
+      adOffset,
+      adLength,
+      ct,
+      ctOffset,
+      ctLength,
+      out,
+      outOffset,
+    );
   }
 }

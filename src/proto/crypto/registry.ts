@@ -2,7 +2,8 @@
 // to a key. Users (NTS-KE negotiation, cookies, the NTS extension fields) go
 // through here rather than naming a cipher class.
 
-import { AeadId, type AeadCipher } from "./aead.js";
+import { AeadId, type AeadCipher, type AeadProvider } from "./aead.js";
+import { RekeyableByFactory } from "./aead-ranges.js";
 import { AesSivCmac } from "./aes-siv.js";
 import { Aes128GcmSiv } from "./gcm-siv.js";
 
@@ -48,3 +49,14 @@ export function createAead(id: AeadId, key: Uint8Array): AeadCipher {
   }
   return id === AeadId.AES_128_GCM_SIV ? new Aes128GcmSiv(key) : new AesSivCmac(key);
 }
+
+/** The TypeScript ciphers, as an AeadProvider: the default wherever one is taken. */
+export const TS_AEAD: AeadProvider = Object.freeze({
+  name: "typescript",
+  create: createAead,
+  rekeyable(id: AeadId) {
+    const keyLength = aeadKeyLength(id);
+    if (keyLength === null) throw new RangeError(`unsupported AEAD algorithm id ${id}`);
+    return new RekeyableByFactory(id, keyLength, (key) => createAead(id, key));
+  },
+});

@@ -18,37 +18,37 @@
 // only as many as keep the reply within the request's length; sealed with the
 // S2C key under a fresh nonce.
 //
-// Per request this costs one cookie open, the C2S open, one cookie seal per
-// new cookie and the S2C seal. The session's (C2S, S2C) cipher pair comes
-// from a bounded cache keyed by the exact key bytes (AeadPairCache; a pair is
-// admitted once a request authenticated under it), so only a session's first
-// request, or one whose pair was evicted, pays the AEAD key setup; see
-// aead-pair-cache.ts for the trade-offs and capacity 0 to disable it. The
-// rest uses scratch owned by the handler.
+// Per request this costs one cookie open (master key), the C2S open, one
+// cookie seal per new cookie (re-sealing the plaintext the request's cookie
+// opened to) and the S2C seal: with the native AES-SIV (the daemon's
+// AeadProvider) four addon calls and no allocation. The session keys go into
+// two rekeyable ciphers per AEAD owned by the handler; everything else is
+// scratch owned by the handler too, zeroed by release().
 
 import { randomFillSync } from "node:crypto";
-import { AeadPairCache, type AeadPair } from "../crypto/aead-pair-cache.js";
-import { createAead } from "../crypto/registry.js";
-import { ExtensionFieldReader } from "../packet/extension-fields.js";
+import type { AeadId, AeadProvider, RekeyableAeadCipher } from "../crypto/aead.js";
+import { TS_AEAD, aeadKeyLength } from "../crypto/registry.js";
+import { EXTENSION_FIELD_HEADER_LENGTH, ExtensionFieldReader } from "../packet/extension-fields.js";
 import { MAX_EXTENSION_FIELDS, MAX_NTP_PACKET_LENGTH } from "../packet/parse.js";
 import {
+  COOKIE_S2C_KEY_OFFSET,
+  MAX_COOKIE_PLAINTEXT_LENGTH,
   cookieLength,
-  decodeCookie,
-  encodeCookie,
-  type CookieContents,
+  cookiePlaintextLength,
+  openCookieInto,
+  sealCookieInto,
 } from "../nts/cookie/cookie.js";
 import { MAX_COOKIES } from "../nts/cookie/stash.js";
-import type { KeySet, RandomBytes } from "../nts/keyset/keyset.js";
+import type { KeySet, RandomBytes, RandomFill } from "../nts/keyset/keyset.js";
 import {
   AuthenticatorView,
   NtsFieldType,
   authenticatorFieldLength,
   cookieFieldLength,
   hasRequiredNoncePadding,
-  openAuthenticator,
+  openAuthenticatorInto,
   readAuthenticator,
-  writeAuthenticator,
-  writeCookie,
+  sealAuthenticator,
 } from "../nts/packet/fields.js";
 import type { NtsFieldScanner } from "../nts/packet/scan.js";
 import type { ServerStats } from "./stats.js";
@@ -85,27 +85,65 @@ export function pooledRandom(poolSize = 4096): RandomBytes {
   };
 }
 
+/**
+ * pooledRandom without allocation: copies from a pool refilled `poolSize`
+ * octets at a time (one native call per ~100 replies).
+ */
+export function pooledRandomFill(poolSize = 4096): RandomFill {
+  const pool = new Uint8Array(poolSize);
+  let used = poolSize;
+  return (out: Uint8Array, offset: number, length: number): void => {
+    if (length > poolSize) {
+      randomFillSync(out, offset, length);
+      return;
+    }
+    if (used + length > poolSize) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    for (let i = 0; i < length; i++) out[offset + i] = pool[used + i]!;
+    pool.fill(0, used, used + length); // handed out once: not kept in the pool
+    used += length;
+  };
+}
+
+/** The two session ciphers of one AEAD, rekeyed for every request. */
+interface SessionCiphers {
+  readonly c2s: RekeyableAeadCipher;
+  readonly s2c: RekeyableAeadCipher;
+}
+
 export class NtsRequestHandler {
   private readonly view = new AuthenticatorView();
   private readonly reader = new ExtensionFieldReader();
   /** Value lengths of the slots, in order; slotCount of them are valid. */
   private readonly slots = new Int32Array(MAX_NEW_COOKIES);
   private slotCount = 0;
+  /** The request's cookie plaintext: AEAD id ‖ S2C key ‖ C2S key. */
+  private readonly cookiePlaintext = new Uint8Array(MAX_COOKIE_PLAINTEXT_LENGTH);
+  /** The request's encrypted extension fields, then the reply's. */
   private readonly plaintext = new Uint8Array(MAX_NTP_PACKET_LENGTH);
+  private plaintextLength = 0;
+  /** Session ciphers by AEAD id, made on first use. */
+  private readonly sessions = new Map<number, SessionCiphers>();
   private keySet: KeySet | null = null;
-  private contents: CookieContents | null = null;
-  private pair: AeadPair | null = null;
+  private aeadId = -1;
+  private session: SessionCiphers | null = null;
+  private readonly randomFill: RandomFill;
 
   /**
    * `stats.ntsCookiesWithheld` counts the new cookies that did not fit.
-   * `ciphers`: the session cipher cache (default: DEFAULT_AEAD_PAIR_CACHE_CAPACITY
-   * pairs; `new AeadPairCache(0)` disables caching).
+   * `random`: cookie and reply nonces (a RandomBytes for tests, or a
+   * RandomFill: see pooledRandomFill). `aead`: where ciphers come from (the
+   * daemon passes the native ones; the TypeScript ones by default).
    */
   constructor(
-    private readonly random: RandomBytes,
+    random: RandomFill,
     private readonly stats: ServerStats,
-    readonly ciphers: AeadPairCache = new AeadPairCache(),
-  ) {}
+    readonly aead: AeadProvider = TS_AEAD,
+  ) {
+    this.randomFill = random;
+  }
 
   /**
    * Checks the NTS request `request` (scanned into `scan`, which found an
@@ -121,35 +159,36 @@ export class NtsRequestHandler {
       return "malformed";
     }
     if (scan.authenticatorCount !== 1 || scan.cookieCount !== 1) return "nak";
-    const contents = decodeCookie(
+    const cookie = this.cookiePlaintext;
+    const aeadId = openCookieInto(
       keySet,
-      request.subarray(scan.cookieValueOffset, scan.cookieValueOffset + scan.cookieValueLength),
+      request,
+      scan.cookieValueOffset,
+      scan.cookieValueLength,
+      cookie,
+      this.aead,
     );
-    if (contents === null) return "nak";
-    this.contents = contents; // from here on, release() overwrites the keys
-    const pair = this.ciphers.get(contents.aead, contents.c2s, contents.s2c);
-    const c2s = pair.c2s;
-    const plaintext = openAuthenticator(request, view, c2s);
-    if (plaintext === null) {
-      // A forged authenticator with a valid (replayed) cookie: do the key
-      // setup a miss does, so the NAK's timing does not tell whether the
-      // cookie's session is cached (i.e. recently active).
-      if (pair.cached) createAead(contents.aead, contents.c2s);
+    if (aeadId < 0) {
+      cookie.fill(0); // an authentic cookie with unusable contents still held keys
       return this.fail("nak");
     }
-    // Authentic: the sender holds the session keys, so the pair is worth keeping.
-    // Its S2C cipher is made now, while the pair is surely not evicted.
-    this.ciphers.admit(pair);
-    pair.s2c();
-    this.pair = pair;
+    const k = aeadKeyLength(aeadId)!; // openCookieInto returns only ids with keys
+    const session = this.sessionCiphers(aeadId as AeadId);
+    this.session = session; // from here on, release() clears the keys
+    this.aeadId = aeadId;
+    const c2s = session.c2s;
+    c2s.setKey(cookie, COOKIE_S2C_KEY_OFFSET + k);
+    const n = openAuthenticatorInto(request, view, c2s, this.plaintext, 0);
+    if (n < 0) return this.fail("nak");
+    this.plaintextLength = n;
     if (!hasRequiredNoncePadding(view, c2s)) return this.fail("malformed");
 
     let slots = 0;
-    const n = Math.min(scan.slotCount, MAX_NEW_COOKIES);
-    for (; slots < n; slots++) this.slots[slots] = scan.slotLengths[slots] ?? 0;
-    if (plaintext.length > 0) {
+    const count = Math.min(scan.slotCount, MAX_NEW_COOKIES);
+    for (; slots < count; slots++) this.slots[slots] = scan.slotLengths[slots] ?? 0;
+    if (n > 0) {
       const reader = this.reader;
-      reader.reset(plaintext, 0, plaintext.length, false, MAX_EXTENSION_FIELDS);
+      reader.reset(this.plaintext, 0, n, false, MAX_EXTENSION_FIELDS);
       while (reader.next()) {
         const type = reader.type;
         if (type === NtsFieldType.Authenticator) return this.fail("malformed");
@@ -180,37 +219,79 @@ export class NtsRequestHandler {
     maxLength: number,
     withCookies: boolean,
   ): number {
-    const contents = this.contents;
     const keySet = this.keySet;
-    const pair = this.pair;
-    if (contents === null || keySet === null || pair === null) return -1; // no successful check()
-    const s2c = pair.s2c();
+    const session = this.session;
+    if (keySet === null || session === null) return -1; // no successful check()
+    const s2c = session.s2c;
     const limit = Math.min(maxLength, out.length);
     const bare = offset + authenticatorFieldLength(s2c.nonceLength, s2c.tagLength);
     if (bare > limit) {
       this.release();
       return -1;
     }
-    let budget = limit - bare;
-    let plaintextLength = 0;
-    if (withCookies) {
-      const newLength = cookieLength(contents.aead);
-      const fieldLength = cookieFieldLength(newLength, true);
-      for (let i = 0; i < this.slotCount; i++) {
-        if (newLength <= (this.slots[i] ?? 0) && fieldLength <= budget) {
-          const cookie = encodeCookie(keySet, contents, this.random);
-          plaintextLength += writeCookie(this.plaintext, plaintextLength, cookie, true);
-          budget -= fieldLength;
-        } else {
-          this.stats.ntsCookiesWithheld++;
-        }
-      }
-    }
-    const nonce = this.random(s2c.nonceLength);
-    const plaintext = this.plaintext.subarray(0, plaintextLength);
-    const end = offset + writeAuthenticator(out, offset, s2c, nonce, plaintext);
+    const plaintextLength = withCookies ? this.writeNewCookies(keySet, limit - bare) : 0;
+
+    // The S2C seal: the final step, kept apart (a sender may do it later).
+    s2c.setKey(this.cookiePlaintext, COOKIE_S2C_KEY_OFFSET);
+    const end =
+      offset +
+      sealAuthenticator(
+        out,
+        offset,
+        s2c,
+        s2c.nonceLength,
+        this.randomFill,
+        this.plaintext,
+        plaintextLength,
+      );
     this.release();
     return end;
+  }
+
+  /**
+   * The reply's encrypted fields: a new cookie per slot that it fits, within
+   * `budget` octets, into `this.plaintext`. Returns their length.
+   */
+  private writeNewCookies(keySet: KeySet, budget: number): number {
+    const aeadId = this.aeadId as AeadId;
+    const newLength = cookieLength(aeadId);
+    const fieldLength = cookieFieldLength(newLength, true);
+    const cookiePlaintextBytes = cookiePlaintextLength(aeadKeyLength(aeadId)!);
+    const plaintext = this.plaintext;
+    let length = 0;
+    for (let i = 0; i < this.slotCount; i++) {
+      if (newLength <= (this.slots[i] ?? 0) && fieldLength <= budget) {
+        // An encrypted Cookie field: no 16-octet minimum, and cookies are
+        // multiples of 4 octets, so the field is its header and the cookie.
+        plaintext[length] = NtsFieldType.Cookie >>> 8;
+        plaintext[length + 1] = NtsFieldType.Cookie & 0xff;
+        plaintext[length + 2] = fieldLength >>> 8;
+        plaintext[length + 3] = fieldLength & 0xff;
+        sealCookieInto(
+          keySet,
+          this.cookiePlaintext,
+          cookiePlaintextBytes,
+          this.randomFill,
+          plaintext,
+          length + EXTENSION_FIELD_HEADER_LENGTH,
+          this.aead,
+        );
+        length += fieldLength;
+        budget -= fieldLength;
+      } else {
+        this.stats.ntsCookiesWithheld++;
+      }
+    }
+    return length;
+  }
+
+  private sessionCiphers(id: AeadId): SessionCiphers {
+    let session = this.sessions.get(id);
+    if (session === undefined) {
+      session = { c2s: this.aead.rekeyable(id), s2c: this.aead.rekeyable(id) };
+      this.sessions.set(id, session);
+    }
+    return session;
   }
 
   private fail(verdict: "nak" | "malformed"): NtsCheck {
@@ -218,16 +299,19 @@ export class NtsRequestHandler {
     return verdict;
   }
 
-  /** Forgets (and overwrites) the keys of the last request. */
+  /** Forgets (and overwrites) the keys and plaintexts of the last request. */
   release(): void {
-    const contents = this.contents;
-    if (contents !== null) {
-      contents.c2s.fill(0);
-      contents.s2c.fill(0);
+    const session = this.session;
+    if (session !== null) {
+      session.c2s.clearKey();
+      session.s2c.clearKey();
+      this.cookiePlaintext.fill(0);
+      this.plaintext.fill(0, 0, this.plaintextLength);
     }
-    this.contents = null;
+    this.plaintextLength = 0;
+    this.session = null;
+    this.aeadId = -1;
     this.keySet = null;
-    this.pair = null;
     this.slotCount = 0;
   }
 }

@@ -34,10 +34,11 @@ import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
 import { encodeShortFormat, type NtpTimestamp } from "../time.js";
 import { parseIpInto } from "../ip-address.js";
-import type { RandomBytes } from "../nts/keyset/keyset.js";
+import type { AeadProvider } from "../crypto/aead.js";
+import { fillFrom, type RandomBytes } from "../nts/keyset/keyset.js";
 import { NtsFieldScanner } from "../nts/packet/scan.js";
 import { IpFilter, type FilterAction } from "./ip-filter.js";
-import { NtsRequestHandler, pooledRandom, type KeySetProvider } from "./nts.js";
+import { NtsRequestHandler, pooledRandomFill, type KeySetProvider } from "./nts.js";
 import { DEFAULT_SERVER_POLICY, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
@@ -75,6 +76,8 @@ export interface NtpServerCoreOptions {
   keySet?: KeySetProvider;
   /** Randomness for new cookies and reply nonces; default: node:crypto, pooled. */
   random?: RandomBytes;
+  /** Where the NTS ciphers come from; default: the TypeScript ones (the daemon injects native ones). */
+  aead?: AeadProvider;
 }
 
 const DROPS: Readonly<Record<DropReason, ServerDecision>> = {
@@ -183,7 +186,11 @@ export class NtpServerCore {
     this.nts =
       this.keySet === null
         ? null
-        : new NtsRequestHandler(options.random ?? pooledRandom(), this.stats);
+        : new NtsRequestHandler(
+            options.random === undefined ? pooledRandomFill() : fillFrom(options.random),
+            this.stats,
+            options.aead,
+          );
   }
 
   /**

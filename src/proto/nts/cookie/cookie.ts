@@ -13,13 +13,19 @@
 // padding). A cookie carries only AEADs the crypto registry implements. The cookie is opaque to clients; only the key id is in the
 // clear, and it is shared by every cookie of the same rotation period.
 //
+// openCookieInto/sealCookieInto are the allocation-free forms the server's
+// request handler uses: the cookie plaintext (AEAD id ‖ S2C ‖ C2S) lives in a
+// buffer the caller owns, so a new cookie re-seals the plaintext the request's
+// cookie opened to. encodeCookie/decodeCookie build on them.
+//
 // decodeCookie requires the exact length 22 + L (ntpd-rs ignores bytes after
 // the ciphertext; we mint no cookie that could carry any) and checks L
 // against the lengths a known AEAD can produce before spending AES work.
 
-import type { AeadId } from "../../crypto/aead.js";
-import { aeadKeyLength, SUPPORTED_AEADS } from "../../crypto/registry.js";
-import type { KeySet, RandomBytes } from "../keyset/keyset.js";
+import type { AeadId, AeadProvider } from "../../crypto/aead.js";
+import { aeadKeyLength, SUPPORTED_AEADS, TS_AEAD } from "../../crypto/registry.js";
+import type { KeySet, RandomBytes, RandomFill } from "../keyset/keyset.js";
+import { fillFrom } from "../keyset/keyset.js";
 
 /** Octets of key id + ciphertext length. */
 export const COOKIE_HEADER_LENGTH = 6;
@@ -32,7 +38,10 @@ const BODY_OFFSET = COOKIE_HEADER_LENGTH + COOKIE_NONCE_LENGTH;
 const EMPTY = new Uint8Array(0);
 
 /** Longest cookie plaintext: AEAD id and two 64-octet keys. */
-const MAX_PLAINTEXT_LENGTH = 2 + 2 * 64;
+export const MAX_COOKIE_PLAINTEXT_LENGTH = 2 + 2 * 64;
+const MAX_PLAINTEXT_LENGTH = MAX_COOKIE_PLAINTEXT_LENGTH;
+/** Offset of the S2C key in a cookie plaintext (the C2S key follows it). */
+export const COOKIE_S2C_KEY_OFFSET = 2;
 /** encodeCookie's plaintext, reused (and zeroed after each use): it holds both session keys. */
 const plaintextScratch = new Uint8Array(MAX_PLAINTEXT_LENGTH);
 
@@ -65,6 +74,106 @@ export function cookieLength(aead: AeadId): number {
   return BODY_OFFSET + COOKIE_TAG_LENGTH + 2 + 2 * k;
 }
 
+/** Length of the cookie plaintext (AEAD id ‖ S2C ‖ C2S) for session keys of `k` octets. */
+export function cookiePlaintextLength(k: number): number {
+  return 2 + 2 * k;
+}
+
+/**
+ * Seals the cookie plaintext `plaintext[0, cookiePlaintextLength(k))` (as
+ * openCookieInto leaves it) into a new cookie at `out[offset..)` under the
+ * primary key of `keyset`, with a nonce from `random` written straight into
+ * the cookie. Returns the cookie's length. The plaintext is not checked:
+ * callers pass what openCookieInto accepted or what encodeCookie built.
+ * Throws a RangeError when `out` is too small (a caller bug).
+ */
+export function sealCookieInto(
+  keyset: KeySet,
+  plaintext: Uint8Array,
+  plaintextLength: number,
+  randomFill: RandomFill,
+  out: Uint8Array,
+  offset: number,
+  aead: AeadProvider = TS_AEAD,
+): number {
+  const sealedLength = COOKIE_TAG_LENGTH + plaintextLength;
+  const length = BODY_OFFSET + sealedLength;
+  if (offset < 0 || offset + length > out.length) {
+    throw new RangeError(`a ${length}-octet cookie does not fit at offset ${offset}`);
+  }
+  const id = keyset.primaryId;
+  out[offset] = id >>> 24;
+  out[offset + 1] = (id >>> 16) & 0xff;
+  out[offset + 2] = (id >>> 8) & 0xff;
+  out[offset + 3] = id & 0xff;
+  out[offset + 4] = sealedLength >>> 8;
+  out[offset + 5] = sealedLength & 0xff;
+  const nonceOffset = offset + COOKIE_HEADER_LENGTH;
+  randomFill(out, nonceOffset, COOKIE_NONCE_LENGTH);
+  keyset
+    .primaryCipher(aead)
+    .sealInto(
+      out,
+      nonceOffset,
+      COOKIE_NONCE_LENGTH,
+      EMPTY,
+      0,
+      0,
+      plaintext,
+      0,
+      plaintextLength,
+      out,
+      offset + BODY_OFFSET,
+    );
+  return length;
+}
+
+/**
+ * Opens the cookie `bytes[offset, +length)` with any valid key of `keyset`,
+ * writing its plaintext (AEAD id ‖ S2C key ‖ C2S key) to `out[0..)` (at least
+ * MAX_COOKIE_PLAINTEXT_LENGTH octets). Returns the AEAD id, or -1 for every
+ * cookie it cannot use (see decodeCookie); `out` may then hold garbage, which
+ * the caller overwrites. Never throws for any input.
+ */
+export function openCookieInto(
+  keyset: KeySet,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  out: Uint8Array,
+  aead: AeadProvider = TS_AEAD,
+): number {
+  if (length < BODY_OFFSET || offset < 0 || offset + length > bytes.length) return -1;
+  const sealedLength = (bytes[offset + 4]! << 8) | bytes[offset + 5]!;
+  if (!CIPHERTEXT_LENGTHS.has(sealedLength) || length !== BODY_OFFSET + sealedLength) return -1;
+  const id =
+    ((bytes[offset]! << 24) |
+      (bytes[offset + 1]! << 16) |
+      (bytes[offset + 2]! << 8) |
+      bytes[offset + 3]!) >>>
+    0;
+  const cipher = keyset.cipherForId(id, aead);
+  if (cipher === undefined) return -1;
+  const n = cipher.openInto(
+    bytes,
+    offset + COOKIE_HEADER_LENGTH,
+    COOKIE_NONCE_LENGTH,
+    EMPTY,
+    0,
+    0,
+    bytes,
+    offset + BODY_OFFSET,
+    sealedLength,
+    out,
+    0,
+  );
+  if (n < 2) return -1;
+  const aeadId = (out[0]! << 8) | out[1]!;
+  const k = cookieKeyLength(aeadId);
+  if (k === undefined || n !== cookiePlaintextLength(k)) return -1;
+  return aeadId;
+}
+
 /**
  * Seals `contents` into a new cookie under the primary key of `keyset`, with a
  * fresh nonce from `random`. Throws a RangeError when the AEAD is unknown or a
@@ -74,6 +183,7 @@ export function encodeCookie(
   keyset: KeySet,
   contents: CookieContents,
   random: RandomBytes,
+  aead: AeadProvider = TS_AEAD,
 ): Uint8Array {
   const k = cookieKeyLength(contents.aead);
   if (k === undefined) {
@@ -84,34 +194,18 @@ export function encodeCookie(
       `AEAD ${contents.aead} takes ${k}-octet keys, got C2S ${contents.c2s.length} and S2C ${contents.s2c.length}`,
     );
   }
-  const nonce = random(COOKIE_NONCE_LENGTH);
-  if (nonce.length !== COOKIE_NONCE_LENGTH) {
-    throw new RangeError(
-      `random source returned ${nonce.length} octets, ${COOKIE_NONCE_LENGTH} requested`,
-    );
-  }
-  const plaintext = plaintextScratch.subarray(0, 2 + 2 * k);
+  const plaintextLength = cookiePlaintextLength(k);
+  const plaintext = plaintextScratch;
   plaintext[0] = contents.aead >>> 8;
   plaintext[1] = contents.aead & 0xff;
-  plaintext.set(contents.s2c, 2);
-  plaintext.set(contents.c2s, 2 + k);
-  let sealed: Uint8Array;
+  plaintext.set(contents.s2c, COOKIE_S2C_KEY_OFFSET);
+  plaintext.set(contents.c2s, COOKIE_S2C_KEY_OFFSET + k);
+  const out = new Uint8Array(BODY_OFFSET + COOKIE_TAG_LENGTH + plaintextLength);
   try {
-    sealed = keyset.primaryCipher().seal(nonce, EMPTY, plaintext);
+    sealCookieInto(keyset, plaintext, plaintextLength, fillFrom(random), out, 0, aead);
   } finally {
     plaintext.fill(0);
   }
-
-  const out = new Uint8Array(BODY_OFFSET + sealed.length);
-  const id = keyset.primaryId;
-  out[0] = id >>> 24;
-  out[1] = (id >>> 16) & 0xff;
-  out[2] = (id >>> 8) & 0xff;
-  out[3] = id & 0xff;
-  out[4] = sealed.length >>> 8;
-  out[5] = sealed.length & 0xff;
-  out.set(nonce, COOKIE_HEADER_LENGTH);
-  out.set(sealed, BODY_OFFSET);
   return out;
 }
 
@@ -122,25 +216,21 @@ export function encodeCookie(
  * AEAD, a failed tag, an unknown AEAD id or keys of the wrong length inside.
  * Never throws. The returned keys are views into one fresh buffer.
  */
-export function decodeCookie(keyset: KeySet, bytes: Uint8Array): CookieContents | null {
-  if (bytes.length < BODY_OFFSET) return null;
-  const length = (bytes[4]! << 8) | bytes[5]!;
-  if (!CIPHERTEXT_LENGTHS.has(length) || bytes.length !== BODY_OFFSET + length) return null;
-  const id = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-  const cipher = keyset.cipherForId(id);
-  if (cipher === undefined) return null;
-  const plaintext = cipher.open(
-    bytes.subarray(COOKIE_HEADER_LENGTH, BODY_OFFSET),
-    EMPTY,
-    bytes.subarray(BODY_OFFSET),
-  );
-  if (plaintext === null || plaintext.length < 2) return null;
-  const aead = (plaintext[0]! << 8) | plaintext[1]!;
-  const k = cookieKeyLength(aead);
-  if (k === undefined || plaintext.length !== 2 + 2 * k) return null;
+export function decodeCookie(
+  keyset: KeySet,
+  bytes: Uint8Array,
+  aead: AeadProvider = TS_AEAD,
+): CookieContents | null {
+  const plaintext = new Uint8Array(MAX_COOKIE_PLAINTEXT_LENGTH);
+  const id = openCookieInto(keyset, bytes, 0, bytes.length, plaintext, aead);
+  if (id < 0) {
+    plaintext.fill(0);
+    return null;
+  }
+  const k = cookieKeyLength(id)!;
   return {
-    aead: aead as AeadId,
-    s2c: plaintext.subarray(2, 2 + k),
-    c2s: plaintext.subarray(2 + k, 2 + 2 * k),
+    aead: id as AeadId,
+    s2c: plaintext.subarray(COOKIE_S2C_KEY_OFFSET, COOKIE_S2C_KEY_OFFSET + k),
+    c2s: plaintext.subarray(COOKIE_S2C_KEY_OFFSET + k, COOKIE_S2C_KEY_OFFSET + 2 * k),
   };
 }

@@ -13,11 +13,25 @@
 // every server reads the current keys from the same object. The AEAD object of
 // each key is created on first use and kept until the key is dropped.
 
-import { AeadId, type AeadCipher } from "../../crypto/aead.js";
-import { createAead } from "../../crypto/registry.js";
+import { AeadId, type AeadCipher, type AeadProvider } from "../../crypto/aead.js";
+import { TS_AEAD } from "../../crypto/registry.js";
 
 /** Cryptographic randomness: exactly `n` fresh octets. */
 export type RandomBytes = (n: number) => Uint8Array;
+
+/** Fills `out[offset, +length)` with random octets: the allocation-free form of RandomBytes. */
+export type RandomFill = (out: Uint8Array, offset: number, length: number) => void;
+
+/** A RandomFill drawing from `random` (copies what it returns). */
+export function fillFrom(random: RandomBytes): RandomFill {
+  return (out, offset, length) => {
+    const bytes = random(length);
+    if (bytes.length !== length) {
+      throw new RangeError(`random source returned ${bytes.length} octets, ${length} requested`);
+    }
+    out.set(bytes, offset);
+  };
+}
 
 /** Octets of every master key. */
 export const MASTER_KEY_LENGTH = 64;
@@ -38,7 +52,9 @@ export interface KeySetParts {
 
 interface MasterKey {
   readonly bytes: Uint8Array;
+  /** Made on first use, by `provider`; remade when asked for by another provider. */
   cipher: AeadCipher | null;
+  provider: AeadProvider | null;
 }
 
 function isU32(n: number): boolean {
@@ -72,7 +88,12 @@ export class KeySet {
   /** A new set holding one random key with id 0 (ntpd-rs `KeySetProvider::new`). */
   static generate(random: RandomBytes, staleKeyCount = DEFAULT_STALE_KEY_COUNT): KeySet {
     checkStaleKeyCount(staleKeyCount);
-    return new KeySet([{ bytes: freshKey(random), cipher: null }], 0, 0, staleKeyCount);
+    return new KeySet(
+      [{ bytes: freshKey(random), cipher: null, provider: null }],
+      0,
+      0,
+      staleKeyCount,
+    );
   }
 
   /**
@@ -96,7 +117,7 @@ export class KeySet {
       if (k.length !== MASTER_KEY_LENGTH) {
         throw new RangeError(`key ${i} has ${k.length} octets, not ${MASTER_KEY_LENGTH}`);
       }
-      return { bytes: Uint8Array.from(k), cipher: null };
+      return { bytes: Uint8Array.from(k), cipher: null, provider: null };
     });
     return new KeySet(keys, parts.idOffset, parts.primary, staleKeyCount);
   }
@@ -126,16 +147,19 @@ export class KeySet {
     return this.#keys.map((_, i) => (i + this.#idOffset) >>> 0);
   }
 
-  /** The cipher of the primary key (seals new cookies). */
-  primaryCipher(): AeadCipher {
+  /**
+   * The cipher of the primary key (seals new cookies), made by `provider`
+   * (default: the TypeScript ciphers) and kept with the key.
+   */
+  primaryCipher(provider: AeadProvider = TS_AEAD): AeadCipher {
     // The constructor and rotate keep primary < keys.length.
-    return this.#cipherAt(this.#primary)!;
+    return this.#cipherAt(this.#primary, provider)!;
   }
 
   /** The cipher of the key with this id, or undefined when no valid key has it. */
-  cipherForId(id: number): AeadCipher | undefined {
+  cipherForId(id: number, provider: AeadProvider = TS_AEAD): AeadCipher | undefined {
     if (!isU32(id)) return undefined;
-    return this.#cipherAt((id - this.#idOffset) >>> 0);
+    return this.#cipherAt((id - this.#idOffset) >>> 0, provider);
   }
 
   /** A copy of the key at `index` (oldest first), for storage. */
@@ -152,7 +176,7 @@ export class KeySet {
    * hold other copies, and so may the cipher objects).
    */
   rotate(random: RandomBytes): void {
-    const next: MasterKey = { bytes: freshKey(random), cipher: null };
+    const next: MasterKey = { bytes: freshKey(random), cipher: null, provider: null };
     const dropped = Math.max(0, this.#keys.length - this.staleKeyCount);
     for (const key of this.#keys.slice(0, dropped)) key.bytes.fill(0);
     const kept = this.#keys.slice(dropped);
@@ -162,10 +186,13 @@ export class KeySet {
     this.#primary = kept.length - 1;
   }
 
-  #cipherAt(index: number): AeadCipher | undefined {
+  #cipherAt(index: number, provider: AeadProvider): AeadCipher | undefined {
     const key = this.#keys[index];
     if (key === undefined) return undefined;
-    key.cipher ??= createAead(MASTER_KEY_AEAD, Uint8Array.from(key.bytes));
+    if (key.cipher === null || key.provider !== provider) {
+      key.cipher = provider.create(MASTER_KEY_AEAD, key.bytes);
+      key.provider = provider;
+    }
     return key.cipher;
   }
 }

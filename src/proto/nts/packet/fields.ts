@@ -17,6 +17,7 @@
 // over 65532 octets). Readers never throw: bad input gives false or null.
 
 import type { AeadCipher } from "../../crypto/aead.js";
+import type { RandomFill } from "../keyset/keyset.js";
 import {
   EXTENSION_FIELD_HEADER_LENGTH,
   MAX_EXTENSION_FIELD_LENGTH,
@@ -142,21 +143,61 @@ export function writeAuthenticator(
   plaintext: Uint8Array,
   additionalPadding = 0,
 ): number {
-  const sealed = cipher.seal(nonce, out.subarray(0, offset), plaintext);
-  const length = authenticatorFieldLength(nonce.length, sealed.length, additionalPadding);
+  return sealAuthenticator(
+    out,
+    offset,
+    cipher,
+    nonce.length,
+    (o, at) => o.set(nonce, at),
+    plaintext,
+    plaintext.length,
+    additionalPadding,
+  );
+}
+
+/**
+ * writeAuthenticator without allocation: the nonce (`nonceLength` octets) is
+ * written by `fillNonce` straight into its place in the field, and the
+ * plaintext is `plaintext[0, plaintextLength)`. Returns the field's length.
+ */
+export function sealAuthenticator(
+  out: Uint8Array,
+  offset: number,
+  cipher: AeadCipher,
+  nonceLength: number,
+  fillNonce: RandomFill,
+  plaintext: Uint8Array,
+  plaintextLength: number,
+  additionalPadding = 0,
+): number {
+  const sealedLength = plaintextLength + cipher.tagLength;
+  const length = authenticatorFieldLength(nonceLength, sealedLength, additionalPadding);
   checkFits(length, out, offset);
   writeFieldHeader(out, offset, NtsFieldType.Authenticator, length);
   let o = offset + EXTENSION_FIELD_HEADER_LENGTH;
-  out[o] = nonce.length >>> 8;
-  out[o + 1] = nonce.length & 0xff;
-  out[o + 2] = sealed.length >>> 8;
-  out[o + 3] = sealed.length & 0xff;
+  out[o] = nonceLength >>> 8;
+  out[o + 1] = nonceLength & 0xff;
+  out[o + 2] = sealedLength >>> 8;
+  out[o + 3] = sealedLength & 0xff;
   o += AUTHENTICATOR_LENGTHS_LENGTH;
-  out.set(nonce, o);
-  out.fill(0, o + nonce.length, o + padded4(nonce.length));
-  o += padded4(nonce.length);
-  out.set(sealed, o);
-  out.fill(0, o + sealed.length, offset + length);
+  const nonceOffset = o;
+  fillNonce(out, nonceOffset, nonceLength);
+  out.fill(0, o + nonceLength, o + padded4(nonceLength));
+  o += padded4(nonceLength);
+  cipher.sealInto(
+    out,
+    nonceOffset,
+    nonceLength,
+    out,
+    0,
+    offset,
+    plaintext,
+    0,
+    plaintextLength,
+    out,
+    o,
+  );
+  out.fill(0, o + sealedLength, offset + length);
   return length;
 }
 
@@ -225,6 +266,32 @@ export function openAuthenticator(
     bytes.subarray(view.nonceOffset, view.nonceOffset + view.nonceLength),
     bytes.subarray(0, view.fieldOffset),
     bytes.subarray(view.ciphertextOffset, view.ciphertextOffset + view.ciphertextLength),
+  );
+}
+
+/**
+ * openAuthenticator without allocation: the plaintext goes to `out[outOffset..)`
+ * (room for the ciphertext length is enough). Returns its length, or -1.
+ */
+export function openAuthenticatorInto(
+  bytes: Uint8Array,
+  view: AuthenticatorView,
+  cipher: AeadCipher,
+  out: Uint8Array,
+  outOffset: number,
+): number {
+  return cipher.openInto(
+    bytes,
+    view.nonceOffset,
+    view.nonceLength,
+    bytes,
+    0,
+    view.fieldOffset,
+    bytes,
+    view.ciphertextOffset,
+    view.ciphertextLength,
+    out,
+    outOffset,
   );
 }
 

@@ -210,6 +210,54 @@ test("malformed and oversized requests get an error record, not a crash", async 
   });
 });
 
+/** One exchange offering `session` for resumption; the last ticket the server sent, if any. */
+function resumingExchange(
+  port: number,
+  session?: Buffer,
+): Promise<{ reused: boolean; session?: Buffer }> {
+  const request = buildClientRequest({ nextProtocols: [0], aeadAlgorithms: [15] });
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    let reused = false;
+    const socket = connect({
+      host: "127.0.0.1",
+      port,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["ntske/1"],
+      minVersion: "TLSv1.3",
+      session,
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("no answer within 3 s"));
+    }, 3000);
+    socket.on("session", (s: Buffer) => (ticket = s));
+    socket.on("secureConnect", () => {
+      reused = socket.isSessionReused();
+      socket.write(request);
+    });
+    socket.on("data", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({ reused, session: ticket });
+    });
+    socket.on("error", reject);
+  });
+}
+
+test("no TLS session can be resumed, also after a certificate reload", async () => {
+  await withServer(keConfig(good), async (server) => {
+    for (const phase of ["at start", "after reload"]) {
+      const first = await resumingExchange(server.port);
+      assert.ok(first.session, `the client got a (stateful) ticket ${phase}`);
+      const second = await resumingExchange(server.port, first.session);
+      assert.equal(second.reused, false, `full handshake when offered that ticket ${phase}`);
+      assert.ok(server.reloadCredentials("test"));
+    }
+    assert.equal(server.stats.keyExchanges, 4);
+  });
+});
+
 test("a connection that sends nothing is closed at key-exchange-timeout-ms", async () => {
   await withServer(keConfig(good, { keyExchangeTimeoutMs: 200 }), async (server) => {
     const silent = await rawExchange(server.port, { alpn: ["ntske/1"] });

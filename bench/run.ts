@@ -24,11 +24,13 @@
 //                    [--batch 16] [--targets chrony,ntpd-ts]
 //                    [--workloads ntp,nts,nts-ke] [--ke-concurrency 8]
 //                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
+//                    [--cert-key p256|rsa2048|ed25519] [--ke-prewarm 3]
 //                    [--daemon PATH] [--json FILE]
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { LEAF_KEY_TYPES, type LeafKeyType } from "../test/helpers/pki.js";
 import { which } from "../test/helpers/process.js";
 import { makeTempDir, type TempDir } from "../test/helpers/tmp.js";
 import { buildKeload } from "./ke-load.js";
@@ -58,6 +60,8 @@ const { values: args } = parseArgs({
     "ke-concurrency": { type: "string", default: "8" },
     "ke-client": { type: "string", default: "auto" },
     aead: { type: "string", default: "15" },
+    "cert-key": { type: "string", default: "p256" },
+    "ke-prewarm": { type: "string", default: "3" },
     profile: { type: "string", default: "2" },
     daemon: { type: "string" },
     json: { type: "string" },
@@ -72,7 +76,8 @@ if (args.help) {
       `                      [--targets ${targets.map((t) => t.name).join(",")}]\n` +
       `                      [--workloads ${workloadNames.join(",")}] [--ke-concurrency N]\n` +
       "                      [--ke-client auto|openssl|node]\n" +
-      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--json FILE]",
+      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--json FILE]\n" +
+      `                      [--cert-key ${LEAF_KEY_TYPES.join("|")}] [--ke-prewarm S]`,
   );
   process.exit(0);
 }
@@ -106,6 +111,8 @@ const batch = Math.round(num("batch", args.batch, 1, 256));
 const keConcurrency = Math.round(num("ke-concurrency", args["ke-concurrency"], 1, 256));
 const aead = Math.round(num("aead", args.aead, 0, 65535));
 const profileS = num("profile", args.profile, 0, 30);
+const certKey = list<LeafKeyType>("certificate key type", args["cert-key"], LEAF_KEY_TYPES)[0]!;
+const kePrewarmS = num("ke-prewarm", args["ke-prewarm"], 0, 60);
 const keClient = list("NTS-KE client", args["ke-client"], ["auto", "openssl", "node"])[0]!;
 const selectedNames = list(
   "target",
@@ -199,11 +206,12 @@ async function main(): Promise<number> {
     loadgenBin,
     aead,
     keConcurrency,
+    kePrewarmMs: Math.round(kePrewarmS * 1000),
   };
   console.log(
     `bench: ${selectedWorkloads.join(", ")}; ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per row, ` +
       `server on CPU ${serverCpus}, load on CPU ${loadCpus}; window ${window}, batch ${batch}, ` +
-      `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}`,
+      `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}, server certificate key ${certKey}`,
   );
 
   const background = await systemBusy(1000);
@@ -219,7 +227,7 @@ async function main(): Promise<number> {
   let noNts: string | undefined;
   if (selectedWorkloads.some((w) => workloads[w].nts)) {
     if (!which("openssl")) noNts = "openssl is not installed (needed for the NTS test PKI)";
-    else pki = await makeBenchPki((pkiDir = await makeTempDir("ntpd-ts-bench-pki-")));
+    else pki = await makeBenchPki((pkiDir = await makeTempDir("ntpd-ts-bench-pki-")), certKey);
   }
   if (pki) params.caPath = pki.caPath;
   if (selectedWorkloads.includes("nts-ke")) {

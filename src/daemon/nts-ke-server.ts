@@ -12,7 +12,7 @@ import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
-import { encodeCookie } from "../proto/nts/cookie/cookie.js";
+import { COOKIE_NONCE_LENGTH, encodeCookie } from "../proto/nts/cookie/cookie.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { KeErrorCode } from "../proto/nts/ke/records.js";
 import {
@@ -284,9 +284,19 @@ export class NtsKeServer {
 
   private mintCookies(aead: number, c2s: Uint8Array, s2c: Uint8Array): Uint8Array[] {
     const keyset = this.keys.current();
+    // The nonces of all cookies from one CSPRNG call (each a fresh slice):
+    // a randomBytes call costs about as much as sealing a cookie.
+    const nonces = randomBytes(COOKIE_NONCE_LENGTH * MAX_COOKIES);
+    let used = 0;
+    const nonce = (n: number) => {
+      if (used + n > nonces.length) return random(n);
+      const slice = new Uint8Array(nonces.buffer, nonces.byteOffset + used, n);
+      used += n;
+      return slice;
+    };
     const cookies: Uint8Array[] = [];
     for (let i = 0; i < MAX_COOKIES; i++) {
-      cookies.push(encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, random));
+      cookies.push(encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, nonce));
     }
     return cookies;
   }

@@ -6,7 +6,11 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { connect } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
-import { decodeCookie } from "../proto/nts/cookie/cookie.js";
+import {
+  COOKIE_HEADER_LENGTH,
+  COOKIE_NONCE_LENGTH,
+  decodeCookie,
+} from "../proto/nts/cookie/cookie.js";
 import { KeySet } from "../proto/nts/keyset/keyset.js";
 import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messages.js";
 import { makeTestPki, type Issued, type TestPki } from "../../test/helpers/pki.js";
@@ -73,6 +77,12 @@ test("key exchange by DNS name: 8 cookies holding the keys both sides derived", 
       assert.deepEqual([...inside.s2c], [...result.s2c], "same S2C key on both sides");
     }
     assert.notDeepEqual([...result.c2s], [...result.s2c]);
+    const nonces = result.cookies.map((c) =>
+      Buffer.from(
+        c.subarray(COOKIE_HEADER_LENGTH, COOKIE_HEADER_LENGTH + COOKIE_NONCE_LENGTH),
+      ).toString("hex"),
+    );
+    assert.equal(new Set(nonces).size, 8, "each cookie has a nonce of its own");
     assert.equal(server.stats.keyExchanges, 1);
   });
 });

@@ -2,8 +2,8 @@
 // made for the test: the key exchange itself, and every way it must fail.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { copyFileSync } from "node:fs";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { copyFileSync, readFileSync } from "node:fs";
 import { connect } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import {
@@ -85,6 +85,22 @@ test("key exchange by DNS name: 8 cookies holding the keys both sides derived", 
     assert.equal(new Set(nonces).size, 8, "each cookie has a nonce of its own");
     assert.equal(server.stats.keyExchanges, 1);
   });
+});
+
+test("RSA-2048 and Ed25519 server keys work as well as EC P-256", async () => {
+  const trust = await TrustStore.fromFile(pki.caCertPath);
+  for (const [keyType, algorithm] of [
+    ["rsa2048", "rsa"],
+    ["ed25519", "ed25519"],
+  ] as const) {
+    const issued = await pki.issue(`server-${keyType}`, ["localhost"], { keyType });
+    const served = new X509Certificate(readFileSync(issued.certPath));
+    assert.equal(served.publicKey.asymmetricKeyType, algorithm);
+    await withServer(keConfig(issued), async (server) => {
+      const result = await performKeyExchange({ host: "localhost", port: server.port, trust });
+      assert.equal(result.cookies.length, 8, keyType);
+    });
+  }
 });
 
 test("key exchange by raw IPv4 and IPv6 address, checked against IP SANs", async () => {

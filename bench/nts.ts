@@ -21,7 +21,7 @@ import { CookieStash } from "../src/proto/nts/cookie/stash.js";
 import { NtsProtector } from "../src/proto/nts/packet/protector.js";
 import { parsePacket } from "../src/proto/packet/parse.js";
 import { performKeyExchange, TrustStore } from "../src/daemon/nts-ke-client.js";
-import { makeTestPki } from "../test/helpers/pki.js";
+import { makeTestPki, type LeafKeyType } from "../test/helpers/pki.js";
 import type { TempDir } from "../test/helpers/tmp.js";
 import type { NtsCredentials } from "./targets.js";
 
@@ -30,10 +30,14 @@ export interface BenchPki extends NtsCredentials {
   caPath: string;
 }
 
-/** A CA and a server certificate for 127.0.0.1 and localhost (EC P-256). */
-export async function makeBenchPki(dir: TempDir): Promise<BenchPki> {
+/**
+ * A CA (EC P-256) and a server certificate for 127.0.0.1 and localhost whose
+ * key is `keyType`: the server signs every handshake with it, so its type
+ * weighs on NTS-KE cost (docs/nts.md, "Performance").
+ */
+export async function makeBenchPki(dir: TempDir, keyType: LeafKeyType = "p256"): Promise<BenchPki> {
   const pki = await makeTestPki(dir);
-  const leaf = await pki.issue("server", ["localhost", "127.0.0.1"]);
+  const leaf = await pki.issue("server", ["localhost", "127.0.0.1"], { keyType });
   return { chainPath: leaf.chainPath, keyPath: leaf.keyPath, caPath: pki.caCertPath };
 }
 

@@ -19,16 +19,20 @@
 // 2x between runs, and for NTS-KE the client is often the bottleneck. Then
 // the ratios ours/chrony, and (with --profile S > 0) where our server spends
 // its time under NTS load, from a short extra run under node --cpu-prof.
+// The opt-in target openssl-floor (bench/ke-floor.c, NTS-KE only) shows what
+// OpenSSL alone costs per exchange.
 //
 //   npm run bench -- [--duration 3] [--runs 3] [--warmup 0.5] [--window 64]
-//                    [--batch 16] [--targets chrony,ntpd-ts]
+//                    [--batch 16] [--targets chrony,ntpd-ts[,openssl-floor]]
 //                    [--workloads ntp,nts,nts-ke] [--ke-concurrency 8]
 //                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
-//                    [--daemon PATH] [--json FILE]
+//                    [--cert-key p256|rsa2048|ed25519] [--ke-prewarm 3]
+//                    [--daemon PATH] [--node PATH] [--json FILE]
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { LEAF_KEY_TYPES, type LeafKeyType } from "../test/helpers/pki.js";
 import { which } from "../test/helpers/process.js";
 import { makeTempDir, type TempDir } from "../test/helpers/tmp.js";
 import { buildKeload } from "./ke-load.js";
@@ -58,8 +62,11 @@ const { values: args } = parseArgs({
     "ke-concurrency": { type: "string", default: "8" },
     "ke-client": { type: "string", default: "auto" },
     aead: { type: "string", default: "15" },
+    "cert-key": { type: "string", default: "p256" },
+    "ke-prewarm": { type: "string", default: "3" },
     profile: { type: "string", default: "2" },
     daemon: { type: "string" },
+    node: { type: "string" },
     json: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -72,7 +79,8 @@ if (args.help) {
       `                      [--targets ${targets.map((t) => t.name).join(",")}]\n` +
       `                      [--workloads ${workloadNames.join(",")}] [--ke-concurrency N]\n` +
       "                      [--ke-client auto|openssl|node]\n" +
-      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--json FILE]",
+      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--node PATH] [--json FILE]\n" +
+      `                      [--cert-key ${LEAF_KEY_TYPES.join("|")}] [--ke-prewarm S]`,
   );
   process.exit(0);
 }
@@ -106,15 +114,23 @@ const batch = Math.round(num("batch", args.batch, 1, 256));
 const keConcurrency = Math.round(num("ke-concurrency", args["ke-concurrency"], 1, 256));
 const aead = Math.round(num("aead", args.aead, 0, 65535));
 const profileS = num("profile", args.profile, 0, 30);
+const certKey = list<LeafKeyType>("certificate key type", args["cert-key"], LEAF_KEY_TYPES)[0]!;
+const kePrewarmS = num("ke-prewarm", args["ke-prewarm"], 0, 60);
 const keClient = list("NTS-KE client", args["ke-client"], ["auto", "openssl", "node"])[0]!;
 const selectedNames = list(
   "target",
-  args.targets,
+  args.targets ??
+    targets
+      .filter((t) => !t.optIn)
+      .map((t) => t.name)
+      .join(","),
   targets.map((t) => t.name),
 );
 const selected = targets.filter((t) => selectedNames.includes(t.name));
 const selectedWorkloads = list<WorkloadName>("workload", args.workloads, workloadNames);
 const daemonEntry = resolve(args.daemon ?? defaultDaemonEntry);
+/** Runs our daemon under another node (e.g. 24, whose OpenSSL 3.5 handshakes are cheaper). */
+const nodeBinary = args.node === undefined ? undefined : resolve(args.node);
 
 // Ctrl-C / SIGTERM: exit through process.exit so the helpers' exit hook
 // kills every server we started (by PID) and removes the temp dirs.
@@ -199,13 +215,15 @@ async function main(): Promise<number> {
     loadgenBin,
     aead,
     keConcurrency,
+    kePrewarmMs: Math.round(kePrewarmS * 1000),
   };
   console.log(
     `bench: ${selectedWorkloads.join(", ")}; ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per row, ` +
       `server on CPU ${serverCpus}, load on CPU ${loadCpus}; window ${window}, batch ${batch}, ` +
-      `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}`,
+      `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}, server certificate key ${certKey}`,
   );
 
+  if (nodeBinary) console.log(`our daemon runs under ${nodeBinary}`);
   const background = await systemBusy(1000);
   console.log(
     `background load before the bench: ${fmt(background * 100, 0)}% of ${cpus} CPUs busy` +
@@ -219,7 +237,7 @@ async function main(): Promise<number> {
   let noNts: string | undefined;
   if (selectedWorkloads.some((w) => workloads[w].nts)) {
     if (!which("openssl")) noNts = "openssl is not installed (needed for the NTS test PKI)";
-    else pki = await makeBenchPki((pkiDir = await makeTempDir("ntpd-ts-bench-pki-")));
+    else pki = await makeBenchPki((pkiDir = await makeTempDir("ntpd-ts-bench-pki-")), certKey);
   }
   if (pki) params.caPath = pki.caPath;
   if (selectedWorkloads.includes("nts-ke")) {
@@ -245,7 +263,13 @@ async function main(): Promise<number> {
     for (const s of servers) {
       s.dir = await makeTempDir(`ntpd-ts-bench-${s.target.name}-`);
       try {
-        s.running = await s.target.start({ dir: s.dir, serverCpus, daemonEntry, nts: pki });
+        s.running = await s.target.start({
+          dir: s.dir,
+          serverCpus,
+          daemonEntry,
+          nodeBinary,
+          nts: pki,
+        });
         console.log(
           `started ${s.target.name} (pid ${s.running.pid}): NTP on ${s.running.host}:${s.running.port}` +
             (s.running.kePort === undefined ? "" : `, NTS-KE on TCP ${s.running.kePort}`),
@@ -262,6 +286,10 @@ async function main(): Promise<number> {
       const label = `${row.server.target.name}/${row.workload}`;
       if (!server) {
         row.skipped = row.server.skipped ?? "not started";
+        continue;
+      }
+      if (row.server.target.workloads && !row.server.target.workloads.includes(row.workload)) {
+        row.skipped = `${row.server.target.name} serves ${row.server.target.workloads.join(", ")} only`;
         continue;
       }
       if (driver.nts && noNts) {

@@ -12,6 +12,7 @@ import { freeTcpPort, freeUdpPort } from "../test/helpers/ports.js";
 import { describeExit, spawnProcess } from "../test/helpers/process.js";
 import type { TempDir } from "../test/helpers/tmp.js";
 import { waitForTcpPort } from "../test/helpers/wait.js";
+import { buildKeFloor } from "./ke-floor.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -36,6 +37,8 @@ export interface TargetContext {
   nts?: NtsCredentials;
   /** Extra node options for our daemon (e.g. --cpu-prof); ignored by others. */
   nodeOptions?: readonly string[];
+  /** The node binary for our daemon (default: the one running the bench). */
+  nodeBinary?: string;
 }
 
 export interface RunningServer {
@@ -53,6 +56,10 @@ export interface BenchTarget {
   name: string;
   /** True for our own server (the numerator of the ratios). */
   ours: boolean;
+  /** Measured only when named in --targets. */
+  optIn?: boolean;
+  /** The workloads it serves (default: all). */
+  workloads?: readonly WorkloadName[];
   /** Starts the server; throws SkipTarget with a reason when it cannot be measured. */
   start(ctx: TargetContext): Promise<RunningServer>;
 }
@@ -127,7 +134,7 @@ const ours: BenchTarget = {
       ].join("\n"),
     );
     const proc = await spawnProcess(
-      process.execPath,
+      ctx.nodeBinary ?? process.execPath,
       [...(ctx.nodeOptions ?? []), "--import", "tsx", entry, "-c", config, "--no-clock-control"],
       { cwd: repoRoot, cpus: ctx.serverCpus, name: "ntp-daemon" },
     );
@@ -156,7 +163,43 @@ const ours: BenchTarget = {
   },
 };
 
+/** OpenSSL's handshake cost alone: bench/ke-floor.c (see ke-floor.ts); NTS-KE only. */
+const openSslFloor: BenchTarget = {
+  name: "openssl-floor",
+  ours: false,
+  optIn: true,
+  workloads: ["nts-ke"],
+  async start(ctx) {
+    if (!ctx.nts) throw new SkipTarget("serves NTS-KE only");
+    const built = await buildKeFloor();
+    if ("error" in built) throw new SkipTarget(built.error);
+    const kePort = await freeTcpPort();
+    const proc = await spawnProcess(
+      built.bin,
+      ["--port", String(kePort), "--chain", ctx.nts.chainPath, "--key", ctx.nts.keyPath],
+      { cpus: ctx.serverCpus, name: "ke-floor" },
+    );
+    try {
+      await waitForTcpPort(kePort);
+    } catch (e) {
+      await proc.stop(1000);
+      throw new Error(`ke-floor did not listen: ${(e as Error).message}\n${proc.output()}`, {
+        cause: e,
+      });
+    }
+    return {
+      pid: proc.pid,
+      host: "127.0.0.1",
+      port: 0,
+      kePort,
+      stop: async () => {
+        await proc.stop(1000);
+      },
+    };
+  },
+};
+
 /** Every target, in table order. */
-export const targets: readonly BenchTarget[] = [chrony, ours];
+export const targets: readonly BenchTarget[] = [chrony, ours, openSslFloor];
 
 export const defaultDaemonEntry = join(repoRoot, "src/cli/ntp-daemon.ts");

@@ -30,6 +30,13 @@ export interface MeasureParams {
   keConcurrency: number;
   /** keload.c's binary; the Node NTS-KE client (ke-client.ts) without it. */
   keloadBin?: string;
+  /**
+   * NTS-KE load put on each server once, unmeasured, before its first run:
+   * our daemon's JIT compiles the per-connection path in its first seconds
+   * (TurboFan was ~10% of its CPU then), a cost a long-running server does
+   * not pay per handshake.
+   */
+  kePrewarmMs?: number;
 }
 
 export interface PrepareParams extends MeasureParams {
@@ -144,6 +151,23 @@ const ntsKe: WorkloadDriver = {
   unit: "KE",
   cpuUnit: "ms",
   nts: true,
+  async prepare(server, p) {
+    if (server.kePort === undefined || p.caPath === undefined) {
+      throw new Error("the server was started without NTS");
+    }
+    if (!p.kePrewarmMs) return {};
+    const r = await runKeLoad({
+      host: server.host,
+      port: server.kePort,
+      caPath: p.caPath,
+      durationMs: p.kePrewarmMs,
+      concurrency: p.keConcurrency,
+      aead: p.aead,
+      cpus: p.loadCpus,
+      keloadBin: p.keloadBin,
+    });
+    return { note: `warmed up with ${r.handshakes} exchanges in ${p.kePrewarmMs / 1000} s` };
+  },
   async measure(server, p) {
     if (server.kePort === undefined || p.caPath === undefined) {
       throw new Error("the server was started without NTS");

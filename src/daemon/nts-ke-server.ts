@@ -7,12 +7,12 @@
 // are closed at once, so a flood cannot exhaust memory), and each connection
 // must finish handshake and exchange within `key-exchange-timeout-ms`.
 
-import { randomBytes } from "node:crypto";
+import { constants as cryptoConstants, randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
-import { encodeCookie } from "../proto/nts/cookie/cookie.js";
+import { COOKIE_NONCE_LENGTH, encodeCookie } from "../proto/nts/cookie/cookie.js";
 import { defaultAeadProvider } from "./native/aead.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { KeErrorCode } from "../proto/nts/ke/records.js";
@@ -57,6 +57,27 @@ export class NtsKeStats {
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
+/**
+ * The TLS settings of every context we serve with (at start and after a
+ * certificate reload). TLS 1.3 only (RFC 8915 §3). SSL_OP_NO_TICKET: under
+ * TLS 1.3 OpenSSL still sends its two NewSessionTickets after the handshake,
+ * but as 57-octet session IDs instead of 265-octet encrypted sessions, which
+ * spares sealing the session twice per connection. The IDs refer to
+ * nothing (node keeps no server-side session cache), so a resumption
+ * attempt falls back to a full handshake: NTS-KE clients never resume, and
+ * each key exchange keeps its own ephemeral (EC)DHE secret. Node has no way
+ * to send no ticket at all (SSL_CTX_set_num_tickets); see docs/nts.md.
+ */
+function secureContextOptions(credentials: TlsCredentials) {
+  return {
+    cert: credentials.cert,
+    key: credentials.key,
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+  } as const;
+}
+
 export class NtsKeServer {
   readonly stats = new NtsKeStats();
   readonly listenText: string;
@@ -91,10 +112,7 @@ export class NtsKeServer {
       this.config.privateKeyPath,
     );
     const server = createServer({
-      cert: credentials.cert,
-      key: credentials.key,
-      minVersion: "TLSv1.3",
-      maxVersion: "TLSv1.3",
+      ...secureContextOptions(credentials),
       ALPNProtocols: [NTS_KE_ALPN],
     });
     server.on("connection", (socket: Socket) => {
@@ -159,12 +177,7 @@ export class NtsKeServer {
 
   private useCredentials(credentials: TlsCredentials): void {
     // New connections use the new context; the listener keeps running.
-    this.server?.setSecureContext({
-      cert: credentials.cert,
-      key: credentials.key,
-      minVersion: "TLSv1.3",
-      maxVersion: "TLSv1.3",
-    });
+    this.server?.setSecureContext(secureContextOptions(credentials));
   }
 
   private handle(socket: TLSSocket): void {
@@ -227,10 +240,13 @@ export class NtsKeServer {
         c2s.fill(0);
         s2c.fill(0);
         this.stats.keyExchanges++;
-        this.log.debug("NTS-KE key exchange", {
-          client: socket.remoteAddress,
-          aead: decision.aead,
-        });
+        // socket.remoteAddress is a getpeername(2): only when it is logged.
+        if (this.log.enabled("debug")) {
+          this.log.debug("NTS-KE key exchange", {
+            client: socket.remoteAddress,
+            aead: decision.aead,
+          });
+        }
         return buildServerResponse({
           protocol: decision.protocol,
           aead: decision.aead,
@@ -257,20 +273,32 @@ export class NtsKeServer {
         });
       case "reject":
         this.stats.rejected++;
-        this.log.debug("NTS-KE request rejected", {
-          client: socket.remoteAddress,
-          reason: decision.rejection.message,
-        });
+        if (this.log.enabled("debug")) {
+          this.log.debug("NTS-KE request rejected", {
+            client: socket.remoteAddress,
+            reason: decision.rejection.message,
+          });
+        }
         return decision.response;
     }
   }
 
   private mintCookies(aead: number, c2s: Uint8Array, s2c: Uint8Array): Uint8Array[] {
     const keyset = this.keys.current();
+    // The nonces of all cookies from one CSPRNG call (each a fresh slice):
+    // a randomBytes call costs about as much as sealing a cookie.
+    const nonces = randomBytes(COOKIE_NONCE_LENGTH * MAX_COOKIES);
+    let used = 0;
+    const nonce = (n: number) => {
+      if (used + n > nonces.length) return random(n);
+      const slice = new Uint8Array(nonces.buffer, nonces.byteOffset + used, n);
+      used += n;
+      return slice;
+    };
     const cookies: Uint8Array[] = [];
     for (let i = 0; i < MAX_COOKIES; i++) {
       cookies.push(
-        encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, random, defaultAeadProvider()),
+        encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, nonce, defaultAeadProvider()),
       );
     }
     return cookies;

@@ -2,11 +2,15 @@
 // made for the test: the key exchange itself, and every way it must fail.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { copyFileSync } from "node:fs";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { copyFileSync, readFileSync } from "node:fs";
 import { connect } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
-import { decodeCookie } from "../proto/nts/cookie/cookie.js";
+import {
+  COOKIE_HEADER_LENGTH,
+  COOKIE_NONCE_LENGTH,
+  decodeCookie,
+} from "../proto/nts/cookie/cookie.js";
 import { KeySet } from "../proto/nts/keyset/keyset.js";
 import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messages.js";
 import { makeTestPki, type Issued, type TestPki } from "../../test/helpers/pki.js";
@@ -73,8 +77,30 @@ test("key exchange by DNS name: 8 cookies holding the keys both sides derived", 
       assert.deepEqual([...inside.s2c], [...result.s2c], "same S2C key on both sides");
     }
     assert.notDeepEqual([...result.c2s], [...result.s2c]);
+    const nonces = result.cookies.map((c) =>
+      Buffer.from(
+        c.subarray(COOKIE_HEADER_LENGTH, COOKIE_HEADER_LENGTH + COOKIE_NONCE_LENGTH),
+      ).toString("hex"),
+    );
+    assert.equal(new Set(nonces).size, 8, "each cookie has a nonce of its own");
     assert.equal(server.stats.keyExchanges, 1);
   });
+});
+
+test("RSA-2048 and Ed25519 server keys work as well as EC P-256", async () => {
+  const trust = await TrustStore.fromFile(pki.caCertPath);
+  for (const [keyType, algorithm] of [
+    ["rsa2048", "rsa"],
+    ["ed25519", "ed25519"],
+  ] as const) {
+    const issued = await pki.issue(`server-${keyType}`, ["localhost"], { keyType });
+    const served = new X509Certificate(readFileSync(issued.certPath));
+    assert.equal(served.publicKey.asymmetricKeyType, algorithm);
+    await withServer(keConfig(issued), async (server) => {
+      const result = await performKeyExchange({ host: "localhost", port: server.port, trust });
+      assert.equal(result.cookies.length, 8, keyType);
+    });
+  }
 });
 
 test("key exchange by raw IPv4 and IPv6 address, checked against IP SANs", async () => {
@@ -207,6 +233,54 @@ test("malformed and oversized requests get an error record, not a crash", async 
     const e2 = d2.end();
     assert.ok(!e2.ok && e2.error.code === "error-record" && e2.error.errorCode === 1);
     assert.equal(server.stats.rejected, 2);
+  });
+});
+
+/** One exchange offering `session` for resumption; the last ticket the server sent, if any. */
+function resumingExchange(
+  port: number,
+  session?: Buffer,
+): Promise<{ reused: boolean; session?: Buffer }> {
+  const request = buildClientRequest({ nextProtocols: [0], aeadAlgorithms: [15] });
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    let reused = false;
+    const socket = connect({
+      host: "127.0.0.1",
+      port,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["ntske/1"],
+      minVersion: "TLSv1.3",
+      session,
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("no answer within 3 s"));
+    }, 3000);
+    socket.on("session", (s: Buffer) => (ticket = s));
+    socket.on("secureConnect", () => {
+      reused = socket.isSessionReused();
+      socket.write(request);
+    });
+    socket.on("data", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({ reused, session: ticket });
+    });
+    socket.on("error", reject);
+  });
+}
+
+test("no TLS session can be resumed, also after a certificate reload", async () => {
+  await withServer(keConfig(good), async (server) => {
+    for (const phase of ["at start", "after reload"]) {
+      const first = await resumingExchange(server.port);
+      assert.ok(first.session, `the client got a (stateful) ticket ${phase}`);
+      const second = await resumingExchange(server.port, first.session);
+      assert.equal(second.reused, false, `full handshake when offered that ticket ${phase}`);
+      assert.ok(server.reloadCredentials("test"));
+    }
+    assert.equal(server.stats.keyExchanges, 4);
   });
 });
 

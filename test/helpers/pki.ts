@@ -15,6 +15,16 @@ export interface Issued {
   chainPath: string;
 }
 
+/** Leaf key types (the CA is always EC P-256). */
+export const LEAF_KEY_TYPES = ["p256", "rsa2048", "ed25519"] as const;
+export type LeafKeyType = (typeof LEAF_KEY_TYPES)[number];
+
+const GENPKEY_ARGS: Record<LeafKeyType, string[]> = {
+  p256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+  rsa2048: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+  ed25519: ["-algorithm", "ED25519"],
+};
+
 export interface TestPki {
   dir: TempDir;
   caCertPath: string;
@@ -23,7 +33,7 @@ export interface TestPki {
   issue(
     name: string,
     names: string[],
-    options?: { days?: number; expired?: boolean },
+    options?: { days?: number; expired?: boolean; keyType?: LeafKeyType },
   ): Promise<Issued>;
   /** A self-signed end-entity certificate for `names` (no CA). */
   selfSigned(name: string, names: string[]): Promise<Issued>;
@@ -86,12 +96,9 @@ export async function makeTestPki(dir: TempDir): Promise<TestPki> {
     cwd,
   );
 
-  async function leafKey(name: string): Promise<string> {
+  async function leafKey(name: string, keyType: LeafKeyType = "p256"): Promise<string> {
     const keyPath = dir.file(`${name}.key`);
-    await openssl(
-      ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyPath],
-      cwd,
-    );
+    await openssl(["genpkey", ...GENPKEY_ARGS[keyType], "-out", keyPath], cwd);
     return keyPath;
   }
 
@@ -100,7 +107,7 @@ export async function makeTestPki(dir: TempDir): Promise<TestPki> {
     caCertPath,
     caKeyPath,
     async issue(name, names, options = {}) {
-      const keyPath = await leafKey(name);
+      const keyPath = await leafKey(name, options.keyType);
       const csr = dir.file(`${name}.csr`);
       const ext = dir.file(`${name}.ext`);
       const certPath = dir.file(`${name}.pem`);

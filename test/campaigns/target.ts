@@ -8,13 +8,16 @@ import { readFileSync } from "node:fs";
 import { readObservation } from "../../src/daemon/observation-client.js";
 import type { Observation } from "../../src/daemon/observation.js";
 import type { ServerStatsObservation } from "../../src/proto/server/stats.js";
-import { startDaemon } from "../daemon/run-daemon.js";
+import { writeFile } from "node:fs/promises";
+import { DAEMON_ENTRY } from "../daemon/run-daemon.js";
 import { makeTestPki, type Issued, type TestPki } from "../helpers/pki.js";
 import { freeTcpPort, freeUdpPort } from "../helpers/ports.js";
-import type { Spawned } from "../helpers/process.js";
+import { spawnProcess, type Spawned } from "../helpers/process.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { waitForNtpServer } from "../helpers/ntp-probe.js";
 import { waitFor, waitForTcpPort } from "../helpers/wait.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 export interface TargetOptions {
   name: string;
@@ -26,11 +29,17 @@ export interface TargetOptions {
   keExtra?: string;
   /** The `[keyset]` table's lines (key-storage-path etc.). */
   keyset?: string;
+  /** The `[synchronization]` table's lines (default: a stratum-1 server, "TEST"). */
+  synchronization?: string;
   /** More tables (sources, ...), appended as they are. */
   extraToml?: string;
   logLevel?: string;
   /** A directory to use (default: a fresh temp dir, removed by stop()). */
   dir?: TempDir;
+  /** The NTP port (default: a free one). */
+  ntpPort?: number;
+  /** Wraps the daemon's command line (e.g. in `unshare -m ... sh -c 'mount ...; exec "$@"'`). */
+  wrap?: (command: string, args: string[]) => [string, string[]];
 }
 
 export interface Target {
@@ -56,7 +65,7 @@ export interface Target {
 export async function startTarget(o: TargetOptions): Promise<Target> {
   const ownDir = o.dir === undefined;
   const dir = o.dir ?? (await makeTempDir(`ntpd-ts-campaign-${o.name}-`));
-  const ntpPort = await freeUdpPort();
+  const ntpPort = o.ntpPort ?? (await freeUdpPort());
   const kePort = o.nts ? await freeTcpPort() : 0;
   const observationPath = dir.file("observe.sock");
   let pki: TestPki | null = null;
@@ -84,12 +93,15 @@ ${o.serverExtra ?? ""}
 ${keTable}
 ${o.keyset === undefined ? "" : `[keyset]\n${o.keyset}\n`}
 [synchronization]
-local-stratum = 1
-reference-id = "TEST"
+${o.synchronization ?? 'local-stratum = 1\nreference-id = "TEST"'}
 
 ${o.extraToml ?? ""}
 `;
-  const proc = await startDaemon(dir, o.name, toml);
+  const configPath = dir.file(`${o.name}.toml`);
+  await writeFile(configPath, toml);
+  const args = ["--import", "tsx", DAEMON_ENTRY, "-c", configPath, "--no-clock-control"];
+  const [command, argv] = o.wrap ? o.wrap(process.execPath, args) : [process.execPath, args];
+  const proc = await spawnProcess(command, argv, { cwd: ROOT, name: o.name });
   const stopAll = async () => {
     await proc.stop();
     if (ownDir) await dir.cleanup();
@@ -119,7 +131,7 @@ ${o.extraToml ?? ""}
     ntpPort,
     kePort,
     observationPath,
-    configPath: dir.file(`${o.name}.toml`),
+    configPath,
     pki,
     serverCert,
     observe: () => readObservation(observationPath, { timeoutMs: 5000 }),

@@ -155,7 +155,7 @@ export async function udpOverload(o: ScenarioOptions): Promise<ScenarioReport> {
 export async function udpGarbage(o: ScenarioOptions): Promise<ScenarioReport> {
   const target = await startTarget({ name: "udp-garbage" });
   try {
-    const r = await flood(target, o.seconds, { garbage: true });
+    const r = await flood(target, o.seconds, { garbage: true, rate: o.rate });
     const d = statsDelta(r.before, r.after);
     const oversize = r.load.garbage_sent[3];
     return report(

@@ -6,6 +6,8 @@ import { formatReport, crashedReport, passed, type ScenarioReport } from "./repo
 export interface ScenarioOptions {
   /** Seconds of load per scenario (floods). */
   seconds: number;
+  /** Datagrams a second for the UDP floods that take a rate (default: flat out). */
+  rate?: number;
 }
 
 export type ScenarioFn = (o: ScenarioOptions) => Promise<ScenarioReport>;
@@ -22,17 +24,21 @@ export async function runCampaign(c: Campaign, argv: string[]): Promise<never> {
       .map(([n, s]) => `  ${n.padEnd(22)} ${s.about}`)
       .join("\n");
     console.error(
-      `usage: npm run ${c.command} -- [SCENARIO...|all] [--seconds N]\n\nscenarios:\n${names}`,
+      `usage: npm run ${c.command} -- [SCENARIO...|all] [--seconds N] [--rate R]\n\nscenarios:\n${names}`,
     );
     process.exit(2);
   };
   let seconds = c.defaultSeconds;
+  let rate: number | undefined;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--seconds") {
       seconds = Number(argv[++i]);
       if (!(seconds > 0 && seconds <= 600)) usage();
+    } else if (a === "--rate") {
+      rate = Number(argv[++i]);
+      if (!(rate > 0)) usage();
     } else if (a === "-h" || a === "--help") usage();
     else names.push(a);
   }
@@ -47,7 +53,7 @@ export async function runCampaign(c: Campaign, argv: string[]): Promise<never> {
     const started = Date.now();
     let report: ScenarioReport;
     try {
-      report = await c.scenarios[name]!.run({ seconds });
+      report = await c.scenarios[name]!.run({ seconds, rate });
     } catch (e) {
       report = crashedReport(name, e);
     }

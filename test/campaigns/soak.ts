@@ -33,7 +33,7 @@ if (rate !== undefined && !(rate > 0)) usage();
 
 const bin = await buildLoadgen();
 const target = await startTarget({ name: "soak" });
-let ok = false;
+let ok: boolean;
 try {
   let capacity: LoadgenResult | undefined;
   if (rate === undefined) {

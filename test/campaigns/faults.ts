@@ -398,6 +398,7 @@ async function observationAbuse(): Promise<ScenarioReport> {
         });
       });
     const started = performance.now();
+    const ABUSERS = 800;
     const abusers = [
       ...Array.from({ length: 200 }, () => open("idle")),
       ...Array.from({ length: 100 }, () => open("garbage")),
@@ -422,16 +423,37 @@ async function observationAbuse(): Promise<ScenarioReport> {
     await Promise.all(abusers);
     await sleep(1000);
     const fdsAfter = fds();
+    let afterOk = 0;
+    for (let i = 0; i < 5; i++) {
+      if (
+        await readObservation(path, { timeoutMs: 3000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        afterOk++;
+    }
     const ntp = await ntpQuery(target.ntpPort, "127.0.0.1", 1000);
     return {
       scenario: "observation-abuse",
       offered: { idle_clients: 200, garbage_writers: 100, hangups: 500, honest_reads: honestTried },
-      received: { honest_ok: honestOk },
+      received: { honest_ok_during: honestOk, honest_ok_after: `${afterOk}/5` },
       counters: { fds_before: fds0, fds_peak: peakFds, fds_after: fdsAfter },
       rssKiB: { before: rss0, after: target.rss().rssKiB },
       checks: [
         alive(target),
-        check("honest readers served", honestOk === honestTried, `${honestOk}/${honestTried}`),
+        // The observer serves 8 at once and queues 32; beyond that it closes
+        // connections at once (observer.ts), so an honest reader may lose a race.
+        check(
+          "honest readers get through the abuse",
+          honestOk > 0 && afterOk === 5,
+          `${honestOk}/${honestTried} served during it, ${afterOk}/5 after`,
+        ),
+        check(
+          "descriptors bounded",
+          peakFds - fds0 <= ABUSERS / 4,
+          `peak ${peakFds} open with ${ABUSERS} clients connecting (before: ${fds0}; allowed +${ABUSERS / 4})`,
+        ),
         check(
           "no descriptor leak",
           fdsAfter <= fds0 + 2,

@@ -5,6 +5,7 @@
 // the kernel for a full receive buffer (/proc/net/udp), and each received one
 // must have exactly one fate (accepted, denied, ignored, NTS NAK).
 import { buildLoadgen, runLoadgen, type LoadgenResult } from "../../bench/loadgen.js";
+import { buildNtsTemplates } from "../../bench/nts.js";
 import { sleep } from "../helpers/wait.js";
 import { startHonestNtpClient, type HonestResult } from "./honest.js";
 import { check, type Check, type ScenarioReport } from "./report.js";
@@ -13,8 +14,14 @@ import { fatesAddUp, startTarget, statsDelta, type Target } from "./target.js";
 
 /** RSS may grow this much under a flood (JIT, buffers) before it counts as unbounded. */
 export const RSS_GROWTH_LIMIT_KIB = 64 * 1024;
-/** The honest client must get at least this share of its requests answered. */
+/**
+ * The honest client must get at least this share of its requests answered. Beyond
+ * capacity the kernel drops datagrams from a full receive buffer whoever sent them, so
+ * there the bar is the flood's own share, less a margin for the client's small sample:
+ * the honest client must not fare worse than the flood.
+ */
 const HONEST_ANSWERED_MIN = 0.9;
+const FAIR_SHARE_MARGIN = 0.15;
 
 interface FloodRun {
   load: LoadgenResult;
@@ -29,7 +36,12 @@ interface FloodRun {
 async function flood(
   target: Target,
   seconds: number,
-  load: { garbage?: boolean; window?: number; rate?: number },
+  load: {
+    garbage?: boolean;
+    window?: number;
+    rate?: number;
+    templates?: { file: string; requestLength: number };
+  },
 ): Promise<FloodRun> {
   const bin = await buildLoadgen();
   const before = await target.serverStats();
@@ -44,6 +56,9 @@ async function flood(
     timeoutMs: 500,
     garbage: load.garbage,
     rate: load.rate,
+    requestsFile: load.templates?.file,
+    requestLength: load.templates?.requestLength,
+    nts: load.templates !== undefined,
   });
   const honestResult = await honest.stop();
   // Whatever is still queued in the socket is read before the counters are.
@@ -68,6 +83,8 @@ function commonChecks(r: FloodRun, uncountedMax = 0): Check[] {
   const seen = d.received_packets + r.drops;
   const fates = fatesAddUp(r.after);
   const honestShare = r.honest.sent === 0 ? 0 : r.honest.answered / r.honest.sent;
+  const dropShare = offered === 0 ? 0 : r.drops / offered;
+  const need = Math.min(HONEST_ANSWERED_MIN, 1 - dropShare - FAIR_SHARE_MARGIN);
   return [
     check("daemon alive", r.target.alive(), r.target.alive() ? "still running" : "it exited"),
     check(
@@ -82,9 +99,12 @@ function commonChecks(r: FloodRun, uncountedMax = 0): Check[] {
     check("each received datagram has one fate", fates.ok, fates.detail),
     check(
       "honest client served within its timeout",
-      honestShare >= HONEST_ANSWERED_MIN,
-      `${r.honest.answered}/${r.honest.sent} answered within 1 s (need >= ${HONEST_ANSWERED_MIN * 100}%), ` +
-        `median ${r.honest.medianRttMs} ms, max ${r.honest.maxRttMs} ms`,
+      honestShare >= need,
+      `${r.honest.answered}/${r.honest.sent} answered within 1 s (need >= ${(need * 100).toFixed(0)}%` +
+        (need < HONEST_ANSWERED_MIN
+          ? `: the kernel dropped ${(dropShare * 100).toFixed(1)}% of all datagrams`
+          : "") +
+        `), median ${r.honest.medianRttMs} ms, max ${r.honest.maxRttMs} ms`,
     ),
     check(
       "memory bounded",
@@ -205,6 +225,48 @@ export async function udpRateLimit(o: ScenarioOptions): Promise<ScenarioReport> 
         "the rate limiter counted the rest",
         d.rate_limited_packets >= d.received_packets - maxPassing - r.honest.sent,
         `rate_limited ${d.rate_limited_packets} of received ${d.received_packets}`,
+      ),
+    ]);
+  } finally {
+    await target.stop();
+  }
+}
+
+/** Valid NTS requests (one key exchange, replayed as the bench does) beyond capacity. */
+export async function udpNtsOverload(o: ScenarioOptions): Promise<ScenarioReport> {
+  const target = await startTarget({ name: "udp-nts-overload", nts: true });
+  try {
+    // Wider than the socket's receive buffer holds: the kernel drops some.
+    const window = 4096;
+    const templates = await buildNtsTemplates({
+      host: "127.0.0.1",
+      kePort: target.kePort,
+      ntpPort: target.ntpPort,
+      caPath: target.pki!.caCertPath,
+      aead: 15,
+      count: window,
+      file: target.dir.file("nts-requests.bin"),
+    });
+    const r = await flood(target, o.seconds, { window, templates });
+    const d = statsDelta(r.before, r.after);
+    return report("udp-nts-overload", r, [
+      ...commonChecks(r),
+      check(
+        "every flood reply is an authenticated NTS reply",
+        r.load.nts_bad === 0 && r.load.invalid === 0 && r.load.kod === 0,
+        `${r.load.valid} valid, ${r.load.nts_bad} without UID or authenticator, ` +
+          `${r.load.kod} kiss-o'-death, ${r.load.invalid} unmatched`,
+      ),
+      check(
+        "the NTS counters add up",
+        d.nts_received_packets >= d.received_packets - r.honest.sent &&
+          d.nts_received_packets <= d.received_packets - r.honest.answered &&
+          d.nts_accepted_packets + d.nts_denied_packets + d.nts_nak_packets ===
+            d.nts_received_packets,
+        `nts_received ${d.nts_received_packets} of received ${d.received_packets} (the rest are ` +
+          `the honest client's plain requests: ${r.honest.answered}..${r.honest.sent}); ` +
+          `nts_accepted ${d.nts_accepted_packets} + nts_denied ${d.nts_denied_packets} + ` +
+          `nts_nak ${d.nts_nak_packets}`,
       ),
     ]);
   } finally {

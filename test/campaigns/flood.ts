@@ -1,7 +1,7 @@
 // npm run flood -- [SCENARIO...|all] [--seconds N]
 // Floods against our daemon on loopback; see docs/campaigns.md.
 import { keExcess, keHalfOpen, keSlowloris } from "./flood-ke.js";
-import { udpGarbage, udpOverload, udpRateLimit } from "./flood-udp.js";
+import { udpGarbage, udpNtsOverload, udpOverload, udpRateLimit } from "./flood-udp.js";
 import { runCampaign } from "./runner.js";
 
 await runCampaign(
@@ -24,6 +24,10 @@ await runCampaign(
       "udp-overload": {
         about: "valid requests beyond capacity + an honest client",
         run: udpOverload,
+      },
+      "udp-nts-overload": {
+        about: "valid NTS requests beyond capacity + an honest client",
+        run: udpNtsOverload,
       },
       "udp-garbage": {
         about: "datagrams that must be dropped + an honest client",

@@ -5,6 +5,7 @@
 // directory is a small tmpfs mounted for the scenario (root only) and
 // unmounted after.
 import { readdir, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { TrustStore } from "../../src/daemon/nts-ke-client.js";
 import { runCommand } from "../helpers/process.js";
@@ -38,6 +39,15 @@ export async function keyFileFault(mode: "full" | "read-only"): Promise<Scenario
   const keysDir = dir.file("keys");
   mkdirSync(keysDir);
   await run("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", keysDir]);
+  // Interrupted, the process still unmounts it, before the temp dir is removed.
+  const unmountOnExit = () => {
+    try {
+      execFileSync("umount", [keysDir], { stdio: "ignore", timeout: 5000 });
+    } catch {
+      // not mounted any more
+    }
+  };
+  process.prependOnceListener("exit", unmountOnExit);
   const keyFile = `${keysDir}/keys`;
   try {
     const target = await startTarget({
@@ -120,6 +130,7 @@ export async function keyFileFault(mode: "full" | "read-only"): Promise<Scenario
     }
   } finally {
     await runCommand("umount", [keysDir], { timeoutMs: 10_000 });
+    process.off("exit", unmountOnExit);
     await dir.cleanup();
   }
 }

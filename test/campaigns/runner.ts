@@ -47,6 +47,11 @@ export async function runCampaign(c: Campaign, argv: string[]): Promise<never> {
   if (process.getuid?.() !== 0) {
     console.error(`${c.command}: some scenarios need root (mounts, /proc of the daemon)`);
   }
+  // Ctrl-C or a kill: exit through process.exit, so the helpers' exit hooks stop the
+  // daemons we started and remove the temporary directories (and mounts).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => process.exit(130));
+  }
   let failures = 0;
   const summary: string[] = [];
   for (const name of selected) {

@@ -31,6 +31,9 @@ for (let i = 0; i < argv.length; i++) {
 if (!(minutes > 0 && minutes <= 24 * 60)) usage();
 if (rate !== undefined && !(rate > 0)) usage();
 
+// Ctrl-C: exit through process.exit, so the helpers' exit hooks stop the daemon.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
 const bin = await buildLoadgen();
 const target = await startTarget({ name: "soak" });
 let ok: boolean;

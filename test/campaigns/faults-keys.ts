@@ -24,7 +24,7 @@ async function run(cmd: string, args: string[]): Promise<void> {
 }
 
 export async function keyFileFault(mode: "full" | "read-only"): Promise<ScenarioReport> {
-  const name = `key-disk-${mode}`;
+  const name = mode === "full" ? "key-disk-full" : "key-read-only";
   if (process.getuid?.() !== 0) {
     return {
       scenario: name,

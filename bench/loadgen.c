@@ -5,7 +5,8 @@
  *
  *   loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]
  *           [--window 64] [--batch 16] [--timeout-ms 500] [--pid SERVER_PID]
- *           [--requests FILE --req-len N [--nts]]
+ *           [--requests FILE --req-len N [--nts]] [--rate R] [--bind ADDR]
+ *           [--garbage]
  *
  * Plain mode (default): 48-byte mode-3 requests with a random transmit
  * timestamp whose low 16 bits are the window slot. A response is valid if it
@@ -34,6 +35,21 @@
  * A reply to a request that was already counted lost is counted "late"
  * (plain mode: the slot's current or previous request), anything else that
  * matches no request "invalid". Only "valid" replies count in the rate.
+ *
+ * --rate R: at most R requests a second (paced from the start, so a closed
+ * window cannot burst above it); without it the window alone sets the pace.
+ * --bind ADDR: send from this loopback address (e.g. 127.0.0.2, to be a
+ * client other than 127.0.0.1 for a server's rate limiter).
+ *
+ * --garbage (plain mode): every datagram is one the server must drop without
+ * a reply, cycling through four kinds: 1-47 random bytes (too short); 48
+ * random bytes with a mode other than 3; a 76-byte mode-3 request whose 28
+ * octets after the header (too many for a legacy MAC) start an extension
+ * field of length 6 (bad RFC 7822 framing); 1100 random
+ * bytes with mode 4 (longer than any request a server reads). Nothing is
+ * outstanding: each is counted sent and forgotten, and every reply at all is
+ * counted "invalid" (the right number is 0). "garbage_sent" splits the sent
+ * count by kind: [short, wrong_mode, bad_framing, oversize].
  *
  * Prints one JSON object on stdout (counts, rate, server and own CPU time,
  * per-CPU busy and softirq fractions from /proc/stat). Only loopback
@@ -164,19 +180,26 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]\n"
           "               [--window 64] [--batch 16] [--timeout-ms 500] [--pid PID]\n"
-          "               [--requests FILE --req-len N [--nts]]\n");
+          "               [--requests FILE --req-len N [--nts]] [--rate R] [--bind ADDR]\n"
+          "               [--garbage]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *reqfile = NULL;
-  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48, nts = 0;
+  const char *bind_addr = NULL;
+  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48, nts = 0, garbage = 0;
+  double rate = 0;
   long duration_ms = 5000, warmup_ms = 0, timeout_ms = 500;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--nts")) {
       nts = 1;
+      continue;
+    }
+    if (!strcmp(a, "--garbage")) {
+      garbage = 1;
       continue;
     }
     if (i + 1 >= argc) usage();
@@ -191,12 +214,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--pid")) pid = atoi(v);
     else if (!strcmp(a, "--requests")) reqfile = v;
     else if (!strcmp(a, "--req-len")) req_len = atoi(v);
+    else if (!strcmp(a, "--rate")) rate = atof(v);
+    else if (!strcmp(a, "--bind")) bind_addr = v;
     else usage();
   }
   if (port <= 0 || port > 65535 || window < 1 || window > MAX_WINDOW || batch < 1 ||
       batch > MAX_BATCH || duration_ms <= 0 || duration_ms > 600000 || warmup_ms < 0 ||
       warmup_ms > 600000 || timeout_ms <= 0 || req_len < 48 || req_len > MAX_PKT ||
-      (nts && !reqfile))
+      (nts && !reqfile) || rate < 0 || (garbage && reqfile))
     usage();
 
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -266,6 +291,18 @@ int main(int argc, char **argv) {
   int bufsz = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+  if (bind_addr) {
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    if (inet_pton(AF_INET, bind_addr, &src.sin_addr) != 1 ||
+        (ntohl(src.sin_addr.s_addr) >> 24) != 127) {
+      fprintf(stderr, "loadgen: --bind needs a loopback IPv4 address, not %s\n", bind_addr);
+      return 2;
+    }
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+      perror("bind");
+      return 1;
+    }
+  }
   if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) {
     perror("connect");
     return 1;
@@ -285,6 +322,8 @@ int main(int argc, char **argv) {
     rmsg[i].msg_hdr.msg_iovlen = 1;
   }
 
+  static uint8_t gbuf[MAX_BATCH][MAX_PKT];
+  unsigned long long gsent[4] = {0}, paced = 0; /* paced: all sent since start (--rate) */
   unsigned long long sent = 0, valid = 0, invalid = 0, late = 0, lost = 0, kod = 0, send_err = 0,
                      nts_bad = 0;
   const uint64_t timeout_ns = (uint64_t)timeout_ms * 1000000ull;
@@ -304,6 +343,7 @@ int main(int argc, char **argv) {
     if (!measuring && now >= warm_end) {
       measuring = 1;
       sent = valid = invalid = late = lost = kod = send_err = nts_bad = 0;
+      gsent[0] = gsent[1] = gsent[2] = gsent[3] = 0;
       cpu0 = pid ? proc_cpu_ticks(pid) : -1;
       self0 = self_cpu_s();
       ncpu = cpu_times(tot0, idle0, soft0);
@@ -311,10 +351,55 @@ int main(int argc, char **argv) {
     }
     if (now >= end) break;
 
-    /* Send into every free slot, in batches. */
+    /* --rate: how many more may go now. */
+    unsigned long long budget = ~0ull;
+    if (rate > 0) {
+      unsigned long long allowed = (unsigned long long)(rate * (double)(now - t0) / 1e9) + 1;
+      budget = allowed > paced ? allowed - paced : 0;
+    }
+
     int did_send = 0;
-    while (nfree > 0) {
+    if (garbage) {
+      /* Fire and forget: nothing is outstanding. */
+      int n = budget < (unsigned long long)batch ? (int)budget : batch;
+      for (int k = 0; k < n; k++) {
+        uint8_t *g = gbuf[k];
+        unsigned kind = (unsigned)((paced + (unsigned long long)k) & 3), len;
+        for (int b = 0; b < 1100; b += 8) {
+          uint64_t x = xorshift64();
+          memcpy(g + b, &x, 8);
+        }
+        switch (kind) {
+          case 0: len = 1 + (unsigned)(g[0] % 47); break;
+          case 1: len = 48; g[0] = (uint8_t)((g[0] & 0xf8) | ((g[1] % 7) < 3 ? g[1] % 7 : g[1] % 7 + 1)); break;
+          case 2: /* more than a legacy MAC's 24 octets, so an extension field: length 6 */
+            len = 76;
+            g[0] = 0x23;
+            g[48] = 0x01; g[49] = 0x04; g[50] = 0x00; g[51] = 0x06;
+            break;
+          default: len = 1100; g[0] = 0x24; break;
+        }
+        sidx[k] = (int)kind;
+        siov[k].iov_base = g;
+        siov[k].iov_len = len;
+        memset(&smsg[k], 0, sizeof smsg[k]);
+        smsg[k].msg_hdr.msg_iov = &siov[k];
+        smsg[k].msg_hdr.msg_iovlen = 1;
+      }
+      int m = n > 0 ? sendmmsg(fd, smsg, (unsigned)n, 0) : 0;
+      if (m < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) send_err++;
+      for (int k = 0; k < m; k++) gsent[sidx[k]]++;
+      if (m > 0) {
+        sent += (unsigned long long)m;
+        paced += (unsigned long long)m;
+        did_send = 1;
+      }
+    }
+
+    /* Send into every free slot, in batches. */
+    while (!garbage && nfree > 0 && budget > 0) {
       int n = nfree < batch ? nfree : batch;
+      if ((unsigned long long)n > budget) n = (int)budget;
       for (int k = 0; k < n; k++) {
         int s = freelist[nfree - 1 - k];
         uint8_t *r = reqs + (size_t)s * req_len;
@@ -345,6 +430,8 @@ int main(int argc, char **argv) {
       }
       nfree -= m;
       sent += (unsigned long long)m;
+      paced += (unsigned long long)m;
+      budget -= (unsigned long long)m;
       did_send = 1;
       if (m < n) break;
     }
@@ -359,7 +446,7 @@ int main(int argc, char **argv) {
       for (int i = 0; i < r; i++) {
         const uint8_t *b = rbuf[i];
         unsigned len = rmsg[i].msg_len;
-        if (len < 48 || (b[0] & 7) != 4) {
+        if (garbage || len < 48 || (b[0] & 7) != 4) {
           invalid++;
           continue;
         }
@@ -420,6 +507,7 @@ int main(int argc, char **argv) {
          "\"server_cpu_s\":%.3f,\"loadgen_cpu_s\":%.3f,\"window\":%d,\"batch\":%d,",
          sent, valid, kod, invalid, late, nts_bad, lost, send_err, elapsed, (double)valid / elapsed,
          server_cpu, self1 - self0, window, batch);
+  printf("\"garbage_sent\":[%llu,%llu,%llu,%llu],", gsent[0], gsent[1], gsent[2], gsent[3]);
   /* Per-CPU busy and softirq fractions over the measured interval. */
   printf("\"cpu_busy\":[");
   for (int i = 0; i < ncpu; i++) {

@@ -47,6 +47,12 @@ export interface LoadgenOptions {
   nts?: boolean;
   /** CPUs to pin the load generator to (taskset -c). */
   cpus?: string;
+  /** At most this many requests a second (default: as fast as the window allows). */
+  rate?: number;
+  /** Loopback source address (default: the kernel's choice, 127.0.0.1). */
+  bind?: string;
+  /** Send only datagrams a server must drop (see loadgen.c); every reply is "invalid". */
+  garbage?: boolean;
 }
 
 /** What loadgen.c prints. */
@@ -75,6 +81,8 @@ export interface LoadgenResult {
   cpu_busy: number[];
   /** Per-CPU fraction in softirq (loopback packet delivery lands here, not in any process). */
   cpu_softirq: number[];
+  /** With `garbage`: sent datagrams by kind [short, wrong mode, bad framing, oversize]. */
+  garbage_sent: [number, number, number, number];
 }
 
 export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<LoadgenResult> {
@@ -95,6 +103,9 @@ export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<Loadge
     String(o.timeoutMs ?? 500),
   ];
   if (o.serverPid !== undefined) args.push("--pid", String(o.serverPid));
+  if (o.rate !== undefined) args.push("--rate", String(o.rate));
+  if (o.bind !== undefined) args.push("--bind", o.bind);
+  if (o.garbage) args.push("--garbage");
   if (o.requestsFile !== undefined) {
     args.push("--requests", o.requestsFile, "--req-len", String(o.requestLength ?? 48));
     if (o.nts) args.push("--nts");

@@ -31,6 +31,11 @@ export interface LocalClockSpec {
   thermal?: ThermalSpec;
   /** A frequency correction the kernel kept from an earlier run, ppm (default 0). */
   initialFrequency?: number;
+  /**
+   * Someone else steps the clock (`date -s`, another daemon): forward by `by`
+   * seconds at true time `at`, without telling the controller.
+   */
+  meddling?: { at: number; by: number }[];
 }
 
 export type JitterSpec =

@@ -144,6 +144,7 @@ type SimEvent =
   | { kind: "at-client"; task: Task; reply: Uint8Array }
   | { kind: "timer"; generation: number }
   | { kind: "spawn"; server: number }
+  | { kind: "meddle"; by: number }
   | { kind: "sample" };
 
 /** The `[synchronization]` configuration of a scenario: defaults plus its overrides. */
@@ -242,6 +243,9 @@ export class Simulation {
     if (this.#ran) throw new Error("a Simulation runs once");
     this.#ran = true;
     this.#queue.push(0, { kind: "sample" });
+    for (const m of this.scenario.clock.meddling ?? []) {
+      this.#queue.push(m.at, { kind: "meddle", by: m.by });
+    }
     for (let i = 0; i < this.servers.length; i++) this.#spawn(i);
     for (;;) {
       const next = this.#queue.pop();
@@ -278,6 +282,10 @@ export class Simulation {
         return;
       case "spawn":
         this.#spawn(event.server);
+        return;
+      case "meddle":
+        // Not through #apply: the controller is not told, as with a real `date -s`.
+        this.clock.step(event.by);
         return;
       case "poll":
         if (!event.task.stopped && event.generation === event.task.pollGeneration) {

@@ -1,10 +1,12 @@
 // Smoke test of the bench's C load generator against a chrony server: it
 // compiles, counts only valid replies, and template mode works, with NTS
 // requests too (only authenticated NTS replies count; bench/nts.ts builds and
-// verifies the requests).
+// verifies the requests); and --rate, --bind and --garbage (the campaigns' floods)
+// against a plain UDP sink.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { readFile, writeFile } from "node:fs/promises";
 import { buildLoadgen, runLoadgen } from "../../bench/loadgen.js";
 import { buildNtsTemplates, makeBenchPki } from "../../bench/nts.js";
@@ -151,3 +153,50 @@ test(
     });
   },
 );
+
+test("loadgen --rate paces, --bind sets the source, --garbage sends only droppable datagrams", async (t) => {
+  if (skipIfMissing(t, which("cc") ? undefined : "no C compiler (cc)")) return;
+  const bin = await buildLoadgen();
+  const sink = createSocket("udp4");
+  const seen: { from: string; length: number; mode: number }[] = [];
+  sink.on("message", (msg, rinfo) =>
+    seen.push({ from: rinfo.address, length: msg.length, mode: (msg[0] ?? 0) & 7 }),
+  );
+  await new Promise<void>((resolve) => sink.bind(0, "127.0.0.1", resolve));
+  const port = sink.address().port;
+  try {
+    const paced = await runLoadgen(bin, {
+      port,
+      durationMs: 500,
+      window: 64,
+      rate: 1000,
+      bind: "127.0.0.2",
+    });
+    // Paced from the start: never more than rate × elapsed (+1 for the first).
+    assert.ok(paced.sent > 0, "nothing sent");
+    assert.ok(paced.sent <= 1000 * paced.elapsed_s + 1, `${paced.sent} sent at --rate 1000`);
+    assert.ok(seen.length > 0 && seen.every((s) => s.from === "127.0.0.2"));
+
+    seen.length = 0;
+    const garbage = await runLoadgen(bin, { port, durationMs: 300, garbage: true, rate: 2000 });
+    assert.equal(garbage.invalid, 0);
+    assert.equal(
+      garbage.garbage_sent.reduce((a, b) => a + b, 0),
+      garbage.sent,
+      "garbage_sent splits sent by kind",
+    );
+    assert.ok(
+      garbage.garbage_sent.every((n) => n > 0),
+      `kinds: ${garbage.garbage_sent.join("/")}`,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(seen.length > 0);
+    for (const s of seen) {
+      const droppable =
+        s.length < 48 || (s.length === 48 && s.mode !== 3) || s.length === 76 || s.length === 1100;
+      assert.ok(droppable, `a datagram a server might answer: ${JSON.stringify(s)}`);
+    }
+  } finally {
+    sink.close();
+  }
+});

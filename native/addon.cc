@@ -10,6 +10,7 @@
 //                                    in one clock_adjtime; dryRun: the timex, no call
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
 //   UdpSocket                        kernel-timestamped UDP (see udp_socket.cc)
+//   tcpListen(family, host, port, backlog)  a listening SO_REUSEPORT TCP fd (tcp_listen.cc)
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
 
@@ -17,6 +18,7 @@
 
 #include "clock.h"
 #include "sd_notify.h"
+#include "tcp_listen.h"
 #include "udp_socket.h"
 
 namespace {
@@ -24,13 +26,15 @@ namespace {
 // 2: UdpSocket reply mode (setOnMessage(handler, reply)), sendBatchSize
 // 3: adjtimeWrite
 // 4: UdpSocket txTimestamps option, setOnTxTimestamp, txTimestamps, pollErrorWakeups
-constexpr int kAbiVersion = 4;
+// 5: UdpSocket bind(host, port, { reusePort }), tcpListen
+constexpr int kAbiVersion = 5;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   ntpd::InitClock(env, exports);
   ntpd::InitSdNotify(env, exports);
   exports.Set("UdpSocket", ntpd::UdpSocket::Init(env));
+  ntpd::InitTcpListen(env, exports);
   return exports;
 }
 

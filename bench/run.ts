@@ -60,6 +60,9 @@ const { values: args } = parseArgs({
     aead: { type: "string", default: "15" },
     profile: { type: "string", default: "2" },
     daemon: { type: "string" },
+    "server-threads": { type: "string" },
+    "server-cpus": { type: "string", default: "0" },
+    "client-sockets": { type: "string", default: "1" },
     json: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -72,7 +75,10 @@ if (args.help) {
       `                      [--targets ${targets.map((t) => t.name).join(",")}]\n` +
       `                      [--workloads ${workloadNames.join(",")}] [--ke-concurrency N]\n` +
       "                      [--ke-client auto|openssl|node]\n" +
-      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--json FILE]",
+      "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--json FILE]\n" +
+      "                      [--server-threads N (ours: [daemon] server-threads)]\n" +
+      "                      [--server-cpus LIST (taskset -c of every server, default 0)]\n" +
+      "                      [--client-sockets N (UDP load from N source ports, default 1)]",
   );
   process.exit(0);
 }
@@ -115,6 +121,10 @@ const selectedNames = list(
 const selected = targets.filter((t) => selectedNames.includes(t.name));
 const selectedWorkloads = list<WorkloadName>("workload", args.workloads, workloadNames);
 const daemonEntry = resolve(args.daemon ?? defaultDaemonEntry);
+const serverThreads =
+  args["server-threads"] === undefined
+    ? undefined
+    : Math.round(num("server-threads", args["server-threads"], 1, 256));
 
 // Ctrl-C / SIGTERM: exit through process.exit so the helpers' exit hook
 // kills every server we started (by PID) and removes the temp dirs.
@@ -126,7 +136,12 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 const cpus = availableParallelism();
-const serverCpus = "0";
+const clientSockets = Math.round(num("client-sockets", args["client-sockets"], 1, 64));
+const serverCpus = args["server-cpus"];
+if (!/^\d+([-,]\d+)*$/.test(serverCpus)) {
+  console.error(`--server-cpus must be a taskset CPU list like 0 or 0,1, not ${serverCpus}`);
+  process.exit(2);
+}
 const loadCpus = cpus >= 2 ? "1" : "0";
 if (cpus < 2) console.warn("only one CPU: server and load generator share it; numbers mean little");
 
@@ -196,6 +211,7 @@ async function main(): Promise<number> {
     window,
     batch,
     loadCpus,
+    clientSockets,
     loadgenBin,
     aead,
     keConcurrency,
@@ -203,6 +219,8 @@ async function main(): Promise<number> {
   console.log(
     `bench: ${selectedWorkloads.join(", ")}; ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per row, ` +
       `server on CPU ${serverCpus}, load on CPU ${loadCpus}; window ${window}, batch ${batch}, ` +
+      (serverThreads === undefined ? "" : `ntpd-ts server-threads ${serverThreads}, `) +
+      (clientSockets === 1 ? "" : `UDP load from ${clientSockets} sockets, `) +
       `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}`,
   );
 
@@ -245,7 +263,13 @@ async function main(): Promise<number> {
     for (const s of servers) {
       s.dir = await makeTempDir(`ntpd-ts-bench-${s.target.name}-`);
       try {
-        s.running = await s.target.start({ dir: s.dir, serverCpus, daemonEntry, nts: pki });
+        s.running = await s.target.start({
+          dir: s.dir,
+          serverCpus,
+          daemonEntry,
+          nts: pki,
+          serverThreads,
+        });
         console.log(
           `started ${s.target.name} (pid ${s.running.pid}): NTP on ${s.running.host}:${s.running.port}` +
             (s.running.kePort === undefined ? "" : `, NTS-KE on TCP ${s.running.kePort}`),
@@ -503,7 +527,7 @@ async function main(): Promise<number> {
       args.json,
       JSON.stringify(
         {
-          params: { ...params, runs, serverCpus, workloads: selectedWorkloads },
+          params: { ...params, runs, serverCpus, serverThreads, workloads: selectedWorkloads },
           summary,
           ratios,
           profile: profile ?? profileError ?? null,

@@ -2,7 +2,9 @@
 // configuration asks for, starts them, and stops them. Each measurement is
 // logged and handed to the clock discipline (discipline.ts), which turns them
 // into clock corrections. Its state is published on the observation socket
-// (observe(), observer.ts) when `observation-path` is set.
+// (observe(), observer.ts) when `observation-path` is set. With `[daemon]
+// server-threads` > 1 the NTP and NTS-KE servers run in worker threads instead
+// (workers/pool.ts); everything else stays in this thread.
 
 import { availableParallelism } from "node:os";
 import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";

@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
-import { copyFile, readFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:tls";
 import type { AeadId } from "../../src/proto/crypto/aead.js";
 import { parseConfig } from "../../src/proto/config/index.js";
@@ -25,10 +25,13 @@ import {
   type KeyExchangeResult,
 } from "../../src/daemon/nts-ke-client.js";
 import { ServingThreadError, type ServingPool } from "../../src/daemon/workers/pool.js";
+import { waitForNtpServer } from "../helpers/ntp-probe.js";
 import { makeTestPki, type Issued, type TestPki } from "../helpers/pki.js";
+import { freeUdpPort } from "../helpers/ports.js";
+import { spawnProcess } from "../helpers/process.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { orTimeout, waitFor } from "../helpers/wait.js";
-import { startDaemon } from "./run-daemon.js";
+import { DAEMON_ENTRY, startDaemon } from "./run-daemon.js";
 
 const HOST = "127.0.0.1";
 /** Source ports per round: the chance that the kernel sends all to one thread is 2^-(n-1). */
@@ -344,5 +347,34 @@ test("a thread that cannot bind fails the start-up with one line", async (t) => 
     }
   } finally {
     blocker.close();
+  }
+});
+
+test("without the addon, server-threads = 2 serves from the main thread and says so once", async () => {
+  const dir = await makeTempDir("ntpd-ts-threads-noaddon-");
+  try {
+    const port = await freeUdpPort();
+    const toml = `[[server]]\nlisten = "${HOST}:${port}"\n\n[daemon]\nserver-threads = 2\n`;
+    const file = dir.file("ntp.toml");
+    await writeFile(file, toml);
+    const proc = await spawnProcess(
+      process.execPath,
+      ["--import", "tsx", DAEMON_ENTRY, "-c", file, "--no-clock-control"],
+      { env: { ...process.env, NTPD_NO_ADDON: "1" }, name: "no-addon" },
+    );
+    try {
+      await waitForNtpServer(port, HOST, 15_000);
+      const warnings = proc
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("server-threads needs the native addon"));
+      assert.equal(warnings.length, 1, proc.output());
+      assert.match(warnings[0]!, /WARN .*server_threads=2/);
+      assert.doesNotMatch(proc.output(), /serving from worker threads/);
+    } finally {
+      await proc.stop();
+    }
+  } finally {
+    await dir.cleanup();
   }
 });

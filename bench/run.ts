@@ -25,6 +25,12 @@
 //                    [--workloads ntp,nts,nts-ke] [--ke-concurrency 8]
 //                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
 //                    [--daemon PATH] [--json FILE]
+//                    [--server-threads N] [--server-cpus 0] [--client-sockets 1]
+//
+// Several serving threads (--server-threads, ours only) share the load only when it comes
+// from several source ports (--client-sockets): the kernel picks a thread's SO_REUSEPORT
+// socket by source address and port. On a 2-core machine, --server-cpus 0,1 lets the
+// threads use both cores, one of them shared with the load generator (CPU 1).
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";

@@ -30,7 +30,7 @@ import { makeTestPki, type Issued, type TestPki } from "../helpers/pki.js";
 import { freeUdpPort } from "../helpers/ports.js";
 import { spawnProcess } from "../helpers/process.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { orTimeout, waitFor } from "../helpers/wait.js";
+import { orTimeout, sleep, waitFor } from "../helpers/wait.js";
 import { DAEMON_ENTRY, startDaemon } from "./run-daemon.js";
 
 const HOST = "127.0.0.1";
@@ -194,8 +194,17 @@ test("plain requests from many source ports are all answered, by both threads", 
 test("a cookie from either thread's key exchange is accepted by both threads", async (t) => {
   if (noAddon) return t.skip(noAddon);
   const before = threadCounts("ntsAcceptedPackets");
-  // Several key exchanges: their connections, too, are spread over both listeners.
-  for (let i = 0; i < 4; i++) await ntsRound(await keyExchange(), PORTS);
+  // Key exchanges until each thread has answered some (their connections, too, are spread
+  // over both listeners by source port); the cookies of each go to both threads.
+  const exchanges = () => [0, 1].map((t) => pool.threadKeyExchanges(t));
+  for (let i = 0; i < 40 && !exchanges().every((n) => n > 0); i++) {
+    await ntsRound(await keyExchange(), PORTS);
+    await sleep(600); // one stats report
+  }
+  assert.ok(
+    exchanges().every((n) => n > 0),
+    `both threads answered key exchanges: ${exchanges().join(", ")}`,
+  );
   await bothThreadsSaw("ntsAcceptedPackets", before);
 });
 

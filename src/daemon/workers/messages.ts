@@ -53,6 +53,9 @@ export type FromServingThread =
   | { kind: "ready"; ntpPorts: number[]; kePorts: number[] }
   /** Could not start (a bind failed...): one line for the operator. */
   | { kind: "failed"; message: string }
-  /** The thread's counters so far, one per `[[server]]` in config order. */
-  | { kind: "stats"; servers: ServerStats[] }
+  /**
+   * The thread's counters so far: one per `[[server]]` in config order, and its NTS key
+   * exchanges over all `[[nts-ke-server]]`s.
+   */
+  | { kind: "stats"; servers: ServerStats[]; keyExchanges: number }
   | { kind: "log"; level: LogLevel; component: string; message: string; fields?: LogFields };

@@ -76,6 +76,8 @@ interface Slot {
   worker: Worker | null;
   /** The thread's last counters (one per `[[server]]`). */
   stats: ServerStats[];
+  /** Its NTS key exchanges, as last reported. */
+  keyExchanges: number;
   startedAt: number;
   restartDelayMs: number;
   restartTimer: NodeJS.Timeout | null;
@@ -105,6 +107,7 @@ export class ServingPool {
     this.slots = Array.from({ length: options.threads }, () => ({
       worker: null,
       stats: [],
+      keyExchanges: 0,
       startedAt: 0,
       restartDelayMs: options.restartMinMs ?? RESTART_MIN_MS,
       restartTimer: null,
@@ -157,6 +160,11 @@ export class ServingPool {
   /** One thread's last counters (tests: proof that the kernel spread the load). */
   threadStats(thread: number): readonly ServerStats[] {
     return this.slots[thread]?.stats ?? [];
+  }
+
+  /** One thread's NTS key exchanges, as last reported (tests). */
+  threadKeyExchanges(thread: number): number {
+    return this.slots[thread]?.keyExchanges ?? 0;
   }
 
   /** Times thread `thread` (0-based) was started. */
@@ -225,6 +233,7 @@ export class ServingPool {
     });
     slot.worker = worker;
     slot.stats = [];
+    slot.keyExchanges = 0;
     slot.starts++;
     slot.startedAt = performance.now();
     return new Promise<StartResult>((resolve) => {
@@ -244,7 +253,10 @@ export class ServingPool {
             settle({ ok: false, message: message.message });
             break;
           case "stats":
-            if (slot.worker === worker) slot.stats = message.servers;
+            if (slot.worker === worker) {
+              slot.stats = message.servers;
+              slot.keyExchanges = message.keyExchanges;
+            }
             break;
           case "log":
             this.options.log

@@ -99,11 +99,15 @@ async function start(): Promise<void> {
   let reported = -1;
   setInterval(() => {
     let signature = 0;
-    for (const s of servers)
+    for (const s of servers) {
       signature += s.core.stats.receivedPackets + s.core.stats.responseSendErrors;
+    }
+    let keyExchanges = 0;
+    for (const s of keServers) keyExchanges += s.stats.keyExchanges;
+    signature += keyExchanges;
     if (signature === reported) return;
     reported = signature;
-    post({ kind: "stats", servers: servers.map((s) => s.core.stats) });
+    post({ kind: "stats", servers: servers.map((s) => s.core.stats), keyExchanges });
   }, data.statsIntervalMs).unref();
 }
 

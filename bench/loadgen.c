@@ -6,7 +6,7 @@
  *   loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]
  *           [--window 64] [--batch 16] [--timeout-ms 500] [--pid SERVER_PID]
  *           [--requests FILE --req-len N [--nts]] [--rate R] [--bind ADDR]
- *           [--garbage]
+ *           [--garbage] [--sockets K]
  *
  * Plain mode (default): 48-byte mode-3 requests with a random transmit
  * timestamp whose low 16 bits are the window slot. A response is valid if it
@@ -27,6 +27,10 @@
  * "NTSN") is a kiss-o'-death like any other and counted "kod". The
  * cryptography is not checked here: the bench verifies replies to the same
  * prebuilt requests with the real NTS client code before loading.
+ *
+ * --sockets K (default 1): send from K sockets (K source ports), one batch per
+ * socket in turn, so that a server with several SO_REUSEPORT sockets (one per
+ * thread) gets requests on all of them; the kernel picks a socket by source.
  *
  * A request not answered within --timeout-ms is counted lost and its slot
  * reused. With --pid, the server's CPU time (utime+stime from /proc/PID/stat,
@@ -74,6 +78,7 @@
 #define MAX_BATCH 256
 #define MAX_WINDOW 65536
 #define MAX_PKT 2048
+#define MAX_SOCKETS 64
 
 struct slot {
   uint8_t xmt[8];
@@ -181,14 +186,14 @@ static void usage(void) {
           "usage: loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]\n"
           "               [--window 64] [--batch 16] [--timeout-ms 500] [--pid PID]\n"
           "               [--requests FILE --req-len N [--nts]] [--rate R] [--bind ADDR]\n"
-          "               [--garbage]\n");
+          "               [--garbage] [--sockets K]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *reqfile = NULL;
   const char *bind_addr = NULL;
-  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48, nts = 0, garbage = 0;
+  int port = 0, window = 64, batch = 16, pid = 0, req_len = 48, nts = 0, garbage = 0, nsock = 1;
   double rate = 0;
   long duration_ms = 5000, warmup_ms = 0, timeout_ms = 500;
 
@@ -216,12 +221,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--req-len")) req_len = atoi(v);
     else if (!strcmp(a, "--rate")) rate = atof(v);
     else if (!strcmp(a, "--bind")) bind_addr = v;
+    else if (!strcmp(a, "--sockets")) nsock = atoi(v);
     else usage();
   }
   if (port <= 0 || port > 65535 || window < 1 || window > MAX_WINDOW || batch < 1 ||
       batch > MAX_BATCH || duration_ms <= 0 || duration_ms > 600000 || warmup_ms < 0 ||
       warmup_ms > 600000 || timeout_ms <= 0 || req_len < 48 || req_len > MAX_PKT ||
-      (nts && !reqfile) || rate < 0 || (garbage && reqfile))
+      (nts && !reqfile) || rate < 0 || (garbage && reqfile) || nsock < 1 ||
+      nsock > MAX_SOCKETS)
     usage();
 
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -283,30 +290,36 @@ int main(int argc, char **argv) {
   rng_state = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
   if (!rng_state) rng_state = 1;
 
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    perror("socket");
-    return 1;
+  struct sockaddr_in src = {.sin_family = AF_INET};
+  if (bind_addr && (inet_pton(AF_INET, bind_addr, &src.sin_addr) != 1 ||
+                    (ntohl(src.sin_addr.s_addr) >> 24) != 127)) {
+    fprintf(stderr, "loadgen: --bind needs a loopback IPv4 address, not %s\n", bind_addr);
+    return 2;
   }
-  int bufsz = 4 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-  if (bind_addr) {
-    struct sockaddr_in src = {.sin_family = AF_INET};
-    if (inet_pton(AF_INET, bind_addr, &src.sin_addr) != 1 ||
-        (ntohl(src.sin_addr.s_addr) >> 24) != 127) {
-      fprintf(stderr, "loadgen: --bind needs a loopback IPv4 address, not %s\n", bind_addr);
-      return 2;
+  int fds[MAX_SOCKETS];
+  struct pollfd pfds[MAX_SOCKETS];
+  for (int k = 0; k < nsock; k++) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      perror("socket");
+      return 1;
     }
-    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+    int bufsz = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+    if (bind_addr && bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
       perror("bind");
       return 1;
     }
+    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) {
+      perror("connect");
+      return 1;
+    }
+    fds[k] = fd;
+    pfds[k].fd = fd;
+    pfds[k].events = POLLIN;
   }
-  if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) {
-    perror("connect");
-    return 1;
-  }
+  int next_sock = 0;
 
   int nfree = 0;
   for (int i = window - 1; i >= 0; i--) freelist[nfree++] = i;
@@ -386,7 +399,8 @@ int main(int argc, char **argv) {
         smsg[k].msg_hdr.msg_iov = &siov[k];
         smsg[k].msg_hdr.msg_iovlen = 1;
       }
-      int m = n > 0 ? sendmmsg(fd, smsg, (unsigned)n, 0) : 0;
+      int m = n > 0 ? sendmmsg(fds[next_sock], smsg, (unsigned)n, 0) : 0;
+      next_sock = (next_sock + 1) % nsock;
       if (m < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) send_err++;
       for (int k = 0; k < m; k++) gsent[sidx[k]]++;
       if (m > 0) {
@@ -418,7 +432,8 @@ int main(int argc, char **argv) {
         smsg[k].msg_hdr.msg_iov = &siov[k];
         smsg[k].msg_hdr.msg_iovlen = 1;
       }
-      int m = sendmmsg(fd, smsg, (unsigned)n, 0);
+      int m = sendmmsg(fds[next_sock], smsg, (unsigned)n, 0);
+      next_sock = (next_sock + 1) % nsock;
       if (m <= 0) {
         if (m < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) send_err++;
         break;
@@ -438,9 +453,9 @@ int main(int argc, char **argv) {
 
     /* Receive whatever is there. */
     int got_any = 0;
-    for (;;) {
+    for (int k = 0; k < nsock; k++) for (;;) {
       for (int i = 0; i < batch; i++) rmsg[i].msg_hdr.msg_flags = 0;
-      int r = recvmmsg(fd, rmsg, (unsigned)batch, MSG_DONTWAIT, NULL);
+      int r = recvmmsg(fds[k], rmsg, (unsigned)batch, MSG_DONTWAIT, NULL);
       if (r <= 0) break;
       got_any = 1;
       for (int i = 0; i < r; i++) {
@@ -489,10 +504,7 @@ int main(int argc, char **argv) {
       }
     }
 
-    if (!got_any && !did_send) {
-      struct pollfd pfd = {.fd = fd, .events = POLLIN};
-      poll(&pfd, 1, 1);
-    }
+    if (!got_any && !did_send) poll(pfds, (nfds_t)nsock, 1);
   }
 
   uint64_t t1 = now_ns();

@@ -35,6 +35,8 @@ export interface LoadgenOptions {
   batch?: number;
   /** A request unanswered this long is lost and its slot reused (default 500 ms). */
   timeoutMs?: number;
+  /** Source sockets (ports) the requests are spread over (default 1). */
+  sockets?: number;
   /** Server PID whose CPU time (utime+stime, all threads) is measured. */
   serverPid?: number;
   /** Prebuilt requests (template mode, e.g. NTS): file and length of each. */
@@ -106,6 +108,7 @@ export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<Loadge
   if (o.rate !== undefined) args.push("--rate", String(o.rate));
   if (o.bind !== undefined) args.push("--bind", o.bind);
   if (o.garbage) args.push("--garbage");
+  if (o.sockets !== undefined) args.push("--sockets", String(o.sockets));
   if (o.requestsFile !== undefined) {
     args.push("--requests", o.requestsFile, "--req-len", String(o.requestLength ?? 48));
     if (o.nts) args.push("--nts");

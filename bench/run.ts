@@ -28,6 +28,12 @@
 //                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
 //                    [--cert-key p256|rsa2048|ed25519] [--ke-prewarm 3]
 //                    [--daemon PATH] [--node PATH] [--json FILE]
+//                    [--server-threads N] [--server-cpus 0] [--client-sockets 1]
+//
+// Several serving threads (--server-threads, ours only) share the load only when it comes
+// from several source ports (--client-sockets): the kernel picks a thread's SO_REUSEPORT
+// socket by source address and port. On a 2-core machine, --server-cpus 0,1 lets the
+// threads use both cores, one of them shared with the load generator (CPU 1).
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -67,6 +73,9 @@ const { values: args } = parseArgs({
     profile: { type: "string", default: "2" },
     daemon: { type: "string" },
     node: { type: "string" },
+    "server-threads": { type: "string" },
+    "server-cpus": { type: "string", default: "0" },
+    "client-sockets": { type: "string", default: "1" },
     json: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -80,7 +89,10 @@ if (args.help) {
       `                      [--workloads ${workloadNames.join(",")}] [--ke-concurrency N]\n` +
       "                      [--ke-client auto|openssl|node]\n" +
       "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--node PATH] [--json FILE]\n" +
-      `                      [--cert-key ${LEAF_KEY_TYPES.join("|")}] [--ke-prewarm S]`,
+      `                      [--cert-key ${LEAF_KEY_TYPES.join("|")}] [--ke-prewarm S]\n` +
+      "                      [--server-threads N (ours: [daemon] server-threads)]\n" +
+      "                      [--server-cpus LIST (taskset -c of every server, default 0)]\n" +
+      "                      [--client-sockets N (UDP load from N source ports, default 1)]",
   );
   process.exit(0);
 }
@@ -131,6 +143,10 @@ const selectedWorkloads = list<WorkloadName>("workload", args.workloads, workloa
 const daemonEntry = resolve(args.daemon ?? defaultDaemonEntry);
 /** Runs our daemon under another node (e.g. 24, whose OpenSSL 3.5 handshakes are cheaper). */
 const nodeBinary = args.node === undefined ? undefined : resolve(args.node);
+const serverThreads =
+  args["server-threads"] === undefined
+    ? undefined
+    : Math.round(num("server-threads", args["server-threads"], 1, 256));
 
 // Ctrl-C / SIGTERM: exit through process.exit so the helpers' exit hook
 // kills every server we started (by PID) and removes the temp dirs.
@@ -142,7 +158,12 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 const cpus = availableParallelism();
-const serverCpus = "0";
+const clientSockets = Math.round(num("client-sockets", args["client-sockets"], 1, 64));
+const serverCpus = args["server-cpus"];
+if (!/^\d+([-,]\d+)*$/.test(serverCpus)) {
+  console.error(`--server-cpus must be a taskset CPU list like 0 or 0,1, not ${serverCpus}`);
+  process.exit(2);
+}
 const loadCpus = cpus >= 2 ? "1" : "0";
 if (cpus < 2) console.warn("only one CPU: server and load generator share it; numbers mean little");
 
@@ -212,6 +233,7 @@ async function main(): Promise<number> {
     window,
     batch,
     loadCpus,
+    clientSockets,
     loadgenBin,
     aead,
     keConcurrency,
@@ -220,6 +242,8 @@ async function main(): Promise<number> {
   console.log(
     `bench: ${selectedWorkloads.join(", ")}; ${runs} run(s) x ${durationS} s (+${warmupS} s warm-up) per row, ` +
       `server on CPU ${serverCpus}, load on CPU ${loadCpus}; window ${window}, batch ${batch}, ` +
+      (serverThreads === undefined ? "" : `ntpd-ts server-threads ${serverThreads}, `) +
+      (clientSockets === 1 ? "" : `UDP load from ${clientSockets} sockets, `) +
       `NTS-KE concurrency ${keConcurrency}, AEAD ${aead}, server certificate key ${certKey}`,
   );
 
@@ -269,6 +293,7 @@ async function main(): Promise<number> {
           daemonEntry,
           nodeBinary,
           nts: pki,
+          serverThreads,
         });
         console.log(
           `started ${s.target.name} (pid ${s.running.pid}): NTP on ${s.running.host}:${s.running.port}` +
@@ -531,7 +556,7 @@ async function main(): Promise<number> {
       args.json,
       JSON.stringify(
         {
-          params: { ...params, runs, serverCpus, workloads: selectedWorkloads },
+          params: { ...params, runs, serverCpus, serverThreads, workloads: selectedWorkloads },
           summary,
           ratios,
           profile: profile ?? profileError ?? null,

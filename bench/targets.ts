@@ -35,6 +35,8 @@ export interface TargetContext {
   daemonEntry: string;
   /** Serve NTS too (NTS-KE on a TCP port of its own) with these credentials. */
   nts?: NtsCredentials;
+  /** Our daemon's `[daemon] server-threads` (unset: its default); ignored by others. */
+  serverThreads?: number;
   /** Extra node options for our daemon (e.g. --cpu-prof); ignored by others. */
   nodeOptions?: readonly string[];
   /** The node binary for our daemon (default: the one running the bench). */
@@ -131,6 +133,9 @@ const ours: BenchTarget = {
         "[synchronization]",
         "local-stratum = 1",
         "",
+        ...(ctx.serverThreads === undefined
+          ? []
+          : ["[daemon]", `server-threads = ${ctx.serverThreads}`, ""]),
       ].join("\n"),
     );
     const proc = await spawnProcess(

@@ -21,6 +21,8 @@ export interface MeasureParams {
   batch: number;
   /** CPUs for the load generator (taskset -c). */
   loadCpus: string;
+  /** Source sockets of the UDP load (several: a multi-threaded server gets them all). */
+  clientSockets?: number;
   loadgenBin: string;
   /** CA certificate clients trust (NTS workloads). */
   caPath?: string;
@@ -98,6 +100,7 @@ async function udpLoad(
     batch: p.batch,
     serverPid: server.pid,
     cpus: p.loadCpus,
+    sockets: p.clientSockets,
     ...prepared.loadOptions,
   });
   return {

@@ -11,6 +11,7 @@
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
 //   UdpSocket                        kernel-timestamped UDP (see udp_socket.cc)
 //   sivSeal / sivOpen (+ *Components) AES-SIV-CMAC on OpenSSL (see aes_siv_binding.cc)
+//   tcpListen(family, host, port, backlog)  a listening SO_REUSEPORT TCP fd (tcp_listen.cc)
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
 
@@ -19,6 +20,7 @@
 #include "aes_siv_binding.h"
 #include "clock.h"
 #include "sd_notify.h"
+#include "tcp_listen.h"
 #include "udp_socket.h"
 
 namespace {
@@ -27,7 +29,8 @@ namespace {
 // 3: adjtimeWrite
 // 4: UdpSocket txTimestamps option, setOnTxTimestamp, txTimestamps, pollErrorWakeups
 // 5: sivSeal, sivOpen, sivSealComponents, sivOpenComponents
-constexpr int kAbiVersion = 5;
+// 6: UdpSocket bind(host, port, { reusePort }), tcpListen
+constexpr int kAbiVersion = 6;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
@@ -35,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntpd::InitSdNotify(env, exports);
   ntpd::InitAesSiv(env, exports);
   exports.Set("UdpSocket", ntpd::UdpSocket::Init(env));
+  ntpd::InitTcpListen(env, exports);
   return exports;
 }
 

@@ -698,6 +698,16 @@ Napi::Value UdpSocket::Bind(const Napi::CallbackInfo& info) {
   if (!ParseSockaddr(family_, host, port, &addr, &len, &why)) {
     ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "bind: " + why);
   }
+  // bind(host, port, { reusePort }): SO_REUSEPORT lets several sockets (one per serving
+  // thread) bind the same address; the kernel spreads datagrams over them by source.
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Value reuse = info[2].As<Napi::Object>().Get("reusePort");
+    int on = 1;
+    if (reuse.IsBoolean() && reuse.As<Napi::Boolean>().Value() &&
+        setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+      ThrowErrno(env, errno, "setsockopt", host, port);
+    }
+  }
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     ThrowErrno(env, errno, "bind", host, port);
   }

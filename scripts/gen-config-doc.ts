@@ -17,6 +17,7 @@ import { SOURCE_MODE_TABLES } from "../src/proto/config/schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "../src/proto/config/schema-server.js";
 import {
   clockTable,
+  daemonTable,
   observabilityTable,
   sourceDefaultsTable,
   synchronizationTable,
@@ -174,6 +175,8 @@ const SECTION_INTRO: Record<string, string> = {
     'A step larger than a panic threshold is not made: the daemon logs an error and exits 70. A threshold is a number of seconds, `"inf"`, or `{ forward = ..., backward = ... }`. `accumulated-step-panic-threshold` takes a finite number only.',
   "synchronization.algorithm":
     "The Kalman filter, source selection and steering, with ntpd-rs's keys and defaults; the defaults suit almost everyone.",
+  daemon:
+    'With `server-threads` above 1 (needs the native addon; without it the daemon serves from one thread and says so), every thread has its own sockets on each `[[server]]` and `[[nts-ke-server]]` address, bound with SO_REUSEPORT so that the kernel spreads requests over them; the main thread keeps the sources, the clock, the observation socket and the NTS key set, which every thread shares (a cookie from any thread is accepted by all). The default, 1, serves from the main thread: it suits a machine with one or two cores, where one thread answers far more requests than a small server gets and a second serving thread would compete with the sources, the clock discipline and the rest of the machine for the only other core. Use "auto" (one thread per available core) on a dedicated server with more cores. Each thread costs some memory (a V8 isolate, roughly 10-20 MB).',
   clock:
     "Only in ntpd-rs builds with its `hardware-timestamping` feature; ntpd-ts parses it so a file written for such a build gets a precise error.",
 };
@@ -216,6 +219,12 @@ export function configSections(): SectionDoc[] {
     path: "clock",
     intro: introOf(clockTable, "clock"),
     rows: rowsOf(clockTable, "clock"),
+  });
+  sections.push({
+    heading: "[daemon]",
+    path: "daemon",
+    intro: introOf(daemonTable, "daemon"),
+    rows: rowsOf(daemonTable, "daemon"),
   });
   return sections;
 }

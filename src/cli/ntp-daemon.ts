@@ -12,6 +12,7 @@ import { initialSystemState, SystemStateCell } from "../proto/server/system-stat
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { NtsKeListenError } from "../daemon/nts-ke-server.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
+import { ServingThreadError } from "../daemon/workers/pool.js";
 import { isLogLevel, type LogLevel } from "../daemon/log.js";
 import { nativeStatus } from "../daemon/native/status.js";
 import { sdNotify } from "../daemon/native/notify.js";
@@ -132,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
     if (
       error instanceof KeyFileError ||
       error instanceof CredentialsError ||
-      error instanceof NtsKeListenError
+      error instanceof NtsKeListenError ||
+      error instanceof ServingThreadError
     ) {
       log.error(error.message);
       daemon.stop();

@@ -2,8 +2,11 @@
 // configuration asks for, starts them, and stops them. Each measurement is
 // logged and handed to the clock discipline (discipline.ts), which turns them
 // into clock corrections. Its state is published on the observation socket
-// (observe(), observer.ts) when `observation-path` is set.
+// (observe(), observer.ts) when `observation-path` is set. With `[daemon]
+// server-threads` > 1 the NTP and NTS-KE servers run in worker threads instead
+// (workers/pool.ts); everything else stays in this thread.
 
+import { availableParallelism } from "node:os";
 import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
@@ -13,6 +16,7 @@ import { packageVersion } from "../cli/version.js";
 import type { ClockDiscipline } from "./discipline.js";
 import { KeySetRotation, loadKeySet } from "./keyset-store.js";
 import type { Logger } from "./log.js";
+import { loadAddon } from "./native/addon.js";
 import {
   buildObservation,
   encodeObservationMessage,
@@ -24,11 +28,12 @@ import {
 import { Observer } from "./observer.js";
 import { NtsKeServer } from "./nts-ke-server.js";
 import { NtsSpawner } from "./nts-spawner.js";
-import { resolveHost, type Resolver } from "./resolve.js";
+import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
+import { ServingPool } from "./workers/pool.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -44,8 +49,11 @@ export interface DaemonOptions {
 }
 
 export class Daemon {
+  /** The NTP and NTS-KE servers of the main thread (`server-threads` = 1). */
   servers: ServerTask[] = [];
   ntsKeServers: NtsKeServer[] = [];
+  /** The serving threads instead (`server-threads` > 1). */
+  pool: ServingPool | null = null;
   readonly spawners: Spawner[];
   /** Running source tasks by id. */
   readonly sources = new Map<number, SourceTask>();
@@ -122,6 +130,48 @@ export class Daemon {
     this.keys.start();
     const keys = { current: (): KeySet => loaded.keyset };
 
+    const threads = this.serverThreads();
+    if (threads > 1) {
+      this.pool = new ServingPool({
+        threads,
+        servers: config.servers,
+        ntsKeServers: config.ntsKeServers,
+        keys: this.keys,
+        staleKeyCount: config.keyset.staleKeyCount,
+        system: this.system,
+        log: this.log,
+      });
+      await this.pool.start();
+    } else {
+      await this.startServers(keys);
+    }
+    for (const spawner of this.spawners) spawner.start();
+    await this.startObserver();
+  }
+
+  /**
+   * `[daemon] server-threads`, "auto" resolved; 1 (said once, with the reason) when
+   * there is nothing to serve or threads would need the addon and it is not loaded.
+   */
+  private serverThreads(): number {
+    const { config } = this.options;
+    const setting = config.daemon.serverThreads;
+    const wanted = setting === "auto" ? availableParallelism() : setting;
+    if (wanted <= 1 || config.servers.length + config.ntsKeServers.length === 0) return 1;
+    const addon = loadAddon();
+    if (addon.addon === null) {
+      this.log.warn("server-threads needs the native addon: serving from the main thread only", {
+        server_threads: wanted,
+        reason: addon.reason,
+      });
+      return 1;
+    }
+    return wanted;
+  }
+
+  /** Serving from the main thread: as many sockets as `[[server]]`s, no worker thread. */
+  private async startServers(keys: { current(): KeySet }): Promise<void> {
+    const { config } = this.options;
     const serverLog = this.log.child("server");
     this.servers = config.servers.map(
       (s) => new ServerTask(s, this.clock, this.system, serverLog, keys),
@@ -139,8 +189,6 @@ export class Daemon {
     const keLog = this.log.child("nts-ke");
     this.ntsKeServers = config.ntsKeServers.map((c) => new NtsKeServer(c, keys, keLog));
     for (const server of this.ntsKeServers) await server.start();
-    for (const spawner of this.spawners) spawner.start();
-    await this.startObserver();
   }
 
   /** The state as the observation socket publishes it, now. */
@@ -170,10 +218,15 @@ export class Daemon {
         snapshot: task.source.snapshot(),
         estimate: discipline?.source(task.id),
       })),
-      servers: this.servers.map((server) => ({
-        address: server.listenText,
-        stats: server.core.stats,
-      })),
+      servers: this.pool
+        ? this.pool.serverStats().map((stats, i) => {
+            const listen = this.options.config.servers[i]!.listen;
+            return { address: formatHostPort(listen.address, listen.port), stats };
+          })
+        : this.servers.map((server) => ({
+            address: server.listenText,
+            stats: server.core.stats,
+          })),
     });
   }
 
@@ -203,12 +256,14 @@ export class Daemon {
   /** SIGHUP: load the NTS-KE certificates again. */
   reload(): void {
     for (const server of this.ntsKeServers) server.reloadCredentials("SIGHUP");
+    this.pool?.reload("SIGHUP");
   }
 
   stop(): void {
     for (const spawner of this.spawners) spawner.stop();
     for (const server of this.servers) server.stop();
     for (const server of this.ntsKeServers) server.stop();
+    this.pool?.stop();
     this.keys?.stop();
     this.clockDiscipline?.stop();
     this.observer?.stop();

@@ -123,6 +123,7 @@ function warnIfReadableByOthers(path: string, log: Logger): void {
  */
 export class KeySetRotation {
   private timer: NodeJS.Timeout | null = null;
+  private readonly listeners: ((keyset: KeySet) => void)[] = [];
 
   constructor(
     private readonly loaded: LoadedKeySet,
@@ -149,6 +150,11 @@ export class KeySetRotation {
     this.timer = null;
   }
 
+  /** Calls `listener` after every rotation (serving threads get the new set this way). */
+  onRotate(listener: (keyset: KeySet) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Rotates now; exposed for tests and the timer. */
   rotate(): void {
     this.loaded.keyset.rotate(random);
@@ -165,6 +171,7 @@ export class KeySetRotation {
       }
     }
     this.log.info("rotated nts server keys", { primary_id: this.loaded.keyset.primaryId });
+    for (const listener of this.listeners) listener(this.loaded.keyset);
   }
 
   private schedule(delaySeconds: number): void {

@@ -90,6 +90,11 @@ export class NtsKeServer {
     readonly config: NtsKeServerConfig,
     private readonly keys: KeySetProvider,
     private readonly log: Logger,
+    /**
+     * A listening socket's fd to serve on instead of binding `listen` (a serving thread's
+     * SO_REUSEPORT listener, made by the addon's tcpListen); called once by start().
+     */
+    private readonly listenFd?: () => number,
   ) {
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
     this.keConfig = {
@@ -141,10 +146,22 @@ export class NtsKeServer {
       const fail = (error: Error) =>
         reject(new NtsKeListenError(`cannot listen on ${this.listenText}: ${error.message}`));
       server.once("error", fail);
-      server.listen(this.config.listen.port, this.config.listen.address, () => {
+      const listening = () => {
         server.off("error", fail);
         resolve();
-      });
+      };
+      if (this.listenFd === undefined) {
+        server.listen(this.config.listen.port, this.config.listen.address, listening);
+        return;
+      }
+      let fd: number;
+      try {
+        fd = this.listenFd();
+      } catch (error) {
+        fail(error as Error);
+        return;
+      }
+      server.listen({ fd }, listening);
     });
     server.on("error", (error: Error) =>
       this.log.error("NTS-KE server error", { error: error.message }),

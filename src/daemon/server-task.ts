@@ -30,7 +30,12 @@ import type { KeySetProvider } from "../proto/server/nts.js";
 import { NtpTimestamp } from "../proto/time.js";
 import type { Logger } from "./log.js";
 import { defaultAeadProvider } from "./native/aead.js";
-import { createUdpSocket, isSendError, type TimestampedUdpSocket } from "./native/udp.js";
+import {
+  createUdpSocket,
+  isSendError,
+  type BindOptions,
+  type TimestampedUdpSocket,
+} from "./native/udp.js";
 import { formatHostPort } from "./resolve.js";
 import type { WallClock } from "./wall-clock.js";
 
@@ -77,6 +82,8 @@ export class ServerTask {
         receiveBufferSize: 1 << 20,
         sendBatchSize: SEND_BATCH,
       }),
+    /** Bind with SO_REUSEPORT: one socket per serving thread on the same address. */
+    private readonly bindOptions: BindOptions = {},
   ) {
     this.core = new NtpServerCore({
       policy: serverPolicyFromConfig(config),
@@ -107,7 +114,7 @@ export class ServerTask {
       this.log.debug("server socket error", { listen: this.listenText, error: error.message });
     });
     try {
-      await socket.bind(this.config.listen.address, this.config.listen.port);
+      await socket.bind(this.config.listen.address, this.config.listen.port, this.bindOptions);
     } catch (error) {
       socket.close();
       if (!this.stopped) {
@@ -127,6 +134,11 @@ export class ServerTask {
         kernel_timestamps: socket.kernelTimestamps,
       });
     }
+  }
+
+  /** The port actually bound (useful with port 0), or the configured one before. */
+  get port(): number {
+    return this.socket?.localAddress().port ?? this.config.listen.port;
   }
 
   stop(): void {

@@ -70,6 +70,7 @@ function checkShape(loaded: unknown): string | null {
     "UdpSocket",
     "sivSeal",
     "sivOpen",
+    "tcpListen",
   ]) {
     if (typeof m[name] !== "function") return `missing export ${name}`;
   }

@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -142,7 +142,8 @@ export interface NativeUdpSocket {
   readonly pollErrorWakeups: number;
   readonly fd: number;
   readonly closed: boolean;
-  bind(address: string, port: number): void;
+  /** reusePort: SO_REUSEPORT before the bind (one socket per serving thread). */
+  bind(address: string, port: number, options?: { reusePort?: boolean }): void;
   connect(address: string, port: number): void;
   /** Writes the CLOCK_REALTIME reading taken just before send(2) to t1Out[0] (s), [1] (ns). */
   send(data: Uint8Array, length?: number, t1Out?: Float64Array): void;
@@ -240,4 +241,9 @@ export interface NativeAddon {
     components: readonly Uint8Array[],
     ct: Uint8Array,
   ): Uint8Array | null;
+  /**
+   * A listening TCP socket (SO_REUSEADDR + SO_REUSEPORT, non-blocking, close-on-exec) on
+   * host:port; returns its fd for net.Server.listen({ fd }). Throws an errno error.
+   */
+  tcpListen(family: 4 | 6, host: string, port: number, backlog: number): number;
 }

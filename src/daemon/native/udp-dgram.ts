@@ -8,6 +8,7 @@ import dgram from "node:dgram";
 import { isIP, isIPv4 } from "node:net";
 import { readRealtime, type Timespec } from "./clock.js";
 import type {
+  BindOptions,
   ErrorHandler,
   LocalAddress,
   MessageHandler,
@@ -76,7 +77,12 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
     });
   }
 
-  bind(address: string, port: number): Promise<void> {
+  bind(address: string, port: number, options?: BindOptions): Promise<void> {
+    if (options?.reusePort === true) {
+      // node:dgram has no SO_REUSEPORT before Node 22.12; the daemon asks only with the addon.
+      const error = codeError(TypeError, "ERR_INVALID_ARG_VALUE", "reusePort needs the addon");
+      return Promise.reject(error);
+    }
     return this.operation("bind", address, port, (host, done) => {
       this.socket.bind({ address: host, port, exclusive: true }, () => done());
     });

@@ -6,6 +6,7 @@
 import type { Timespec } from "./clock.js";
 import type { NativeAddon, NativeUdpSocket, NativeUdpSocketOptions } from "./types.js";
 import type {
+  BindOptions,
   ErrorHandler,
   LocalAddress,
   MessageHandler,
@@ -46,9 +47,9 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     }
   }
 
-  bind(address: string, port: number): Promise<void> {
+  bind(address: string, port: number, options?: BindOptions): Promise<void> {
     try {
-      this.socket.bind(address, port);
+      this.socket.bind(address, port, options);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(asError(error));

@@ -116,6 +116,14 @@ export interface UdpSocketOptions {
 /** A kernel TX timestamp (CLOCK_REALTIME) of the `id`-th send (0-based) on the socket. */
 export type TxTimestampHandler = (sec: number, nsec: number, id: number) => void;
 
+export interface BindOptions {
+  /**
+   * SO_REUSEPORT: other sockets with it may bind the same address, and the kernel spreads
+   * datagrams over them (by source address and port). Addon only (dgram rejects it).
+   */
+  reusePort?: boolean;
+}
+
 export interface TimestampedUdpSocket {
   readonly implementation: "addon" | "dgram";
   readonly family: UdpFamily;
@@ -123,7 +131,7 @@ export interface TimestampedUdpSocket {
   readonly kernelTimestamps: boolean;
   /** true: sends are followed by kernel TX timestamps (onTxTimestamp). */
   readonly txTimestamps: boolean;
-  bind(address: string, port: number): Promise<void>;
+  bind(address: string, port: number, options?: BindOptions): Promise<void>;
   connect(address: string, port: number): Promise<void>;
   /** Sends on a connected socket; returns T1 (fills and returns `t1` when given). */
   send(data: Uint8Array, length?: number, t1?: Timespec): Timespec;

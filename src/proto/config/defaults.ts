@@ -59,6 +59,10 @@ export const DEFAULTS = {
     keyRotationInterval: 86400,
     keyStoragePath: null,
   } satisfies KeysetConfig as KeysetConfig,
+  daemon: {
+    // One serving thread: see docs/ntp.toml.md ([daemon]) for why this suits a small machine.
+    serverThreads: 1 as number | "auto",
+  },
   observability: {
     logLevel: "info" as LogLevel,
     observationPermissions: 0o666,

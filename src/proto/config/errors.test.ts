@@ -111,6 +111,24 @@ const TYPE_CASES: TypeCase[] = [
       '[observability].metrics-exporter-listen: expected a socket address like "[::]:123" or "0.0.0.0:123", got "localhost:9975": "localhost" is not an IP address',
   },
   {
+    before: ["[daemon]"],
+    line: "server-threads = 0",
+    path: "daemon.server-threads",
+    message: '[daemon].server-threads: expected an integer from 1 to 256, or "auto", got 0',
+  },
+  {
+    before: ["[daemon]"],
+    line: 'server-threads = "all"',
+    path: "daemon.server-threads",
+    message: '[daemon].server-threads: expected an integer from 1 to 256, or "auto", got "all"',
+  },
+  {
+    before: ["[daemon]"],
+    line: "server-threads = 2.0",
+    path: "daemon.server-threads",
+    message: '[daemon].server-threads: expected an integer from 1 to 256, or "auto", got 2.0',
+  },
+  {
     before: ["[keyset]"],
     line: "stale-key-count = -1",
     path: "keyset.stale-key-count",

@@ -5,6 +5,7 @@ import type { FieldSpec } from "./fields.js";
 import type {
   AlgorithmConfig,
   ClockConfig,
+  DaemonConfig,
   LogLevel,
   ObservabilityConfig,
   PollIntervalLimits,
@@ -21,6 +22,7 @@ import {
   i8,
   oneOf,
   referenceId,
+  serverThreads,
   socketAddress,
   stepThreshold,
   string,
@@ -288,6 +290,18 @@ export const clockTable = table<ClockConfig>({
       "timestamp-mode",
       oneOf<TimestampMode>(["software", "kernel-recv", "kernel-all", "hardware"]),
       "Where packets are timestamped.",
+    ),
+  },
+});
+
+export const daemonTable = table<DaemonConfig>({
+  doc: "How the daemon itself runs (an ntpd-ts extension; ntpd-rs has no such table).",
+  fields: {
+    serverThreads: withDefault(
+      "server-threads",
+      serverThreads,
+      DEFAULTS.daemon.serverThreads,
+      'Threads that answer NTP and NTS-KE requests; "auto": one per available core.',
     ),
   },
 });

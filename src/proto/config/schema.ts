@@ -6,6 +6,7 @@ import type { RawSource } from "./schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "./schema-server.js";
 import {
   clockTable,
+  daemonTable,
   observabilityTable,
   sourceDefaultsTable,
   synchronizationTable,
@@ -53,6 +54,7 @@ export const configSchema: TableType<Config> = table<RawConfig, Config>({
       displayName: "[synchronization]",
     }),
     clock: optional("clock", clockTable, clockTable.doc, { displayName: "[clock]" }),
+    daemon: section("daemon", daemonTable, daemonTable.doc, { displayName: "[daemon]" }),
   },
   unknownKeyHint: (key) =>
     ["pool", "nts", "nts-pool", "sock", "pps"].includes(key)

@@ -287,6 +287,13 @@ action = "deny"
   });
 });
 
+test('[daemon]: server-threads is 1 by default, a count or "auto"', () => {
+  assert.deepEqual(ok("").daemon, { serverThreads: 1 });
+  assert.deepEqual(ok("[daemon]\nserver-threads = 4\n").daemon, { serverThreads: 4 });
+  assert.deepEqual(ok('[daemon]\nserver-threads = "auto"\n').daemon, { serverThreads: "auto" });
+  assert.equal(DEFAULTS.daemon.serverThreads, 1);
+});
+
 test("[keyset]: every key", () => {
   const c = ok(
     '[keyset]\nstale-key-count = 5\nkey-rotation-interval = 500\nkey-storage-path = "/var/lib/ntpd-rs/keys"\n',

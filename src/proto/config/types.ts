@@ -218,6 +218,12 @@ export interface ClockConfig {
   timestampMode: TimestampMode;
 }
 
+/** `[daemon]`: how the daemon itself runs (an ntpd-ts extension). */
+export interface DaemonConfig {
+  /** Threads that answer NTP and NTS-KE; "auto": one per available core. */
+  serverThreads: number | "auto";
+}
+
 export interface Config {
   sources: SourceConfig[];
   sourceDefaults: SourceDefaultsConfig;
@@ -228,4 +234,5 @@ export interface Config {
   synchronization: SynchronizationConfig;
   /** Only when a `[clock]` table is present. */
   clock: ClockConfig | null;
+  daemon: DaemonConfig;
 }

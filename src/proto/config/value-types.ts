@@ -251,3 +251,18 @@ export function referenceIdToNumber(id: string): number {
     0
   );
 }
+
+/** Most serving threads `[daemon] server-threads` takes (a typo guard, not a tuning limit). */
+export const MAX_SERVER_THREADS = 256;
+const SERVER_THREADS = `an integer from 1 to ${MAX_SERVER_THREADS}, or "auto"`;
+/** `[daemon] server-threads`: a thread count, or "auto" (one per available core). */
+export const serverThreads: ValueType<number | "auto"> = {
+  expected: SERVER_THREADS,
+  parse(raw, ctx) {
+    if (raw === "auto") return "auto";
+    if (typeof raw === "bigint" && raw >= 1n && raw <= BigInt(MAX_SERVER_THREADS)) {
+      return Number(raw);
+    }
+    return mismatch(ctx, SERVER_THREADS, raw);
+  },
+};

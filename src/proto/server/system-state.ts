@@ -51,12 +51,18 @@ export interface SystemStateProvider {
 
 /** A SystemStateProvider the daemon sets whenever the state changes. */
 export class SystemStateCell implements SystemStateProvider {
+  private readonly listeners: ((state: SystemState) => void)[] = [];
   constructor(private state: SystemState) {}
   current(): SystemState {
     return this.state;
   }
   set(state: SystemState): void {
     this.state = state;
+    for (const listener of this.listeners) listener(state);
+  }
+  /** Calls `listener` after every set() (serving threads get their copy this way). */
+  onChange(listener: (state: SystemState) => void): void {
+    this.listeners.push(listener);
   }
 }
 

@@ -25,6 +25,8 @@ import {
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
 import { packageVersion } from "./version.js";
+import { internalErrorText } from "./fatal.js";
+import { fsReason } from "../daemon/fs-reason.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
        ntp-daemon -h | -v
@@ -84,7 +86,9 @@ async function main(argv: string[]): Promise<number> {
       config.observability.ansiColors,
     );
   } catch (error) {
-    process.stderr.write(`ntp-daemon: could not open log file: ${String(error)}\n`);
+    process.stderr.write(
+      `ntp-daemon: could not open the log file ${config.observability.logPath ?? ""}: ${fsReason(error)}\n`,
+    );
     return EXIT_SOFTWARE;
   }
   const { log } = programLog;
@@ -161,9 +165,7 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 500).unref();
   },
   (error: unknown) => {
-    process.stderr.write(
-      `ntp-daemon: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(internalErrorText("ntp-daemon", error));
     process.exit(EXIT_SOFTWARE);
   },
 );

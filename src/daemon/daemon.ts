@@ -174,6 +174,10 @@ export class Daemon {
         address: server.listenText,
         stats: server.core.stats,
       })),
+      ntsKeServers: this.ntsKeServers.map((server) => ({
+        address: server.listenText,
+        certificateNotAfter: server.certificateNotAfter,
+      })),
     });
   }
 

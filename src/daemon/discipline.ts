@@ -131,7 +131,8 @@ export class ClockDiscipline implements DisciplineObserver {
   system(): SystemEstimate {
     const estimate: SystemEstimate = { accumulatedSteps: this.controller.accumulatedSteps };
     if (this.state.offset !== null) estimate.offset = this.state.offset;
-    if (this.state.frequency !== null) estimate.frequency = this.state.frequency;
+    // The observation states rates in s/s, as ntpd-rs does; the state keeps ppm.
+    if (this.state.frequency !== null) estimate.frequency = this.state.frequency * 1e-6;
     return estimate;
   }
 

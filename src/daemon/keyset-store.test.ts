@@ -148,12 +148,13 @@ test(
 
 test(
   "keyFileLocationProblem names what no user could fix by running the daemon",
-  withDir(async (dir) => {
+  withDir((dir) => {
     writeFileSync(join(dir, "file"), "");
     mkdirSync(join(dir, "subdir"));
     assert.equal(keyFileLocationProblem(join(dir, "missing", "deeper", "keys")), null);
     assert.equal(keyFileLocationProblem(join(dir, "keys")), null);
     assert.match(keyFileLocationProblem(join(dir, "file", "keys")) ?? "", /is not a directory/);
     assert.match(keyFileLocationProblem(join(dir, "subdir")) ?? "", /is a directory/);
+    return Promise.resolve();
   }),
 );

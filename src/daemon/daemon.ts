@@ -252,6 +252,9 @@ export class Daemon {
     switch (event.kind) {
       case "measurement": {
         const m = event.measurement;
+        if (event.usableAgain) {
+          this.sourceLog.info("source usable again: its server answers with usable time", fields);
+        }
         this.sourceLog.info("measurement", {
           ...fields,
           offset: formatSeconds(m.offset),
@@ -262,14 +265,21 @@ export class Daemon {
         this.clockDiscipline?.measurement(task, m);
         break;
       }
-      case "unusable":
-        this.sourceLog.info("response not usable for synchronization", {
-          ...fields,
-          reason: event.reason,
-          stratum: event.measurement.stratum,
-          leap: event.measurement.leap,
-        });
+      case "unusable": {
+        // Once per run of unusable replies; the source backs off meanwhile.
+        const m = event.measurement;
+        const reason =
+          event.reason === "unsynchronized"
+            ? `the server says it is not synchronized (leap indicator 3, stratum ${m.stratum})`
+            : `the server's stratum ${m.stratum} is not below our local-stratum ` +
+              `${this.options.config.synchronization.localStratum}`;
+        this.sourceLog.log(
+          event.first ? "info" : "debug",
+          `source not usable: ${reason}; polling it less often until it is`,
+          { ...fields, poll: `${2 ** task.source.effectivePollInterval()}s` },
+        );
         break;
+      }
       case "kiss":
         if (event.code === "NTSN") {
           this.sourceLog.warn("Received nts not-acknowledge", fields);

@@ -11,6 +11,7 @@ import { Daemon } from "../daemon/daemon.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { NtsKeListenError } from "../daemon/nts-ke-server.js";
+import { ServerBindError } from "../daemon/server-task.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
 import { isLogLevel, type LogLevel } from "../daemon/log.js";
 import { nativeStatus } from "../daemon/native/status.js";
@@ -136,7 +137,8 @@ async function main(argv: string[]): Promise<number> {
     if (
       error instanceof KeyFileError ||
       error instanceof CredentialsError ||
-      error instanceof NtsKeListenError
+      error instanceof NtsKeListenError ||
+      error instanceof ServerBindError
     ) {
       log.error(error.message);
       daemon.stop();

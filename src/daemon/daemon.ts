@@ -105,9 +105,10 @@ export class Daemon {
   }
 
   /**
-   * Loads the NTS key set, binds every server (a failed NTP bind is logged and
-   * retried), starts the NTS-KE servers and every source. Throws KeyFileError
-   * or CredentialsError when NTS cannot start safely.
+   * Loads the NTS key set, binds every server, starts the NTS-KE servers and
+   * every source. Throws KeyFileError or CredentialsError when NTS cannot
+   * start safely, ServerBindError or NtsKeListenError when a listen address
+   * cannot be bound.
    */
   async start(): Promise<void> {
     const { config } = this.options;
@@ -126,16 +127,8 @@ export class Daemon {
     this.servers = config.servers.map(
       (s) => new ServerTask(s, this.clock, this.system, serverLog, keys),
     );
-    await Promise.all(
-      this.servers.map((server) =>
-        server.start().catch((error: unknown) => {
-          serverLog.error("could not bind, retrying every second", {
-            listen: server.listenText,
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }),
-      ),
-    );
+    // A failed bind is a ServerBindError: the daemon exits 70 (server-task.ts).
+    await Promise.all(this.servers.map((server) => server.start()));
     const keLog = this.log.child("nts-ke");
     this.ntsKeServers = config.ntsKeServers.map((c) => new NtsKeServer(c, keys, keLog));
     for (const server of this.ntsKeServers) await server.start();

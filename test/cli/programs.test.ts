@@ -223,3 +223,25 @@ test("ntp-ctl validate: a key-storage-path no user can create is a warning", asy
     assert.equal(good.code, 0, good.stderr);
   });
 });
+
+test("ntp-daemon: a [[server]] port in use exits 70 with one line, as an NTS-KE port in use does", async () => {
+  const { createSocket } = await import("node:dgram");
+  const holder = createSocket("udp4");
+  await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
+  const port = holder.address().port;
+  try {
+    await withConfig(`[[server]]\nlisten = "127.0.0.1:${port}"\n`, async (path) => {
+      const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
+      assert.equal(r.code, 70, r.stdout + r.stderr);
+      const errors = (r.stdout + r.stderr).split("\n").filter((l) => /ERROR|error/.test(l));
+      assert.equal(errors.length, 1, r.stdout + r.stderr);
+      assert.match(
+        errors[0]!,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(UDP\\): the address is in use`),
+      );
+      assert.doesNotMatch(r.stdout + r.stderr, /retrying|\n\s+at /);
+    });
+  } finally {
+    holder.close();
+  }
+});

@@ -171,7 +171,7 @@ export class ClockDiscipline implements DisciplineObserver {
         break;
       }
       case "panic":
-        if (line) log.log(line.level, line.message, { offset: action.offset });
+        if (line) log.log(line.level, line.message, { offset: `${action.offset.toFixed(6)}s` });
         this.options.onPanic(action.reason);
         return;
       case "update":

@@ -29,6 +29,7 @@ import {
 } from "../proto/nts/ke/key-export.js";
 import { NextProtocolId } from "../proto/nts/ke/records.js";
 import { isoSeconds } from "./certificate-dates.js";
+import { fsReason } from "./fs-reason.js";
 import { formatHostPort } from "./resolve.js";
 
 /** ntpd-rs bounds the whole TLS handshake and exchange by 5 s. */
@@ -88,9 +89,7 @@ export class TrustStore {
     try {
       text = await readFile(path, "utf8");
     } catch (error) {
-      throw new KeyExchangeError(
-        `cannot read certificate-authority ${path}: ${(error as Error).message}`,
-      );
+      throw new KeyExchangeError(`cannot read certificate-authority ${path}: ${fsReason(error)}`);
     }
     const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
     if (!pems) throw new KeyExchangeError(`certificate-authority ${path} holds no PEM certificate`);

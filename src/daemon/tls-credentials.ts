@@ -9,6 +9,7 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import { certificateDateProblem } from "./certificate-dates.js";
+import { fsReason } from "./fs-reason.js";
 import type { Logger } from "./log.js";
 
 export interface TlsCredentials {
@@ -28,15 +29,13 @@ export function loadTlsCredentials(chainPath: string, keyPath: string): TlsCrede
     cert = readFileSync(chainPath);
   } catch (error) {
     throw new CredentialsError(
-      `cannot read certificate-chain-path ${chainPath}: ${(error as Error).message}`,
+      `cannot read certificate-chain-path ${chainPath}: ${fsReason(error)}`,
     );
   }
   try {
     key = readFileSync(keyPath);
   } catch (error) {
-    throw new CredentialsError(
-      `cannot read private-key-path ${keyPath}: ${(error as Error).message}`,
-    );
+    throw new CredentialsError(`cannot read private-key-path ${keyPath}: ${fsReason(error)}`);
   }
   let leaf: X509Certificate;
   try {

@@ -168,7 +168,7 @@ const SECTION_INTRO: Record<string, string> = {
   "nts-ke-server":
     "TLS 1.3 with ALPN `ntske/1`. The certificate chain and key are loaded again when either file changes (checked every 5 s) and on SIGHUP; a reload that fails keeps the old ones and logs why. Without `ntp-server`, `ntp-ctl validate` wants a `[[server]]` on `ntp-port` (default 123) that accepts each of `accept-ntp-versions`.",
   keyset:
-    "With `key-storage-path`, a restart keeps every client's cookies valid; the file is written atomically with mode 0600. A file that exists but cannot be read or parsed is never replaced: the daemon exits 70 and says why.",
+    "With `key-storage-path`, a restart keeps every client's cookies valid; the file is written atomically with mode 0600, its missing directories are created with mode 0700, and a file that cannot be written at all is a warning (NTS is served; cookies then do not survive a restart). A file that exists but cannot be read or parsed is never replaced: the daemon exits 70 and says why.",
   observability:
     "Read by all three programs: `ntp-daemon` logs and serves the observation socket, `ntp-ctl status` and `ntp-metrics-exporter` find the socket through `observation-path`.",
   synchronization:

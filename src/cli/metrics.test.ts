@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   NTPD_RS_METRICS,
+  NTPD_TS_METRICS,
   OpenMetricsError,
   parseOpenMetrics,
   type Family,
@@ -22,8 +23,8 @@ test("every ntpd-rs metric is there with its type, unit, help and labels", async
   const text = await renderMetrics(sampleObservation());
   assert.ok(text.endsWith("\n# EOF\n"));
   const families = parseOpenMetrics(text);
-  assert.equal(families.size, NTPD_RS_METRICS.length);
-  assert.equal(METRICS.length, NTPD_RS_METRICS.length);
+  assert.equal(families.size, NTPD_RS_METRICS.length + NTPD_TS_METRICS.length);
+  assert.equal(METRICS.length, NTPD_RS_METRICS.length + NTPD_TS_METRICS.length);
   for (const [name, type, labels, unit] of NTPD_RS_METRICS) {
     const f = family(families, name);
     assert.equal(f.type, type, name);
@@ -137,4 +138,20 @@ test("the test parser rejects what a scraper would", () => {
     "# TYPE a gauge\na 1\n# TYPE b gauge\n# HELP a x\n# EOF\n", // interleaved
   ];
   for (const text of bad) assert.throws(() => parseOpenMetrics(text), OpenMetricsError, text);
+});
+
+test("the NTS-KE certificate expiry is a gauge per listen address, Unix seconds", async () => {
+  const o = sampleObservation();
+  o.nts_ke_servers = [{ address: "[::]:4460", certificate_not_after: 1_803_124_800 }];
+  const f = parseOpenMetrics(await renderMetrics(o));
+  const fam = family(f, "ntp_nts_ke_server_certificate_expiry_timestamp_seconds");
+  assert.equal(fam.type, "gauge");
+  assert.equal(fam.unit, "seconds");
+  assert.deepEqual(fam.samples, [
+    {
+      name: "ntp_nts_ke_server_certificate_expiry_timestamp_seconds",
+      labels: { listen_address: "[::]:4460" },
+      value: 1_803_124_800,
+    },
+  ]);
 });

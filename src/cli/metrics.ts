@@ -94,7 +94,7 @@ function serverCounter(
   };
 }
 
-/** Every metric, in ntpd-rs's order. */
+/** Every metric, in ntpd-rs's order, then ntpd-ts's additions. */
 export const METRICS: readonly MetricDefinition[] = [
   {
     name: "ntp_uptime_seconds",
@@ -271,6 +271,19 @@ export const METRICS: readonly MetricDefinition[] = [
     "Number of NTS nak responses to packets.",
     "nts_nak_packets",
   ),
+  // ntpd-ts: not in ntpd-rs, named in its style.
+  {
+    name: "ntp_nts_ke_server_certificate_expiry_timestamp_seconds",
+    help: "Time the certificate of the NTS-KE server expires, in seconds since the Unix epoch.",
+    type: "gauge",
+    unit: "seconds",
+    labels: SERVER_LABELS,
+    samples: (o) =>
+      (o.nts_ke_servers ?? []).map((s) => ({
+        labels: { listen_address: s.address },
+        value: s.certificate_not_after,
+      })),
+  },
 ];
 
 /** The OpenMetrics exposition of `observation`, ending in "# EOF\n". */

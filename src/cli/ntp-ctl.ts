@@ -9,12 +9,14 @@
 import { existsSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
+import { machineWarnings } from "../daemon/config-checks.js";
 import { ObservationReadError, readObservation } from "../daemon/observation-client.js";
 import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
 import { forceSync } from "./force-sync.js";
 import { renderMetrics } from "./metrics.js";
 import { formatStatusPlain } from "./status-plain.js";
 import { packageVersion } from "./version.js";
+import { internalErrorText } from "./fatal.js";
 
 /** Where `status` looks when the configuration names no observation-path (as ntpd-rs). */
 export const DEFAULT_OBSERVATION_PATH = "/var/run/ntpd-rs/observe";
@@ -84,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function validate(path: string): Promise<number> {
   const result = await loadConfigFile(path);
+  if (result.ok) result.warnings.push(...machineWarnings(result.config, path));
   if (!result.ok) {
     process.stderr.write(`Error: Could not load configuration:\n`);
     for (const e of result.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
@@ -143,7 +146,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`ntp-ctl: internal error: ${String(error)}\n`);
+    process.stderr.write(internalErrorText("ntp-ctl", error));
     process.exitCode = 1;
   },
 );

@@ -11,6 +11,7 @@ import { Daemon } from "../daemon/daemon.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { NtsKeListenError } from "../daemon/nts-ke-server.js";
+import { ServerBindError } from "../daemon/server-task.js";
 import { CredentialsError } from "../daemon/tls-credentials.js";
 import { ServingThreadError } from "../daemon/workers/pool.js";
 import { isLogLevel, type LogLevel } from "../daemon/log.js";
@@ -26,6 +27,8 @@ import {
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
 import { packageVersion } from "./version.js";
+import { internalErrorText } from "./fatal.js";
+import { fsReason } from "../daemon/fs-reason.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
        ntp-daemon -h | -v
@@ -85,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
       config.observability.ansiColors,
     );
   } catch (error) {
-    process.stderr.write(`ntp-daemon: could not open log file: ${String(error)}\n`);
+    process.stderr.write(
+      `ntp-daemon: could not open the log file ${config.observability.logPath ?? ""}: ${fsReason(error)}\n`,
+    );
     return EXIT_SOFTWARE;
   }
   const { log } = programLog;
@@ -134,7 +139,8 @@ async function main(argv: string[]): Promise<number> {
       error instanceof KeyFileError ||
       error instanceof CredentialsError ||
       error instanceof NtsKeListenError ||
-      error instanceof ServingThreadError
+      error instanceof ServingThreadError ||
+      error instanceof ServerBindError
     ) {
       log.error(error.message);
       daemon.stop();
@@ -163,9 +169,7 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 500).unref();
   },
   (error: unknown) => {
-    process.stderr.write(
-      `ntp-daemon: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(internalErrorText("ntp-daemon", error));
     process.exit(EXIT_SOFTWARE);
   },
 );

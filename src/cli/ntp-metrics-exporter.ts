@@ -22,6 +22,8 @@ import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
 import { packageVersion } from "./version.js";
+import { internalErrorText } from "./fatal.js";
+import { fsReason } from "../daemon/fs-reason.js";
 
 const USAGE = `usage: ntp-metrics-exporter [-c PATH]
        ntp-metrics-exporter -h | -v
@@ -83,7 +85,9 @@ async function main(argv: string[]): Promise<number> {
       observability.ansiColors,
     );
   } catch (error) {
-    process.stderr.write(`ntp-metrics-exporter: could not open log file: ${String(error)}\n`);
+    process.stderr.write(
+      `ntp-metrics-exporter: could not open the log file ${observability.logPathMetricsExporter ?? ""}: ${fsReason(error)}\n`,
+    );
     return EXIT_SOFTWARE;
   }
   const { fileSink } = programLog;
@@ -133,9 +137,7 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 500).unref();
   },
   (error: unknown) => {
-    process.stderr.write(
-      `ntp-metrics-exporter: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(internalErrorText("ntp-metrics-exporter", error));
     process.exit(EXIT_SOFTWARE);
   },
 );

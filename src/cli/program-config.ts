@@ -3,7 +3,7 @@
 // built-in defaults.
 
 import { existsSync } from "node:fs";
-import { defaultConfig, type ConfigResult } from "../proto/config/index.js";
+import { parseConfig, type ConfigResult } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
 import { DEFAULT_CONFIG_PATH } from "./args.js";
 
@@ -13,7 +13,13 @@ export function configPathFor(option: string | undefined): string | null {
   return existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null;
 }
 
+/** The configuration, or the built-in defaults (with their warnings: they do nothing). */
 export function loadProgramConfig(path: string | null): Promise<ConfigResult> {
-  if (path === null) return Promise.resolve({ ok: true, config: defaultConfig(), warnings: [] });
+  if (path === null) {
+    const defaults = parseConfig("", "built-in defaults (no ntp.toml)");
+    // No file, so no position in it.
+    defaults.warnings = defaults.warnings.map((w) => ({ ...w, line: 0, column: 0 }));
+    return Promise.resolve(defaults);
+  }
   return loadConfigFile(path);
 }

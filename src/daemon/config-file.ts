@@ -3,22 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { parseConfig } from "../proto/config/index.js";
 import type { ConfigResult } from "../proto/config/index.js";
-
-const REASONS: Record<string, string> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EISDIR: "it is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-  ELOOP: "too many symbolic links",
-  ENAMETOOLONG: "the path is too long",
-};
-
-function reason(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && REASONS[code] !== undefined) return REASONS[code];
-  return e instanceof Error ? e.message : String(e);
-}
+import { fsReason as reason } from "./fs-reason.js";
 
 function failure(path: string, message: string): ConfigResult {
   return {

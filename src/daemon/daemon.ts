@@ -113,9 +113,10 @@ export class Daemon {
   }
 
   /**
-   * Loads the NTS key set, binds every server (a failed NTP bind is logged and
-   * retried), starts the NTS-KE servers and every source. Throws KeyFileError
-   * or CredentialsError when NTS cannot start safely.
+   * Loads the NTS key set, binds every server, starts the NTS-KE servers and
+   * every source. Throws KeyFileError or CredentialsError when NTS cannot
+   * start safely, ServerBindError or NtsKeListenError when a listen address
+   * cannot be bound.
    */
   async start(): Promise<void> {
     const { config } = this.options;
@@ -176,16 +177,8 @@ export class Daemon {
     this.servers = config.servers.map(
       (s) => new ServerTask(s, this.clock, this.system, serverLog, keys),
     );
-    await Promise.all(
-      this.servers.map((server) =>
-        server.start().catch((error: unknown) => {
-          serverLog.error("could not bind, retrying every second", {
-            listen: server.listenText,
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }),
-      ),
-    );
+    // A failed bind is a ServerBindError: the daemon exits 70 (server-task.ts).
+    await Promise.all(this.servers.map((server) => server.start()));
     const keLog = this.log.child("nts-ke");
     this.ntsKeServers = config.ntsKeServers.map((c) => new NtsKeServer(c, keys, keLog));
     for (const server of this.ntsKeServers) await server.start();
@@ -227,6 +220,10 @@ export class Daemon {
             address: server.listenText,
             stats: server.core.stats,
           })),
+      ntsKeServers: this.ntsKeServers.map((server) => ({
+        address: server.listenText,
+        certificateNotAfter: server.certificateNotAfter,
+      })),
     });
   }
 
@@ -303,6 +300,9 @@ export class Daemon {
     switch (event.kind) {
       case "measurement": {
         const m = event.measurement;
+        if (event.usableAgain) {
+          this.sourceLog.info("source usable again: its server answers with usable time", fields);
+        }
         this.sourceLog.info("measurement", {
           ...fields,
           offset: formatSeconds(m.offset),
@@ -313,14 +313,21 @@ export class Daemon {
         this.clockDiscipline?.measurement(task, m);
         break;
       }
-      case "unusable":
-        this.sourceLog.info("response not usable for synchronization", {
-          ...fields,
-          reason: event.reason,
-          stratum: event.measurement.stratum,
-          leap: event.measurement.leap,
-        });
+      case "unusable": {
+        // Once per run of unusable replies; the source backs off meanwhile.
+        const m = event.measurement;
+        const reason =
+          event.reason === "unsynchronized"
+            ? `the server says it is not synchronized (leap indicator 3, stratum ${m.stratum})`
+            : `the server's stratum ${m.stratum} is not below our local-stratum ` +
+              `${this.options.config.synchronization.localStratum}`;
+        this.sourceLog.log(
+          event.first ? "info" : "debug",
+          `source not usable: ${reason}; polling it less often until it is`,
+          { ...fields, poll: `${2 ** task.source.effectivePollInterval()}s` },
+        );
         break;
+      }
       case "kiss":
         if (event.code === "NTSN") {
           this.sourceLog.warn("Received nts not-acknowledge", fields);

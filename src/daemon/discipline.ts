@@ -131,7 +131,8 @@ export class ClockDiscipline implements DisciplineObserver {
   system(): SystemEstimate {
     const estimate: SystemEstimate = { accumulatedSteps: this.controller.accumulatedSteps };
     if (this.state.offset !== null) estimate.offset = this.state.offset;
-    if (this.state.frequency !== null) estimate.frequency = this.state.frequency;
+    // The observation states rates in s/s, as ntpd-rs does; the state keeps ppm.
+    if (this.state.frequency !== null) estimate.frequency = this.state.frequency * 1e-6;
     return estimate;
   }
 
@@ -170,7 +171,7 @@ export class ClockDiscipline implements DisciplineObserver {
         break;
       }
       case "panic":
-        if (line) log.log(line.level, line.message, { offset: action.offset });
+        if (line) log.log(line.level, line.message, { offset: `${action.offset.toFixed(6)}s` });
         this.options.onPanic(action.reason);
         return;
       case "update":

@@ -15,7 +15,13 @@ import type { KeysetConfig } from "../proto/config/types.js";
 import { encodeCookie, decodeCookie } from "../proto/nts/cookie/cookie.js";
 import { AeadId } from "../proto/crypto/aead.js";
 import { createLogger, MemorySink } from "./log.js";
-import { KeyFileError, KeySetRotation, loadKeySet, storeKeySet } from "./keyset-store.js";
+import {
+  KeyFileError,
+  KeySetRotation,
+  keyFileLocationProblem,
+  loadKeySet,
+  storeKeySet,
+} from "./keyset-store.js";
 
 function withDir(fn: (dir: string) => Promise<void>) {
   return async () => {
@@ -107,5 +113,48 @@ test(
     const sink = new MemorySink();
     await loadKeySet(config(path), NOW, createLogger("warn", sink));
     assert.match(sink.lines.join(""), /can be read or written by others.*mode=0644/);
+  }),
+);
+
+test(
+  "a missing directory of the key file is created 0700, then the file 0600",
+  withDir(async (dir) => {
+    // The guide's `/tmp/test-nts/nts-keys.dat` on a machine without /tmp/test-nts.
+    const path = join(dir, "test-nts", "deeper", "nts-keys.dat");
+    const sink = new MemorySink();
+    await loadKeySet(config(path), NOW, createLogger("info", sink));
+    assert.equal(statSync(join(dir, "test-nts")).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, "test-nts", "deeper")).mode & 0o777, 0o700);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.match(sink.lines.join(""), /created the directory of the NTS key file/);
+  }),
+);
+
+test(
+  "a key file that cannot be written is a warning: the new keys serve until the next restart",
+  withDir(async (dir) => {
+    // A regular file where the directory should be: no user can create the key file.
+    writeFileSync(join(dir, "not-a-dir"), "");
+    const path = join(dir, "not-a-dir", "nts-keys.dat");
+    const sink = new MemorySink();
+    const loaded = await loadKeySet(config(path), NOW, createLogger("info", sink));
+    assert.equal(loaded.keyset.size, 1);
+    const text = sink.lines.join("");
+    assert.match(text, /WARN.*could not store the NTS keys.*cookies will not survive a restart/);
+    assert.match(text, /not a directory/);
+    assert.doesNotMatch(text, /ENOTDIR|\.tmp/, "the reason in words, not the errno or temp name");
+  }),
+);
+
+test(
+  "keyFileLocationProblem names what no user could fix by running the daemon",
+  withDir((dir) => {
+    writeFileSync(join(dir, "file"), "");
+    mkdirSync(join(dir, "subdir"));
+    assert.equal(keyFileLocationProblem(join(dir, "missing", "deeper", "keys")), null);
+    assert.equal(keyFileLocationProblem(join(dir, "keys")), null);
+    assert.match(keyFileLocationProblem(join(dir, "file", "keys")) ?? "", /is not a directory/);
+    assert.match(keyFileLocationProblem(join(dir, "subdir")) ?? "", /is a directory/);
+    return Promise.resolve();
   }),
 );

@@ -1,6 +1,9 @@
 // The NTS cookie key set on disk (`[keyset] key-storage-path`) and its
 // rotation timer. The rules an operator relies on:
-//   - a missing file is created, with a warning, from a fresh key set;
+//   - a missing file is created, with a warning, from a fresh key set; so are
+//     its missing directories (mode 0700). When it cannot be written at all,
+//     that is a warning too and the daemon serves with the new keys: NTS
+//     works, but cookies will not survive a restart;
 //   - a file that exists but cannot be read or parsed is NEVER replaced: the
 //     daemon refuses to start and says why, because a new key set would
 //     invalidate every cookie its clients hold;
@@ -11,8 +14,11 @@
 
 import { randomBytes } from "node:crypto";
 import {
+  accessSync,
   closeSync,
+  constants,
   fsyncSync,
+  mkdirSync,
   openSync,
   renameSync,
   statSync,
@@ -24,6 +30,7 @@ import { dirname, basename, join } from "node:path";
 import { KeySet } from "../proto/nts/keyset/keyset.js";
 import { nextRotationDelay, parseKeySet, serializeKeySet } from "../proto/nts/keyset/storage.js";
 import type { KeysetConfig } from "../proto/config/types.js";
+import { fsReason } from "./fs-reason.js";
 import type { Logger } from "./log.js";
 
 export class KeyFileError extends Error {}
@@ -55,18 +62,19 @@ export async function loadKeySet(
     bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
+    // ENOTDIR: a part of the path is a file, so there is no key file to keep.
+    if (code === "ENOENT" || code === "ENOTDIR") {
       log.warn("Could not load nts server keys, starting with new set", {
         path,
         reason: "the file does not exist",
       });
       const keyset = KeySet.generate(random, config.staleKeyCount);
-      storeKeySet(path, keyset, nowUnixSeconds);
+      createFirstKeyFile(path, keyset, nowUnixSeconds, log);
       return { keyset, rotatedAt: nowUnixSeconds };
     }
     throw new KeyFileError(
-      `cannot read the NTS key file ${path}: ${(error as Error).message}; ` +
-        "fix its permissions (the file is kept: replacing it would invalidate every client's cookies)",
+      `cannot read the NTS key file ${path}: ${fsReason(error)}; ` +
+        "fix this and start again (the file is kept: replacing it would invalidate every client's cookies)",
     );
   }
   const parsed = parseKeySet(bytes, config.staleKeyCount);
@@ -80,6 +88,67 @@ export async function loadKeySet(
   warnIfReadableByOthers(path, log);
   log.info("loaded nts server keys", { path, keys: parsed.keyset.size });
   return { keyset: parsed.keyset, rotatedAt: parsed.storedAt };
+}
+
+/**
+ * Stores a new key set where none was: creates the missing directories (0700:
+ * they hold nothing but secrets), then the file. Failing either is a warning,
+ * not a reason to stop serving time.
+ */
+function createFirstKeyFile(path: string, keyset: KeySet, now: number, log: Logger): void {
+  try {
+    const created = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (created !== undefined) {
+      log.info("created the directory of the NTS key file", { directory: dirname(path) });
+    }
+    storeKeySet(path, keyset, now);
+  } catch (error) {
+    log.warn(
+      "could not store the NTS keys; NTS is served, but cookies will not survive a restart",
+      {
+        path,
+        // mkdir says EEXIST when a part of the path is a file: name that part.
+        reason: keyFileLocationProblem(path) ?? fsReason(error),
+      },
+    );
+  }
+}
+
+/**
+ * What makes `path` unusable as the key file for any user, or null: a part of
+ * it that is no directory, the path being a directory, a read-only file
+ * system. (`ntp-ctl validate` reports it; permissions are not judged, since
+ * validate and the daemon may run as different users.)
+ */
+export function keyFileLocationProblem(path: string): string | null {
+  const kind = statKind(path);
+  if (kind === "directory") return `${path} is a directory`;
+  if (kind !== "missing") return null;
+  let ancestor = dirname(path);
+  for (;;) {
+    const ancestorKind = statKind(ancestor);
+    if (ancestorKind === "other") return `${ancestor} is not a directory`;
+    if (ancestorKind === "directory") break;
+    const parent = dirname(ancestor);
+    if (parent === ancestor) return null;
+    ancestor = parent;
+  }
+  try {
+    accessSync(ancestor, constants.W_OK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EROFS") {
+      return `${ancestor} is on a read-only file system`;
+    }
+  }
+  return null;
+}
+
+function statKind(path: string): "missing" | "directory" | "other" {
+  try {
+    return statSync(path).isDirectory() ? "directory" : "other";
+  } catch {
+    return "missing";
+  }
 }
 
 /** Writes the key file atomically with mode 0600. Throws on failure. */
@@ -166,7 +235,7 @@ export class KeySetRotation {
       } catch (error) {
         this.log.error("could not store the rotated NTS keys", {
           path,
-          error: (error as Error).message,
+          reason: fsReason(error),
         });
       }
     }

@@ -13,6 +13,7 @@ import {
   connect,
   createSecureContext,
   rootCertificates,
+  type DetailedPeerCertificate,
   type PeerCertificate,
   type SecureContext,
   type TLSSocket,
@@ -27,6 +28,9 @@ import {
   NTS_KE_EXPORTER_LABEL,
 } from "../proto/nts/ke/key-export.js";
 import { NextProtocolId } from "../proto/nts/ke/records.js";
+import { isoSeconds } from "./certificate-dates.js";
+import { fsReason } from "./fs-reason.js";
+import { formatHostPort } from "./resolve.js";
 
 /** ntpd-rs bounds the whole TLS handshake and exchange by 5 s. */
 export const NTS_KE_TIMEOUT_MS = 5_000;
@@ -85,9 +89,7 @@ export class TrustStore {
     try {
       text = await readFile(path, "utf8");
     } catch (error) {
-      throw new KeyExchangeError(
-        `cannot read certificate-authority ${path}: ${(error as Error).message}`,
-      );
+      throw new KeyExchangeError(`cannot read certificate-authority ${path}: ${fsReason(error)}`);
     }
     const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
     if (!pems) throw new KeyExchangeError(`certificate-authority ${path} holds no PEM certificate`);
@@ -112,15 +114,15 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
   const offered = { nextProtocols: [NextProtocolId.NTPv4], aeadAlgorithms: aeads };
   const request = buildClientRequest(offered);
   const decoder = new ClientResponseDecoder({ offered });
-  const literal = isIP(options.host) !== 0;
+  // SNI must be a DNS name (RFC 6066); an IP literal is checked against IP SANs.
+  const servername = isIP(options.host) !== 0 ? undefined : options.host;
 
   return new Promise((resolve, reject) => {
     let settled = false;
     const socket: TLSSocket = connect({
       host: options.host,
       port: options.port,
-      // SNI must be a DNS name (RFC 6066); an IP literal is checked against IP SANs.
-      servername: literal ? undefined : options.host,
+      servername,
       ALPNProtocols: [NTS_KE_ALPN],
       minVersion: "TLSv1.3",
       maxVersion: "TLSv1.3",
@@ -198,6 +200,15 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
         finish();
         return;
       }
+      if (error.code === "CERT_HAS_EXPIRED" || error.code === "CERT_NOT_YET_VALID") {
+        // Node's message only repeats the code: look at the dates, then fail.
+        settled = true;
+        clearTimeout(timer);
+        void explainCertificateDates(options, servername).then((text) =>
+          reject(new KeyExchangeError(text)),
+        );
+        return;
+      }
       fail(describeTlsError(error));
     });
   });
@@ -212,10 +223,6 @@ function describeTlsError(error: NodeJS.ErrnoException): string {
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
       return `certificate is not trusted (add its CA with certificate-authority): ${error.message}`;
-    case "CERT_HAS_EXPIRED":
-      return `certificate has expired: ${error.message}`;
-    case "CERT_NOT_YET_VALID":
-      return `certificate is not yet valid: ${error.message}`;
     case "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION":
     case "ERR_SSL_UNSUPPORTED_PROTOCOL":
       return `server does not speak TLS 1.3: ${error.message}`;
@@ -224,4 +231,63 @@ function describeTlsError(error: NodeJS.ErrnoException): string {
     default:
       return error.message;
   }
+}
+
+/**
+ * Why a server's certificate chain is out of its dates, naming the server, the
+ * certificate and the date. It takes a second connection that verifies
+ * nothing and only reads the chain (Node drops the certificate of a failed
+ * verification); that connection sends no data.
+ */
+function explainCertificateDates(
+  options: KeyExchangeOptions,
+  servername?: string,
+): Promise<string> {
+  const server = formatHostPort(options.host, options.port);
+  const fallback = `a certificate in the chain of ${server} is out of its validity dates (the server must renew it, or this machine's clock is wrong)`;
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: options.host,
+      port: options.port,
+      servername,
+      ALPNProtocols: [NTS_KE_ALPN],
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+      rejectUnauthorized: false,
+    });
+    const done = (text: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    const timer = setTimeout(() => done(fallback), 2_000);
+    socket.once("error", () => done(fallback));
+    socket.once("secureConnect", () => {
+      const now = Date.now();
+      let certificate: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+      for (let depth = 0; certificate?.valid_to !== undefined && depth < 10; depth++) {
+        const notBefore = Date.parse(certificate.valid_from);
+        const notAfter = Date.parse(certificate.valid_to);
+        const whose =
+          depth === 0
+            ? `the certificate of ${server}`
+            : `the CA certificate "${String(certificate.subject?.CN ?? "?")}" in the chain of ${server}`;
+        if (now > notAfter) {
+          done(
+            `${whose} expired on ${isoSeconds(notAfter)} (it must be renewed, or this machine's clock is wrong)`,
+          );
+          return;
+        }
+        if (now < notBefore) {
+          done(
+            `${whose} is not valid before ${isoSeconds(notBefore)} (is this machine's clock right?)`,
+          );
+          return;
+        }
+        if (certificate.issuerCertificate === certificate) break;
+        certificate = certificate.issuerCertificate;
+      }
+      done(fallback);
+    });
+  });
 }

@@ -167,7 +167,7 @@ export class NtsKeServer {
       this.log.error("NTS-KE server error", { error: error.message }),
     );
     this.server = server;
-    this.watcher.start();
+    this.watcher.start(credentials);
     this.log.info("serving NTS-KE", {
       listen: this.listenText,
       subject: credentials.leaf.subject.replace(/\n/g, ", "),
@@ -178,6 +178,11 @@ export class NtsKeServer {
   /** Loads the certificate and key again (SIGHUP); keeps the old ones on failure. */
   reloadCredentials(reason: string): boolean {
     return this.watcher.reload(reason);
+  }
+
+  /** When the certificate in use expires (for the observation); null before start(). */
+  get certificateNotAfter(): Date | null {
+    return this.watcher.notAfter;
   }
 
   /** The port actually bound (useful with port 0 in tests). */

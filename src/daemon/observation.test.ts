@@ -396,3 +396,29 @@ test("Daemon.observe(): program, system from the config, no sources or servers b
   assert.equal(daemon.observe().system.accumulated_steps, 1.5);
   assert.equal(daemon.observe().system.frequency, 1e-6);
 });
+
+test("NTS-KE servers: listen address and certificate expiry (Unix seconds), valid and read back", () => {
+  const notAfter = new Date("2027-03-01T12:00:00Z");
+  const o = buildObservation(
+    input({ ntsKeServers: [{ address: "[::]:4460", certificateNotAfter: notAfter }] }),
+  );
+  assert.deepEqual(o.nts_ke_servers, [
+    { address: "[::]:4460", certificate_not_after: notAfter.getTime() / 1000 },
+  ]);
+  const json = serializeObservation(o);
+  assert.deepEqual(schemaErrors(json), []);
+  assert.deepEqual(parseObservation(json).nts_ke_servers, o.nts_ke_servers);
+  // Without NTS-KE servers the field is left out, as ntpd-rs's readers expect.
+  assert.equal(buildObservation(input()).nts_ke_servers, undefined);
+});
+
+test("uptime is rounded to the millisecond; the frequency is s/s as the schema says", () => {
+  const o = buildObservation(
+    input({
+      uptimeSeconds: 51.743112886999995,
+      systemEstimate: { accumulatedSteps: 0, frequency: -1.25e-6 },
+    }),
+  );
+  assert.equal(o.program.uptime_seconds, 51.743);
+  assert.equal(o.system.frequency, -1.25e-6);
+});

@@ -21,8 +21,11 @@
 // big-endian byte length followed by the JSON (docs/observation.schema.json).
 //
 // Additions beyond ntpd-rs, optional so either side's readers accept the other
-// side's messages: `selected` on a source and `offset`/`frequency` on the
-// system, filled in once the clock discipline reports them (DisciplineObserver).
+// side's messages: `selected` on a source and `offset`/`frequency` (s/s, as
+// ntpd-rs states every rate) on the system, filled in once the clock
+// discipline reports them (DisciplineObserver); `nts_ke_servers`, each with its
+// listen address and when its certificate expires (Unix seconds), when there
+// are any. `uptime_seconds` is rounded to the millisecond.
 // Until then a source's `uncertainty` is its last measurement's delay / 2: the
 // most the offset of one sample can be off by path asymmetry, an honest stand-in
 // for the Kalman filter's estimate.
@@ -111,11 +114,19 @@ export interface ObservedServer {
   stats: ServerStatsObservation;
 }
 
+export interface ObservedNtsKeServer {
+  address: string;
+  /** ntpd-ts: when the certificate in use expires, Unix seconds. */
+  certificate_not_after: number;
+}
+
 export interface Observation {
   program: ObservedProgram;
   system: ObservedSystem;
   sources: ObservedSource[];
   servers: ObservedServer[];
+  /** ntpd-ts: absent without `[[nts-ke-server]]`s. */
+  nts_ke_servers?: ObservedNtsKeServer[];
 }
 
 // ---------------------------------------------------------------------------
@@ -144,7 +155,9 @@ export interface SourceEstimate {
 export interface SystemEstimate {
   /** Seconds stepped in total. */
   accumulatedSteps: number;
+  /** Seconds. */
   offset?: number;
+  /** s/s (1e-6 is 1 ppm). */
   frequency?: number;
   /** Overrides the leap indicator derived from the served system state. */
   leap?: ObservedLeap;
@@ -176,6 +189,13 @@ export interface ServerInput {
   stats: ServerStats;
 }
 
+export interface NtsKeServerInput {
+  /** The listen address, "[::]:4460". */
+  address: string;
+  /** When its certificate expires; null before it started. */
+  certificateNotAfter: Date | null;
+}
+
 export interface ObservationInput {
   program: ProgramInfo;
   uptimeSeconds: number;
@@ -186,6 +206,7 @@ export interface ObservationInput {
   systemEstimate?: SystemEstimate;
   sources: SourceInput[];
   servers: ServerInput[];
+  ntsKeServers?: NtsKeServerInput[];
 }
 
 const timestamp = (t: NtpTimestamp): ObservedTimestamp => ({ timestamp: t.toBits() });
@@ -244,12 +265,13 @@ export function buildObservation(input: ObservationInput): Observation {
   };
   if (est?.offset !== undefined) system.offset = est.offset;
   if (est?.frequency !== undefined) system.frequency = est.frequency;
-  return {
+  const observation: Observation = {
     program: {
       version: input.program.version,
       build_commit: input.program.buildCommit,
       build_commit_date: input.program.buildCommitDate,
-      uptime_seconds: input.uptimeSeconds,
+      // A process's uptime means something to the millisecond, not beyond.
+      uptime_seconds: Math.round(input.uptimeSeconds * 1000) / 1000,
       now: timestamp(input.now),
     },
     system,
@@ -259,6 +281,16 @@ export function buildObservation(input: ObservationInput): Observation {
       stats: serverStatsObservation(server.stats),
     })),
   };
+  const keServers: ObservedNtsKeServer[] = [];
+  for (const server of input.ntsKeServers ?? []) {
+    if (server.certificateNotAfter === null) continue;
+    keServers.push({
+      address: server.address,
+      certificate_not_after: Math.floor(server.certificateNotAfter.getTime() / 1000),
+    });
+  }
+  if (keServers.length > 0) observation.nts_ke_servers = keServers;
+  return observation;
 }
 
 // ---------------------------------------------------------------------------
@@ -346,7 +378,7 @@ export function parseObservation(text: string): Observation {
   const root = object(raw, "$");
   const program = object(root.program, "program");
   const system = object(root.system, "system");
-  return {
+  const observation: Observation = {
     program: {
       version: string(program.version, "program.version"),
       build_commit: string(program.build_commit, "program.build_commit"),
@@ -358,6 +390,17 @@ export function parseObservation(text: string): Observation {
     sources: array(root.sources, "sources").map((s, i) => parseSource(s, `sources[${i}]`)),
     servers: array(root.servers, "servers").map((s, i) => parseServer(s, `servers[${i}]`)),
   };
+  if (root.nts_ke_servers !== undefined) {
+    observation.nts_ke_servers = array(root.nts_ke_servers, "nts_ke_servers").map((value, i) => {
+      const at = `nts_ke_servers[${i}]`;
+      const o = object(value, at);
+      return {
+        address: string(o.address, `${at}.address`),
+        certificate_not_after: number(o.certificate_not_after, `${at}.certificate_not_after`),
+      };
+    });
+  }
+  return observation;
 }
 
 function parseSystem(o: Record<string, unknown>): ObservedSystem {

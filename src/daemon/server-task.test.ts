@@ -8,8 +8,13 @@ import type { ServerConfig } from "../proto/config/types.js";
 import { decodeHeader } from "../proto/packet/header.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import { createLogger, MemorySink } from "./log.js";
-import { serverPolicyFromConfig, ServerTask } from "./server-task.js";
-import type { ErrorHandler, RequestHandler, TimestampedUdpSocket } from "./native/udp.js";
+import { ServerBindError, serverPolicyFromConfig, ServerTask } from "./server-task.js";
+import {
+  createUdpSocket,
+  type ErrorHandler,
+  type RequestHandler,
+  type TimestampedUdpSocket,
+} from "./native/udp.js";
 import { systemWallClock, type WallClock } from "./wall-clock.js";
 
 function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -233,4 +238,38 @@ test("failed replies are counted as send errors, receive errors are not", async 
   onError!(errno("recvmmsg"));
   assert.equal(task.core.stats.responseSendErrors, 3);
   task.stop();
+});
+
+test("a listen address in use is a clear ServerBindError, and no retry is left running", async () => {
+  const holder = createSocket("udp4");
+  await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
+  const port = holder.address().port;
+  let sockets = 0;
+  const system = new SystemStateCell(initialSystemState({ localStratum: 1, referenceId: "TEST" }));
+  const task = new ServerTask(
+    serverConfig({ listen: { address: "127.0.0.1", port, family: 4 } }),
+    systemWallClock,
+    system,
+    createLogger("error", new MemorySink()),
+    undefined,
+    (family) => {
+      sockets++;
+      return createUdpSocket(family, { maxDatagramSize: 1024 });
+    },
+  );
+  try {
+    await assert.rejects(task.start(), (error: unknown) => {
+      assert.ok(error instanceof ServerBindError, String(error));
+      assert.equal(
+        error.message,
+        `cannot listen on 127.0.0.1:${port} (UDP): the address is in use by another program (another NTP server?)`,
+      );
+      return true;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(sockets, 1, "no second bind attempt");
+  } finally {
+    task.stop();
+    holder.close();
+  }
 });

@@ -41,7 +41,35 @@ import type { WallClock } from "./wall-clock.js";
 
 /** Largest request we read; longer datagrams are dropped by the socket. */
 const MAX_REQUEST_BYTES = 1024;
-const BIND_RETRY_MS = 1000;
+
+/**
+ * The `[[server]]` listen address could not be bound at start. The daemon
+ * exits 70 with this one line, as it does when an `[[nts-ke-server]]` cannot
+ * listen (NtsKeListenError): a port in use means another program serves
+ * there, a refused one a missing CAP_NET_BIND_SERVICE, an address that is
+ * not available a wrong address or a network not up yet (the unit starts
+ * after network-online.target). Each needs a person, which a retry loop
+ * behind an "I started" would hide.
+ */
+export class ServerBindError extends Error {}
+
+const BIND_REASONS: Record<string, string> = {
+  EADDRINUSE: "the address is in use by another program (another NTP server?)",
+  EACCES: "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)",
+  EPERM: "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)",
+  EADDRNOTAVAIL: "no network interface of this machine has that address",
+  EAFNOSUPPORT: "this machine does not support that address family",
+};
+
+function bindReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && BIND_REASONS[code] !== undefined) return BIND_REASONS[code];
+  const message = error instanceof Error ? error.message : String(error);
+  for (const [name, reason] of Object.entries(BIND_REASONS)) {
+    if (message.includes(name)) return reason;
+  }
+  return message;
+}
 /** Replies per sendmmsg at most (see the T3 note above). */
 const SEND_BATCH = 8;
 
@@ -63,9 +91,7 @@ export class ServerTask {
   readonly listenText: string;
   private socket: TimestampedUdpSocket | null = null;
   private readonly reply = new Uint8Array(MAX_REQUEST_BYTES);
-  private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private boundOnce = false;
   /** T2 of the request being answered (see transmitTime). */
   private rxTimestamp = NtpTimestamp.ZERO;
 
@@ -95,7 +121,7 @@ export class ServerTask {
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
   }
 
-  /** Binds; resolves once bound, rejects if the first bind fails (then keeps retrying). */
+  /** Binds; rejects with a ServerBindError when that fails. */
   async start(): Promise<void> {
     const socket = this.createSocket(this.config.listen.family);
     socket.onRequest(
@@ -117,23 +143,17 @@ export class ServerTask {
       await socket.bind(this.config.listen.address, this.config.listen.port, this.bindOptions);
     } catch (error) {
       socket.close();
-      if (!this.stopped) {
-        this.retryTimer = setTimeout(() => void this.start().catch(() => {}), BIND_RETRY_MS);
-      }
-      throw error;
+      throw new ServerBindError(`cannot listen on ${this.listenText} (UDP): ${bindReason(error)}`);
     }
     if (this.stopped) {
       socket.close();
       return;
     }
     this.socket = socket;
-    if (!this.boundOnce) {
-      this.boundOnce = true;
-      this.log.info("serving NTP", {
-        listen: this.listenText,
-        kernel_timestamps: socket.kernelTimestamps,
-      });
-    }
+    this.log.info("serving NTP", {
+      listen: this.listenText,
+      kernel_timestamps: socket.kernelTimestamps,
+    });
   }
 
   /** The port actually bound (useful with port 0), or the configured one before. */
@@ -143,7 +163,6 @@ export class ServerTask {
 
   stop(): void {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket?.close();
     this.socket = null;
   }

@@ -1,10 +1,18 @@
 // The programs as an operator runs them: exit codes, messages, validate.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { runCommand, which } from "../helpers/process.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { CTL_ENTRY, DAEMON_ENTRY, EXPORTER_ENTRY } from "../daemon/run-daemon.js";
+import {
+  CTL_ENTRY,
+  DAEMON_ENTRY,
+  EXPORTER_ENTRY,
+  primaryServerConfig,
+  startDaemon,
+} from "../daemon/run-daemon.js";
+import { freeUdpPort } from "../helpers/ports.js";
 
 function run(entry: string, args: string[]) {
   return runCommand(process.execPath, ["--import", "tsx", entry, ...args], { timeoutMs: 20_000 });
@@ -149,4 +157,91 @@ test("ntp-ctl status: an unknown format is refused; the usage lists status", asy
   assert.match(r.stderr, /invalid format option provided: json/);
   const help = await run(CTL_ENTRY, ["-h"]);
   assert.match(help.stdout, /ntp-ctl status \[-f FORMAT\] \[-c PATH\]/);
+});
+
+test("ntp-daemon: a key-storage-path in a missing directory starts, creating it (the guide's /tmp/test-nts)", async () => {
+  const dir = await makeTempDir();
+  try {
+    const port = await freeUdpPort();
+    const keys = dir.file("test-nts/nts-keys.dat");
+    const daemon = await startDaemon(
+      dir,
+      "keys",
+      `${primaryServerConfig(port)}\n[keyset]\nkey-storage-path = "${keys}"\n`,
+    );
+    try {
+      await daemon.waitForOutput("ntp-daemon started", 20_000);
+      assert.equal(statSync(dir.file("test-nts")).mode & 0o777, 0o700);
+      assert.equal(statSync(keys).mode & 0o777, 0o600);
+    } finally {
+      await daemon.stop();
+    }
+    assert.doesNotMatch(daemon.output(), /internal error|ENOENT|\n\s+at /);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test("ntp-daemon: a key file that cannot be written is a warning; the daemon serves on", async () => {
+  const dir = await makeTempDir();
+  try {
+    const port = await freeUdpPort();
+    await writeFile(dir.file("a-file"), "");
+    const daemon = await startDaemon(
+      dir,
+      "keys",
+      `${primaryServerConfig(port)}\n[keyset]\nkey-storage-path = "${dir.file("a-file/keys")}"\n`,
+    );
+    try {
+      await daemon.waitForOutput("ntp-daemon started", 20_000);
+      assert.match(daemon.output(), /WARN.*cookies will not survive a restart.*not a directory/);
+    } finally {
+      await daemon.stop();
+    }
+    assert.doesNotMatch(daemon.output(), /internal error|\n\s+at /);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test("ntp-ctl validate: a key-storage-path no user can create is a warning", async () => {
+  await withConfig(`[[server]]\nlisten = "127.0.0.1:123"\n`, async (path, dir) => {
+    await writeFile(dir.file("a-file"), "");
+    await writeFile(
+      path,
+      `[[server]]\nlisten = "127.0.0.1:123"\n\n[keyset]\nkey-storage-path = "${dir.file("a-file/keys")}"\n`,
+    );
+    const bad = await run(CTL_ENTRY, ["validate", "-c", path]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Warning: .*key-storage-path.*a-file is not a directory/);
+    // A directory that does not exist yet is fine: the daemon creates it.
+    await writeFile(
+      path,
+      `[[server]]\nlisten = "127.0.0.1:123"\n\n[keyset]\nkey-storage-path = "${dir.file("new/keys")}"\n`,
+    );
+    const good = await run(CTL_ENTRY, ["validate", "-c", path]);
+    assert.equal(good.code, 0, good.stderr);
+  });
+});
+
+test("ntp-daemon: a [[server]] port in use exits 70 with one line, as an NTS-KE port in use does", async () => {
+  const { createSocket } = await import("node:dgram");
+  const holder = createSocket("udp4");
+  await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", resolve));
+  const port = holder.address().port;
+  try {
+    await withConfig(`[[server]]\nlisten = "127.0.0.1:${port}"\n`, async (path) => {
+      const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
+      assert.equal(r.code, 70, r.stdout + r.stderr);
+      const errors = (r.stdout + r.stderr).split("\n").filter((l) => /ERROR|error/.test(l));
+      assert.equal(errors.length, 1, r.stdout + r.stderr);
+      assert.match(
+        errors[0]!,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(UDP\\): the address is in use`),
+      );
+      assert.doesNotMatch(r.stdout + r.stderr, /retrying|\n\s+at /);
+    });
+  } finally {
+    holder.close();
+  }
 });

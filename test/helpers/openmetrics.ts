@@ -170,6 +170,16 @@ export const NTPD_RS_METRICS: [name: string, type: string, labels: string[], uni
   ["ntp_server_response_send_errors_total", "counter", ["listen_address"]],
 ];
 
+/** Metrics ntpd-ts adds, in ntpd-rs's naming style (docs/monitoring.md). */
+export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], unit?: string][] = [
+  [
+    "ntp_nts_ke_server_certificate_expiry_timestamp_seconds",
+    "gauge",
+    ["listen_address"],
+    "seconds",
+  ],
+];
+
 /** The family a scraper stores ntpd-rs's metric `name` under (counters: without `_total`). */
 export function familyFor(families: Map<string, Family>, name: string): Family | undefined {
   return families.get(name) ?? families.get(name.replace(/_total$/, ""));

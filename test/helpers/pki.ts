@@ -33,7 +33,7 @@ export interface TestPki {
   issue(
     name: string,
     names: string[],
-    options?: { days?: number; expired?: boolean; keyType?: LeafKeyType },
+    options?: { days?: number; expired?: boolean; notYetValid?: boolean; keyType?: LeafKeyType },
   ): Promise<Issued>;
   /** A self-signed end-entity certificate for `names` (no CA). */
   selfSigned(name: string, names: string[]): Promise<Issued>;
@@ -123,7 +123,9 @@ export async function makeTestPki(dir: TempDir): Promise<TestPki> {
       // `openssl ca` takes explicit validity dates, which an expired certificate needs.
       const dates = options.expired
         ? ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]
-        : ["-days", String(options.days ?? 30)];
+        : options.notYetValid
+          ? ["-startdate", "20900101000000Z", "-enddate", "20910101000000Z"]
+          : ["-days", String(options.days ?? 30)];
       await openssl(
         [
           "ca",

@@ -487,3 +487,24 @@ test("log lines", () => {
   );
   assert.equal(describeAction({ kind: "set-timer", at: 1 }), null);
 });
+
+test("log lines round to what the numbers mean: microseconds, milliseconds of duration, 0.001 ppm", () => {
+  assert.equal(
+    describeAction({
+      kind: "set-frequency",
+      ppm: 12.345678912,
+      reason: "slew-start",
+      slew: { offset: -0.00007691637488802937, duration: 8.000000000001 },
+    })?.message,
+    "Slewing by -0.077ms over 8s",
+  );
+  assert.equal(
+    describeAction({ kind: "step", offset: 0.12345678901, level: "warn", startup: false })?.message,
+    "Jumped offset by 123.457ms",
+  );
+  assert.equal(
+    describeAction({ kind: "set-frequency", ppm: 12.345678912, reason: "frequency", slew: null })
+      ?.message,
+    "Changed frequency, current steer 12.346ppm",
+  );
+});

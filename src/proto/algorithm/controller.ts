@@ -182,13 +182,21 @@ export function formatUpdate(
   );
 }
 
+/**
+ * Seconds as milliseconds to the microsecond: the resolution a log reader can
+ * use (ntpd-rs prints every digit of the double).
+ */
+function milliseconds(seconds: number): string {
+  return (seconds * 1e3).toFixed(3);
+}
+
 /** A log line for an action (ntpd-rs wording), or null for actions not worth one. */
 export function describeAction(
   action: ControllerAction,
 ): { level: "error" | "warn" | "info" | "debug"; message: string } | null {
   switch (action.kind) {
     case "step":
-      return { level: action.level, message: `Jumped offset by ${action.offset * 1e3}ms` };
+      return { level: action.level, message: `Jumped offset by ${milliseconds(action.offset)}ms` };
     case "panic":
       return { level: "error", message: action.reason };
     case "no-consensus":
@@ -201,10 +209,13 @@ export function describeAction(
       if (action.slew !== null) {
         return {
           level: "info",
-          message: `Slewing by ${action.slew.offset * 1e3}ms over ${action.slew.duration}s`,
+          message: `Slewing by ${milliseconds(action.slew.offset)}ms over ${Number(action.slew.duration.toFixed(3))}s`,
         };
       }
-      return { level: "debug", message: `Changed frequency, current steer ${action.ppm}ppm` };
+      return {
+        level: "debug",
+        message: `Changed frequency, current steer ${action.ppm.toFixed(3)}ppm`,
+      };
     case "desired-poll":
       return {
         level: "debug",

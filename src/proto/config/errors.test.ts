@@ -587,6 +587,34 @@ test("TOML syntax errors come back as FILE:LINE:COL: message", () => {
   assert.match(dup[0]?.message ?? "", /^invalid TOML: /);
 });
 
+test("an unterminated string is reported at its opening quote, not as a control character", () => {
+  assert.deepEqual(formatted('[[source]]\nmode = "server"\naddress = "time.example\n'), [
+    'ntp.toml:3:11: invalid TOML: the string that starts here is not closed: add the closing " before the end of the line',
+  ]);
+  assert.deepEqual(formatted("[[source]]\nmode = 'server'\naddress = 'time.example\r\n"), [
+    "ntp.toml:3:11: invalid TOML: the string that starts here is not closed: add the closing ' before the end of the line",
+  ]);
+  // An escaped quote does not close it; one string closed before it on the line is skipped.
+  assert.deepEqual(formatted('[[source]]\nmode = "server"\naddress = ["a", "b\\"c]\n'), [
+    'ntp.toml:3:17: invalid TOML: the string that starts here is not closed: add the closing " before the end of the line',
+  ]);
+  // A real control character inside a closed string keeps smol-toml's message.
+  assert.match(
+    formatted('[observability]\nlog-level = "in\u0001fo"\n')[0] ?? "",
+    /control characters/,
+  );
+});
+
+test("[[peer]], the old name of [[source]], gets a suggestion", () => {
+  assert.deepEqual(formatted('[[peer]]\nmode = "server"\naddress = "time.example"\n'), [
+    'ntp.toml:1:1: unknown top-level key "peer" (did you mean "[[source]]"? "[[peer]]" is its old name)',
+  ]);
+  assert.match(
+    formatted('[[peers]]\nmode = "server"\naddress = "a"\n')[0] ?? "",
+    /did you mean "\[\[source\]\]"/,
+  );
+});
+
 test("a byte order mark does not shift columns", () => {
   assert.deepEqual(
     formatted('\uFEFF[[server]]\nlisten = "x"\n').map((s) => s.slice(0, 14)),

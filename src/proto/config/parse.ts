@@ -23,10 +23,49 @@ export interface ParseOptions {
 /** Far more than ntp.toml needs; keeps hostile input from nesting deeply. */
 const MAX_DEPTH = 32;
 
-function syntaxError(e: TomlError, file: string): ConfigDiagnostic {
+function syntaxError(e: TomlError, file: string, source: string): ConfigDiagnostic {
   const first = e.message.split("\n")[0] ?? "";
   const message = first.replace(/^Invalid TOML document: /, "");
+  // smol-toml reads the line end of an unterminated string as a control
+  // character in it: point at the string and name the missing quote instead.
+  const lineText = source.split("\n")[e.line - 1] ?? "";
+  if (/^control characters/.test(message) && /^\r?$/.test(lineText.slice(e.column - 1))) {
+    const open = unclosedString(lineText);
+    if (open !== null) {
+      return {
+        file,
+        line: e.line,
+        column: open.column,
+        path: "",
+        message:
+          "invalid TOML: the string that starts here is not closed: " +
+          `add the closing ${open.quote} before the end of the line`,
+      };
+    }
+  }
   return { file, line: e.line, column: e.column, path: "", message: `invalid TOML: ${message}` };
+}
+
+/** The 1-based column and quote of a one-line string left open at the end of `line`, if any. */
+function unclosedString(line: string): { column: number; quote: string } | null {
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote === null) {
+      if (c === "#") return null;
+      if (c === '"' || c === "'") {
+        if (line.startsWith(c.repeat(3), i)) return null; // multi-line: smol-toml says so
+        quote = c;
+        start = i;
+      }
+    } else if (quote === '"' && c === "\\") {
+      i++; // an escaped character, a quote included
+    } else if (c === quote) {
+      quote = null;
+    }
+  }
+  return quote === null ? null : { column: start + 1, quote };
 }
 
 function parseUnchecked(
@@ -39,7 +78,9 @@ function parseUnchecked(
   try {
     document = parse(source, { integersAsBigInt: true, maxDepth: MAX_DEPTH });
   } catch (e) {
-    if (e instanceof TomlError) return { ok: false, errors: [syntaxError(e, file)], warnings: [] };
+    if (e instanceof TomlError) {
+      return { ok: false, errors: [syntaxError(e, file, source)], warnings: [] };
+    }
     throw e;
   }
 

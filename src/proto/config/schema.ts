@@ -59,7 +59,10 @@ export const configSchema: TableType<Config> = table<RawConfig, Config>({
   unknownKeyHint: (key) =>
     ["pool", "nts", "nts-pool", "sock", "pps"].includes(key)
       ? ` (write a [[source]] table with mode = "${key}")`
-      : undefined,
+      : // ntpd-rs before 1.0, and guides written for it, say [[peer]] / [[peers]].
+        key === "peer" || key === "peers"
+        ? ` (did you mean "[[source]]"? "[[${key}]]" is its old name)`
+        : undefined,
   finish: (raw) => ({
     ...raw,
     sources: raw.sources.map((s) => resolveSource(s, raw.sourceDefaults)),

@@ -21,7 +21,20 @@ test("fewer sources than minimum-agreeing-sources (default 3) is a warning", () 
     "ntp.toml:1:1: [[source]]: 2 sources are configured, fewer than minimum-agreeing-sources (3, the default) that must agree on the time: the daemon will not change the system clock",
   ]);
   assert.deepEqual(warnings(server("a") + server("b") + server("c")), []);
-  assert.deepEqual(warnings(""), [], "no sources at all is not a warning");
+  assert.deepEqual(
+    warnings('[[server]]\nlisten = "[::]:123"\n'),
+    [],
+    "a server without sources is no source-count problem",
+  );
+});
+
+test("neither sources nor servers: the daemon would do nothing, a warning", () => {
+  const nothing =
+    "ntp.toml:1:1: the configuration has no [[source]], [[server]] or [[nts-ke-server]]: " +
+    "the daemon would neither set the clock nor serve time";
+  assert.deepEqual(warnings(""), [nothing]);
+  assert.deepEqual(warnings('[observability]\nlog-level = "info"\n'), [nothing]);
+  assert.deepEqual(warnings(server("a") + server("b") + server("c")), []);
 });
 
 test("a pool counts its count, pps counts nothing, sock counts one", () => {
@@ -72,9 +85,13 @@ test("an NTS-KE server needs a [[server]] on its ntp-port for each version", () 
 });
 
 test("poll-interval-limits with min above max is a warning, also after merging defaults", () => {
-  assert.deepEqual(warnings("[source-defaults]\npoll-interval-limits = { min = 8, max = 6 }\n"), [
-    "ntp.toml:2:24: [source-defaults].poll-interval-limits: min (8) is greater than max (6)",
-  ]);
+  // (A [[server]] so that the configuration has something to do.)
+  assert.deepEqual(
+    warnings(
+      '[[server]]\nlisten = "[::]:123"\n[source-defaults]\npoll-interval-limits = { min = 8, max = 6 }\n',
+    ),
+    ["ntp.toml:4:24: [source-defaults].poll-interval-limits: min (8) is greater than max (6)"],
+  );
   const merged = `${pool(4)}poll-interval-limits = { min = 11 }\n`;
   assert.deepEqual(warnings(merged), [
     "ntp.toml:5:24: [[source]].poll-interval-limits (with [source-defaults]): min (11) is greater than max (10)",

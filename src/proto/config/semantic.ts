@@ -19,6 +19,20 @@ export function sourceCount(source: SourceConfig): number {
   }
 }
 
+/** A daemon without sources and servers starts, runs and does nothing: say so. */
+function checkSomethingToDo(config: Config): Issue[] {
+  if (config.sources.length + config.servers.length + config.ntsKeServers.length > 0) return [];
+  return [
+    {
+      path: [],
+      at: "table",
+      message:
+        "the configuration has no [[source]], [[server]] or [[nts-ke-server]]: " +
+        "the daemon would neither set the clock nor serve time",
+    },
+  ];
+}
+
 function checkSourceCount(config: Config, document: TomlTable): Issue[] {
   if (config.sources.length === 0) return [];
   const total = config.sources.reduce((n, s) => n + sourceCount(s), 0);
@@ -112,6 +126,7 @@ function checkPollLimits(config: Config): Issue[] {
 
 export function checkConfig(config: Config, document: TomlTable): Issue[] {
   return [
+    ...checkSomethingToDo(config),
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
     ...checkNtsKeServers(config),

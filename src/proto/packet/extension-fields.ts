@@ -32,6 +32,14 @@ export const MIN_LAST_EXTENSION_FIELD_LENGTH = 28;
 export const MAX_LEGACY_MAC_LENGTH = 24;
 
 /**
+ * The sizes a legacy MAC after the extension fields may have (RFC 7822
+ * §7.5.1.2, chrony): 0 (none), 4 (crypto-NAK), 20 and 24.
+ */
+export function isLegacyMacLength(octets: number): boolean {
+  return octets === 0 || octets === 4 || octets === 20 || octets === MAX_LEGACY_MAC_LENGTH;
+}
+
+/**
  * Total on-wire length of a field with a `valueLength`-octet value, padded to
  * at least `minLength` and to a multiple of 4.
  */
@@ -83,14 +91,23 @@ export function encodeExtensionField(
  * // reader.trailingOffset .. end is the legacy MAC (if any)
  * ```
  *
- * With `legacyMacAllowed` (a whole NTPv4 packet) fields are read while more
- * than 24 octets remain, as ntpd-rs does; the rest is a legacy MAC, which must
- * be 4..24 octets (or absent). Without it (e.g. the decrypted NTS plaintext)
- * fields are read until `end` and nothing may be left over.
+ * With `legacyMacAllowed` (a whole NTPv4 packet) the RFC 7822 rules apply, as
+ * chrony applies them: fields are read while more than 24 octets remain; what
+ * is left must be nothing or a legacy MAC of one of its sizes (4: crypto-NAK,
+ * 20: key id + MD5/AES-CMAC, 24: key id + SHA-1), and every field is at least
+ * 16 octets. Together these make the last field of a MAC-less packet at least
+ * 28 octets, which is what lets a MAC and a field never be confused. (ntpd-rs
+ * is laxer: any 4..24-octet rest is a MAC and fields may be 4 octets; a
+ * truncated field or a lone 16-octet one then passed as a "MAC" and was
+ * answered.) Every NTS request of chrony, NTPsec and ntpd-rs meets these rules.
  *
- * Field lengths must be ≥ 4, multiples of 4 and inside `end`. Producer minimums
- * (16/28) are not enforced on input, as in ntpd-rs. At most `maxFields` fields
- * are read; one more is an error, so a hostile packet costs bounded work.
+ * Without `legacyMacAllowed` (the decrypted NTS plaintext, RFC 8915 §5.6)
+ * fields may be as short as 4 octets and are read until `end`; nothing may be
+ * left over.
+ *
+ * Field lengths are always multiples of 4 and inside `end`. At most
+ * `maxFields` fields are read; one more is an error, so a hostile packet costs
+ * bounded work.
  */
 export class ExtensionFieldReader {
   private bytes: Uint8Array = new Uint8Array(0);
@@ -147,15 +164,19 @@ export class ExtensionFieldReader {
     if (!more) {
       this.trailingOffset = off;
       if (remaining < 0) return this.fail("bad-extension-field");
-      if (this.legacyMacAllowed) {
-        if (remaining > 0 && remaining < 4) return this.fail("bad-mac");
+      if (this.legacyMacAllowed && !isLegacyMacLength(remaining)) {
+        // A truncated field, a too-short last field, or a MAC of no known size.
+        return this.fail(remaining < 4 ? "bad-mac" : "bad-extension-field");
       }
       return false;
     }
     if (remaining < EXTENSION_FIELD_HEADER_LENGTH) return this.fail("bad-extension-field");
     if (this.count >= this.maxFields) return this.fail("too-many-extension-fields");
     const length = ((bytes[off + 2] ?? 0) << 8) | (bytes[off + 3] ?? 0);
-    if (length < EXTENSION_FIELD_HEADER_LENGTH || (length & 3) !== 0 || length > remaining) {
+    const minimum = this.legacyMacAllowed
+      ? MIN_EXTENSION_FIELD_LENGTH
+      : EXTENSION_FIELD_HEADER_LENGTH;
+    if (length < minimum || (length & 3) !== 0 || length > remaining) {
       return this.fail("bad-extension-field");
     }
     this.type = ((bytes[off] ?? 0) << 8) | (bytes[off + 1] ?? 0);

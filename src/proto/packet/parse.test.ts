@@ -120,7 +120,7 @@ test("a field of ≤ 24 octets at the end is read as a legacy MAC (ntpd-rs rule)
 });
 
 test("legacy MAC sizes 4 (crypto-NAK), 20 and 24 octets; after fields too", () => {
-  for (const size of [4, 8, 20, 24]) {
+  for (const size of [4, 20, 24]) {
     const p = mustParse(withTrailer("0000002a" + "ab".repeat(size - 4)));
     assert.equal(p.mac?.keyId, 42);
     assert.equal(p.mac.digest.length, size - 4);
@@ -184,12 +184,34 @@ test("the length argument limits the parse to a prefix of the buffer", () => {
   assert.equal(p.mac, null);
 });
 
+test("RFC 7822: trailing octets that are neither a field nor a 4/20/24-octet MAC are malformed", () => {
+  // A UID header claiming 64 octets with only 12 present (issue #9 a).
+  expectError(withTrailer("01040040" + "00".repeat(8)), "bad-extension-field");
+  // A lone 16-octet field: the last field of a MAC-less packet is ≥ 28 (issue #9 b).
+  expectError(withTrailer("20050010" + "00".repeat(12)), "bad-extension-field");
+  // 8, 12 and 16 octets are no legacy MAC size.
+  for (const size of [8, 12, 16]) {
+    expectError(withTrailer("0000002a" + "ab".repeat(size - 4)), "bad-extension-field");
+  }
+  // Every field of the outer packet is ≥ 16 octets (a 12-octet one before a 28-octet one).
+  expectError(
+    withTrailer("002a000c" + "00".repeat(8) + "002a001c" + "00".repeat(24)),
+    "bad-extension-field",
+  );
+  // The smallest legal fields: 16 octets, then a last one of 28.
+  const p = mustParse(withTrailer("002a0010" + "00".repeat(12) + "002a001c" + "00".repeat(24)));
+  assert.deepEqual(
+    p.extensionFields.map((f) => f.value.length + 4),
+    [16, 28],
+  );
+});
+
 test("framing errors and the field-count cap", () => {
   expectError(withTrailer("00010000" + "00".repeat(28)), "bad-extension-field");
   expectError(withTrailer("0001001e" + "00".repeat(28)), "bad-extension-field");
   expectError(withTrailer("00010040" + "00".repeat(28)), "bad-extension-field");
   const many = (n: number): Uint8Array =>
-    withTrailer("00010004".repeat(n) + "0001001c" + "00".repeat(24));
+    withTrailer(("00010010" + "00".repeat(12)).repeat(n) + "0001001c" + "00".repeat(24));
   assert.equal(
     mustParse(many(MAX_EXTENSION_FIELDS - 1)).extensionFields.length,
     MAX_EXTENSION_FIELDS,
@@ -236,8 +258,9 @@ const validPacketArb = fc
       }),
       { maxLength: 5 },
     ),
+    // The legacy MAC sizes RFC 7822 allows after fields: 4, 20, 24.
     mac: fc.option(
-      fc.uint8Array({ minLength: 4, maxLength: 24 }).filter((m) => m.length % 4 === 0),
+      fc.constantFrom(4, 20, 24).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
     ),
   })
   .map(({ header, fields, mac }) => {

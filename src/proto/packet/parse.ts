@@ -1,10 +1,12 @@
 // Whole-packet parse and serialize: header, RFC 7822 extension fields, legacy MAC.
 //
-// parsePacket follows ntpd-rs (NTP.md §8.2): after the 48-octet header,
-// extension fields are read while more than 24 octets remain; what is left
-// (0 or 4..24 octets) is a legacy MAC (key id + 0..20 octet digest), tolerated
-// and never verified. NTPv3 packets carry no extension fields (ntpd-rs): every
-// trailing octet of a v3 packet is a MAC.
+// parsePacket walks the fields as ntpd-rs does (NTP.md §8.2): after the
+// 48-octet header, extension fields are read while more than 24 octets remain;
+// what is left is a legacy MAC, tolerated and never verified. Unlike ntpd-rs it
+// holds packets to RFC 7822 as chrony does (ExtensionFieldReader): fields of at
+// least 16 octets, and a rest of 0, 4, 20 or 24 octets, so a truncated field or
+// a too-short last field is malformed rather than a "MAC". NTPv3 packets carry
+// no extension fields (ntpd-rs): every trailing octet of a v3 packet is a MAC.
 //
 // Bounds, so a hostile packet costs bounded work and memory:
 //   * MAX_NTP_PACKET_LENGTH = 2048 octets. A plain request is 48; the largest

@@ -320,6 +320,17 @@ test("malformed requests are dropped and counted; a following good request is an
       "v3 with extension fields",
       Uint8Array.from([...fromHex(NTPD_V3_REQUEST), ...new Uint8Array(28)]),
     ],
+    // Issue #9: a UID header whose length (64) runs past the 12 octets present
+    // (12 octets are no legacy MAC either), and a lone 16-octet unknown field
+    // (the last field of a MAC-less packet must be ≥ 28 octets, RFC 7822).
+    [
+      "truncated UID field",
+      Uint8Array.from([...good, 0x01, 0x04, 0x00, 0x40, ...new Uint8Array(8)]),
+    ],
+    [
+      "lone 16-octet unknown field",
+      Uint8Array.from([...good, 0x20, 0x05, 0x00, 0x10, ...new Uint8Array(12)]),
+    ],
     ["length beyond the buffer", good, 52],
     ["negative length", good, -1],
   ];

@@ -528,6 +528,38 @@ test("LI 3: unusable for synchronization, yet the server is reachable", () => {
   assert.equal(source.snapshot().reach, 1);
 });
 
+test("an unsynchronized server is polled less and less often, and again normally once usable", () => {
+  const source = newSource({ pollLimits: { min: 4, max: 10 } });
+  source.setDesiredPollInterval(1, true); // the start-up burst: every 2 s
+  const unsynchronized = (t: number): SourceEvent => {
+    const origin = send(source, at(t));
+    return handle(source, response(origin, { leap: 3, stratum: 16 }), at(t + 0.04));
+  };
+  const polls: number[] = [];
+  const firsts: boolean[] = [];
+  let t = 0;
+  for (let i = 0; i < 8; i++) {
+    const event = unsynchronized(t);
+    assert.equal(event.kind, "unusable");
+    if (event.kind === "unusable") firsts.push(event.first);
+    polls.push(source.effectivePollInterval());
+    t += 2 ** source.effectivePollInterval();
+  }
+  // The burst ends at once; then one step up per reply, up to the maximum.
+  assert.deepEqual(polls, [4, 5, 6, 7, 8, 9, 10, 10]);
+  assert.deepEqual(firsts, [true, false, false, false, false, false, false, false]);
+  // The controller's wishes do not shorten it while the server stays unusable.
+  source.setDesiredPollInterval(1, true);
+  assert.equal(source.effectivePollInterval(), 10);
+
+  // A usable reply ends the back-off, and says so once.
+  const first = exchange(source, t);
+  assert.equal(first.kind === "measurement" && first.usableAgain, true);
+  assert.equal(source.effectivePollInterval(), 1, "the controller's poll applies again");
+  const second = exchange(source, t + 2);
+  assert.equal(second.kind === "measurement" && second.usableAgain, false);
+});
+
 test("stratum 16 is unusable; stratum 17+ is dropped", () => {
   const source = newSource();
   let origin = send(source, at(0));

@@ -38,6 +38,7 @@ import type {
   PollResult,
   SourceEvent,
   SourceSnapshot,
+  UnusableReason,
 } from "./types.js";
 
 export type * from "./types.js";
@@ -124,6 +125,15 @@ export class NtpSource {
   /** Set once we decided to demobilize: sticky. */
   #demobilizedCode: string | null = null;
 
+  /**
+   * Unusable replies in a row (LI 3, or a stratum not below ours). Each one
+   * raises the poll exponent by one from the minimum, up to the maximum: a
+   * server that cannot give us time is asked less and less often, like ntpd's
+   * and chrony's back-off for a source they cannot use, and not every 2 s of
+   * a start-up burst forever.
+   */
+  #unusableStreak = 0;
+
   #stratum = MAX_STRATUM;
   #referenceId = 0;
   #rootDelay = 0;
@@ -159,6 +169,10 @@ export class NtpSource {
    * limits) raised to the minimum the server imposed with RATE kisses.
    */
   effectivePollInterval(): number {
+    if (this.#unusableStreak > 0) {
+      const backOff = Math.min(this.pollLimits.min + this.#unusableStreak - 1, this.pollLimits.max);
+      return Math.max(backOff, this.#remoteMinPoll);
+    }
     if (this.#burst) {
       // A server that sent RATE is never polled faster than it asked.
       return this.#remoteMinPoll > this.pollLimits.min
@@ -333,9 +347,15 @@ export class NtpSource {
     };
     this.#lastMeasurement = measurement;
 
-    if (h.leap === 3) return { kind: "unusable", reason: "unsynchronized", measurement };
-    if (h.stratum >= localStratum) return { kind: "unusable", reason: "stratum", measurement };
-    return { kind: "measurement", measurement };
+    const unusable: UnusableReason | null =
+      h.leap === 3 ? "unsynchronized" : h.stratum >= localStratum ? "stratum" : null;
+    if (unusable !== null) {
+      this.#unusableStreak++;
+      return { kind: "unusable", reason: unusable, measurement, first: this.#unusableStreak === 1 };
+    }
+    const usableAgain = this.#unusableStreak > 0;
+    this.#unusableStreak = 0;
+    return { kind: "measurement", measurement, usableAgain };
   }
 
   snapshot(): SourceSnapshot {

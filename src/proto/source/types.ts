@@ -60,13 +60,18 @@ export type UnusableReason =
   | "stratum"; // stratum >= our local stratum (16 by default)
 
 export type SourceEvent =
-  /** A usable sample: feed it to the clock filter. */
-  | { kind: "measurement"; measurement: Measurement }
+  /**
+   * A usable sample: feed it to the clock filter. `usableAgain`: the replies
+   * before it were unusable (a state change worth one log line).
+   */
+  | { kind: "measurement"; measurement: Measurement; usableAgain: boolean }
   /**
    * A valid response (the server is reachable; its stratum and reference id
-   * were recorded) that must not be used to synchronize.
+   * were recorded) that must not be used to synchronize. `first`: the first
+   * of a run of them (a state change worth one log line; the rest are not).
+   * While they last the source backs off (NtpSource.effectivePollInterval).
    */
-  | { kind: "unusable"; reason: UnusableReason; measurement: Measurement }
+  | { kind: "unusable"; reason: UnusableReason; measurement: Measurement; first: boolean }
   /**
    * A kiss-o'-death that passed the origin check. `code` is the ASCII code
    * ("RATE"), or 8 hex digits when the reference id is not printable.

@@ -5,7 +5,7 @@
  *
  *   loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]
  *           [--window 64] [--batch 16] [--timeout-ms 500] [--pid SERVER_PID]
- *           [--requests FILE --req-len N [--nts]]
+ *           [--requests FILE --req-len N [--nts]] [--rate R]
  *
  * Plain mode (default): 48-byte mode-3 requests with a random transmit
  * timestamp whose low 16 bits are the window slot. A response is valid if it
@@ -26,6 +26,11 @@
  * "NTSN") is a kiss-o'-death like any other and counted "kod". The
  * cryptography is not checked here: the bench verifies replies to the same
  * prebuilt requests with the real NTS client code before loading.
+ *
+ * --rate R paces the requests: at most R per second, evenly spaced (still at
+ * most `window` outstanding), instead of sending as fast as replies free
+ * slots. The bench uses it for an idle and a half-loaded server while it
+ * captures the replies (T3 to wire, wire.ts).
  *
  * A request not answered within --timeout-ms is counted lost and its slot
  * reused. With --pid, the server's CPU time (utime+stime from /proc/PID/stat,
@@ -164,7 +169,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port P [--host 127.0.0.1] [--duration-ms 5000] [--warmup-ms 0]\n"
           "               [--window 64] [--batch 16] [--timeout-ms 500] [--pid PID]\n"
-          "               [--requests FILE --req-len N [--nts]]\n");
+          "               [--requests FILE --req-len N [--nts]] [--rate R]\n");
   exit(2);
 }
 
@@ -172,6 +177,7 @@ int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *reqfile = NULL;
   int port = 0, window = 64, batch = 16, pid = 0, req_len = 48, nts = 0;
   long duration_ms = 5000, warmup_ms = 0, timeout_ms = 500;
+  double rate = 0; /* requests per second; 0: as fast as the window allows */
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -191,12 +197,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--pid")) pid = atoi(v);
     else if (!strcmp(a, "--requests")) reqfile = v;
     else if (!strcmp(a, "--req-len")) req_len = atoi(v);
+    else if (!strcmp(a, "--rate")) rate = atof(v);
     else usage();
   }
   if (port <= 0 || port > 65535 || window < 1 || window > MAX_WINDOW || batch < 1 ||
       batch > MAX_BATCH || duration_ms <= 0 || duration_ms > 600000 || warmup_ms < 0 ||
       warmup_ms > 600000 || timeout_ms <= 0 || req_len < 48 || req_len > MAX_PKT ||
-      (nts && !reqfile))
+      (nts && !reqfile) || !(rate >= 0 && rate <= 10e6))
     usage();
 
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -298,6 +305,9 @@ int main(int argc, char **argv) {
   static unsigned long long tot1[MAX_CPUS], idle1[MAX_CPUS], soft1[MAX_CPUS];
   int ncpu = cpu_times(tot0, idle0, soft0);
   uint64_t mstart = t0, last_expiry = t0;
+  /* --rate: the time the next request is due, and the spacing. */
+  const uint64_t interval_ns = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
+  uint64_t next_due = t0;
 
   for (;;) {
     uint64_t now = now_ns();
@@ -315,6 +325,13 @@ int main(int argc, char **argv) {
     int did_send = 0;
     while (nfree > 0) {
       int n = nfree < batch ? nfree : batch;
+      if (interval_ns) {
+        /* Fell far behind (descheduled)? Start afresh rather than burst. */
+        if (now > next_due + 100000000ull) next_due = now;
+        if (now < next_due) break;
+        uint64_t due = (now - next_due) / interval_ns + 1;
+        if ((uint64_t)n > due) n = (int)due;
+      }
       for (int k = 0; k < n; k++) {
         int s = freelist[nfree - 1 - k];
         uint8_t *r = reqs + (size_t)s * req_len;
@@ -344,6 +361,7 @@ int main(int argc, char **argv) {
         slots[sidx[k]].sent_ns = ts;
       }
       nfree -= m;
+      next_due += (uint64_t)m * interval_ns;
       sent += (unsigned long long)m;
       did_send = 1;
       if (m < n) break;
@@ -404,7 +422,15 @@ int main(int argc, char **argv) {
 
     if (!got_any && !did_send) {
       struct pollfd pfd = {.fd = fd, .events = POLLIN};
-      poll(&pfd, 1, 1);
+      /* Sleep until a reply comes, at most 1 ms, or until the next request is due. */
+      uint64_t wait_ns = 1000000ull;
+      if (interval_ns && nfree > 0) {
+        uint64_t t = now_ns();
+        wait_ns = next_due > t ? next_due - t : 0;
+        if (wait_ns > 1000000ull) wait_ns = 1000000ull;
+      }
+      struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)wait_ns};
+      ppoll(&pfd, 1, &ts, NULL);
     }
   }
 

@@ -47,6 +47,8 @@ export interface LoadgenOptions {
   nts?: boolean;
   /** CPUs to pin the load generator to (taskset -c). */
   cpus?: string;
+  /** Pace the requests: at most this many a second (default: as fast as the window allows). */
+  rate?: number;
 }
 
 /** What loadgen.c prints. */
@@ -99,6 +101,7 @@ export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<Loadge
     args.push("--requests", o.requestsFile, "--req-len", String(o.requestLength ?? 48));
     if (o.nts) args.push("--nts");
   }
+  if (o.rate !== undefined) args.push("--rate", String(o.rate));
   const r = await runCommand(bin, args, {
     cpus: o.cpus,
     timeoutMs: o.durationMs + (o.warmupMs ?? 0) + 10000,

@@ -350,7 +350,12 @@ interface RowFigures {
  * The closing table: one line per figure, one column per server, and the
  * ratio of the first of ours to the first reference.
  */
-function summaryTable(servers: Server[], rows: RowFigures[], wire: WireCell[]): string {
+function summaryTable(
+  servers: Server[],
+  rows: RowFigures[],
+  wire: WireCell[],
+  soaked?: SoakResult,
+): string {
   const lines: { figure: string; values: (s: Server) => number; show: (x: number) => string }[] =
     [];
   const rowOf = (s: Server, wl: WorkloadName) =>
@@ -395,6 +400,21 @@ function summaryTable(servers: Server[], rows: RowFigures[], wire: WireCell[]): 
     },
     { figure: "RSS after load", values: (s) => s.memory.after?.rssMiB ?? NaN, show: mib },
   );
+  if (soaked) {
+    const of = (s: Server, x: number) => (s.target.name === soaked.target ? x : NaN);
+    lines.push(
+      {
+        figure: `soak ${soaked.minutes} min: RSS max, 1st half`,
+        values: (s) => of(s, soaked.firstHalfMaxMiB),
+        show: mib,
+      },
+      {
+        figure: `soak ${soaked.minutes} min: RSS max, 2nd half`,
+        values: (s) => of(s, soaked.secondHalfMaxMiB),
+        show: mib,
+      },
+    );
+  }
   const ours = servers.find((s) => s.target.ours && s.running);
   const ref = servers.find((s) => !s.target.ours && s.running);
   const header = ["figure", ...servers.map((s) => s.target.name)];
@@ -410,10 +430,12 @@ function summaryTable(servers: Server[], rows: RowFigures[], wire: WireCell[]): 
   return table([header, ...body], 1);
 }
 
-/** The command line as typed (roughly: argv with shell quoting where needed). */
+/** The command line that started this run (as `npm run bench -- ...` when npm did). */
 function commandLine(): string {
   const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
-  return process.argv.map(q).join(" ");
+  const args = process.argv.slice(2).map(q).join(" ");
+  if (process.env.npm_lifecycle_event === "bench") return `npm run bench -- ${args}`;
+  return [process.execPath, ...process.execArgv, process.argv[1]!].map(q).join(" ") + ` ${args}`;
 }
 
 async function main(): Promise<number> {
@@ -750,9 +772,10 @@ async function main(): Promise<number> {
       });
       const r = soakResult;
       console.log(
-        `soak: VmRSS at start ${fmt(r.startRssMiB, 1)} MiB, median of the first minute ` +
-          `${fmt(r.firstMinuteMedianMiB, 1)}, of the last ${fmt(r.lastMinuteMedianMiB, 1)}, ` +
-          `max ${fmt(r.maxRssMiB, 1)} (VmHWM ${fmt(r.hwmMiB, 1)}): ${r.flat ? "flat" : "GROWING"}; ` +
+        `soak: VmRSS at start ${fmt(r.startRssMiB, 1)} MiB; median of the first minute ` +
+          `${fmt(r.firstMinuteMedianMiB, 1)}, of the last ${fmt(r.lastMinuteMedianMiB, 1)}; ` +
+          `max of the first half ${fmt(r.firstHalfMaxMiB, 1)}, of the second ${fmt(r.secondHalfMaxMiB, 1)} ` +
+          `(VmHWM ${fmt(r.hwmMiB, 1)}): ${r.flat ? "flat" : "GROWING"}; ` +
           Object.entries(r.ops)
             .map(([w, n]) => `${fmtInt(n)} ${w}`)
             .join(", ") +
@@ -766,7 +789,7 @@ async function main(): Promise<number> {
     }
   }
 
-  console.log("\n" + summaryTable(servers, summary, wireCells));
+  console.log("\n" + summaryTable(servers, summary, wireCells, soakResult));
   console.log(
     "(ratio ours/reference. ops/s: higher is better; CPU/op, T3 to wire, RSS: lower is better.\n" +
       " CPU/op is steadier than ops/s on a shared machine; for nts-ke the client is often the bottleneck.\n" +

@@ -801,7 +801,19 @@ async function main(): Promise<number> {
       args.json,
       JSON.stringify(
         {
-          params: { ...params, runs, serverCpus, workloads: selectedWorkloads },
+          command: commandLine(),
+          params: {
+            ...params,
+            runs,
+            serverCpus,
+            workloads: selectedWorkloads,
+            daemonEntry,
+            wireSeconds: wireS,
+            idleRate,
+            wirePackets,
+            soakMinutes,
+            soakSampleS,
+          },
           summary,
           ratios,
           profile: profile ?? profileError ?? null,

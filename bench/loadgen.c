@@ -32,6 +32,10 @@
  * socket in turn, so that a server with several SO_REUSEPORT sockets (one per
  * thread) gets requests on all of them; the kernel picks a socket by source.
  *
+ * --rate R paces the requests: at most R per second (still at most `window`
+ * outstanding), instead of sending as fast as replies free slots. The bench uses it for an idle and a half-loaded server while it
+ * captures the replies (T3 to wire, wire.ts).
+ *
  * A request not answered within --timeout-ms is counted lost and its slot
  * reused. With --pid, the server's CPU time (utime+stime from /proc/PID/stat,
  * all threads) over the measured interval is reported too.

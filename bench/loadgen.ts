@@ -113,6 +113,7 @@ export async function runLoadgen(bin: string, o: LoadgenOptions): Promise<Loadge
     args.push("--requests", o.requestsFile, "--req-len", String(o.requestLength ?? 48));
     if (o.nts) args.push("--nts");
   }
+  if (o.rate !== undefined) args.push("--rate", String(o.rate));
   const r = await runCommand(bin, args, {
     cpus: o.cpus,
     timeoutMs: o.durationMs + (o.warmupMs ?? 0) + 10000,

@@ -22,11 +22,31 @@
 // The opt-in target openssl-floor (bench/ke-floor.c, NTS-KE only) shows what
 // OpenSSL alone costs per exchange.
 //
+// Besides throughput, for the same servers in the same run (docs/benchmark.md):
+//
+//   T3 to wire  for ntp and nts, on an idle server (--idle-rate requests a
+//               second) and at half load (half the row's median ops/s from
+//               the throughput runs): median and p99 of (the reply's capture
+//               time on lo - the transmit timestamp T3 inside it), from
+//               dumpcap (wire.ts); once per run, interleaved like the rest;
+//   memory      each server's VmRSS after start (before any load), its peak
+//               during the throughput runs (VmHWM, reset after start; and the
+//               largest of samples every 0.5 s), and VmRSS 2 s after them
+//               (memory.ts);
+//   soak        with --soak-minutes N: our daemon, started afresh, under full
+//               load for N minutes, VmRSS sampled every --soak-sample seconds;
+//               flat or not (soak.ts).
+//
+// One summary table closes the output: every figure for each server side by
+// side and the ratio ours/reference.
+//
 //   npm run bench -- [--duration 3] [--runs 3] [--warmup 0.5] [--window 64]
 //                    [--batch 16] [--targets chrony,ntpd-ts[,openssl-floor]]
 //                    [--workloads ntp,nts,nts-ke] [--ke-concurrency 8]
 //                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
 //                    [--cert-key p256|rsa2048|ed25519] [--ke-prewarm 3]
+//                    [--wire-seconds 2] [--idle-rate 20] [--wire-packets 20000]
+//                    [--soak-minutes 0] [--soak-sample 2]
 //                    [--daemon PATH] [--node PATH] [--json FILE]
 //                    [--server-threads N] [--server-cpus 0] [--client-sockets 1]
 //
@@ -34,6 +54,10 @@
 // from several source ports (--client-sockets): the kernel picks a thread's SO_REUSEPORT
 // socket by source address and port. On a 2-core machine, --server-cpus 0,1 lets the
 // threads use both cores, one of them shared with the load generator (CPU 1).
+//
+// Our daemon is bin/ntp-daemon.js (the compiled dist/, rebuilt first if older
+// than src/), as it ships; --daemon src/cli/ntp-daemon.ts runs the sources
+// through tsx instead (more memory: tsx's loader thread).
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -41,10 +65,13 @@ import { parseArgs } from "node:util";
 import { LEAF_KEY_TYPES, type LeafKeyType } from "../test/helpers/pki.js";
 import { which } from "../test/helpers/process.js";
 import { makeTempDir, type TempDir } from "../test/helpers/tmp.js";
+import { ensureDistBuilt } from "./dist.js";
 import { buildKeload } from "./ke-load.js";
 import { buildLoadgen } from "./loadgen.js";
 import { makeBenchPki, type BenchPki } from "./nts.js";
+import { readMemory, resetPeak, RssSampler, type MemorySample } from "./memory.js";
 import { profileOurs, type ProfileSection } from "./profile.js";
+import { soak, type SoakResult } from "./soak.js";
 import {
   SkipTarget,
   defaultDaemonEntry,
@@ -54,6 +81,7 @@ import {
   type RunningServer,
   type WorkloadName,
 } from "./targets.js";
+import { measureT3ToWire, quantile, wireUnavailable } from "./wire.js";
 import { workloads, type MeasureParams, type Measurement, type Prepared } from "./workloads.js";
 
 const { values: args } = parseArgs({
@@ -71,6 +99,11 @@ const { values: args } = parseArgs({
     "cert-key": { type: "string", default: "p256" },
     "ke-prewarm": { type: "string", default: "3" },
     profile: { type: "string", default: "2" },
+    "wire-seconds": { type: "string", default: "2" },
+    "idle-rate": { type: "string", default: "20" },
+    "wire-packets": { type: "string", default: "20000" },
+    "soak-minutes": { type: "string", default: "0" },
+    "soak-sample": { type: "string", default: "2" },
     daemon: { type: "string" },
     node: { type: "string" },
     "server-threads": { type: "string" },
@@ -90,6 +123,8 @@ if (args.help) {
       "                      [--ke-client auto|openssl|node]\n" +
       "                      [--aead ID] [--profile S (0: off)] [--daemon PATH] [--node PATH] [--json FILE]\n" +
       `                      [--cert-key ${LEAF_KEY_TYPES.join("|")}] [--ke-prewarm S]\n` +
+      "                      [--wire-seconds S (0: off)] [--idle-rate N] [--wire-packets N]\n" +
+      "                      [--soak-minutes M (0: off)] [--soak-sample S]\n" +
       "                      [--server-threads N (ours: [daemon] server-threads)]\n" +
       "                      [--server-cpus LIST (taskset -c of every server, default 0)]\n" +
       "                      [--client-sockets N (UDP load from N source ports, default 1)]",
@@ -128,6 +163,11 @@ const aead = Math.round(num("aead", args.aead, 0, 65535));
 const profileS = num("profile", args.profile, 0, 30);
 const certKey = list<LeafKeyType>("certificate key type", args["cert-key"], LEAF_KEY_TYPES)[0]!;
 const kePrewarmS = num("ke-prewarm", args["ke-prewarm"], 0, 60);
+const wireS = num("wire-seconds", args["wire-seconds"], 0, 60);
+const idleRate = num("idle-rate", args["idle-rate"], 1, 1000);
+const wirePackets = Math.round(num("wire-packets", args["wire-packets"], 100, 1000000));
+const soakMinutes = num("soak-minutes", args["soak-minutes"], 0, 120);
+const soakSampleS = num("soak-sample", args["soak-sample"], 0.5, 60);
 const keClient = list("NTS-KE client", args["ke-client"], ["auto", "openssl", "node"])[0]!;
 const selectedNames = list(
   "target",
@@ -187,6 +227,38 @@ interface Server {
   dir?: TempDir;
   running?: RunningServer;
   skipped?: string;
+  memory: ServerMemory;
+}
+
+/** A server's memory over the bench (memory.ts), MiB. */
+interface ServerMemory {
+  /** After start, before any load. */
+  start?: MemorySample;
+  /** Peak during the throughput runs: VmHWM (reset after start) and the largest sample. */
+  peakHwmMiB?: number;
+  peakSampledMiB?: number;
+  /** False if VmHWM could not be reset (then the peak includes start-up). */
+  peakResetOk?: boolean;
+  /** 2 s after the throughput runs. */
+  after?: MemorySample;
+  sampler?: RssSampler;
+}
+
+/** Loads of the T3-to-wire measurement. */
+const wireLoads = ["idle", "half"] as const;
+type WireLoad = (typeof wireLoads)[number];
+
+interface WireCell {
+  server: Server;
+  workload: WorkloadName;
+  load: WireLoad;
+  /** Requests a second asked of loadgen (each run; half load from the throughput median). */
+  rate: number;
+  achievedRates: number[];
+  us: number[];
+  unreadable: number;
+  skipped?: string;
+  failed?: string;
 }
 
 interface Row {
@@ -216,16 +288,197 @@ function fmtCpu(wl: WorkloadName, us: number): string {
   return workloads[wl].cpuUnit === "ms" ? `${fmt(us / 1000, 3)} ms` : `${fmt(us, 2)} us`;
 }
 
-function table(rows: string[][]): string {
+/** Aligned columns: the first `leftColumns` left-aligned (labels), the rest right-aligned (figures). */
+function table(rows: string[][], leftColumns = 2): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows
     .map((r) =>
-      r.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+      r.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
     )
     .join("\n");
 }
 
+/**
+ * T3 to wire (wire.ts) for every server's ntp and nts rows, idle and at half
+ * its measured capacity: `runs` captures of each, interleaved like the
+ * throughput runs, samples pooled per cell.
+ */
+async function measureWire(rows: Row[], params: MeasureParams): Promise<WireCell[]> {
+  if (wireS <= 0) return [];
+  const cells: WireCell[] = [];
+  const missing = wireUnavailable();
+  for (const row of rows) {
+    if (row.workload === "nts-ke") continue;
+    const capacity = median(row.results.map((m) => m.rate));
+    for (const load of wireLoads) {
+      const cell: WireCell = {
+        server: row.server,
+        workload: row.workload,
+        load,
+        rate: load === "idle" ? idleRate : Math.max(idleRate, Math.round(capacity / 2)),
+        achievedRates: [],
+        us: [],
+        unreadable: 0,
+      };
+      if (row.skipped !== undefined || row.failed !== undefined || !Number.isFinite(capacity)) {
+        cell.skipped = row.skipped ?? row.failed ?? "no throughput measured";
+      } else if (missing) cell.skipped = missing;
+      cells.push(cell);
+    }
+  }
+  if (cells.every((c) => c.skipped !== undefined)) return cells;
+  console.log(
+    `\nT3 to wire: ${runs} capture(s) x ${wireS} s per cell (idle: ${idleRate}/s, half: half the median ops/s)`,
+  );
+  const rowOf = (c: WireCell) =>
+    rows.find((r) => r.server === c.server && r.workload === c.workload)!;
+  for (let run = 1; run <= runs; run++) {
+    for (const cell of cells) {
+      if (cell.skipped !== undefined || cell.failed !== undefined) continue;
+      const label = `${cell.server.target.name}/${cell.workload}/${cell.load}`;
+      try {
+        const w = await measureT3ToWire({
+          server: cell.server.running!,
+          loadgenBin: params.loadgenBin,
+          rate: cell.rate,
+          warmupMs: Math.max(300, params.warmupMs),
+          seconds: wireS,
+          maxPackets: wirePackets,
+          window: params.window,
+          cpus: params.loadCpus,
+          file: cell.server.dir!.file("t3-wire.pcapng"),
+          loadOptions: rowOf(cell).prepared?.loadOptions,
+        });
+        cell.us.push(...w.us);
+        cell.achievedRates.push(w.achievedRate);
+        cell.unreadable += w.unreadable;
+        console.log(
+          `run ${run}/${runs} ${label.padEnd(20)} asked ${fmtInt(cell.rate)}/s got ${fmtInt(w.achievedRate)}/s  ` +
+            `${w.us.length} replies  median ${fmt(quantile(w.us, 0.5), 1)} us  p99 ${fmt(quantile(w.us, 0.99), 1)} us`,
+        );
+      } catch (e) {
+        cell.failed = `run ${run}: ${message(e)}`;
+        console.log(`FAIL T3 to wire ${label}: ${cell.failed}`);
+      }
+    }
+  }
+  return cells;
+}
+
+/** The larger of the peak figures (VmHWM, sampled), NaN if neither was read. */
+function peakMiB(m: ServerMemory): number {
+  const xs = [m.peakHwmMiB, m.peakSampledMiB].filter((x): x is number => Number.isFinite(x));
+  return xs.length ? Math.max(...xs) : NaN;
+}
+
+/** What the summary table needs of a throughput row's summary. */
+interface RowFigures {
+  target: string;
+  workload: WorkloadName;
+  unit: string;
+  runs: number;
+  failed?: string;
+  medianRate: number;
+  medianCpuUsPerOp: number;
+}
+
+/**
+ * The closing table: one line per figure, one column per server, and the
+ * ratio of the first of ours to the first reference.
+ */
+function summaryTable(
+  servers: Server[],
+  rows: RowFigures[],
+  wire: WireCell[],
+  soaked?: SoakResult,
+): string {
+  const lines: { figure: string; values: (s: Server) => number; show: (x: number) => string }[] =
+    [];
+  const rowOf = (s: Server, wl: WorkloadName) =>
+    rows.find((r) => r.target === s.target.name && r.workload === wl && r.runs > 0 && !r.failed);
+  for (const wl of selectedWorkloads) {
+    const unit = workloads[wl].unit;
+    lines.push({
+      figure: `${wl}: ${unit}/s (median)`,
+      values: (s) => rowOf(s, wl)?.medianRate ?? NaN,
+      show: fmtInt,
+    });
+    lines.push({
+      figure: `${wl}: server CPU/${unit}`,
+      values: (s) => rowOf(s, wl)?.medianCpuUsPerOp ?? NaN,
+      show: (x) => fmtCpu(wl, x),
+    });
+  }
+  const cellOf = (s: Server, wl: WorkloadName, load: WireLoad) =>
+    wire.find((c) => c.server === s && c.workload === wl && c.load === load && c.us.length > 0);
+  for (const wl of selectedWorkloads) {
+    if (wl === "nts-ke" || wireS <= 0) continue;
+    for (const load of wireLoads) {
+      for (const [q, name] of [
+        [0.5, "median"],
+        [0.99, "p99"],
+      ] as const) {
+        lines.push({
+          figure: `${wl}: T3 to wire, ${load}, ${name}`,
+          values: (s) => quantile(cellOf(s, wl, load)?.us ?? [], q),
+          show: (x) => (Number.isFinite(x) ? `${fmt(x, 1)} us` : "-"),
+        });
+      }
+    }
+  }
+  const mib = (x: number) => (Number.isFinite(x) ? `${fmt(x, 1)} MiB` : "-");
+  lines.push(
+    { figure: "RSS after start", values: (s) => s.memory.start?.rssMiB ?? NaN, show: mib },
+    {
+      figure: "RSS peak under load",
+      values: (s) => peakMiB(s.memory),
+      show: mib,
+    },
+    { figure: "RSS after load", values: (s) => s.memory.after?.rssMiB ?? NaN, show: mib },
+  );
+  if (soaked) {
+    const of = (s: Server, x: number) => (s.target.name === soaked.target ? x : NaN);
+    lines.push(
+      {
+        figure: `soak ${soaked.minutes} min: RSS max, 1st half`,
+        values: (s) => of(s, soaked.firstHalfMaxMiB),
+        show: mib,
+      },
+      {
+        figure: `soak ${soaked.minutes} min: RSS max, 2nd half`,
+        values: (s) => of(s, soaked.secondHalfMaxMiB),
+        show: mib,
+      },
+    );
+  }
+  const ours = servers.find((s) => s.target.ours && s.running);
+  const ref = servers.find((s) => !s.target.ours && s.running);
+  const header = ["figure", ...servers.map((s) => s.target.name)];
+  if (ours && ref) header.push(`${ours.target.name}/${ref.target.name}`);
+  const body = lines.map((l) => {
+    const cells = [l.figure, ...servers.map((s) => l.show(l.values(s)))];
+    if (ours && ref) {
+      const r = l.values(ours) / l.values(ref);
+      cells.push(Number.isFinite(r) ? `${fmt(r, 2)}x` : "-");
+    }
+    return cells;
+  });
+  return table([header, ...body], 1);
+}
+
+/** The command line that started this run (as `npm run bench -- ...` when npm did). */
+function commandLine(): string {
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const args = process.argv.slice(2).map(q).join(" ");
+  if (process.env.npm_lifecycle_event === "bench") return `npm run bench -- ${args}`;
+  return [process.execPath, ...process.execArgv, process.argv[1]!].map(q).join(" ") + ` ${args}`;
+}
+
 async function main(): Promise<number> {
+  console.log(`$ ${commandLine()}`);
+  if (args.daemon === undefined) {
+    if ((await ensureDistBuilt()) === "built") console.log("built dist/ (it was older than src/)");
+  }
   const loadgenBin = await buildLoadgen();
   const params: MeasureParams = {
     durationMs: Math.round(durationS * 1000),
@@ -277,12 +530,13 @@ async function main(): Promise<number> {
     }
   }
 
-  const servers: Server[] = selected.map((target) => ({ target }));
+  const servers: Server[] = selected.map((target) => ({ target, memory: {} }));
   const rows: Row[] = [];
   for (const workload of selectedWorkloads)
     for (const server of servers) rows.push({ server, workload, results: [] });
   let profile: ProfileSection[] | undefined;
   let profileError: string | undefined;
+  const wireCells: WireCell[] = [];
   try {
     for (const s of servers) {
       s.dir = await makeTempDir(`ntpd-ts-bench-${s.target.name}-`);
@@ -299,6 +553,9 @@ async function main(): Promise<number> {
           `started ${s.target.name} (pid ${s.running.pid}): NTP on ${s.running.host}:${s.running.port}` +
             (s.running.kePort === undefined ? "" : `, NTS-KE on TCP ${s.running.kePort}`),
         );
+        // Memory after start: once start-up work (JIT, first GCs) has settled.
+        await new Promise((r) => setTimeout(r, 1000));
+        s.memory.start = readMemory(s.running.pid);
       } catch (e) {
         if (!(e instanceof SkipTarget)) throw e;
         s.skipped = e.message;
@@ -333,6 +590,11 @@ async function main(): Promise<number> {
         console.log(`FAIL ${label}: ${row.failed}`);
       }
     }
+    for (const s of servers) {
+      if (!s.running) continue;
+      s.memory.peakResetOk = resetPeak(s.running.pid);
+      s.memory.sampler = new RssSampler(s.running.pid, 500);
+    }
     for (let run = 1; run <= runs; run++) {
       for (const row of rows) {
         if (row.skipped !== undefined || row.failed !== undefined) continue;
@@ -356,6 +618,14 @@ async function main(): Promise<number> {
         );
       }
     }
+    for (const s of servers) {
+      if (!s.running || !s.memory.sampler) continue;
+      s.memory.peakSampledMiB = s.memory.sampler.stop();
+      s.memory.peakHwmMiB = readMemory(s.running.pid)?.hwmMiB;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const s of servers) if (s.running) s.memory.after = readMemory(s.running.pid);
+    wireCells.push(...(await measureWire(rows, params)));
   } finally {
     for (const s of servers) {
       await s.running?.stop();
@@ -472,7 +742,7 @@ async function main(): Promise<number> {
 
   // ---- ratios ours/reference per workload ----
   const ratios: Record<string, unknown>[] = [];
-  const ratioRows: string[][] = [];
+  let ratioRows = 0;
   for (const wl of selectedWorkloads) {
     const measured = summary.filter((s) => s.workload === wl && s.runs > 0 && !s.failed);
     for (const o of measured.filter((s) => s.ours)) {
@@ -480,32 +750,11 @@ async function main(): Promise<number> {
         const rate = o.medianRate / r.medianRate;
         const cpu = o.medianCpuUsPerOp / r.medianCpuUsPerOp;
         ratios.push({ workload: wl, ours: o.target, reference: r.target, rate, cpuPerOp: cpu });
-        ratioRows.push([
-          wl,
-          `${o.target}/${r.target}`,
-          `${fmt(rate, 2)}x`,
-          `${fmt(cpu, 2)}x`,
-          fmtCpu(wl, o.medianCpuUsPerOp),
-          fmtCpu(wl, r.medianCpuUsPerOp),
-        ]);
+        ratioRows++;
       }
     }
   }
-  if (ratioRows.length > 0) {
-    console.log(
-      "\n" +
-        table([
-          ["workload", "ours/ref", "ops/s ratio", "CPU/op ratio", "ours CPU/op", "ref CPU/op"],
-          ...ratioRows,
-        ]),
-    );
-    console.log(
-      "(ops/s ratio > 1: ours faster; CPU/op ratio < 1: ours cheaper. CPU/op is the reliable figure;\n" +
-        " for nts-ke the client on the other core is usually the bottleneck of ops/s.)",
-    );
-  } else {
-    console.log("\nno ratio (need both our server and a reference measured)");
-  }
+  if (ratioRows === 0) console.log("\nno ratio (need both our server and a reference measured)");
 
   for (const s of summary) {
     if (s.runs > 0 && s.medianServerCpuPct < 85) {
@@ -551,15 +800,98 @@ async function main(): Promise<number> {
     }
   }
 
+  let soakResult: SoakResult | undefined;
+  let soakError: string | undefined;
+  if (soakMinutes > 0 && oursTarget) {
+    console.log(
+      `\nsoak: ${oursTarget.name} under full load (${selectedWorkloads.join(", ")} in turns of 10 s) ` +
+        `for ${soakMinutes} min, VmRSS every ${soakSampleS} s...`,
+    );
+    const dir = await makeTempDir("ntpd-ts-bench-soak-");
+    try {
+      soakResult = await soak({
+        target: oursTarget,
+        daemonEntry,
+        dir,
+        nts: noNts ? undefined : pki,
+        serverCpus,
+        params,
+        workloads: selectedWorkloads.filter((w) => !(workloads[w].nts && noNts)),
+        minutes: soakMinutes,
+        sampleS: soakSampleS,
+        turnS: 10,
+        log: (line) => console.log(line),
+      });
+      const r = soakResult;
+      console.log(
+        `soak: VmRSS at start ${fmt(r.startRssMiB, 1)} MiB; median of the first minute ` +
+          `${fmt(r.firstMinuteMedianMiB, 1)}, of the last ${fmt(r.lastMinuteMedianMiB, 1)}; ` +
+          `max of the first half ${fmt(r.firstHalfMaxMiB, 1)}, of the second ${fmt(r.secondHalfMaxMiB, 1)} ` +
+          `(VmHWM ${fmt(r.hwmMiB, 1)}): ${r.flat ? "flat" : "GROWING"}; ` +
+          Object.entries(r.ops)
+            .map(([w, n]) => `${fmtInt(n)} ${w}`)
+            .join(", ") +
+          (r.failures.length ? `; failures: ${r.failures.join("; ")}` : ""),
+      );
+    } catch (e) {
+      soakError = message(e);
+      console.log(`soak failed: ${soakError}`);
+    } finally {
+      await dir.cleanup();
+    }
+  }
+
+  console.log("\n" + summaryTable(servers, summary, wireCells, soakResult));
+  console.log(
+    "(ratio ours/reference. ops/s: higher is better; CPU/op, T3 to wire, RSS: lower is better.\n" +
+      " CPU/op is steadier than ops/s on a shared machine; for nts-ke the client is often the bottleneck.\n" +
+      " T3 to wire: reply frame time on lo - its transmit timestamp, median/p99 of n replies.)",
+  );
+
   if (args.json) {
     await writeFile(
       args.json,
       JSON.stringify(
         {
-          params: { ...params, runs, serverCpus, serverThreads, workloads: selectedWorkloads },
+          command: commandLine(),
+          params: {
+            ...params,
+            runs,
+            serverCpus,
+            serverThreads,
+            workloads: selectedWorkloads,
+            daemonEntry,
+            wireSeconds: wireS,
+            idleRate,
+            wirePackets,
+            soakMinutes,
+            soakSampleS,
+          },
           summary,
           ratios,
           profile: profile ?? profileError ?? null,
+          t3ToWire: wireCells.map((c) => ({
+            target: c.server.target.name,
+            workload: c.workload,
+            load: c.load,
+            askedRate: c.rate,
+            achievedRates: c.achievedRates,
+            replies: c.us.length,
+            medianUs: quantile(c.us, 0.5),
+            p99Us: quantile(c.us, 0.99),
+            unreadable: c.unreadable,
+            skipped: c.skipped,
+            failed: c.failed,
+          })),
+          memory: servers.map((s) => ({
+            target: s.target.name,
+            start: s.memory.start ?? null,
+            peakHwmMiB: s.memory.peakHwmMiB ?? null,
+            peakSampledMiB: s.memory.peakSampledMiB ?? null,
+            peakResetOk: s.memory.peakResetOk ?? null,
+            after: s.memory.after ?? null,
+          })),
+          soak: soakResult ?? soakError ?? null,
         },
         null,
         2,
@@ -568,7 +900,7 @@ async function main(): Promise<number> {
     console.log(`\nwrote ${args.json}`);
   }
   await pkiDir?.cleanup();
-  return summary.some((s) => s.failed !== undefined) ? 1 : 0;
+  return summary.some((s) => s.failed !== undefined) || wireCells.some((c) => c.failed) ? 1 : 0;
 }
 
 main().then(

@@ -140,7 +140,7 @@ const ours: BenchTarget = {
     );
     const proc = await spawnProcess(
       ctx.nodeBinary ?? process.execPath,
-      [...(ctx.nodeOptions ?? []), "--import", "tsx", entry, "-c", config, "--no-clock-control"],
+      [...(ctx.nodeOptions ?? []), ...tsLoader(entry), entry, "-c", config, "--no-clock-control"],
       { cwd: repoRoot, cpus: ctx.serverCpus, name: "ntp-daemon" },
     );
     const died = new AbortController();
@@ -207,4 +207,10 @@ const openSslFloor: BenchTarget = {
 /** Every target, in table order. */
 export const targets: readonly BenchTarget[] = [chrony, ours, openSslFloor];
 
-export const defaultDaemonEntry = join(repoRoot, "src/cli/ntp-daemon.ts");
+/** The daemon as it ships (bin/ → dist/; the bench builds dist/ first, dist.ts). */
+export const defaultDaemonEntry = join(repoRoot, "bin/ntp-daemon.js");
+
+/** Node options to run `entry`: a TypeScript source needs the tsx loader, compiled JavaScript nothing. */
+function tsLoader(entry: string): string[] {
+  return entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+}

@@ -3,6 +3,7 @@
 // Exit codes as ntpd-rs: 78 configuration error, 70 fatal (cannot control the
 // clock, cannot open the log file, internal error).
 
+import "./heap-tuning.js"; // first: before the program allocates
 import { statSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
 import { configPermissionProblem } from "../daemon/config-file.js";

@@ -240,4 +240,11 @@ export interface NativeAddon {
     components: readonly Uint8Array[],
     ct: Uint8Array,
   ): Uint8Array | null;
+  /**
+   * The code AES-SIV with 32- and 64-octet keys runs on: "aesni" (the CPU's AES
+   * instructions, the default where available) or "openssl" (Node's OpenSSL EVP; always
+   * for 48-octet keys). With an argument, switches to it first when this CPU has it
+   * (process-wide). For tests and benchmarks.
+   */
+  sivImplementation(name?: "aesni" | "openssl"): "aesni" | "openssl";
 }

@@ -255,15 +255,36 @@ NTPD_AESNI void SetUp(SivKey<Rounds>* k, const uint8_t* key, size_t half, bool n
   k->sub2 = Dbl(k->sub1);
 }
 
+// Seal/Open with a key already set up (both schedules expanded).
+template <int Rounds>
+NTPD_AESNI void SealWith(const SivKey<Rounds>& k, const uint8_t* const* parts, const size_t* lens,
+                         size_t n, const uint8_t* pt, size_t pt_len, uint8_t* out_tag,
+                         uint8_t* out_ct) {
+  const __m128i v = S2v(k, parts, lens, n, pt, pt_len);
+  if (pt_len > 0) Ctr(k.ctr, v, pt, pt_len, out_ct);
+  Store(out_tag, v);
+}
+
+template <int Rounds>
+NTPD_AESNI bool OpenWith(const SivKey<Rounds>& k, const uint8_t* const* parts, const size_t* lens,
+                         size_t n, const uint8_t* tag, const uint8_t* ct, size_t ct_len,
+                         uint8_t* out_pt) {
+  const __m128i t = Load(tag);  // before the plaintext may overwrite it
+  if (ct_len > 0) Ctr(k.ctr, t, ct, ct_len, out_pt);
+  const __m128i v = S2v(k, parts, lens, n, out_pt, ct_len);
+  // All 16 octet comparisons at once, one branch on the result only.
+  const bool ok = _mm_movemask_epi8(_mm_cmpeq_epi8(v, t)) == 0xffff;
+  if (!ok && ct_len > 0) OPENSSL_cleanse(out_pt, ct_len);
+  return ok;
+}
+
 template <int Rounds>
 NTPD_AESNI bool Seal(const uint8_t* key, size_t half, const uint8_t* const* parts,
                      const size_t* lens, size_t n, const uint8_t* pt, size_t pt_len,
                      uint8_t* out_tag, uint8_t* out_ct) {
   SivKey<Rounds> k;
   SetUp(&k, key, half, pt_len > 0);
-  const __m128i v = S2v(k, parts, lens, n, pt, pt_len);
-  if (pt_len > 0) Ctr(k.ctr, v, pt, pt_len, out_ct);
-  Store(out_tag, v);
+  SealWith(k, parts, lens, n, pt, pt_len, out_tag, out_ct);
   OPENSSL_cleanse(&k, sizeof k);
   return true;
 }
@@ -274,13 +295,8 @@ NTPD_AESNI bool Open(const uint8_t* key, size_t half, const uint8_t* const* part
                      size_t ct_len, uint8_t* out_pt) {
   SivKey<Rounds> k;
   SetUp(&k, key, half, ct_len > 0);
-  const __m128i t = Load(tag);  // before the plaintext may overwrite it
-  if (ct_len > 0) Ctr(k.ctr, t, ct, ct_len, out_pt);
-  const __m128i v = S2v(k, parts, lens, n, out_pt, ct_len);
+  const bool ok = OpenWith(k, parts, lens, n, tag, ct, ct_len, out_pt);
   OPENSSL_cleanse(&k, sizeof k);
-  // All 16 octet comparisons at once, one branch on the result only.
-  const bool ok = _mm_movemask_epi8(_mm_cmpeq_epi8(v, t)) == 0xffff;
-  if (!ok && ct_len > 0) OPENSSL_cleanse(out_pt, ct_len);
   return ok;
 }
 
@@ -313,7 +329,71 @@ bool OpenComponents(const uint8_t* key, size_t key_len, const uint8_t* const* pa
   return false;
 }
 
+struct KeySchedules {
+  bool aes256;
+  SivKey<10> k128;  // the one in use by aes256
+  SivKey<14> k256;
+};
+
+KeySchedules* NewKeySchedules(const uint8_t* key, size_t key_len) {
+  if (!Supported() || (key_len != 32 && key_len != 64)) return nullptr;
+  auto* s = new KeySchedules();
+  s->aes256 = key_len == 64;
+  if (s->aes256) {
+    SetUp(&s->k256, key, 32, true);
+  } else {
+    SetUp(&s->k128, key, 16, true);
+  }
+  return s;
+}
+
+void DeleteKeySchedules(KeySchedules* s) {
+  if (s == nullptr) return;
+  OPENSSL_cleanse(s, sizeof *s);
+  delete s;
+}
+
+bool SealComponents(const KeySchedules& s, const uint8_t* const* parts, const size_t* lens,
+                    size_t n, const uint8_t* pt, size_t pt_len, uint8_t* out_tag,
+                    uint8_t* out_ct) {
+  if (n > kMaxComponents) return false;
+  if (s.aes256) {
+    SealWith(s.k256, parts, lens, n, pt, pt_len, out_tag, out_ct);
+  } else {
+    SealWith(s.k128, parts, lens, n, pt, pt_len, out_tag, out_ct);
+  }
+  return true;
+}
+
+bool OpenComponents(const KeySchedules& s, const uint8_t* const* parts, const size_t* lens,
+                    size_t n, const uint8_t* tag, const uint8_t* ct, size_t ct_len,
+                    uint8_t* out_pt) {
+  if (n > kMaxComponents) {
+    if (ct_len > 0) OPENSSL_cleanse(out_pt, ct_len);
+    return false;
+  }
+  return s.aes256 ? OpenWith(s.k256, parts, lens, n, tag, ct, ct_len, out_pt)
+                  : OpenWith(s.k128, parts, lens, n, tag, ct, ct_len, out_pt);
+}
+
 #else  // no AES-NI code for this architecture or compiler
+
+struct KeySchedules {};
+
+KeySchedules* NewKeySchedules(const uint8_t*, size_t) { return nullptr; }
+
+void DeleteKeySchedules(KeySchedules*) {}
+
+bool SealComponents(const KeySchedules&, const uint8_t* const*, const size_t*, size_t,
+                    const uint8_t*, size_t, uint8_t*, uint8_t*) {
+  return false;
+}
+
+bool OpenComponents(const KeySchedules&, const uint8_t* const*, const size_t*, size_t,
+                    const uint8_t*, const uint8_t*, size_t ct_len, uint8_t* out_pt) {
+  if (ct_len > 0) OPENSSL_cleanse(out_pt, ct_len);
+  return false;
+}
 
 bool Supported() { return false; }
 

@@ -21,4 +21,19 @@ bool OpenComponents(const uint8_t* key, size_t key_len, const uint8_t* const* pa
                     const size_t* lens, size_t n, const uint8_t* tag, const uint8_t* ct,
                     size_t ct_len, uint8_t* out_pt);
 
+// A key expanded once for many messages (both AES schedules and the CMAC subkeys), for
+// long-lived keys. Heap memory, wiped by DeleteKeySchedules. Null when !Supported() or
+// the key length is not 32 or 64.
+struct KeySchedules;
+KeySchedules* NewKeySchedules(const uint8_t* key, size_t key_len);
+void DeleteKeySchedules(KeySchedules* schedules);
+
+// As above with the prepared key.
+bool SealComponents(const KeySchedules& key, const uint8_t* const* parts, const size_t* lens,
+                    size_t n, const uint8_t* pt, size_t pt_len, uint8_t* out_tag,
+                    uint8_t* out_ct);
+bool OpenComponents(const KeySchedules& key, const uint8_t* const* parts, const size_t* lens,
+                    size_t n, const uint8_t* tag, const uint8_t* ct, size_t ct_len,
+                    uint8_t* out_pt);
+
 }  // namespace ntpd::siv::ni

@@ -94,6 +94,11 @@ function crossCheck(
   const native = nativeAeadProvider(a).create(id, key);
   const sealed = native.seal(nonce, ad, pt);
   assert.equal(toHex(sealed), toHex(expected));
+  // The per-call key (the session ciphers) gives the same bytes as the prepared one.
+  const rekeyable = nativeAeadProvider(a).rekeyable(id);
+  rekeyable.setKey(key, 0);
+  assert.equal(toHex(rekeyable.seal(nonce, ad, pt)), toHex(expected));
+  assert.equal(toHex(rekeyable.open(nonce, ad, expected) ?? new Uint8Array([1])), toHex(pt));
   const back = native.open(nonce, ad, expected);
   assert.ok(back !== null);
   assert.equal(toHex(back), toHex(pt));
@@ -299,3 +304,51 @@ test("native AES-SIV: AES-NI is the default where the CPU has it; names are chec
   assert.throws(() => a.sivImplementation("evp" as "openssl"), RangeError);
   assert.throws(() => a.sivImplementation(1 as unknown as "openssl"), TypeError);
 });
+
+testEach(
+  "native AES-SIV: prepared keys (the master keys) match per-call keys; wiped on dispose",
+  (a) => {
+    const nonce = new Uint8Array(16).fill(6);
+    const pt = Uint8Array.from({ length: 130 }, (_, i) => i);
+    for (const length of [32, 48, 64]) {
+      const key = Uint8Array.from({ length }, (_, i) => 200 - i);
+      const handle = a.sivPrepareKey(key);
+      key.fill(0); // the addon keeps its own copy
+      const expected = new AesSivCmac(Uint8Array.from({ length }, (_, i) => 200 - i)).seal(
+        nonce,
+        new Uint8Array(0),
+        pt,
+      );
+      const out = new Uint8Array(16 + pt.length);
+      // Empty AD given as a zero-length range of an unrelated array: not looked at.
+      assert.ok(a.sivSealPrepared(handle, out, 999, 0, nonce, 0, 16, pt, 0, pt.length, out, 0));
+      assert.equal(toHex(out), toHex(expected), `${length}-octet key`);
+      const back = new Uint8Array(pt.length);
+      assert.ok(a.sivOpenPrepared(handle, nonce, 0, 0, nonce, 0, 16, out, 0, out.length, back, 0));
+      assert.equal(toHex(back), toHex(pt));
+      out[20]! ^= 1;
+      assert.equal(
+        a.sivOpenPrepared(handle, nonce, 0, 0, nonce, 0, 16, out, 0, out.length, back, 0),
+        false,
+      );
+      assert.ok(
+        back.every((b) => b === 0),
+        "the output is zeroed on failure",
+      );
+      a.sivWipeKey(handle);
+      assert.throws(
+        () => a.sivSealPrepared(handle, out, 0, 0, nonce, 0, 16, pt, 0, 1, out, 0),
+        TypeError,
+        "a wiped key is unusable",
+      );
+    }
+    const cipher = nativeAeadProvider(a).create(AeadId.AES_SIV_CMAC_256, new Uint8Array(32));
+    cipher.seal(nonce, nonce, nonce);
+    cipher.dispose?.();
+    assert.throws(() => cipher.seal(nonce, nonce, nonce), /after dispose/);
+    assert.throws(() => a.sivPrepareKey(new Uint8Array(33)), RangeError);
+    assert.throws(() => a.sivWipeKey({}), TypeError);
+    const buf = new Uint8Array(64);
+    assert.throws(() => a.sivSealPrepared({}, buf, 0, 0, buf, 0, 16, buf, 0, 0, buf, 0), TypeError);
+  },
+);

@@ -126,7 +126,7 @@ NTPD_AESNI inline __m128i Encrypt(const Schedule<Rounds>& s, __m128i b) {
 }
 
 // Four independent blocks at once: the AES unit pipelines them. Written out with
-// locals so that the blocks stay in registers between rounds.
+// locals so that the blocks stay in registers between rounds at any optimization level.
 template <int Rounds>
 NTPD_AESNI inline void Encrypt4(const Schedule<Rounds>& s, __m128i* b) {
   __m128i b0 = _mm_xor_si128(b[0], s.rk[0]);
@@ -158,56 +158,20 @@ NTPD_AESNI inline __m128i Dbl(__m128i v) {
                         static_cast<long long>(__builtin_bswap64(hi2)));
 }
 
-// A second CBC-MAC chain that runs alongside the one being computed: S2V's CMACs of the
-// components and the whole blocks of its final string are independent until the very
-// end, and the AES unit overlaps two chains for the latency of one.
-struct Side {
-  __m128i x;
-  const uint8_t* p;
-  size_t blocks;  // still to absorb
-};
-
-template <int Rounds>
-NTPD_AESNI inline void Encrypt2(const Schedule<Rounds>& s, __m128i* a, __m128i* b) {
-  __m128i x = _mm_xor_si128(*a, s.rk[0]);
-  __m128i y = _mm_xor_si128(*b, s.rk[0]);
-#pragma GCC unroll 16
-  for (int i = 1; i < Rounds; i++) {
-    x = _mm_aesenc_si128(x, s.rk[i]);
-    y = _mm_aesenc_si128(y, s.rk[i]);
-  }
-  *a = _mm_aesenclast_si128(x, s.rk[Rounds]);
-  *b = _mm_aesenclast_si128(y, s.rk[Rounds]);
-}
-
-// AES(K1, in), advancing the side chain by a block at the same time when it has one
-// left (the branch depends on lengths only).
-template <int Rounds>
-NTPD_AESNI inline __m128i Step(const Schedule<Rounds>& s, __m128i in, Side* side) {
-  if (side->blocks == 0) return Encrypt(s, in);
-  __m128i b = _mm_xor_si128(side->x, Load(side->p));
-  Encrypt2(s, &in, &b);
-  side->x = b;
-  side->p += kBlock;
-  side->blocks--;
-  return in;
-}
-
 // CBC-MAC over `blocks` whole blocks of p, continuing from chaining value x.
 template <int Rounds>
 NTPD_AESNI inline __m128i Absorb(const Schedule<Rounds>& s, __m128i x, const uint8_t* p,
-                                 size_t blocks, Side* side) {
-  for (size_t i = 0; i < blocks; i++) x = Step(s, _mm_xor_si128(x, Load(p + i * kBlock)), side);
+                                 size_t blocks) {
+  for (size_t i = 0; i < blocks; i++) x = Encrypt(s, _mm_xor_si128(x, Load(p + i * kBlock)));
   return x;
 }
 
 // The rest of a CMAC (RFC 4493) from chaining value x: p[0, len) is the end of the
 // message (len 0 only for a whole empty message). Returns the MAC.
 template <int Rounds>
-NTPD_AESNI __m128i CmacEnd(const SivKey<Rounds>& k, __m128i x, const uint8_t* p, size_t len,
-                           Side* side) {
+NTPD_AESNI __m128i CmacEnd(const SivKey<Rounds>& k, __m128i x, const uint8_t* p, size_t len) {
   const size_t full = len == 0 ? 0 : (len - 1) / kBlock;
-  x = Absorb(k.mac, x, p, full, side);
+  x = Absorb(k.mac, x, p, full);
   const size_t rest = len - full * kBlock;  // 1..16, or 0 for an empty message
   __m128i last;
   if (rest == kBlock) {
@@ -219,7 +183,7 @@ NTPD_AESNI __m128i CmacEnd(const SivKey<Rounds>& k, __m128i x, const uint8_t* p,
     last = _mm_xor_si128(Load(pad), k.sub2);
     OPENSSL_cleanse(pad, kBlock);
   }
-  return Step(k.mac, _mm_xor_si128(x, last), side);
+  return Encrypt(k.mac, _mm_xor_si128(x, last));
 }
 
 // S2V(K1, parts[0, n), last) (RFC 5297 §2.4).
@@ -227,25 +191,19 @@ template <int Rounds>
 NTPD_AESNI __m128i S2v(const SivKey<Rounds>& k, const uint8_t* const* parts,
                        const size_t* lens, size_t n, const uint8_t* last, size_t last_len) {
   const __m128i zero = _mm_setzero_si128();
-  // For T = last xorend D (last_len >= 16) the whole blocks before the tail (16 to 31
-  // octets, block aligned from the start) do not depend on D: the side chain MACs them
-  // while the components are MACed.
-  const size_t head = last_len >= kBlock ? (last_len - kBlock) / kBlock * kBlock : 0;
-  Side side{zero, last, head / kBlock};
-  __m128i d = Step(k.mac, k.sub1, &side);  // CMAC of the zero block: one complete block
-  for (size_t i = 0; i < n; i++) {
-    d = _mm_xor_si128(Dbl(d), CmacEnd(k, zero, parts[i], lens[i], &side));
-  }
-  Side none{zero, nullptr, 0};
+  __m128i d = Encrypt(k.mac, k.sub1);  // CMAC of the zero block: one complete block
+  for (size_t i = 0; i < n; i++) d = _mm_xor_si128(Dbl(d), CmacEnd(k, zero, parts[i], lens[i]));
   __m128i v;
   if (last_len >= kBlock) {
-    const __m128i x = Absorb(k.mac, side.x, side.p, side.blocks, &none);
+    // T = last xorend D. The whole blocks before the tail are MACed in place; the tail
+    // (16 to 31 octets, block aligned from the start) gets D in a copy.
+    const size_t head = (last_len - kBlock) / kBlock * kBlock;
     const size_t tail_len = last_len - head;
     alignas(16) uint8_t tail[2 * kBlock];
     std::memcpy(tail, last + head, tail_len);
     uint8_t* end = tail + tail_len - kBlock;
     Store(end, _mm_xor_si128(Load(end), d));
-    v = CmacEnd(k, x, tail, tail_len, &none);
+    v = CmacEnd(k, Absorb(k.mac, zero, last, head / kBlock), tail, tail_len);
     OPENSSL_cleanse(tail, sizeof tail);
   } else {
     // T = dbl(D) xor pad(last): one complete block.

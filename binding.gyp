@@ -10,6 +10,8 @@
         "native/addon.cc",
         "native/aes_siv.cc",
         "native/aes_siv_binding.cc",
+        "native/aes_siv_ni.cc",
+        "native/aes_siv_prepared.cc",
         "native/clock.cc",
         "native/errors.cc",
         "native/sd_notify.cc",

@@ -26,7 +26,10 @@
 //
 //   node --import tsx bench/nts-handle.ts [--ms 60] [--rounds 7] [--sessions 8192]
 //        [--only plain,15-1,15-4,17-1,17-4,30-1,30-4] [--baseline DIR] [--aead native|ts]
-//        [--json]
+//        [--siv aesni|openssl] [--json]
+//
+// --siv: which native AES-SIV code this tree's addon runs (default: AES-NI where the
+// CPU has it); a --baseline tree keeps its own addon's default.
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     baseline: { type: "string" },
     aead: { type: "string", default: "native" },
+    siv: { type: "string" },
     json: { type: "boolean", default: false },
   },
   strict: true,
@@ -87,8 +91,19 @@ interface Impl {
  * baseline from before it, gets its server's default); --aead ts: the
  * TypeScript ones.
  */
-async function aeadProvider(root: string): Promise<unknown> {
+async function aeadProvider(root: string, selectSiv: boolean): Promise<unknown> {
   if (args.aead === "ts") return undefined;
+  if (selectSiv && args.siv !== undefined) {
+    const { getAddon } = (await import(
+      pathToFileURL(resolve(root, "src/daemon/native/addon.ts")).href
+    )) as typeof import("../src/daemon/native/addon.js");
+    const wanted = args.siv as "aesni" | "openssl";
+    const got = getAddon()?.sivImplementation(wanted);
+    if (got !== wanted) {
+      console.error(`--siv ${args.siv}: not available here (addon: ${got ?? "not loaded"})`);
+      process.exit(2);
+    }
+  }
   try {
     const mod = (await import(pathToFileURL(resolve(root, "src/daemon/native/aead.ts")).href)) as {
       defaultAeadProvider?: () => unknown;
@@ -99,7 +114,7 @@ async function aeadProvider(root: string): Promise<unknown> {
   }
 }
 
-async function loadImpl(name: string, root: string): Promise<Impl> {
+async function loadImpl(name: string, root: string, selectSiv: boolean): Promise<Impl> {
   const load = async <T>(path: string): Promise<T> =>
     (await import(pathToFileURL(resolve(root, "src/proto", path)).href)) as T;
   const { AeadId } = await load<AeadModule>("crypto/aead.ts");
@@ -119,7 +134,9 @@ async function loadImpl(name: string, root: string): Promise<Impl> {
     clock: { now: () => tx },
     systemState: new SystemStateCell({ ...initialSystemState(), stratum: 2 }),
     keySet: { current: () => keySet },
-    aead: (await aeadProvider(root)) as ConstructorParameters<typeof NtpServerCore>[0]["aead"],
+    aead: (await aeadProvider(root, selectSiv)) as ConstructorParameters<
+      typeof NtpServerCore
+    >[0]["aead"],
   });
   const out = new Uint8Array(2048);
 
@@ -220,8 +237,8 @@ for (const aead of AEADS) {
   }
 }
 
-const impls = [await loadImpl("this", resolve(import.meta.dirname, ".."))];
-if (args.baseline !== undefined) impls.unshift(await loadImpl("baseline", args.baseline));
+const impls = [await loadImpl("this", resolve(import.meta.dirname, ".."), true)];
+if (args.baseline !== undefined) impls.unshift(await loadImpl("baseline", args.baseline, false));
 
 /** results[case][impl] = ns per request, one per round. */
 const results = new Map<string, number[][]>();

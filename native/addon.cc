@@ -30,7 +30,8 @@ namespace {
 // 4: UdpSocket txTimestamps option, setOnTxTimestamp, txTimestamps, pollErrorWakeups
 // 5: sivSeal, sivOpen, sivSealComponents, sivOpenComponents
 // 6: UdpSocket bind(host, port, { reusePort }), tcpListen
-constexpr int kAbiVersion = 6;
+// 7: sivPrepareKey, sivWipeKey, sivSealPrepared, sivOpenPrepared, sivImplementation
+constexpr int kAbiVersion = 7;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -14,9 +14,18 @@
 //   sivOpenComponents(key, components[], ct) -> Uint8Array | null
 //       RFC 5297 with 0 to 126 associated-data components; they allocate,
 //       for tests and one-off use.
+//   sivPrepareKey(key) -> handle; sivWipeKey(handle)
+//   sivSealPrepared(handle, ...) / sivOpenPrepared(handle, ...)
+//       A long-lived key set up once (aes_siv_prepared.h: the cookie master keys);
+//       the handle (an external) replaces the key argument of sivSeal/sivOpen. Its memory
+//       is wiped by sivWipeKey or, at the latest, when the handle is collected.
+//   sivImplementation([name]) -> "aesni" | "openssl"
+//       The code AES-SIV with 32- and 64-octet keys runs on (aes_siv_components.h);
+//       with a name, switches to it first when this CPU has it. For tests and benchmarks.
 //
 // Bad arguments (not a Uint8Array, a range outside its array, a key that is not 32, 48
 // or 64 octets) throw TypeError/RangeError: they are programming errors, never input.
+// A zero-length range is not looked at (its array and offset may be anything).
 // No allocation in sivSeal/sivOpen.
 
 #include "aes_siv_binding.h"
@@ -25,6 +34,7 @@
 
 #include "aes_siv.h"
 #include "aes_siv_components.h"
+#include "aes_siv_prepared.h"
 
 namespace ntpd {
 namespace {
@@ -64,27 +74,80 @@ struct Range {
   size_t len = 0;
 };
 
-// 0: ok; 1: type error; 2: out of range.
-int GetRange(napi_env env, const napi_value* argv, Range* r) {
-  uint8_t* base = nullptr;
-  size_t size = 0;
+// The Uint8Arrays of one call already looked up: NTS passes the same array several
+// times (the request holds the associated data, nonce and ciphertext), and a strict
+// equality check costs a fraction of a typed-array lookup.
+struct ArrayCache {
+  napi_value values[4];
+  uint8_t* bases[4];
+  size_t sizes[4];
+  int count = 0;
+
+  bool Get(napi_env env, napi_value value, uint8_t** base, size_t* size) {
+    for (int i = 0; i < count; i++) {
+      bool same = false;
+      if (napi_strict_equals(env, value, values[i], &same) == napi_ok && same) {
+        *base = bases[i];
+        *size = sizes[i];
+        return true;
+      }
+    }
+    if (!GetBytes(env, value, base, size)) return false;
+    if (count < 4) {
+      values[count] = value;
+      bases[count] = *base;
+      sizes[count] = *size;
+      count++;
+    }
+    return true;
+  }
+};
+
+// 0: ok; 1: type error; 2: out of range. A zero-length range is not looked at.
+int GetRange(napi_env env, const napi_value* argv, ArrayCache* cache, Range* r) {
   size_t off = 0;
   size_t len = 0;
-  if (!GetBytes(env, argv[0], &base, &size) || !GetIndex(env, argv[1], &off) ||
-      !GetIndex(env, argv[2], &len)) {
-    return 1;
+  if (!GetIndex(env, argv[1], &off) || !GetIndex(env, argv[2], &len)) return 1;
+  r->len = len;
+  if (len == 0) {
+    r->data = nullptr;
+    return 0;
   }
+  uint8_t* base = nullptr;
+  size_t size = 0;
+  if (!cache->Get(env, argv[0], &base, &size)) return 1;
   if (off > size || len > size - off) return 2;
   r->data = base + off;
-  r->len = len;
   return 0;
 }
 
 bool IsKeyLength(size_t n) { return n == 32 || n == 48 || n == 64; }
 
-// Unpacks the 12 arguments shared by sivSeal and sivOpen. False with an exception pending.
-bool Unpack(napi_env env, napi_callback_info info, const char* name, Range* key, Range* ad,
-            Range* nonce, Range* data, uint8_t** out, size_t* out_room) {
+// A prepared key as JS holds it (an external); the tag tells it from other externals.
+struct KeyBox {
+  static constexpr uint32_t kTag = 0x4b564953;  // "SIVK"
+  uint32_t tag = kTag;
+  siv::PreparedKey key;
+  KeyBox(const uint8_t* bytes, size_t len) : key(bytes, len) {}
+};
+
+KeyBox* GetKeyBox(napi_env env, napi_value value) {
+  void* raw = nullptr;
+  if (napi_get_value_external(env, value, &raw) != napi_ok || raw == nullptr) return nullptr;
+  auto* box = static_cast<KeyBox*>(raw);
+  return box->tag == KeyBox::kTag ? box : nullptr;
+}
+
+// The key argument of a seal or open: key bytes (a Uint8Array) or a prepared key.
+struct KeyArg {
+  Range bytes;
+  const siv::PreparedKey* prepared = nullptr;
+};
+
+// Unpacks the 12 arguments shared by sivSeal and sivOpen (and their prepared-key forms,
+// `prepared`). False with an exception pending.
+bool Unpack(napi_env env, napi_callback_info info, const char* name, bool prepared, KeyArg* key,
+            Range* ad, Range* nonce, Range* data, uint8_t** out, size_t* out_room) {
   size_t argc = 12;
   napi_value argv[12];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
@@ -92,23 +155,37 @@ bool Unpack(napi_env env, napi_callback_info info, const char* name, Range* key,
     Throw(env, false, name);
     return false;
   }
-  size_t key_size = 0;
-  if (!GetBytes(env, argv[0], &key->data, &key_size)) {
-    Throw(env, false, "AES-SIV key must be a Uint8Array");
-    return false;
+  if (prepared) {
+    KeyBox* box = GetKeyBox(env, argv[0]);
+    if (box == nullptr) {
+      Throw(env, false, "AES-SIV: expected a key from sivPrepareKey");
+      return false;
+    }
+    if (!box->key.Valid()) {
+      Throw(env, false, "AES-SIV: the prepared key was wiped");
+      return false;
+    }
+    key->prepared = &box->key;
+  } else {
+    size_t key_size = 0;
+    if (!GetBytes(env, argv[0], &key->bytes.data, &key_size)) {
+      Throw(env, false, "AES-SIV key must be a Uint8Array");
+      return false;
+    }
+    key->bytes.len = key_size;
+    if (!IsKeyLength(key_size)) {
+      Throw(env, true, "AES-SIV-CMAC key must be 32, 48 or 64 octets");
+      return false;
+    }
   }
-  key->len = key_size;
-  if (!IsKeyLength(key_size)) {
-    Throw(env, true, "AES-SIV-CMAC key must be 32, 48 or 64 octets");
-    return false;
-  }
-  int rc = GetRange(env, argv + 1, ad);
-  if (rc == 0) rc = GetRange(env, argv + 4, nonce);
-  if (rc == 0) rc = GetRange(env, argv + 7, data);
+  ArrayCache cache;
+  int rc = GetRange(env, argv + 1, &cache, ad);
+  if (rc == 0) rc = GetRange(env, argv + 4, &cache, nonce);
+  if (rc == 0) rc = GetRange(env, argv + 7, &cache, data);
   uint8_t* out_base = nullptr;
   size_t out_size = 0;
   size_t out_off = 0;
-  if (rc == 0 && (!GetBytes(env, argv[10], &out_base, &out_size) ||
+  if (rc == 0 && (!cache.Get(env, argv[10], &out_base, &out_size) ||
                   !GetIndex(env, argv[11], &out_off))) {
     rc = 1;
   }
@@ -134,11 +211,13 @@ bool Overlaps(const uint8_t* a, size_t alen, const uint8_t* b, size_t blen) {
   return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
 }
 
-napi_value SivSeal(napi_env env, napi_callback_info info) {
-  Range key, ad, nonce, pt;
+napi_value Seal(napi_env env, napi_callback_info info, bool prepared) {
+  KeyArg key;
+  Range ad, nonce, pt;
   uint8_t* out = nullptr;
   size_t room = 0;
-  if (!Unpack(env, info, "sivSeal takes 12 arguments", &key, &ad, &nonce, &pt, &out, &room)) {
+  if (!Unpack(env, info, "sivSeal takes 12 arguments", prepared, &key, &ad, &nonce, &pt, &out,
+              &room)) {
     return nullptr;
   }
   if (room < kTag + pt.len) return Throw(env, true, "sivSeal: output too small");
@@ -146,15 +225,23 @@ napi_value SivSeal(napi_env env, napi_callback_info info) {
   if (!in_place && Overlaps(pt.data, pt.len, out, kTag + pt.len)) {
     return Throw(env, true, "sivSeal: plaintext overlaps the output other than in place");
   }
-  return Boolean(env, siv::Seal(key.data, key.len, ad.data, ad.len, nonce.data, nonce.len,
-                                pt.data, pt.len, out, out + kTag));
+  const uint8_t* parts[2] = {ad.data, nonce.data};
+  const size_t lens[2] = {ad.len, nonce.len};
+  const bool ok =
+      key.prepared != nullptr
+          ? key.prepared->Seal(parts, lens, 2, pt.data, pt.len, out, out + kTag)
+          : siv::SealComponents(key.bytes.data, key.bytes.len, parts, lens, 2, pt.data, pt.len,
+                                out, out + kTag);
+  return Boolean(env, ok);
 }
 
-napi_value SivOpen(napi_env env, napi_callback_info info) {
-  Range key, ad, nonce, ct;
+napi_value Open(napi_env env, napi_callback_info info, bool prepared) {
+  KeyArg key;
+  Range ad, nonce, ct;
   uint8_t* out = nullptr;
   size_t room = 0;
-  if (!Unpack(env, info, "sivOpen takes 12 arguments", &key, &ad, &nonce, &ct, &out, &room)) {
+  if (!Unpack(env, info, "sivOpen takes 12 arguments", prepared, &key, &ad, &nonce, &ct, &out,
+              &room)) {
     return nullptr;
   }
   if (ct.len < kTag) return Boolean(env, false);
@@ -164,8 +251,53 @@ napi_value SivOpen(napi_env env, napi_callback_info info) {
   if (!in_place && Overlaps(ct.data, ct.len, out, pt_len)) {
     return Throw(env, true, "sivOpen: ciphertext overlaps the output other than in place");
   }
-  return Boolean(env, siv::Open(key.data, key.len, ad.data, ad.len, nonce.data, nonce.len,
-                                ct.data, ct.data + kTag, pt_len, out));
+  const uint8_t* parts[2] = {ad.data, nonce.data};
+  const size_t lens[2] = {ad.len, nonce.len};
+  const bool ok = key.prepared != nullptr
+                      ? key.prepared->Open(parts, lens, 2, ct.data, ct.data + kTag, pt_len, out)
+                      : siv::OpenComponents(key.bytes.data, key.bytes.len, parts, lens, 2,
+                                            ct.data, ct.data + kTag, pt_len, out);
+  return Boolean(env, ok);
+}
+
+napi_value SivSeal(napi_env env, napi_callback_info info) { return Seal(env, info, false); }
+napi_value SivOpen(napi_env env, napi_callback_info info) { return Open(env, info, false); }
+napi_value SivSealPrepared(napi_env env, napi_callback_info info) {
+  return Seal(env, info, true);
+}
+napi_value SivOpenPrepared(napi_env env, napi_callback_info info) {
+  return Open(env, info, true);
+}
+
+void FinalizeKeyBox(napi_env, void* data, void*) { delete static_cast<KeyBox*>(data); }
+
+napi_value SivPrepareKey(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  uint8_t* bytes = nullptr;
+  size_t len = 0;
+  if (argc < 1 || !GetBytes(env, argv[0], &bytes, &len)) {
+    return Throw(env, false, "AES-SIV key must be a Uint8Array");
+  }
+  if (!IsKeyLength(len)) return Throw(env, true, "AES-SIV-CMAC key must be 32, 48 or 64 octets");
+  auto* box = new KeyBox(bytes, len);
+  napi_value result = nullptr;
+  if (napi_create_external(env, box, FinalizeKeyBox, nullptr, &result) != napi_ok) {
+    delete box;
+    return nullptr;
+  }
+  return result;
+}
+
+napi_value SivWipeKey(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  KeyBox* box = argc < 1 ? nullptr : GetKeyBox(env, argv[0]);
+  if (box == nullptr) return Throw(env, false, "AES-SIV: expected a key from sivPrepareKey");
+  box->key.Wipe();
+  return nullptr;
 }
 
 // key, components[] and a third Uint8Array, for the *Components functions.
@@ -253,6 +385,34 @@ napi_value SivOpenComponents(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value SivImplementation(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1 && napi_typeof(env, argv[0], &type) != napi_ok) return nullptr;
+  if (type != napi_undefined) {
+    char name[16] = {};
+    size_t len = 0;
+    if (type != napi_string ||
+        napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+      return Throw(env, false, "sivImplementation takes \"aesni\" or \"openssl\"");
+    }
+    if (std::strcmp(name, "aesni") == 0) {
+      siv::SetImplementation(siv::Implementation::kAesNi);
+    } else if (std::strcmp(name, "openssl") == 0) {
+      siv::SetImplementation(siv::Implementation::kOpenSsl);
+    } else {
+      return Throw(env, true, "sivImplementation takes \"aesni\" or \"openssl\"");
+    }
+  }
+  const char* current =
+      siv::CurrentImplementation() == siv::Implementation::kAesNi ? "aesni" : "openssl";
+  napi_value result = nullptr;
+  napi_create_string_utf8(env, current, NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
 }  // namespace
 
 void InitAesSiv(Napi::Env env, Napi::Object exports) {
@@ -263,7 +423,12 @@ void InitAesSiv(Napi::Env env, Napi::Object exports) {
   static const Entry kEntries[] = {{"sivSeal", SivSeal},
                                    {"sivOpen", SivOpen},
                                    {"sivSealComponents", SivSealComponents},
-                                   {"sivOpenComponents", SivOpenComponents}};
+                                   {"sivOpenComponents", SivOpenComponents},
+                                   {"sivImplementation", SivImplementation},
+                                   {"sivPrepareKey", SivPrepareKey},
+                                   {"sivWipeKey", SivWipeKey},
+                                   {"sivSealPrepared", SivSealPrepared},
+                                   {"sivOpenPrepared", SivOpenPrepared}};
   for (const Entry& e : kEntries) {
     napi_value fn = nullptr;
     if (napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.cb, nullptr, &fn) != napi_ok) {

@@ -20,4 +20,14 @@ bool OpenComponents(const uint8_t* key, size_t key_len, const uint8_t* const* pa
                     const size_t* lens, size_t n, const uint8_t* tag, const uint8_t* ct,
                     size_t ct_len, uint8_t* out_pt);
 
+// Which code keys of 32 and 64 octets go through (48 always takes OpenSSL): AES-NI
+// (aes_siv_ni.cc) by default when the CPU has it, else OpenSSL's EVP (aes_siv.cc).
+// Process-wide; for tests (both paths against the same vectors) and benchmarks.
+enum class Implementation { kAesNi, kOpenSsl };
+
+// Switches to `wanted` when available (AES-NI needs the CPU's support); returns the
+// implementation in use afterwards.
+Implementation SetImplementation(Implementation wanted);
+Implementation CurrentImplementation();
+
 }  // namespace ntpd::siv

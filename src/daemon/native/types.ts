@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -246,4 +246,49 @@ export interface NativeAddon {
    * host:port; returns its fd for net.Server.listen({ fd }). Throws an errno error.
    */
   tcpListen(family: 4 | 6, host: string, port: number, backlog: number): number;
+  /**
+   * A long-lived key (32, 48 or 64 octets, copied) set up once for sivSealPrepared /
+   * sivOpenPrepared: on AES-NI its schedules are expanded here. The handle's memory is
+   * wiped by sivWipeKey or when the handle is collected. Throws RangeError for a bad length.
+   */
+  sivPrepareKey(key: Uint8Array): object;
+  /** Overwrites a prepared key now; using the handle afterwards throws TypeError. */
+  sivWipeKey(handle: object): void;
+  /** sivSeal with a prepared key in place of the key bytes. */
+  sivSealPrepared(
+    handle: object,
+    ad: Uint8Array,
+    adOff: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceOff: number,
+    nonceLen: number,
+    pt: Uint8Array,
+    ptOff: number,
+    ptLen: number,
+    out: Uint8Array,
+    outOff: number,
+  ): boolean;
+  /** sivOpen with a prepared key in place of the key bytes. */
+  sivOpenPrepared(
+    handle: object,
+    ad: Uint8Array,
+    adOff: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceOff: number,
+    nonceLen: number,
+    ct: Uint8Array,
+    ctOff: number,
+    ctLen: number,
+    out: Uint8Array,
+    outOff: number,
+  ): boolean;
+  /**
+   * The code AES-SIV with 32- and 64-octet keys runs on: "aesni" (the CPU's AES
+   * instructions, the default where available) or "openssl" (Node's OpenSSL EVP; always
+   * for 48-octet keys). With an argument, switches to it first when this CPU has it
+   * (process-wide). For tests and benchmarks.
+   */
+  sivImplementation(name?: "aesni" | "openssl"): "aesni" | "openssl";
 }

@@ -78,6 +78,12 @@ export interface AeadCipher {
     out: Uint8Array,
     outOffset: number,
   ): number;
+  /**
+   * Optional: overwrites the key state this cipher holds outside the JS heap, now
+   * (the key set calls it when a master key is dropped); the cipher is unusable
+   * afterwards. Without it the state goes with the object.
+   */
+  dispose?(): void;
 }
 
 /**

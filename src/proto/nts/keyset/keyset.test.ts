@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { AeadId } from "../../crypto/aead.js";
+import { AeadId, type AeadCipher, type AeadProvider } from "../../crypto/aead.js";
+import { TS_AEAD } from "../../crypto/registry.js";
 import { DEFAULT_STALE_KEY_COUNT, KeySet, MASTER_KEY_AEAD, MASTER_KEY_LENGTH } from "./keyset.js";
 
 const random = (n: number): Uint8Array => randomBytes(n);
@@ -121,4 +122,29 @@ test("fromParts copies the keys and rejects inconsistent parts", () => {
     ["random source", () => KeySet.generate(() => new Uint8Array(32))],
   ];
   for (const [what, f] of bad) assert.throws(f, RangeError, what);
+});
+
+test("a dropped key's cipher is disposed (its key state wiped) at rotation", () => {
+  const disposed: number[] = [];
+  const provider: AeadProvider = {
+    name: "spy",
+    create(id, k) {
+      const cipher = TS_AEAD.create(id, k);
+      const fill = k[0]!;
+      return Object.assign(Object.create(cipher) as AeadCipher, {
+        dispose: () => disposed.push(fill),
+      });
+    },
+    rekeyable: (id) => TS_AEAD.rekeyable(id),
+  };
+  const next = counter();
+  const ks = KeySet.generate(next, 1);
+  ks.cipherForId(0, provider);
+  ks.rotate(next);
+  ks.cipherForId(1, provider);
+  assert.deepEqual(disposed, [], "nothing dropped while within stale-key-count");
+  ks.rotate(random);
+  assert.deepEqual(disposed, [1], "key 0 dropped: its cipher disposed");
+  ks.cipherForId(1, TS_AEAD);
+  assert.deepEqual(disposed, [1, 2], "replaced by another provider's cipher: disposed");
 });

@@ -173,12 +173,16 @@ export class KeySet {
    * Makes a fresh random key the primary and forgets all but the newest
    * `staleKeyCount` older keys (ntpd-rs `KeySetProvider::rotate`). The bytes of
    * forgotten keys are overwritten with zeros (best effort: a JS engine may
-   * hold other copies, and so may the cipher objects).
+   * hold other copies; the ciphers' own key state is wiped by their dispose()).
    */
   rotate(random: RandomBytes): void {
     const next: MasterKey = { bytes: freshKey(random), cipher: null, provider: null };
     const dropped = Math.max(0, this.#keys.length - this.staleKeyCount);
-    for (const key of this.#keys.slice(0, dropped)) key.bytes.fill(0);
+    for (const key of this.#keys.slice(0, dropped)) {
+      key.bytes.fill(0);
+      key.cipher?.dispose?.();
+      key.cipher = null;
+    }
     const kept = this.#keys.slice(dropped);
     kept.push(next);
     this.#keys = kept;
@@ -190,6 +194,7 @@ export class KeySet {
     const key = this.#keys[index];
     if (key === undefined) return undefined;
     if (key.cipher === null || key.provider !== provider) {
+      key.cipher?.dispose?.();
       key.cipher = provider.create(MASTER_KEY_AEAD, key.bytes);
       key.provider = provider;
     }

@@ -1,12 +1,15 @@
 {
   # The ntpd-ts native addon (Linux only): clock_gettime / clock_adjtime (read-only),
-  # kernel-timestamped batched UDP, sd_notify. Built by scripts/build-addon.mjs at
-  # `npm install`; the daemon runs without it (pure-JS fallback) if the build fails.
+  # kernel-timestamped batched UDP, sd_notify, AES-SIV-CMAC on the OpenSSL that Node
+  # exports. Built by scripts/build-addon.mjs at `npm install`; the daemon runs without
+  # it (pure-JS fallback) if the build fails.
   "targets": [
     {
       "target_name": "ntpd_native",
       "sources": [
         "native/addon.cc",
+        "native/aes_siv.cc",
+        "native/aes_siv_binding.cc",
         "native/clock.cc",
         "native/errors.cc",
         "native/sd_notify.cc",

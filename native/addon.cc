@@ -10,11 +10,13 @@
 //                                    in one clock_adjtime; dryRun: the timex, no call
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
 //   UdpSocket                        kernel-timestamped UDP (see udp_socket.cc)
+//   sivSeal / sivOpen (+ *Components) AES-SIV-CMAC on OpenSSL (see aes_siv_binding.cc)
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
 
 #include <napi.h>
 
+#include "aes_siv_binding.h"
 #include "clock.h"
 #include "sd_notify.h"
 #include "udp_socket.h"
@@ -24,12 +26,14 @@ namespace {
 // 2: UdpSocket reply mode (setOnMessage(handler, reply)), sendBatchSize
 // 3: adjtimeWrite
 // 4: UdpSocket txTimestamps option, setOnTxTimestamp, txTimestamps, pollErrorWakeups
-constexpr int kAbiVersion = 4;
+// 5: sivSeal, sivOpen, sivSealComponents, sivOpenComponents
+constexpr int kAbiVersion = 5;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   ntpd::InitClock(env, exports);
   ntpd::InitSdNotify(env, exports);
+  ntpd::InitAesSiv(env, exports);
   exports.Set("UdpSocket", ntpd::UdpSocket::Init(env));
   return exports;
 }

@@ -63,7 +63,14 @@ function checkShape(loaded: unknown): string | null {
   if (m.abiVersion !== ABI_VERSION) {
     return `stale build (abiVersion ${String(m.abiVersion)}, this code expects ${ABI_VERSION})`;
   }
-  for (const name of ["clockGettime", "adjtimeRead", "sdNotify", "UdpSocket"]) {
+  for (const name of [
+    "clockGettime",
+    "adjtimeRead",
+    "sdNotify",
+    "UdpSocket",
+    "sivSeal",
+    "sivOpen",
+  ]) {
     if (typeof m[name] !== "function") return `missing export ${name}`;
   }
   for (const name of ["CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_TAI"]) {

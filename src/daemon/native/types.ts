@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -192,4 +192,52 @@ export interface NativeAddon {
   /** false when there is no socket (argument and $NOTIFY_SOCKET unset/empty). */
   sdNotify(message: string, socketPath?: string): boolean;
   UdpSocket: new (family: 4 | 6, options?: NativeUdpSocketOptions) => NativeUdpSocket;
+  /**
+   * AES-SIV-CMAC (RFC 5297, NTS's AEAD 15/17; 48-octet keys too) with S2V components
+   * [ad, nonce]: out[outOff, +16) = V, out[outOff + 16, + ptLen) = C. In place allowed
+   * (out === pt, ptOff === outOff + 16), no other overlap. Allocates nothing. Throws
+   * RangeError for a key that is not 32/48/64 octets or a range outside its array;
+   * false only if OpenSSL fails.
+   */
+  sivSeal(
+    key: Uint8Array,
+    ad: Uint8Array,
+    adOff: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceOff: number,
+    nonceLen: number,
+    pt: Uint8Array,
+    ptOff: number,
+    ptLen: number,
+    out: Uint8Array,
+    outOff: number,
+  ): boolean;
+  /**
+   * The inverse of sivSeal: ct[ctOff, + ctLen) is V ‖ C; the plaintext (ctLen − 16
+   * octets) goes to out[outOff, ...) (in place: out === ct, outOff === ctOff + 16).
+   * false when it does not authenticate (output range zeroed) or ctLen < 16.
+   */
+  sivOpen(
+    key: Uint8Array,
+    ad: Uint8Array,
+    adOff: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceOff: number,
+    nonceLen: number,
+    ct: Uint8Array,
+    ctOff: number,
+    ctLen: number,
+    out: Uint8Array,
+    outOff: number,
+  ): boolean;
+  /** RFC 5297 SIV-ENCRYPT with 0..126 associated-data components: V ‖ C (allocates). */
+  sivSealComponents(key: Uint8Array, components: readonly Uint8Array[], pt: Uint8Array): Uint8Array;
+  /** RFC 5297 SIV-DECRYPT: the plaintext, or null when it does not authenticate. */
+  sivOpenComponents(
+    key: Uint8Array,
+    components: readonly Uint8Array[],
+    ct: Uint8Array,
+  ): Uint8Array | null;
 }

@@ -1,7 +1,7 @@
 // One `[[server]]`: a UDP socket bound to `listen`, each datagram handed to
 // the sans-IO server core with its kernel receive timestamp, the reply sent
 // back from the same socket. The packet path allocates nothing of its own:
-// one reply buffer is reused, and the core reads the clock for T3 itself.
+// one reply buffer and one finish description are reused.
 //
 // The socket runs in reply mode (udp.ts): the handler returns the reply's
 // length and the addon queues it, sending up to SEND_BATCH replies with one
@@ -9,20 +9,19 @@
 // response by 13% under `npm run bench`'s load (4.59 -> 3.97 us, interleaved
 // runs); with a one-slot queue by 1%, so most of it is the batching.
 //
-// T3 and the queue: the core reads T3 while it builds the reply, so a queued
-// reply leaves the host later than its T3 says: after the handlers of the
-// datagrams behind it in the receive batch (until the queue is full) and after
-// the kernel has sent the replies ahead of it in the same sendmmsg. A client
-// counts that wait as network delay (half of it as offset error). Measured at
-// full load (loopback, full 32-datagram receive batches), mean wait after T3:
-// 15 us with 8 slots (57 us with 32, 8 us with 4; immediate sendto: the
-// syscall itself, a few us); at light load, with one request per wakeup, the
-// wait is just the reply's own sendmmsg. 8 slots keep nearly all of the CPU
-// gain of 32. T3 >= T2 always: T3 is read after the datagram arrived, from the
-// same CLOCK_REALTIME that stamped T2, and transmitTime() holds T3 at T2 should
-// the clock be stepped back in between.
+// T3 last (issue #8): the core lays the reply out but for T3 and the NTS seal
+// over it (ReplyFinish, src/proto/server/finish.ts); the handler reads the
+// clock and finishes the reply with finishReply just before returning it, so
+// the cookie work is no longer between T3 and the send. A queued reply still
+// leaves after the handlers of the datagrams behind it in the receive batch
+// (until the queue is full) and after the kernel has sent the replies ahead of
+// it in the same sendmmsg: measured at full load (loopback, full 32-datagram
+// receive batches), 15 us mean with 8 slots. T3 >= T2 always: finishReply
+// raises T3 to the T2 in the reply should the clock have been stepped back
+// since the datagram arrived.
 
 import type { ServerConfig } from "../proto/config/types.js";
+import { finishReply } from "../proto/server/finish.js";
 import { NtpServerCore } from "../proto/server/server.js";
 import type { ServerPolicy } from "../proto/server/policy.js";
 import type { SystemStateProvider } from "../proto/server/system-state.js";
@@ -36,7 +35,7 @@ import type { WallClock } from "./wall-clock.js";
 /** Largest request we read; longer datagrams are dropped by the socket. */
 const MAX_REQUEST_BYTES = 1024;
 const BIND_RETRY_MS = 1000;
-/** Replies per sendmmsg at most (see the T3 note above). */
+/** Replies per sendmmsg at most (see the T3 notes above and in docs). */
 const SEND_BATCH = 8;
 
 export function serverPolicyFromConfig(config: ServerConfig): ServerPolicy {
@@ -60,12 +59,10 @@ export class ServerTask {
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private boundOnce = false;
-  /** T2 of the request being answered (see transmitTime). */
-  private rxTimestamp = NtpTimestamp.ZERO;
 
   constructor(
     readonly config: ServerConfig,
-    clock: WallClock,
+    private readonly clock: WallClock,
     system: SystemStateProvider,
     private readonly log: Logger,
     /** The NTS cookie keys; without them NTS requests get plain replies. */
@@ -79,7 +76,6 @@ export class ServerTask {
   ) {
     this.core = new NtpServerCore({
       policy: serverPolicyFromConfig(config),
-      clock: { now: () => this.transmitTime(clock) },
       systemState: system,
       keySet,
     });
@@ -143,14 +139,9 @@ export class ServerTask {
     rxNsec: number,
   ): number {
     const rx = NtpTimestamp.fromUnix(rxSec, rxNsec);
-    this.rxTimestamp = rx;
     const decision = this.core.handle(data, length, address, rx, this.reply);
-    return decision.action === "reply" ? decision.length : 0;
-  }
-
-  /** The core's clock: T3, never before the T2 of the request it answers. */
-  private transmitTime(clock: WallClock): NtpTimestamp {
-    const now = clock.now();
-    return now.diffSeconds(this.rxTimestamp) < 0 ? this.rxTimestamp : now;
+    if (decision.action !== "reply") return 0;
+    finishReply(this.reply, decision.finish, this.clock.now());
+    return decision.length;
   }
 }

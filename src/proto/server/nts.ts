@@ -12,14 +12,14 @@
 //   * a verified request whose nonce is short without the additional padding
 //     RFC 8915 §5.6 requires is dropped (malformed), as are encrypted fields
 //     that break RFC 7822 framing or nest an authenticator.
-// writeAuthenticator(): a fresh cookie (same keys, current primary key) for
+// layoutAuthenticator(): a fresh cookie (same keys, current primary key) for
 // each cookie/placeholder slot of the request (before the authenticator, then
 // inside it), at most 8, each only when it is no longer than its slot, then
-// only as many as keep the reply within the request's length; sealed with the
-// S2C key under a fresh nonce.
+// only as many as keep the reply within the request's length; laid out under a
+// fresh nonce for the S2C seal, which comes after T3 (finish.ts).
 //
 // Per request this costs one cookie open, the C2S open, one cookie seal per
-// new cookie and the S2C seal. The session's (C2S, S2C) cipher pair comes
+// new cookie and (in the finish) the S2C seal. The session's (C2S, S2C) cipher pair comes
 // from a bounded cache keyed by the exact key bytes (AeadPairCache; a pair is
 // admitted once a request authenticated under it), so only a session's first
 // request, or one whose pair was evicted, pays the AEAD key setup; see
@@ -30,7 +30,7 @@ import { randomFillSync } from "node:crypto";
 import { AeadPairCache, type AeadPair } from "../crypto/aead-pair-cache.js";
 import { createAead } from "../crypto/registry.js";
 import { ExtensionFieldReader } from "../packet/extension-fields.js";
-import { MAX_EXTENSION_FIELDS, MAX_NTP_PACKET_LENGTH } from "../packet/parse.js";
+import { MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import {
   cookieLength,
   decodeCookie,
@@ -40,17 +40,20 @@ import {
 import { MAX_COOKIES } from "../nts/cookie/stash.js";
 import type { KeySet, RandomBytes } from "../nts/keyset/keyset.js";
 import {
+  AUTHENTICATOR_NONCE_OFFSET,
   AuthenticatorView,
   NtsFieldType,
   authenticatorFieldLength,
   cookieFieldLength,
   hasRequiredNoncePadding,
   openAuthenticator,
+  padded4,
   readAuthenticator,
-  writeAuthenticator,
+  writeAuthenticatorFrame,
   writeCookie,
 } from "../nts/packet/fields.js";
 import type { NtsFieldScanner } from "../nts/packet/scan.js";
+import { FinishStep, tagPrecedesText, type ReplyFinish } from "./finish.js";
 import type { ServerStats } from "./stats.js";
 
 /** Where the server reads the cookie master keys: once per NTS request. */
@@ -91,7 +94,6 @@ export class NtsRequestHandler {
   /** Value lengths of the slots, in order; slotCount of them are valid. */
   private readonly slots = new Int32Array(MAX_NEW_COOKIES);
   private slotCount = 0;
-  private readonly plaintext = new Uint8Array(MAX_NTP_PACKET_LENGTH);
   private keySet: KeySet | null = null;
   private contents: CookieContents | null = null;
   private pair: AeadPair | null = null;
@@ -168,17 +170,23 @@ export class NtsRequestHandler {
   }
 
   /**
-   * After check() said "ok": writes the reply's authenticator at
+   * After check() said "ok": lays out the reply's authenticator at
    * `out[offset..)`, the associated data being `out[0..offset)` (header and
-   * UID echo, already written), with fresh cookies inside when `withCookies`
-   * (not for a DENY). The reply ends at or before `maxLength`. Returns the
-   * reply's end offset, or -1 when not even an empty authenticator fits.
+   * UID echo, written or to be stamped): the field frame, a fresh nonce and,
+   * when `withCookies` (not for a DENY), fresh cookies as the plaintext, placed
+   * where the ciphertext goes. `finish` gets the SEAL step (the S2C cipher and
+   * key, where AD, nonce, text and tag are); sealing is left to finishReply or
+   * the socket, after T3 (finish.ts). The reply ends at or before `maxLength`.
+   * Returns the reply's end offset, or -1 when not even an empty authenticator
+   * fits. Either way the session keys are released (the S2C key lives on only
+   * in `finish`).
    */
-  writeAuthenticator(
+  layoutAuthenticator(
     out: Uint8Array,
     offset: number,
     maxLength: number,
     withCookies: boolean,
+    finish: ReplyFinish,
   ): number {
     const contents = this.contents;
     const keySet = this.keySet;
@@ -186,29 +194,51 @@ export class NtsRequestHandler {
     if (contents === null || keySet === null || pair === null) return -1; // no successful check()
     const s2c = pair.s2c();
     const limit = Math.min(maxLength, out.length);
-    const bare = offset + authenticatorFieldLength(s2c.nonceLength, s2c.tagLength);
+    const nonceLength = s2c.nonceLength;
+    const tagLength = s2c.tagLength;
+    const bare = offset + authenticatorFieldLength(nonceLength, tagLength);
     if (bare > limit) {
       this.release();
       return -1;
     }
+    const nonceOffset = offset + AUTHENTICATOR_NONCE_OFFSET;
+    const sealedOffset = nonceOffset + padded4(nonceLength);
+    const tagFirst = tagPrecedesText(s2c.id);
+    const textOffset = tagFirst ? sealedOffset + tagLength : sealedOffset;
+    // The frame's length depends on how many cookies fit: count them first,
+    // write the frame (which zeroes the body), then the cookies into it.
     let budget = limit - bare;
-    let plaintextLength = 0;
+    let cookies = 0;
+    const newLength = cookieLength(contents.aead);
+    const fieldLength = cookieFieldLength(newLength, true);
     if (withCookies) {
-      const newLength = cookieLength(contents.aead);
-      const fieldLength = cookieFieldLength(newLength, true);
       for (let i = 0; i < this.slotCount; i++) {
         if (newLength <= (this.slots[i] ?? 0) && fieldLength <= budget) {
-          const cookie = encodeCookie(keySet, contents, this.random);
-          plaintextLength += writeCookie(this.plaintext, plaintextLength, cookie, true);
+          cookies++;
           budget -= fieldLength;
         } else {
           this.stats.ntsCookiesWithheld++;
         }
       }
     }
-    const nonce = this.random(s2c.nonceLength);
-    const plaintext = this.plaintext.subarray(0, plaintextLength);
-    const end = offset + writeAuthenticator(out, offset, s2c, nonce, plaintext);
+    const textLength = cookies * fieldLength;
+    const end = offset + writeAuthenticatorFrame(out, offset, nonceLength, textLength + tagLength);
+    let at = textOffset;
+    for (let i = 0; i < cookies; i++) {
+      at += writeCookie(out, at, encodeCookie(keySet, contents, this.random), true);
+    }
+    out.set(this.random(nonceLength), nonceOffset);
+
+    finish.kind |= FinishStep.Seal;
+    finish.cipher = s2c;
+    finish.key.set(contents.s2c);
+    finish.keyLength = contents.s2c.length;
+    finish.adLength = offset;
+    finish.nonceOffset = nonceOffset;
+    finish.nonceLength = nonceLength;
+    finish.textOffset = textOffset;
+    finish.textLength = textLength;
+    finish.tagOffset = tagFirst ? sealedOffset : sealedOffset + textLength;
     this.release();
     return end;
   }

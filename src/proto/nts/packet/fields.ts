@@ -38,6 +38,9 @@ export const NtsFieldType = {
 export const UNIQUE_IDENTIFIER_LENGTH = 32;
 /** Octets of the nonce-length and ciphertext-length words at the start of the authenticator body. */
 export const AUTHENTICATOR_LENGTHS_LENGTH = 4;
+/** Offset of the nonce from the start of an authenticator field (field header, two lengths). */
+export const AUTHENTICATOR_NONCE_OFFSET =
+  EXTENSION_FIELD_HEADER_LENGTH + AUTHENTICATOR_LENGTHS_LENGTH;
 /** Minimum length of an authenticated (not encrypted) field: RFC 7822, no MAC. */
 export const AUTHENTICATED_FIELD_MIN_LENGTH = MIN_EXTENSION_FIELD_LENGTH;
 
@@ -128,6 +131,32 @@ export function writePlaceholder(out: Uint8Array, offset: number, cookieLength: 
 }
 
 /**
+ * Writes the frame of an authenticator field at `out[offset..)`: field header,
+ * nonce and ciphertext lengths, the rest of the body zeroed. The nonce then
+ * goes to `offset + AUTHENTICATOR_NONCE_OFFSET`, the ciphertext (AEAD output,
+ * tag included) `padded4(nonceLength)` octets after it. Returns the field's
+ * length.
+ */
+export function writeAuthenticatorFrame(
+  out: Uint8Array,
+  offset: number,
+  nonceLength: number,
+  ciphertextLength: number,
+  additionalPadding = 0,
+): number {
+  const length = authenticatorFieldLength(nonceLength, ciphertextLength, additionalPadding);
+  checkFits(length, out, offset);
+  writeFieldHeader(out, offset, NtsFieldType.Authenticator, length);
+  const o = offset + EXTENSION_FIELD_HEADER_LENGTH;
+  out[o] = nonceLength >>> 8;
+  out[o + 1] = nonceLength & 0xff;
+  out[o + 2] = ciphertextLength >>> 8;
+  out[o + 3] = ciphertextLength & 0xff;
+  out.fill(0, offset + AUTHENTICATOR_NONCE_OFFSET, offset + length);
+  return length;
+}
+
+/**
  * Seals `plaintext` (the encrypted extension fields, possibly empty) with
  * `cipher` under `nonce`, the associated data being `out[0..offset)`, and
  * writes the authenticator field at `out[offset..)`. Returns its length.
@@ -143,20 +172,16 @@ export function writeAuthenticator(
   additionalPadding = 0,
 ): number {
   const sealed = cipher.seal(nonce, out.subarray(0, offset), plaintext);
-  const length = authenticatorFieldLength(nonce.length, sealed.length, additionalPadding);
-  checkFits(length, out, offset);
-  writeFieldHeader(out, offset, NtsFieldType.Authenticator, length);
-  let o = offset + EXTENSION_FIELD_HEADER_LENGTH;
-  out[o] = nonce.length >>> 8;
-  out[o + 1] = nonce.length & 0xff;
-  out[o + 2] = sealed.length >>> 8;
-  out[o + 3] = sealed.length & 0xff;
-  o += AUTHENTICATOR_LENGTHS_LENGTH;
+  const length = writeAuthenticatorFrame(
+    out,
+    offset,
+    nonce.length,
+    sealed.length,
+    additionalPadding,
+  );
+  const o = offset + AUTHENTICATOR_NONCE_OFFSET;
   out.set(nonce, o);
-  out.fill(0, o + nonce.length, o + padded4(nonce.length));
-  o += padded4(nonce.length);
-  out.set(sealed, o);
-  out.fill(0, o + sealed.length, offset + length);
+  out.set(sealed, o + padded4(nonce.length));
   return length;
 }
 

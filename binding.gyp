@@ -14,6 +14,7 @@
         "native/errors.cc",
         "native/sd_notify.cc",
         "native/sockaddr.cc",
+        "native/reply_finish.cc",
         "native/udp_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

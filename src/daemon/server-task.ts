@@ -9,16 +9,18 @@
 // response by 13% under `npm run bench`'s load (4.59 -> 3.97 us, interleaved
 // runs); with a one-slot queue by 1%, so most of it is the batching.
 //
-// T3 last (issue #8): the core lays the reply out but for T3 and the NTS seal
-// over it (ReplyFinish, src/proto/server/finish.ts); the handler reads the
-// clock and finishes the reply with finishReply just before returning it, so
-// the cookie work is no longer between T3 and the send. A queued reply still
-// leaves after the handlers of the datagrams behind it in the receive batch
-// (until the queue is full) and after the kernel has sent the replies ahead of
-// it in the same sendmmsg: measured at full load (loopback, full 32-datagram
-// receive batches), 15 us mean with 8 slots. T3 >= T2 always: finishReply
-// raises T3 to the T2 in the reply should the clock have been stepped back
-// since the datagram arrived.
+// T3 at the wire (issue #8): the core lays the reply out but for T3 and the
+// NTS seal over it (ReplyFinish, src/proto/server/finish.ts). With the addon
+// the handler hands that finish to the socket (reply-finish.ts), which reads
+// CLOCK_REALTIME, stamps T3 and seals right before the queue's sendmmsg: the
+// handlers of later datagrams and the cookie work no longer sit between T3 and
+// the wire, only the finishes of the replies queued after it and the kernel's
+// sending of those ahead of it. Without the addon (node:dgram), or with a
+// clock other than the system clock (tests), or for an AEAD the addon does not
+// seal (AES-128-GCM-SIV), the handler finishes the reply itself with
+// finishReply just before returning it. T3 >= T2 always, both ways: T3 is
+// raised to the T2 in the reply should the clock have been stepped back since
+// the datagram arrived.
 
 import type { ServerConfig } from "../proto/config/types.js";
 import { finishReply } from "../proto/server/finish.js";
@@ -28,9 +30,10 @@ import type { SystemStateProvider } from "../proto/server/system-state.js";
 import type { KeySetProvider } from "../proto/server/nts.js";
 import { NtpTimestamp } from "../proto/time.js";
 import type { Logger } from "./log.js";
+import { NativeReplyFinish } from "./native/reply-finish.js";
 import { createUdpSocket, isSendError, type TimestampedUdpSocket } from "./native/udp.js";
 import { formatHostPort } from "./resolve.js";
-import type { WallClock } from "./wall-clock.js";
+import { systemWallClock, type WallClock } from "./wall-clock.js";
 
 /** Largest request we read; longer datagrams are dropped by the socket. */
 const MAX_REQUEST_BYTES = 1024;
@@ -59,6 +62,8 @@ export class ServerTask {
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private boundOnce = false;
+  /** Where the handler describes the finish for the socket; null: it finishes replies itself. */
+  private wireFinish: NativeReplyFinish | null = null;
 
   constructor(
     readonly config: ServerConfig,
@@ -85,10 +90,14 @@ export class ServerTask {
   /** Binds; resolves once bound, rejects if the first bind fails (then keeps retrying). */
   async start(): Promise<void> {
     const socket = this.createSocket(this.config.listen.family);
+    // The socket stamps CLOCK_REALTIME: only right when that is our clock.
+    this.wireFinish =
+      socket.finishesReplies && this.clock === systemWallClock ? new NativeReplyFinish() : null;
     socket.onRequest(
       (data, length, address, _port, rxSec, rxNsec) =>
         this.answer(data, length, address, rxSec, rxNsec),
       this.reply,
+      this.wireFinish?.bytes,
     );
     socket.onError((error) => {
       if (isSendError(error)) {
@@ -141,7 +150,10 @@ export class ServerTask {
     const rx = NtpTimestamp.fromUnix(rxSec, rxNsec);
     const decision = this.core.handle(data, length, address, rx, this.reply);
     if (decision.action !== "reply") return 0;
-    finishReply(this.reply, decision.finish, this.clock.now());
+    const wire = this.wireFinish;
+    if (wire === null || !wire.take(decision.finish)) {
+      finishReply(this.reply, decision.finish, this.clock.now());
+    }
     return decision.length;
   }
 }

@@ -46,10 +46,11 @@
 // 4). Hence the finish: setOnMessage(handler, reply, finish) with a Uint8Array `finish`
 // of kReplyFinishBytes lets the handler leave T3 and the NTS seal to the queue
 // (reply_finish.h, src/daemon/native/reply-finish.ts). The description is taken (and
-// cleared, key bytes overwritten) with the reply; FlushSendQueue then, right before its
-// sendmmsg, reads CLOCK_REALTIME for each reply, stamps T3 (never below the reply's T2)
-// and seals, so what still lies between a reply's T3 and the wire is the finishes of
-// the replies queued after it and the kernel sending those ahead of it. Failures of
+// cleared, key bytes overwritten) with the reply; FlushSendQueue then reads
+// CLOCK_REALTIME for each reply right before its send, stamps T3 (never below the
+// reply's T2) and seals; runs of plain replies still go out with one sendmmsg, a sealed
+// reply on its own. What lies between a reply's T3 and the wire is its own seal and the
+// kernel sending the replies ahead of it in the same sendmmsg. Failures of
 // queued replies (EAGAIN, ...) go to the error handler after the flush, one errno error
 // per reply, with syscall "sendmmsg" ("sendto" for a reply longer than a slot, which is
 // finished and sent at once; "seal" for one whose seal failed, not sent) and the
@@ -276,7 +277,6 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   send_iovs_.resize(send_capacity_);
   send_names_.resize(send_capacity_);
   send_finishes_.assign(send_capacity_, ReplyFinish{});
-  send_unfinished_.assign(send_capacity_, 0);
   for (size_t i = 0; i < send_capacity_; ++i) {
     send_iovs_[i].iov_base = &send_data_[i * max_datagram_];
     send_iovs_[i].iov_len = 0;
@@ -646,13 +646,12 @@ void UdpSocket::DrainErrorQueue(napi_env env) {
   }
 }
 
-// Finishes the queued replies, then sends them, as many per sendmmsg call as the kernel
-// takes. Each reply reads the clock for its own T3 just before its finish: a reply then
-// waits for the finishes after it (AES-SIV seals, about a microsecond each; T3 stamps,
-// nanoseconds) and for the kernel to send the replies ahead of it, but no longer for any
-// JS handler. A reply whose seal failed is skipped (reported as syscall "seal"). sendmmsg
-// stops at the first datagram that fails and returns the count sent before it (or -1
-// and errno when it is the first): that one is recorded and skipped, the rest retried.
+// Finishes the queued replies and sends them. A reply's T3 is read for it alone, right
+// before its send: plain replies are only stamped (nanoseconds each), so a run of them is
+// stamped and then sent with one sendmmsg; a reply to seal is stamped, sealed and sent on
+// its own (after the run before it), so no reply's T3 waits for the seals of the replies
+// after it (a few microseconds each). What remains between a reply's T3 and the wire is
+// its own seal and the kernel sending the replies ahead of it in its sendmmsg.
 void UdpSocket::FlushSendQueue() {
   size_t n = send_count_;
   send_count_ = 0;
@@ -660,25 +659,40 @@ void UdpSocket::FlushSendQueue() {
     for (size_t k = 0; k < n; ++k) WipeReplyFinish(&send_finishes_[k]);
     return;
   }
+  size_t run = 0;  // the first reply of the current run of replies not to seal
   for (size_t k = 0; k < n; ++k) {
     ReplyFinish& f = send_finishes_[k];
-    send_unfinished_[k] = 0;
-    if (f.kind == 0) continue;
+    if ((f.kind & kFinishSeal) == 0) continue;
+    StampAndSend(run, k);
+    run = k + 1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    if (!ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now)) {
-      send_unfinished_[k] = 1;
+    if (ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now)) {
+      SendQueued(k, k + 1);
+    } else {
       send_failures_.push_back(SendFailure{EIO, "seal", send_names_[k]});
     }
   }
-  size_t i = 0;
-  while (i < n) {
-    if (send_unfinished_[i] != 0) {
-      ++i;
-      continue;
-    }
-    size_t end = i + 1;
-    while (end < n && send_unfinished_[end] == 0) ++end;
+  StampAndSend(run, n);
+}
+
+void UdpSocket::StampAndSend(size_t begin, size_t end) {
+  for (size_t k = begin; k < end; ++k) {
+    ReplyFinish& f = send_finishes_[k];
+    if (f.kind == 0) continue;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now);  // no seal
+  }
+  SendQueued(begin, end);
+}
+
+// sendmmsg stops at the first datagram that fails and returns the count sent before it
+// (or -1 and errno when it is the first): that one is recorded and skipped, the rest
+// retried.
+void UdpSocket::SendQueued(size_t begin, size_t end) {
+  size_t i = begin;
+  while (i < end) {
     int r = sendmmsg(fd_, &send_msgs_[i], static_cast<unsigned>(end - i), 0);
     if (r > 0) {
       i += static_cast<size_t>(r);

@@ -60,6 +60,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Finishes every queued reply (T3, seal: reply_finish.h) and hands them to the kernel
   // (sendmmsg); failures go to send_failures_.
   void FlushSendQueue();
+  // Stamps T3 on the queued replies [begin, end) (none of them to seal) and sends them.
+  void StampAndSend(size_t begin, size_t end);
+  // Sends the queued replies [begin, end) as they are.
+  void SendQueued(size_t begin, size_t end);
   // Puts one reply in the send queue (flushing it when full), with the finish described
   // at `finish` (kReplyFinishBytes, taken and cleared; null: none); one longer than a
   // queue slot is finished and sent at once. False (nothing queued or sent) when the
@@ -130,10 +134,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<mmsghdr> send_msgs_;
   std::vector<iovec> send_iovs_;
   std::vector<sockaddr_storage> send_names_;
-  // The finish of each queued reply (its key overwritten once applied or dropped), and
-  // whether it failed (the reply is then not sent).
+  // The finish of each queued reply (its key overwritten once applied or dropped).
   std::vector<ReplyFinish> send_finishes_;
-  std::vector<uint8_t> send_unfinished_;
   std::vector<SendFailure> send_failures_;
 };
 

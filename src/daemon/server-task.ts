@@ -12,10 +12,11 @@
 // T3 at the wire (issue #8): the core lays the reply out but for T3 and the
 // NTS seal over it (ReplyFinish, src/proto/server/finish.ts). With the addon
 // the handler hands that finish to the socket (reply-finish.ts), which reads
-// CLOCK_REALTIME, stamps T3 and seals right before the queue's sendmmsg: the
+// CLOCK_REALTIME, stamps T3 and seals right before the reply's send: the
 // handlers of later datagrams and the cookie work no longer sit between T3 and
-// the wire, only the finishes of the replies queued after it and the kernel's
-// sending of those ahead of it. Without the addon (node:dgram), or with a
+// the wire, only the reply's own seal and the kernel sending the replies ahead
+// of it in the same sendmmsg (runs of plain replies still share one; a sealed
+// reply goes alone, so it never waits for other replies' seals). Without the addon (node:dgram), or with a
 // clock other than the system clock (tests), or for an AEAD the addon does not
 // seal (AES-128-GCM-SIV), the handler finishes the reply itself with
 // finishReply just before returning it. T3 >= T2 always, both ways: T3 is

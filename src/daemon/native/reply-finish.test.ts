@@ -95,12 +95,20 @@ describe("replies finished at the wire (addon)", { skip: noAddon }, () => {
     return { server, core, wire, keyLeft, errors };
   };
 
-  /** `count` NTP sources (NTS with `aead`, else plain) polling `port` from one socket. */
-  const clients = async (port: number, count: number, aead?: AeadId) => {
+  /**
+   * `count` NTP sources (NTS with `aead`, else plain; a function: per source) polling
+   * `port` from one socket.
+   */
+  const clients = async (
+    port: number,
+    count: number,
+    aeadOf?: AeadId | ((i: number) => AeadId | undefined),
+  ) => {
     const socket = make();
     await socket.bind("127.0.0.1", 0);
     await socket.connect("127.0.0.1", port);
     const sources = Array.from({ length: count }, (_, i) => {
+      const aead = typeof aeadOf === "function" ? aeadOf(i) : aeadOf;
       if (aead === undefined) return new NtpSource({ random });
       const k = aeadKeyLength(aead)!;
       const keys = {
@@ -157,6 +165,7 @@ describe("replies finished at the wire (addon)", { skip: noAddon }, () => {
     ["NTS AEAD 15", AeadId.AES_SIV_CMAC_256],
     ["NTS AEAD 17", AeadId.AES_SIV_CMAC_512],
     ["NTS AEAD 30 (finished in JS)", AeadId.AES_128_GCM_SIV],
+    ["plain and NTS mixed", (i: number) => (i % 3 === 0 ? undefined : AeadId.AES_SIV_CMAC_512)],
   ] as const) {
     it(`${name}: T2 <= T3 <= T4 for every reply of a batch; NTS replies verify; no key octet stays in the description`, async () => {
       const { server, core, keyLeft, errors } = await serve({ sendBatchSize: 4 });
@@ -167,7 +176,8 @@ describe("replies finished at the wire (addon)", { skip: noAddon }, () => {
       }
       checkTimes(results);
       assert.equal(core.stats.acceptedPackets, 33);
-      if (aead !== undefined) assert.equal(core.stats.ntsAcceptedPackets, 33);
+      if (typeof aead === "number") assert.equal(core.stats.ntsAcceptedPackets, 33);
+      if (typeof aead === "function") assert.equal(core.stats.ntsAcceptedPackets, 21);
       assert.deepEqual(errors, []);
       assert.ok(keyLeft.length === 33 && keyLeft.every((left) => !left));
     });

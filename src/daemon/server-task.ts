@@ -13,15 +13,24 @@
 // NTS seal over it (ReplyFinish, src/proto/server/finish.ts). With the addon
 // the handler hands that finish to the socket (reply-finish.ts), which reads
 // CLOCK_REALTIME, stamps T3 and seals right before the reply's send: the
-// handlers of later datagrams and the cookie work no longer sit between T3 and
-// the wire, only the reply's own seal and the kernel sending the replies ahead
-// of it in the same sendmmsg (runs of plain replies still share one; a sealed
-// reply goes alone, so it never waits for other replies' seals). Without the addon (node:dgram), or with a
-// clock other than the system clock (tests), or for an AEAD the addon does not
-// seal (AES-128-GCM-SIV), the handler finishes the reply itself with
-// finishReply just before returning it. T3 >= T2 always, both ways: T3 is
-// raised to the T2 in the reply should the clock have been stepped back since
-// the datagram arrived.
+// handlers of later datagrams and the cookie work no longer sit between T3
+// and the wire, only the reply's own seal and the kernel sending the replies
+// ahead of it in the same sendmmsg (runs of plain replies share one; a sealed
+// reply goes alone, so it never waits for other replies' seals). Without the
+// addon (node:dgram), with a clock other than the system clock (tests), or
+// for an AEAD the addon does not seal (AES-128-GCM-SIV), the handler finishes
+// the reply itself with finishReply just before returning it. T3 >= T2
+// always, both ways: T3 is raised to the T2 in the reply should the clock
+// have been stepped back since the datagram arrived.
+//
+// SEND_BATCH is then what is left of the wait: on loopback the kernel delivers
+// each reply to its receiver inside the sendmmsg, so the k-th reply of a
+// sendmmsg leaves several microseconds per reply ahead of it after its T3.
+// Measured at half load (plain, bench/t3-wire.ts, batches formed by this
+// shared VM's scheduling), T3-to-wire median with 8 / 4 / 2 / 1 slots: 16 /
+// 7.7 / 4.7 / 3.1 us (chrony 2.8); server CPU per reply against chrony's in
+// the same `npm run bench` runs: 0.95-0.98 / 0.95-0.99 / 1.06 / ~1.3. Four
+// slots halve the error at no CPU cost we could measure.
 
 import type { ServerConfig } from "../proto/config/types.js";
 import { finishReply } from "../proto/server/finish.js";
@@ -39,8 +48,8 @@ import { systemWallClock, type WallClock } from "./wall-clock.js";
 /** Largest request we read; longer datagrams are dropped by the socket. */
 const MAX_REQUEST_BYTES = 1024;
 const BIND_RETRY_MS = 1000;
-/** Replies per sendmmsg at most (see the T3 notes above and in docs). */
-const SEND_BATCH = 8;
+/** Replies per sendmmsg at most (see the T3 notes above). */
+const SEND_BATCH = 4;
 
 export function serverPolicyFromConfig(config: ServerConfig): ServerPolicy {
   const cidrs = (list: ServerConfig["allowlist"]) =>

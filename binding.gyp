@@ -16,6 +16,7 @@
         "native/errors.cc",
         "native/sd_notify.cc",
         "native/sockaddr.cc",
+        "native/reply_finish.cc",
         "native/tcp_listen.cc",
         "native/udp_socket.cc"
       ],

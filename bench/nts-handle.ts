@@ -41,6 +41,7 @@ type CookieModule = typeof import("../src/proto/nts/cookie/cookie.js");
 type KeySetModule = typeof import("../src/proto/nts/keyset/keyset.js");
 type FieldsModule = typeof import("../src/proto/nts/packet/fields.js");
 type ServerModule = typeof import("../src/proto/server/server.js");
+type FinishModule = typeof import("../src/proto/server/finish.js");
 type StateModule = typeof import("../src/proto/server/system-state.js");
 type TimeModule = typeof import("../src/proto/time.js");
 type AeadId = import("../src/proto/crypto/aead.js").AeadId;
@@ -124,6 +125,12 @@ async function loadImpl(name: string, root: string, selectSiv: boolean): Promise
   const { KeySet } = await load<KeySetModule>("nts/keyset/keyset.ts");
   const fields = await load<FieldsModule>("nts/packet/fields.ts");
   const { NtpServerCore } = await load<ServerModule>("server/server.ts");
+  // Since T3 moved out of the core (issue #8) a reply is handle() + finishReply();
+  // a baseline from before that has no finish.ts and does it all in handle().
+  const finishReply = await load<FinishModule>("server/finish.ts").then(
+    (m) => m.finishReply,
+    () => null,
+  );
   const { SystemStateCell, initialSystemState } = await load<StateModule>("server/system-state.ts");
   const { NtpTimestamp } = await load<TimeModule>("time.ts");
 
@@ -131,7 +138,8 @@ async function loadImpl(name: string, root: string, selectSiv: boolean): Promise
   const tx = new NtpTimestamp(0xe84948b2, 0xb644bff8);
   const keySet = KeySet.generate((n) => randomBytes(n));
   const core = new NtpServerCore({
-    clock: { now: () => tx },
+    // Read by a baseline core only (the option is gone since T3 moved out).
+    ...{ clock: { now: () => tx } },
     systemState: new SystemStateCell({ ...initialSystemState(), stratum: 2 }),
     keySet: { current: () => keySet },
     aead: (await aeadProvider(root, selectSiv)) as ConstructorParameters<
@@ -151,7 +159,9 @@ async function loadImpl(name: string, root: string, selectSiv: boolean): Promise
     name,
     handle(request) {
       const d = core.handle(request, request.length, ADDRESS, rx, out);
-      return d.action === "reply" ? d.length : -1;
+      if (d.action !== "reply") return -1;
+      if (finishReply !== null) finishReply(out, d.finish, tx);
+      return d.length;
     },
     plainRequest,
     ntsRequest(aead, cookies) {
@@ -179,7 +189,7 @@ async function loadImpl(name: string, root: string, selectSiv: boolean): Promise
     validate(request, nts) {
       const d = core.handle(request, request.length, ADDRESS, rx, out);
       if (d.action !== "reply" || d.kind !== "time" || d.nts !== nts) {
-        throw new Error(`${name}: unexpected decision ${JSON.stringify(d)}`);
+        throw new Error(`${name}: unexpected decision ${d.action} ${d.kind} nts=${d.nts}`);
       }
       // Every slot is answered: an NTS reply is as long as its request.
       if (nts && d.length !== request.length) {

@@ -31,7 +31,8 @@ namespace {
 // 5: sivSeal, sivOpen, sivSealComponents, sivOpenComponents
 // 6: UdpSocket bind(host, port, { reusePort }), tcpListen
 // 7: sivPrepareKey, sivWipeKey, sivSealPrepared, sivOpenPrepared, sivImplementation
-constexpr int kAbiVersion = 7;
+// 8: UdpSocket setOnMessage(handler, reply, finish): T3 stamped and NTS sealed at the flush
+constexpr int kAbiVersion = 8;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -39,15 +39,24 @@
 // the last handler of each recvmmsg batch, so no reply outlives the wakeup that made
 // it. Batching saves more than the syscalls (which cost within 2% per datagram either
 // way, measured alone): in `npm run bench` the server's CPU per reply drops by 13% with
-// 8 slots against one, likely as a burst wakes the loopback peer once. The
-// cost is latency: a queued reply waits for the handlers after it (until the queue fills) and
-// for the kernel to send the replies ahead of it in the same sendmmsg. Measured at full
-// load (32-datagram receive batches): mean 15 us with 8 slots, 57 us with 32, 8 us with
-// 4; a lone request waits only for its own sendmmsg. Failures of queued replies (EAGAIN,
-// ...) go to the error handler after the flush, one errno error per reply, with syscall
-// "sendmmsg" ("sendto" for a reply longer than a slot) and the address and port. A
-// handler returning anything but undefined or an integer in [0, reply.length] is
-// reported as an uncaught RangeError.
+// 8 slots against one, likely as a burst wakes the loopback peer once. The cost is
+// latency: a queued reply waits for the handlers after it (until the queue fills) and
+// for the kernel to send the replies ahead of it in the same sendmmsg (measured at full
+// load, 32-datagram receive batches: mean 15 us with 8 slots, 57 us with 32, 8 us with
+// 4). Hence the finish: setOnMessage(handler, reply, finish) with a Uint8Array `finish`
+// of kReplyFinishBytes lets the handler leave T3 and the NTS seal to the queue
+// (reply_finish.h, src/daemon/native/reply-finish.ts). The description is taken (and
+// cleared, key bytes overwritten) with the reply; FlushSendQueue then reads
+// CLOCK_REALTIME for each reply right before its send, stamps T3 (never below the
+// reply's T2) and seals; runs of plain replies still go out with one sendmmsg, a sealed
+// reply on its own. What lies between a reply's T3 and the wire is its own seal and the
+// kernel sending the replies ahead of it in the same sendmmsg. Failures of
+// queued replies (EAGAIN, ...) go to the error handler after the flush, one errno error
+// per reply, with syscall "sendmmsg" ("sendto" for a reply longer than a slot, which is
+// finished and sent at once; "seal" for one whose seal failed, not sent) and the
+// address and port. A handler returning anything but undefined or an integer in
+// [0, reply.length], or a finish description that does not fit its reply, is reported
+// as an uncaught RangeError (and the reply is not sent).
 //
 // Receive errors (e.g. ECONNREFUSED on a connected socket) go to the error handler set
 // with setOnError, or are dropped if there is none. (libuv reports such a pending socket
@@ -267,6 +276,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   send_msgs_.resize(send_capacity_);
   send_iovs_.resize(send_capacity_);
   send_names_.resize(send_capacity_);
+  send_finishes_.assign(send_capacity_, ReplyFinish{});
   for (size_t i = 0; i < send_capacity_; ++i) {
     send_iovs_[i].iov_base = &send_data_[i * max_datagram_];
     send_iovs_[i].iov_len = 0;
@@ -385,6 +395,7 @@ void UdpSocket::ReleaseJsResources() {
   on_error_.Reset();
   on_tx_timestamp_.Reset();
   reply_.Reset();
+  finish_.Reset();
   for (Slot& s : slots_) {
     if (s.buffer != nullptr) napi_delete_reference(env_, s.buffer);
     s.buffer = nullptr;
@@ -538,9 +549,9 @@ void UdpSocket::DrainBatches(napi_env env) {
       bool replying = !reply_.IsEmpty() && h.msg_namelen > 0;
       if (napi_call_function(env, undefined, fn, 6, argv, &result) != napi_ok) {
         ReportPendingException(env);
-      } else if (replying) {
-        QueueReply(env, result, i);
+        result = undefined;  // no reply (QueueReply still clears the finish description)
       }
+      if (replying) QueueReply(env, result, i);
     }
     FlushSendQueue();
     ReportSendErrors(env);
@@ -635,16 +646,54 @@ void UdpSocket::DrainErrorQueue(napi_env env) {
   }
 }
 
-// Sends the queued datagrams, as many per sendmmsg call as the kernel takes. sendmmsg
-// stops at the first datagram that fails and returns the count sent before it (or -1
-// and errno when it is the first): that one is recorded and skipped, the rest retried.
+// Finishes the queued replies and sends them. A reply's T3 is read for it alone, right
+// before its send: plain replies are only stamped (nanoseconds each), so a run of them is
+// stamped and then sent with one sendmmsg; a reply to seal is stamped, sealed and sent on
+// its own (after the run before it), so no reply's T3 waits for the seals of the replies
+// after it (a few microseconds each). What remains between a reply's T3 and the wire is
+// its own seal and the kernel sending the replies ahead of it in its sendmmsg.
 void UdpSocket::FlushSendQueue() {
   size_t n = send_count_;
   send_count_ = 0;
-  if (fd_ < 0) return;
-  size_t i = 0;
-  while (i < n) {
-    int r = sendmmsg(fd_, &send_msgs_[i], static_cast<unsigned>(n - i), 0);
+  if (fd_ < 0) {
+    for (size_t k = 0; k < n; ++k) WipeReplyFinish(&send_finishes_[k]);
+    return;
+  }
+  size_t run = 0;  // the first reply of the current run of replies not to seal
+  for (size_t k = 0; k < n; ++k) {
+    ReplyFinish& f = send_finishes_[k];
+    if ((f.kind & kFinishSeal) == 0) continue;
+    StampAndSend(run, k);
+    run = k + 1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now)) {
+      SendQueued(k, k + 1);
+    } else {
+      send_failures_.push_back(SendFailure{EIO, "seal", send_names_[k]});
+    }
+  }
+  StampAndSend(run, n);
+}
+
+void UdpSocket::StampAndSend(size_t begin, size_t end) {
+  for (size_t k = begin; k < end; ++k) {
+    ReplyFinish& f = send_finishes_[k];
+    if (f.kind == 0) continue;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now);  // no seal
+  }
+  SendQueued(begin, end);
+}
+
+// sendmmsg stops at the first datagram that fails and returns the count sent before it
+// (or -1 and errno when it is the first): that one is recorded and skipped, the rest
+// retried.
+void UdpSocket::SendQueued(size_t begin, size_t end) {
+  size_t i = begin;
+  while (i < end) {
+    int r = sendmmsg(fd_, &send_msgs_[i], static_cast<unsigned>(end - i), 0);
     if (r > 0) {
       i += static_cast<size_t>(r);
       continue;
@@ -792,43 +841,73 @@ Napi::Value UdpSocket::SendTo(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void UdpSocket::Enqueue(const uint8_t* data, size_t length, const sockaddr_storage& to,
-                        socklen_t len) {
+bool UdpSocket::Enqueue(uint8_t* data, size_t length, const sockaddr_storage& to,
+                        socklen_t len, uint8_t* finish) {
   if (length > max_datagram_) {
+    // Finished in the caller's buffer (the handler is done with it) and sent at once.
+    ReplyFinish f{};
+    if (finish != nullptr && !TakeReplyFinish(finish, length, &f)) return false;
+    if (f.kind != 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      if (!ApplyReplyFinish(data, &f, now)) {
+        send_failures_.push_back(SendFailure{EIO, "seal", to});
+        return true;
+      }
+    }
     ssize_t sent;
     do {
       sent = ::sendto(fd_, data, length, 0, reinterpret_cast<const sockaddr*>(&to), len);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) send_failures_.push_back(SendFailure{errno, "sendto", to});
-    return;
+    return true;
   }
   size_t k = send_count_;
+  ReplyFinish& f = send_finishes_[k];
+  f.kind = 0;
+  if (finish != nullptr && !TakeReplyFinish(finish, length, &f)) return false;
   std::memcpy(send_iovs_[k].iov_base, data, length);
   send_iovs_[k].iov_len = length;
   std::memcpy(&send_names_[k], &to, len);
   send_msgs_[k].msg_hdr.msg_namelen = len;
   send_count_ = k + 1;
   if (send_count_ == send_capacity_) FlushSendQueue();
+  return true;
 }
 
 void UdpSocket::QueueReply(napi_env env, napi_value result, int i) {
-  napi_valuetype type;
-  if (napi_typeof(env, result, &type) != napi_ok || type == napi_undefined) return;
-  double n = -1;
-  if (type == napi_number) napi_get_value_double(env, result, &n);
-  if (n == 0 || closed_ || reply_.IsEmpty()) return;
-  // The buffer is looked up again for every reply (about 20 ns): the handler may have
-  // replaced it (setOnMessage) or detached its ArrayBuffer, which frees the memory.
-  napi_value reply;
+  // The finish description first: whatever becomes of the reply, no key stays in it.
+  // Buffers are looked up again for every reply (about 20 ns each): the handler may
+  // have replaced them (setOnMessage) or detached their ArrayBuffer, freeing the memory.
+  uint8_t* finish = nullptr;
   napi_typedarray_type array_type;
+  if (!finish_.IsEmpty()) {
+    napi_value value;
+    size_t finish_length = 0;
+    void* finish_data = nullptr;
+    if (napi_get_reference_value(env, finish_, &value) == napi_ok &&
+        napi_get_typedarray_info(env, value, &array_type, &finish_length, &finish_data, nullptr,
+                                 nullptr) == napi_ok &&
+        finish_length >= kReplyFinishBytes) {
+      finish = static_cast<uint8_t*>(finish_data);
+    }
+  }
+  napi_valuetype type;
+  double n = -1;
+  if (napi_typeof(env, result, &type) != napi_ok) type = napi_undefined;
+  if (type == napi_number) napi_get_value_double(env, result, &n);
+  napi_value reply;
   size_t capacity = 0;
   void* data = nullptr;
-  if (napi_get_reference_value(env, reply_, &reply) != napi_ok ||
+  if (type == napi_undefined || n == 0 || closed_ || reply_.IsEmpty() ||
+      napi_get_reference_value(env, reply_, &reply) != napi_ok ||
       napi_get_typedarray_info(env, reply, &array_type, &capacity, &data, nullptr, nullptr) !=
           napi_ok) {
+    ClearSharedReplyFinish(finish);
     return;
   }
   if (!(n > 0 && n <= static_cast<double>(capacity)) || std::floor(n) != n) {
+    ClearSharedReplyFinish(finish);
     Napi::RangeError e = Napi::RangeError::New(
         Napi::Env(env), "UdpSocket message handler: the reply length it returned must be an "
                         "integer in [0, reply.length], or undefined");
@@ -836,8 +915,14 @@ void UdpSocket::QueueReply(napi_env env, napi_value result, int i) {
     napi_fatal_exception(env, e.Value());
     return;
   }
-  Enqueue(static_cast<const uint8_t*>(data), static_cast<size_t>(n), names_[i],
-          msgs_[i].msg_hdr.msg_namelen);
+  if (!Enqueue(static_cast<uint8_t*>(data), static_cast<size_t>(n), names_[i],
+               msgs_[i].msg_hdr.msg_namelen, finish)) {
+    Napi::RangeError e = Napi::RangeError::New(
+        Napi::Env(env), "UdpSocket message handler: the reply's finish description does not "
+                        "fit the reply (see src/daemon/native/reply-finish.ts)");
+    e.Set("code", Napi::String::New(Napi::Env(env), "ERR_OUT_OF_RANGE"));
+    napi_fatal_exception(env, e.Value());
+  }
 }
 
 Napi::Value UdpSocket::LocalAddress(const Napi::CallbackInfo& info) {
@@ -866,9 +951,18 @@ Napi::Value UdpSocket::SetOnMessage(const Napi::CallbackInfo& info) {
                     info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)) {
     ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "setOnMessage: reply must be a Uint8Array");
   }
+  bool has_finish = info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull();
+  if (has_finish && (!has_reply || !info[2].IsTypedArray() ||
+                     info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+                     info[2].As<Napi::Uint8Array>().ElementLength() < kReplyFinishBytes)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE",
+                   "setOnMessage: finish must be a Uint8Array of at least " +
+                       std::to_string(kReplyFinishBytes) + " bytes, given with reply");
+  }
   if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
     on_message_.Reset();
     reply_.Reset();
+    finish_.Reset();
   } else if (info[0].IsFunction()) {
     if (!closed_) {
       on_message_ = Napi::Persistent(info[0].As<Napi::Function>());
@@ -876,6 +970,11 @@ Napi::Value UdpSocket::SetOnMessage(const Napi::CallbackInfo& info) {
         reply_ = Napi::Persistent(info[1].As<Napi::Uint8Array>());
       } else {
         reply_.Reset();
+      }
+      if (has_finish) {
+        finish_ = Napi::Persistent(info[2].As<Napi::Uint8Array>());
+      } else {
+        finish_.Reset();
       }
     }
   } else {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "reply_finish.h"
 #include "sockaddr.h"
 
 namespace ntpd {
@@ -49,16 +50,26 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // A queued send that failed in FlushSendQueue, reported by ReportSendErrors.
   struct SendFailure {
     int err;
-    const char* syscall;  // "sendmmsg", or "sendto" for a reply longer than a slot
+    // "sendmmsg", "sendto" for a reply longer than a slot, "seal" for a reply whose
+    // finish failed (not sent)
+    const char* syscall;
     sockaddr_storage to;
   };
 
   void CheckOpen(Napi::Env env, const char* syscall) const;
-  // Hands every queued datagram to the kernel (sendmmsg); failures go to send_failures_.
+  // Finishes every queued reply (T3, seal: reply_finish.h) and hands them to the kernel
+  // (sendmmsg); failures go to send_failures_.
   void FlushSendQueue();
-  // Puts one datagram in the send queue (flushing it when full); one longer than a queue
-  // slot is sent at once. Never throws: failures go to send_failures_.
-  void Enqueue(const uint8_t* data, size_t length, const sockaddr_storage& to, socklen_t len);
+  // Stamps T3 on the queued replies [begin, end) (none of them to seal) and sends them.
+  void StampAndSend(size_t begin, size_t end);
+  // Sends the queued replies [begin, end) as they are.
+  void SendQueued(size_t begin, size_t end);
+  // Puts one reply in the send queue (flushing it when full), with the finish described
+  // at `finish` (kReplyFinishBytes, taken and cleared; null: none); one longer than a
+  // queue slot is finished and sent at once. False (nothing queued or sent) when the
+  // description is malformed. Never throws: send failures go to send_failures_.
+  bool Enqueue(uint8_t* data, size_t length, const sockaddr_storage& to, socklen_t len,
+               uint8_t* finish);
   // Reply mode: queues reply_[0, result) to the source of datagram `i`; see SetOnMessage.
   void QueueReply(napi_env env, napi_value result, int i);
   // Calls the error handler once per entry of send_failures_ (then clears it).
@@ -101,8 +112,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::FunctionReference on_message_;
   Napi::FunctionReference on_error_;
   Napi::FunctionReference on_tx_timestamp_;
-  // Reply mode (setOnMessage(handler, reply)): the buffer the handler writes replies to.
+  // Reply mode (setOnMessage(handler, reply, finish?)): the buffer the handler writes
+  // replies to, and the one it describes their finish in (reply_finish.h).
   Napi::Reference<Napi::Uint8Array> reply_;
+  Napi::Reference<Napi::Uint8Array> finish_;
 
   size_t batch_size_;
   size_t max_datagram_;
@@ -121,6 +134,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<mmsghdr> send_msgs_;
   std::vector<iovec> send_iovs_;
   std::vector<sockaddr_storage> send_names_;
+  // The finish of each queued reply (its key overwritten once applied or dropped).
+  std::vector<ReplyFinish> send_finishes_;
   std::vector<SendFailure> send_failures_;
 };
 

@@ -1,9 +1,11 @@
-// One simulated NTP server: the real server core (NtpServerCore.handle) answering
-// with the simulated server's clock. That clock is true time plus the server's
+// One simulated NTP server: the real server core (NtpServerCore.handle, then
+// finishReply with T3 read at the departure time) answering with the simulated
+// server's clock. That clock is true time plus the server's
 // error (constant offset, drift, steps) plus Gaussian read noise; the server
 // publishes a primary's system state (stratum 1 unless the scenario says
 // otherwise, LI 0).
 
+import { finishReply } from "../src/proto/server/finish.js";
 import { NtpServerCore } from "../src/proto/server/server.js";
 import {
   initialSystemState,
@@ -38,8 +40,6 @@ export class SimServer {
   readonly #core: NtpServerCore;
   readonly #noise: Rng;
   readonly #out = new Uint8Array(1024);
-  /** True time at which the core's clock.now() is read (T3). */
-  #readAt = 0;
 
   constructor(spec: ServerSpec, seed: number) {
     this.spec = spec;
@@ -55,7 +55,6 @@ export class SimServer {
       ...linearRootDispersion(spec.rootDispersion ?? 1e-5, START, 0),
     };
     this.#core = new NtpServerCore({
-      clock: { now: () => this.#read(this.#readAt) },
       systemState: new SystemStateCell(state),
       rateLimitSeed: 1,
     });
@@ -89,7 +88,6 @@ export class SimServer {
     }
     this.counters.received++;
     const departs = t + (this.spec.processing ?? 20e-6);
-    this.#readAt = departs;
     const decision = this.#core.handle(
       request,
       request.length,
@@ -101,6 +99,7 @@ export class SimServer {
       this.counters.drops++;
       return null;
     }
+    finishReply(this.#out, decision.finish, this.#read(departs));
     this.counters.replies++;
     return { reply: this.#out.slice(0, decision.length), departs };
   }

@@ -3,8 +3,8 @@
 // scenario's known offset(t). The socket is the daemon's timestamped UDP
 // socket (src/daemon/native/udp.ts): with the addon, T2 is the kernel's
 // receive timestamp (SO_TIMESTAMPNS), as in the daemon's own server; without
-// it, node:dgram and a user-space read. T3 is read when the core writes the
-// reply.
+// it, node:dgram and a user-space read. T3 is read and the reply finished
+// (finishReply) right after the core has laid it out.
 //
 // Jitter: each reply (timestamps already written) is held back by an
 // exponentially distributed extra delay before it is sent, which the client
@@ -14,6 +14,7 @@
 // accurate to a few µs (cheap: a few requests per second).
 import { clockReader } from "../../src/daemon/native/clock.js";
 import { createUdpSocket } from "../../src/daemon/native/udp.js";
+import { finishReply } from "../../src/proto/server/finish.js";
 import { NtpServerCore } from "../../src/proto/server/server.js";
 import { initialSystemState, SystemStateCell } from "../../src/proto/server/system-state.js";
 import { NtpTimestamp } from "../../src/proto/time.js";
@@ -79,7 +80,6 @@ export async function startTestServer(scenario: Scenario, seed: number): Promise
     },
   };
   const core = new NtpServerCore({
-    clock,
     systemState: new SystemStateCell(
       initialSystemState({ localStratum: 1, referenceId: "TEST", precisionLog2: -20 }),
     ),
@@ -102,10 +102,12 @@ export async function startTestServer(scenario: Scenario, seed: number): Promise
       dropped++;
       return;
     }
+    finishReply(out, decision.finish, clock.now());
+    const replyLength = decision.length; // the decision is reused by the next request
     const send = () => {
       if (closed) return;
       replies++;
-      socket.sendTo(out, decision.length, address, port);
+      socket.sendTo(out, replyLength, address, port);
     };
     const delay = exponential(scenario.jitterMean, random);
     extraDelay += delay;

@@ -1,7 +1,7 @@
 // One `[[server]]`: a UDP socket bound to `listen`, each datagram handed to
 // the sans-IO server core with its kernel receive timestamp, the reply sent
 // back from the same socket. The packet path allocates nothing of its own:
-// one reply buffer is reused, and the core reads the clock for T3 itself.
+// one reply buffer and one finish description are reused.
 //
 // The socket runs in reply mode (udp.ts): the handler returns the reply's
 // length and the addon queues it, sending up to SEND_BATCH replies with one
@@ -9,20 +9,31 @@
 // response by 13% under `npm run bench`'s load (4.59 -> 3.97 us, interleaved
 // runs); with a one-slot queue by 1%, so most of it is the batching.
 //
-// T3 and the queue: the core reads T3 while it builds the reply, so a queued
-// reply leaves the host later than its T3 says: after the handlers of the
-// datagrams behind it in the receive batch (until the queue is full) and after
-// the kernel has sent the replies ahead of it in the same sendmmsg. A client
-// counts that wait as network delay (half of it as offset error). Measured at
-// full load (loopback, full 32-datagram receive batches), mean wait after T3:
-// 15 us with 8 slots (57 us with 32, 8 us with 4; immediate sendto: the
-// syscall itself, a few us); at light load, with one request per wakeup, the
-// wait is just the reply's own sendmmsg. 8 slots keep nearly all of the CPU
-// gain of 32. T3 >= T2 always: T3 is read after the datagram arrived, from the
-// same CLOCK_REALTIME that stamped T2, and transmitTime() holds T3 at T2 should
-// the clock be stepped back in between.
+// T3 at the wire (issue #8): the core lays the reply out but for T3 and the
+// NTS seal over it (ReplyFinish, src/proto/server/finish.ts). With the addon
+// the handler hands that finish to the socket (reply-finish.ts), which reads
+// CLOCK_REALTIME, stamps T3 and seals right before the reply's send: the
+// handlers of later datagrams and the cookie work no longer sit between T3
+// and the wire, only the reply's own seal and the kernel sending the replies
+// ahead of it in the same sendmmsg (runs of plain replies share one; a sealed
+// reply goes alone, so it never waits for other replies' seals). Without the
+// addon (node:dgram), with a clock other than the system clock (tests), or
+// for an AEAD the addon does not seal (AES-128-GCM-SIV), the handler finishes
+// the reply itself with finishReply just before returning it. T3 >= T2
+// always, both ways: T3 is raised to the T2 in the reply should the clock
+// have been stepped back since the datagram arrived.
+//
+// SEND_BATCH is then what is left of the wait: on loopback the kernel delivers
+// each reply to its receiver inside the sendmmsg, so the k-th reply of a
+// sendmmsg leaves several microseconds per reply ahead of it after its T3.
+// Measured at half load (plain, bench/t3-wire.ts, batches formed by this
+// shared VM's scheduling), T3-to-wire median with 8 / 4 / 2 / 1 slots: 16 /
+// 7.7 / 4.7 / 3.1 us (chrony 2.8); server CPU per reply against chrony's in
+// the same `npm run bench` runs: 0.95-0.98 / 0.95-0.99 / 1.06 / ~1.3. Four
+// slots halve the error at no CPU cost we could measure.
 
 import type { ServerConfig } from "../proto/config/types.js";
+import { finishReply } from "../proto/server/finish.js";
 import { NtpServerCore } from "../proto/server/server.js";
 import type { ServerPolicy } from "../proto/server/policy.js";
 import type { SystemStateProvider } from "../proto/server/system-state.js";
@@ -30,6 +41,7 @@ import type { KeySetProvider } from "../proto/server/nts.js";
 import { NtpTimestamp } from "../proto/time.js";
 import type { Logger } from "./log.js";
 import { defaultAeadProvider } from "./native/aead.js";
+import { NativeReplyFinish } from "./native/reply-finish.js";
 import {
   createUdpSocket,
   isSendError,
@@ -37,7 +49,7 @@ import {
   type TimestampedUdpSocket,
 } from "./native/udp.js";
 import { formatHostPort } from "./resolve.js";
-import type { WallClock } from "./wall-clock.js";
+import { systemWallClock, type WallClock } from "./wall-clock.js";
 
 /** Largest request we read; longer datagrams are dropped by the socket. */
 const MAX_REQUEST_BYTES = 1024;
@@ -70,8 +82,9 @@ function bindReason(error: unknown): string {
   }
   return message;
 }
-/** Replies per sendmmsg at most (see the T3 note above). */
-const SEND_BATCH = 8;
+
+/** Replies per sendmmsg at most (see the T3 notes above). */
+const SEND_BATCH = 4;
 
 export function serverPolicyFromConfig(config: ServerConfig): ServerPolicy {
   const cidrs = (list: ServerConfig["allowlist"]) =>
@@ -92,12 +105,12 @@ export class ServerTask {
   private socket: TimestampedUdpSocket | null = null;
   private readonly reply = new Uint8Array(MAX_REQUEST_BYTES);
   private stopped = false;
-  /** T2 of the request being answered (see transmitTime). */
-  private rxTimestamp = NtpTimestamp.ZERO;
+  /** Where the handler describes the finish for the socket; null: it finishes replies itself. */
+  private wireFinish: NativeReplyFinish | null = null;
 
   constructor(
     readonly config: ServerConfig,
-    clock: WallClock,
+    private readonly clock: WallClock,
     system: SystemStateProvider,
     private readonly log: Logger,
     /** The NTS cookie keys; without them NTS requests get plain replies. */
@@ -113,7 +126,6 @@ export class ServerTask {
   ) {
     this.core = new NtpServerCore({
       policy: serverPolicyFromConfig(config),
-      clock: { now: () => this.transmitTime(clock) },
       systemState: system,
       keySet,
       aead: defaultAeadProvider(),
@@ -124,10 +136,14 @@ export class ServerTask {
   /** Binds; rejects with a ServerBindError when that fails. */
   async start(): Promise<void> {
     const socket = this.createSocket(this.config.listen.family);
+    // The socket stamps CLOCK_REALTIME: only right when that is our clock.
+    this.wireFinish =
+      socket.finishesReplies && this.clock === systemWallClock ? new NativeReplyFinish() : null;
     socket.onRequest(
       (data, length, address, _port, rxSec, rxNsec) =>
         this.answer(data, length, address, rxSec, rxNsec),
       this.reply,
+      this.wireFinish?.bytes,
     );
     socket.onError((error) => {
       if (isSendError(error)) {
@@ -176,14 +192,12 @@ export class ServerTask {
     rxNsec: number,
   ): number {
     const rx = NtpTimestamp.fromUnix(rxSec, rxNsec);
-    this.rxTimestamp = rx;
     const decision = this.core.handle(data, length, address, rx, this.reply);
-    return decision.action === "reply" ? decision.length : 0;
-  }
-
-  /** The core's clock: T3, never before the T2 of the request it answers. */
-  private transmitTime(clock: WallClock): NtpTimestamp {
-    const now = clock.now();
-    return now.diffSeconds(this.rxTimestamp) < 0 ? this.rxTimestamp : now;
+    if (decision.action !== "reply") return 0;
+    const wire = this.wireFinish;
+    if (wire === null || !wire.take(decision.finish)) {
+      finishReply(this.reply, decision.finish, this.clock.now());
+    }
+    return decision.length;
   }
 }

@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -153,11 +153,14 @@ export interface NativeUdpSocket {
    * With `reply` (reply mode), the handler's return value n > 0 queues reply[0, n) to
    * the datagram's source; the queue is flushed with sendmmsg when full and after each
    * receive batch, and failed replies go to the error handler (syscall "sendmmsg", or
-   * "sendto" for a reply longer than maxDatagramSize, which is sent at once).
+   * "sendto" for a reply longer than maxDatagramSize, which is sent at once; "seal" for
+   * one whose finish failed). With `finish` (REPLY_FINISH_BYTES, reply-finish.ts), each
+   * reply is finished as described there (T3, NTS seal) right before it is sent.
    */
   setOnMessage(
     handler: NativeMessageHandler | NativeRequestHandler | null,
     reply?: Uint8Array,
+    finish?: Uint8Array,
   ): void;
   setOnError(handler: ((error: NativeErrnoError) => void) | null): void;
   /** Called from the poll callback (never inside send) for each TX timestamp. */

@@ -23,6 +23,8 @@ import type {
 export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly implementation = "dgram";
   readonly kernelTimestamps = false;
+  /** Replies are sent as the handler made them: it finishes them itself. */
+  readonly finishesReplies = false;
   /** node:dgram cannot read the error queue: no TX timestamps, ever. */
   readonly txTimestamps = false;
   private readonly socket: dgram.Socket;
@@ -128,9 +130,16 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   }
 
   /** Reply mode without a queue: each reply is sent (asynchronously) as it is made. */
-  onRequest(handler: RequestHandler, reply: Uint8Array): void {
+  onRequest(handler: RequestHandler, reply: Uint8Array, finish?: Uint8Array): void {
     if (!(reply instanceof Uint8Array)) {
       throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", "onRequest: reply must be a Uint8Array");
+    }
+    if (finish !== undefined) {
+      throw codeError(
+        TypeError,
+        "ERR_INVALID_ARG_TYPE",
+        "onRequest: dgram sockets do not finish replies (finishesReplies is false)",
+      );
     }
     if (this.closed) return;
     this.messageHandler = null;

@@ -19,6 +19,7 @@ import type {
 
 export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly implementation = "addon";
+  readonly finishesReplies = true;
   readonly kernelTimestamps: boolean;
   readonly txTimestamps: boolean;
   private readonly socket: NativeUdpSocket;
@@ -81,8 +82,8 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     this.socket.setOnMessage(handler);
   }
 
-  onRequest(handler: RequestHandler, reply: Uint8Array): void {
-    this.socket.setOnMessage(handler, reply);
+  onRequest(handler: RequestHandler, reply: Uint8Array, finish?: Uint8Array): void {
+    this.socket.setOnMessage(handler, reply, finish);
   }
 
   onError(handler: ErrorHandler | null): void {

@@ -39,9 +39,15 @@
 //   for what that does to T3. dgram sends each reply at once (sendTo). A handler returning
 //   anything but an integer in [0, reply.length] is an uncaught RangeError. onRequest and
 //   onMessage replace each other's handler. A failed reply is reported to onError (addon:
-//   syscall "sendmmsg", or "sendto" for one longer than maxDatagramSize, with address and
-//   port; dgram: its asynchronous "send" error);
-//   isSendError() tells those from receive errors.
+//   syscall "sendmmsg", or "sendto" for one longer than maxDatagramSize, or "seal" for
+//   one whose finish failed, with address and port; dgram: its asynchronous "send"
+//   error); isSendError() tells those from receive errors.
+// - Finishing replies at the wire (addon only: `finishesReplies`): onRequest's third
+//   argument, a REPLY_FINISH_BYTES buffer (reply-finish.ts), lets the handler leave T3
+//   and the NTS seal to the socket, which does them right before the send, so the
+//   queue's wait is not between T3 and the wire (issue #8). Whatever the handler
+//   writes there is consumed (key bytes overwritten) when it returns. dgram throws if
+//   it is given: its handler finishes replies itself and they are sent at once.
 // - Errors: invalid arguments and a closed socket throw synchronously (code
 //   ERR_INVALID_ARG_VALUE / ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE / ERR_SOCKET_BAD_PORT
 //   / ERR_SOCKET_CLOSED). A failed send throws an errno error on the addon (a queued one:
@@ -127,6 +133,8 @@ export interface BindOptions {
 export interface TimestampedUdpSocket {
   readonly implementation: "addon" | "dgram";
   readonly family: UdpFamily;
+  /** true: onRequest takes a finish buffer (T3 and NTS seal done at the send). */
+  readonly finishesReplies: boolean;
   /** true: rx times are kernel timestamps; false: read in user space on arrival. */
   readonly kernelTimestamps: boolean;
   /** true: sends are followed by kernel TX timestamps (onTxTimestamp). */
@@ -137,8 +145,12 @@ export interface TimestampedUdpSocket {
   send(data: Uint8Array, length?: number, t1?: Timespec): Timespec;
   sendTo(data: Uint8Array, length: number, address: string, port: number): void;
   onMessage(handler: MessageHandler | null): void;
-  /** Reply mode: `handler` returns the length of the reply it wrote to `reply` (0: none). */
-  onRequest(handler: RequestHandler, reply: Uint8Array): void;
+  /**
+   * Reply mode: `handler` returns the length of the reply it wrote to `reply` (0: none);
+   * with `finish` (only where finishesReplies), it may describe there how the socket is
+   * to finish it.
+   */
+  onRequest(handler: RequestHandler, reply: Uint8Array, finish?: Uint8Array): void;
   onError(handler: ErrorHandler | null): void;
   /** Kernel TX timestamps of sends; only called when `txTimestamps` is true. */
   onTxTimestamp(handler: TxTimestampHandler | null): void;
@@ -152,7 +164,8 @@ export interface TimestampedUdpSocket {
  * the addon, any send on dgram) rather than a receive-side error.
  */
 export function isSendError(error: UdpError): boolean {
-  return error.syscall === "sendmmsg" || error.syscall === "sendto" || error.syscall === "send";
+  const syscall = error.syscall;
+  return syscall === "sendmmsg" || syscall === "sendto" || syscall === "send" || syscall === "seal";
 }
 
 /** A socket of `family`: addon-backed when the addon is loaded, else node:dgram. */

@@ -30,6 +30,7 @@ import {
 } from "../nts/packet/fields.js";
 import { NtsProtector } from "../nts/packet/protector.js";
 import type { ServerPolicy } from "./policy.js";
+import { finishReply, ReplyFinish } from "./finish.js";
 import { NtpServerCore, type ServerDecision } from "./server.js";
 import { DROP_REASONS, ServerStats } from "./stats.js";
 import { SystemStateCell, type SystemState } from "./system-state.js";
@@ -99,7 +100,10 @@ interface Harness {
   core: NtpServerCore;
   keys: KeySet;
   out: Uint8Array;
+  /** handle() into `out`, then finishReply with T3 = TX. */
   handle(request: Uint8Array, address?: string): ServerDecision;
+  /** The same into another buffer (e.g. the request itself). */
+  handleInto(request: Uint8Array, length: number, address: string, to: Uint8Array): ServerDecision;
   /** The reply of the last handle(). */
   reply(d: ServerDecision): Uint8Array;
 }
@@ -115,18 +119,22 @@ function harness(
   const out = new Uint8Array(2048);
   const core = new NtpServerCore({
     policy: options.policy ?? {},
-    clock: { now: () => TX },
     systemState: new SystemStateCell(STATE),
     rateLimitSeed: 7,
     keySet: { current: () => keys },
     random: options.random ?? seededRandom(42),
   });
+  const handleInto = (request: Uint8Array, length: number, address: string, to: Uint8Array) => {
+    const d = core.handle(request, length, address, RX, to);
+    if (d.action === "reply") finishReply(to, d.finish, TX);
+    return d;
+  };
   return {
     core,
     keys,
     out,
-    handle: (request, address = "192.0.2.10") =>
-      core.handle(request, request.length, address, RX, out),
+    handle: (request, address = "192.0.2.10") => handleInto(request, request.length, address, out),
+    handleInto,
     reply(d) {
       assert.equal(d.action, "reply", d.action === "drop" ? d.reason : "");
       return d.action === "reply" ? out.slice(0, d.length) : new Uint8Array(0);
@@ -251,7 +259,8 @@ function expectKind(d: ServerDecision, kind: "time" | "deny" | "nak", nts: boole
 }
 
 function expectDrop(d: ServerDecision, reason: string): void {
-  assert.deepEqual(d, { action: "drop", reason });
+  assert.deepEqual({ action: d.action, reason: d.reason }, { action: "drop", reason });
+  assert.equal(d.finish.kind, 0, "nothing to finish");
 }
 
 function checkStats(h: Harness): void {
@@ -396,7 +405,7 @@ test("chrony and NTPsec clients: their requests with our cookie are served, repl
     // The same datagram served in place (out is the request buffer).
     const inPlace = new Uint8Array(2048);
     inPlace.set(req);
-    const d2 = h.core.handle(inPlace, req.length, "192.0.2.10", RX, inPlace);
+    const d2 = h.handleInto(inPlace, req.length, "192.0.2.10", inPlace);
     expectKind(d2, "time", true);
     openReply(inPlace.slice(0, d2.action === "reply" ? d2.length : 0), keys);
     checkStats(h);
@@ -451,7 +460,7 @@ for (const aead of [AeadId.AES_SIV_CMAC_256, AeadId.AES_SIV_CMAC_512, AeadId.AES
       assert.ok(!sent.has(toHex(cookie)), "a cookie is never sent twice");
       sent.add(toHex(cookie));
       source.sent(now);
-      const d = h.core.handle(result.request, result.request.length, "2001:db8::5", RX, h.out);
+      const d = h.handle(result.request, "2001:db8::5");
       expectKind(d, "time", true);
       const reply = h.reply(d);
       assert.ok(reply.length <= result.request.length);
@@ -514,7 +523,7 @@ test("NAK reaches the client as an unauthenticated NTSN kiss, which the source i
   assert.equal(poll.kind, "request");
   if (poll.kind !== "request") return;
   source.sent(RX);
-  const d = h.core.handle(poll.request, poll.request.length, "192.0.2.1", RX, h.out);
+  const d = h.handle(poll.request, "192.0.2.1");
   expectKind(d, "nak", true);
   const reply = h.reply(d);
   const event = source.handleResponse(reply, reply.length, RX.addSeconds(0.01));
@@ -580,7 +589,7 @@ test("deny policy: a valid NTS request gets an NTS-signed DENY; a bad one a plai
   const poll = source.poll(RX);
   if (poll.kind !== "request") throw new Error(poll.kind);
   source.sent(RX);
-  const signed = h.core.handle(poll.request, poll.request.length, "192.0.2.1", RX, h.out);
+  const signed = h.handle(poll.request, "192.0.2.1");
   const event = source.handleResponse(
     h.reply(signed),
     signed.action === "reply" ? signed.length : 0,
@@ -618,7 +627,6 @@ test("require-nts applies to requests that are not NTS; a cookie without authent
 
 test("without a key set the server speaks no NTS: NTS requests get plain replies", () => {
   const core = new NtpServerCore({
-    clock: { now: () => TX },
     systemState: new SystemStateCell(STATE),
     rateLimitSeed: 1,
   });
@@ -778,19 +786,25 @@ test("NtsRequestHandler: cookies are cut to keep the reply within maxLength; -1 
   const out = new Uint8Array(2048);
   out.set(request.subarray(0, 84));
   // Header + UID (84) + bare authenticator (40) + one 108-octet cookie field.
+  const finish = new ReplyFinish();
   assert.equal(handler.check(request, scan, keys), "ok");
-  assert.equal(handler.writeAuthenticator(out, 84, 84 + 40 + 108 + 107, true), 84 + 40 + 108);
+  assert.equal(
+    handler.layoutAuthenticator(out, 84, 84 + 40 + 108 + 107, true, finish),
+    84 + 40 + 108,
+  );
   assert.equal(stats.ntsCookiesWithheld, 2);
+  finish.clear();
   assert.equal(handler.check(request, scan, keys), "ok");
-  assert.equal(handler.writeAuthenticator(out, 84, 84 + 39, true), -1);
-  // Nothing kept after a write: a second write without check() writes nothing.
-  assert.equal(handler.writeAuthenticator(out, 84, 2048, true), -1);
+  assert.equal(handler.layoutAuthenticator(out, 84, 84 + 39, true, finish), -1);
+  assert.equal(finish.kind, 0);
+  // Nothing kept after a layout: a second one without check() writes nothing.
+  assert.equal(handler.layoutAuthenticator(out, 84, 2048, true, finish), -1);
   assert.equal(handler.check(request, scan, keySet(9)), "nak");
 });
 
 // ---------------------------------------------------------------- session ciphers
 
-/** check() + writeAuthenticator() on a copy of `request`; the reply bytes, or the verdict. */
+/** check() + layoutAuthenticator() + finishReply() for `request`; the reply bytes, or the verdict. */
 function serve(handler: NtsRequestHandler, request: Uint8Array, keys: KeySet): Uint8Array | string {
   const scan = new NtsFieldScanner(32);
   assert.ok(scan.scan(request, 48, request.length));
@@ -798,8 +812,10 @@ function serve(handler: NtsRequestHandler, request: Uint8Array, keys: KeySet): U
   if (verdict !== "ok") return verdict;
   const out = new Uint8Array(2048);
   out.set(request.subarray(0, 84)); // header + UID, as the server core echoes them
-  const end = handler.writeAuthenticator(out, 84, request.length, true);
+  const finish = new ReplyFinish();
+  const end = handler.layoutAuthenticator(out, 84, request.length, true, finish);
   assert.ok(end > 0);
+  finishReply(out, finish, TX);
   return out.slice(0, end);
 }
 

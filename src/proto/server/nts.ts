@@ -12,16 +12,17 @@
 //   * a verified request whose nonce is short without the additional padding
 //     RFC 8915 §5.6 requires is dropped (malformed), as are encrypted fields
 //     that break RFC 7822 framing or nest an authenticator.
-// writeAuthenticator(): a fresh cookie (same keys, current primary key) for
+// layoutAuthenticator(): a fresh cookie (same keys, current primary key) for
 // each cookie/placeholder slot of the request (before the authenticator, then
 // inside it), at most 8, each only when it is no longer than its slot, then
-// only as many as keep the reply within the request's length; sealed with the
-// S2C key under a fresh nonce.
+// only as many as keep the reply within the request's length; laid out under a
+// fresh nonce for the S2C seal, which comes after T3 (finish.ts).
 //
 // Per request this costs one cookie open (master key), the C2S open, one
 // cookie seal per new cookie (re-sealing the plaintext the request's cookie
-// opened to) and the S2C seal: with the native AES-SIV (the daemon's
-// AeadProvider) four addon calls and no allocation. The session keys go into
+// opened to) and, in the finish after T3, the S2C seal: with the native
+// AES-SIV (the daemon's AeadProvider) and the native socket, three addon
+// calls here, the seal in the socket's flush, and no allocation. The session keys go into
 // two rekeyable ciphers per AEAD owned by the handler; everything else is
 // scratch owned by the handler too, zeroed by release().
 
@@ -41,16 +42,19 @@ import {
 import { MAX_COOKIES } from "../nts/cookie/stash.js";
 import type { KeySet, RandomBytes, RandomFill } from "../nts/keyset/keyset.js";
 import {
+  AUTHENTICATOR_NONCE_OFFSET,
   AuthenticatorView,
   NtsFieldType,
   authenticatorFieldLength,
   cookieFieldLength,
   hasRequiredNoncePadding,
   openAuthenticatorInto,
+  padded4,
   readAuthenticator,
-  sealAuthenticator,
+  writeAuthenticatorFrame,
 } from "../nts/packet/fields.js";
 import type { NtsFieldScanner } from "../nts/packet/scan.js";
+import { FinishStep, tagPrecedesText, type ReplyFinish } from "./finish.js";
 import type { ServerStats } from "./stats.js";
 
 /** Where the server reads the cookie master keys: once per NTS request. */
@@ -207,82 +211,111 @@ export class NtsRequestHandler {
   }
 
   /**
-   * After check() said "ok": writes the reply's authenticator at
+   * After check() said "ok": lays out the reply's authenticator at
    * `out[offset..)`, the associated data being `out[0..offset)` (header and
-   * UID echo, already written), with fresh cookies inside when `withCookies`
-   * (not for a DENY). The reply ends at or before `maxLength`. Returns the
-   * reply's end offset, or -1 when not even an empty authenticator fits.
+   * UID echo, written or to be stamped): the field frame, a fresh nonce and,
+   * when `withCookies` (not for a DENY), fresh cookies as the plaintext, placed
+   * where the ciphertext goes. `finish` gets the SEAL step (the S2C cipher and
+   * key, where AD, nonce, text and tag are); sealing is left to finishReply or
+   * the socket, after T3 (finish.ts). The reply ends at or before `maxLength`.
+   * Returns the reply's end offset, or -1 when not even an empty authenticator
+   * fits. Either way the session keys are released (the S2C key lives on only
+   * in `finish`).
    */
-  writeAuthenticator(
+  layoutAuthenticator(
     out: Uint8Array,
     offset: number,
     maxLength: number,
     withCookies: boolean,
+    finish: ReplyFinish,
   ): number {
     const keySet = this.keySet;
     const session = this.session;
     if (keySet === null || session === null) return -1; // no successful check()
     const s2c = session.s2c;
     const limit = Math.min(maxLength, out.length);
-    const bare = offset + authenticatorFieldLength(s2c.nonceLength, s2c.tagLength);
+    const nonceLength = s2c.nonceLength;
+    const tagLength = s2c.tagLength;
+    const bare = offset + authenticatorFieldLength(nonceLength, tagLength);
     if (bare > limit) {
       this.release();
       return -1;
     }
-    const plaintextLength = withCookies ? this.writeNewCookies(keySet, limit - bare) : 0;
+    const nonceOffset = offset + AUTHENTICATOR_NONCE_OFFSET;
+    const sealedOffset = nonceOffset + padded4(nonceLength);
+    const tagFirst = tagPrecedesText(s2c.id);
+    const textOffset = tagFirst ? sealedOffset + tagLength : sealedOffset;
+    // The frame's length depends on how many cookies fit: count them first,
+    // write the frame (which zeroes the body), then the cookies into it.
+    const cookies = withCookies ? this.countNewCookies(limit - bare) : 0;
+    const textLength = cookies * cookieFieldLength(cookieLength(this.aeadId as AeadId), true);
+    const end = offset + writeAuthenticatorFrame(out, offset, nonceLength, textLength + tagLength);
+    this.writeNewCookies(keySet, cookies, out, textOffset);
+    this.randomFill(out, nonceOffset, nonceLength);
 
-    // The S2C seal: the final step, kept apart (a sender may do it later).
-    s2c.setKey(this.cookiePlaintext, COOKIE_S2C_KEY_OFFSET);
-    const end =
-      offset +
-      sealAuthenticator(
-        out,
-        offset,
-        s2c,
-        s2c.nonceLength,
-        this.randomFill,
-        this.plaintext,
-        plaintextLength,
-      );
+    finish.kind |= FinishStep.Seal;
+    finish.cipher = s2c;
+    const keyLength = aeadKeyLength(this.aeadId)!;
+    const key = finish.key;
+    const cookie = this.cookiePlaintext;
+    for (let i = 0; i < keyLength; i++) key[i] = cookie[COOKIE_S2C_KEY_OFFSET + i]!;
+    finish.keyLength = keyLength;
+    finish.adLength = offset;
+    finish.nonceOffset = nonceOffset;
+    finish.nonceLength = nonceLength;
+    finish.textOffset = textOffset;
+    finish.textLength = textLength;
+    finish.tagOffset = tagFirst ? sealedOffset : sealedOffset + textLength;
     this.release();
     return end;
   }
 
   /**
-   * The reply's encrypted fields: a new cookie per slot that it fits, within
-   * `budget` octets, into `this.plaintext`. Returns their length.
+   * How many new cookies the reply carries: one per slot whose length it
+   * fits, while their fields fit `budget` octets; the others are counted as
+   * withheld.
    */
-  private writeNewCookies(keySet: KeySet, budget: number): number {
-    const aeadId = this.aeadId as AeadId;
-    const newLength = cookieLength(aeadId);
+  private countNewCookies(budget: number): number {
+    const newLength = cookieLength(this.aeadId as AeadId);
     const fieldLength = cookieFieldLength(newLength, true);
-    const cookiePlaintextBytes = cookiePlaintextLength(aeadKeyLength(aeadId)!);
-    const plaintext = this.plaintext;
-    let length = 0;
+    let cookies = 0;
     for (let i = 0; i < this.slotCount; i++) {
       if (newLength <= (this.slots[i] ?? 0) && fieldLength <= budget) {
-        // An encrypted Cookie field: no 16-octet minimum, and cookies are
-        // multiples of 4 octets, so the field is its header and the cookie.
-        plaintext[length] = NtsFieldType.Cookie >>> 8;
-        plaintext[length + 1] = NtsFieldType.Cookie & 0xff;
-        plaintext[length + 2] = fieldLength >>> 8;
-        plaintext[length + 3] = fieldLength & 0xff;
-        sealCookieInto(
-          keySet,
-          this.cookiePlaintext,
-          cookiePlaintextBytes,
-          this.randomFill,
-          plaintext,
-          length + EXTENSION_FIELD_HEADER_LENGTH,
-          this.aead,
-        );
-        length += fieldLength;
+        cookies++;
         budget -= fieldLength;
       } else {
         this.stats.ntsCookiesWithheld++;
       }
     }
-    return length;
+    return cookies;
+  }
+
+  /**
+   * The reply's encrypted fields, in place of the plaintext: `count` Cookie
+   * fields with new cookies (the request's cookie plaintext re-sealed under
+   * the current master key) at `out[offset..)`.
+   */
+  private writeNewCookies(keySet: KeySet, count: number, out: Uint8Array, offset: number): void {
+    const aeadId = this.aeadId as AeadId;
+    const fieldLength = cookieFieldLength(cookieLength(aeadId), true);
+    const cookiePlaintextBytes = cookiePlaintextLength(aeadKeyLength(aeadId)!);
+    for (let i = 0; i < count; i++, offset += fieldLength) {
+      // An encrypted Cookie field: no 16-octet minimum, and cookies are
+      // multiples of 4 octets, so the field is its header and the cookie.
+      out[offset] = NtsFieldType.Cookie >>> 8;
+      out[offset + 1] = NtsFieldType.Cookie & 0xff;
+      out[offset + 2] = fieldLength >>> 8;
+      out[offset + 3] = fieldLength & 0xff;
+      sealCookieInto(
+        keySet,
+        this.cookiePlaintext,
+        cookiePlaintextBytes,
+        this.randomFill,
+        out,
+        offset + EXTENSION_FIELD_HEADER_LENGTH,
+        this.aead,
+      );
+    }
   }
 
   private sessionCiphers(id: AeadId): SessionCiphers {

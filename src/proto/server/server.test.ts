@@ -9,6 +9,7 @@ import { parsePacket } from "../packet/parse.js";
 import type { NtpHeader } from "../packet/types.js";
 import { NtpTimestamp } from "../time.js";
 import type { ServerPolicy } from "./policy.js";
+import { finishReply, FinishStep } from "./finish.js";
 import { NtpServerCore, type ServerDecision } from "./server.js";
 import { DROP_REASONS, serverStatsObservation, type DropReason } from "./stats.js";
 import {
@@ -53,7 +54,10 @@ interface Harness {
   state: SystemStateCell;
   /** Set by the clock: whether the receive timestamp was already in `out` when it was read. */
   rxWrittenBeforeClockRead: boolean[];
+  /** handle() into `out`, then finish(). */
   handle(request: Uint8Array, address?: string, rx?: NtpTimestamp, length?: number): ServerDecision;
+  /** As a server does after handle(): T3 from the clock (read only when the finish needs it). */
+  finish(d: ServerDecision, out: Uint8Array): void;
 }
 
 function harness(policy: Partial<ServerPolicy> = {}, state: SystemState = SYNCED): Harness {
@@ -65,20 +69,21 @@ function harness(policy: Partial<ServerPolicy> = {}, state: SystemState = SYNCED
     state: new SystemStateCell(state),
     rxWrittenBeforeClockRead: [],
     handle(request, address = "192.0.2.10", rx = RX, length = request.length) {
-      return h.core.handle(request, length, address, rx, out);
+      const d = h.core.handle(request, length, address, rx, out);
+      h.finish(d, out);
+      return d;
+    },
+    finish(d, to) {
+      if (d.action !== "reply" || (d.finish.kind & FinishStep.Stamp) === 0) return;
+      h.clockReads++;
+      h.rxWrittenBeforeClockRead.push(toHex(to.subarray(32, 40)) === tsHex(RX));
+      finishReply(to, d.finish, TX);
     },
   };
   h.core = new NtpServerCore({
     policy,
     systemState: h.state,
     rateLimitSeed: 12345,
-    clock: {
-      now() {
-        h.clockReads++;
-        h.rxWrittenBeforeClockRead.push(toHex(out.subarray(32, 40)) === tsHex(RX));
-        return TX;
-      },
-    },
   });
   return h;
 }
@@ -91,7 +96,8 @@ function expectReply(d: ServerDecision, kind: "time" | "deny"): number {
 }
 
 function expectDrop(d: ServerDecision, reason: DropReason): void {
-  assert.deepEqual(d, { action: "drop", reason });
+  assert.deepEqual({ action: d.action, reason: d.reason }, { action: "drop", reason });
+  assert.equal(d.finish.kind, 0, "nothing to finish");
 }
 
 function checkStats(h: Harness): void {
@@ -336,7 +342,11 @@ test("malformed requests are dropped and counted; a following good request is an
   ];
   for (const [name, bytes, length] of bad) {
     const d = h.core.handle(bytes, length ?? bytes.length, "192.0.2.10", RX, h.out);
-    assert.deepEqual(d, { action: "drop", reason: "malformed" }, name);
+    assert.deepEqual(
+      { action: d.action, reason: d.reason },
+      { action: "drop", reason: "malformed" },
+      name,
+    );
     expectReply(h.handle(good), "time");
   }
   assert.equal(h.core.stats.ignoredByReason.malformed, bad.length);
@@ -469,7 +479,9 @@ test("the request buffer may be the output buffer", () => {
   const n1 = expectReply(h.handle(req), "time");
   const separate = h.out.slice(0, n1);
   const inPlace = req.slice();
-  const n2 = expectReply(h.core.handle(inPlace, inPlace.length, "192.0.2.10", RX, inPlace), "time");
+  const d2 = h.core.handle(inPlace, inPlace.length, "192.0.2.10", RX, inPlace);
+  h.finish(d2, inPlace);
+  const n2 = expectReply(d2, "time");
   assert.equal(n2, n1);
   assert.deepEqual(inPlace.subarray(0, n2), separate);
 });
@@ -581,6 +593,7 @@ test("property: any request → a typed decision, never larger than the request,
         const length = Math.max(0, Math.min(req.length, req.length + lengthDelta));
         const out = new Uint8Array(2048).fill(0x55);
         const d = h.core.handle(req, length, clients[c]!, RX.addSeconds(ms / 1000), out);
+        h.finish(d, out);
         if (d.action === "reply") {
           assert.ok(d.length <= length, `reply ${d.length} > request ${length}`);
           assert.ok(d.length >= 48);

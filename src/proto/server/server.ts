@@ -19,12 +19,16 @@
 //   7. reply: time (fields of §6.2) or DENY kiss; Unique Identifier fields are
 //      echoed (untrusted, plain NTP), nothing else is; never larger than the
 //      request.
+//   8. T3 last: handle() lays the whole reply out but for T3 (and, for NTS,
+//      the S2C seal over it) and says in `decision.finish` what is left; the
+//      caller reads its clock and applies it (finishReply, finish.ts) or has
+//      the socket do that right before the send. The core reads no clock.
 //
 // Hot path: no parse objects, closures, promises or logging. The request is
 // read in place (byte 0, poll, transmit timestamp, the UID field offsets);
-// the reply is written straight into `out`. The only allocations are the
-// clock's timestamp and the small reply decision; drop decisions are shared
-// frozen objects. NTS requests also pay for their AEAD work (nts.ts).
+// the reply is written straight into `out`; the decision is one reused
+// object. Plain requests allocate nothing here; NTS requests pay for their
+// AEAD work (nts.ts).
 
 import { randomInt } from "node:crypto";
 import { MAX_LEGACY_MAC_LENGTH } from "../packet/extension-fields.js";
@@ -33,6 +37,7 @@ import { kissCodes } from "../packet/kiss.js";
 import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
 import { encodeShortFormat, type NtpTimestamp } from "../time.js";
+import { FinishStep, ReplyFinish } from "./finish.js";
 import { parseIpInto } from "../ip-address.js";
 import type { AeadProvider } from "../crypto/aead.js";
 import { fillFrom, type RandomBytes } from "../nts/keyset/keyset.js";
@@ -44,27 +49,27 @@ import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
 import { rootDispersionAt, type SystemStateProvider } from "./system-state.js";
 
-/** The server's clock: read once per reply, as late as possible (T3). */
-export interface ServerClock {
-  now(): NtpTimestamp;
+/**
+ * What to do with one datagram. One object per core, reused by every handle()
+ * call: read it (and finish the reply) before the next.
+ */
+export class ServerDecision {
+  action: "reply" | "drop" = "drop";
+  /** Drops: why. */
+  reason: DropReason = "malformed";
+  /** Replies: "time": a normal reply; "deny": a DENY kiss-o'-death; "nak": an NTS NAK (NTSN). */
+  kind: "time" | "deny" | "nak" = "time";
+  /** Replies: NTS-protected (time or DENY) or an NTS NAK. */
+  nts = false;
+  /** Replies: bytes laid out in `out` from offset 0; never more than the request length. */
+  length = 0;
+  /** Replies: what is left to do once T3 is known (finish.ts); kind 0 for drops. */
+  readonly finish = new ReplyFinish();
 }
-
-export type ServerDecision =
-  | {
-      readonly action: "reply";
-      /** "time": a normal reply; "deny": a DENY kiss-o'-death; "nak": an NTS NAK (NTSN). */
-      readonly kind: "time" | "deny" | "nak";
-      /** The reply is NTS-protected (time or DENY) or an NTS NAK. */
-      readonly nts: boolean;
-      /** Bytes written to `out` from offset 0; never more than the request length. */
-      readonly length: number;
-    }
-  | { readonly action: "drop"; readonly reason: DropReason };
 
 export interface NtpServerCoreOptions {
   /** Keys left out take DEFAULT_SERVER_POLICY's values. */
   policy?: Partial<ServerPolicy>;
-  clock: ServerClock;
   systemState: SystemStateProvider;
   /** Key of the rate limiter's hash; random by default. */
   rateLimitSeed?: number;
@@ -79,18 +84,6 @@ export interface NtpServerCoreOptions {
   /** Where the NTS ciphers come from; default: the TypeScript ones (the daemon injects native ones). */
   aead?: AeadProvider;
 }
-
-const DROPS: Readonly<Record<DropReason, ServerDecision>> = {
-  "invalid-address": Object.freeze({ action: "drop", reason: "invalid-address" }),
-  denylist: Object.freeze({ action: "drop", reason: "denylist" }),
-  allowlist: Object.freeze({ action: "drop", reason: "allowlist" }),
-  "rate-limited": Object.freeze({ action: "drop", reason: "rate-limited" }),
-  "wrong-mode": Object.freeze({ action: "drop", reason: "wrong-mode" }),
-  malformed: Object.freeze({ action: "drop", reason: "malformed" }),
-  "version-not-accepted": Object.freeze({ action: "drop", reason: "version-not-accepted" }),
-  "nts-required": Object.freeze({ action: "drop", reason: "nts-required" }),
-  "response-too-large": Object.freeze({ action: "drop", reason: "response-too-large" }),
-};
 
 /** Low 7 bits of the seconds are cleared in the reference timestamp (ntpd-rs 1.5). */
 const REFERENCE_SECONDS_MASK = 0xffffff80;
@@ -127,7 +120,6 @@ export class NtpServerCore {
   readonly stats = new ServerStats();
   readonly policy: ServerPolicy;
 
-  private readonly clock: ServerClock;
   private readonly systemState: SystemStateProvider;
   private readonly allowlist: IpFilter;
   private readonly denylist: IpFilter;
@@ -142,6 +134,7 @@ export class NtpServerCore {
   // Scratch reused by every handle() call.
   private readonly address = new Uint32Array(4);
   private readonly scan = new NtsFieldScanner(MAX_EXTENSION_FIELDS);
+  private readonly decision = new ServerDecision();
 
   /** Throws (RangeError/Error with a precise message) on an invalid policy. */
   constructor(options: NtpServerCoreOptions) {
@@ -155,7 +148,6 @@ export class NtpServerCore {
       acceptNtpVersions: given.acceptNtpVersions ?? d.acceptNtpVersions,
       requireNts: given.requireNts ?? d.requireNts,
     };
-    this.clock = options.clock;
     this.systemState = options.systemState;
     const p = this.policy;
     this.allowlist = IpFilter.fromStrings(p.allowlist.filter);
@@ -197,7 +189,8 @@ export class NtpServerCore {
    * Decides what to do with one datagram: `request[0..length)` from
    * `clientAddress` (as the socket reports it; IPv4-mapped IPv6 is treated as
    * IPv4), received at `rxTimestamp` (T2, as early as possible). A reply is
-   * written to `out[0..decision.length)`; `out` should be a reused buffer of
+   * laid out in `out[0..decision.length)`, complete once `decision.finish` is
+   * applied to it (finish.ts); `out` should be a reused buffer of
    * at least MAX_NTP_PACKET_LENGTH octets and may be `request` itself. Never
    * throws for any datagram; counts everything in `stats`.
    */
@@ -210,6 +203,7 @@ export class NtpServerCore {
   ): ServerDecision {
     const stats = this.stats;
     stats.receivedPackets++;
+    this.decision.finish.clear();
 
     // 1. Policy, before parsing.
     const address = this.address;
@@ -271,11 +265,11 @@ export class NtpServerCore {
     if (deny) {
       writeKissHeader(out, version, kissCodes.DENY, originSeconds, originFraction);
       stats.deniedPackets++;
-      return { action: "reply", kind: "deny", nts: false, length: replyLength };
+      return this.reply("deny", false, replyLength);
     }
     this.writeTimeHeader(out, version, poll, originSeconds, originFraction, rxTimestamp);
     stats.acceptedPackets++;
-    return { action: "reply", kind: "time", nts: false, length: replyLength };
+    return this.reply("time", false, replyLength);
   }
 
   /**
@@ -312,28 +306,28 @@ export class NtpServerCore {
       if (deny) {
         writeKissHeader(out, 4, kissCodes.DENY, originSeconds, originFraction);
         stats.deniedPackets++;
-        return { action: "reply", kind: "deny", nts: false, length: end };
+        return this.reply("deny", false, end);
       }
       writeKissHeader(out, 4, kissCodes.NTSN, originSeconds, originFraction);
       stats.ntsReceivedPackets++;
       stats.ntsNakPackets++;
-      return { action: "reply", kind: "nak", nts: true, length: end };
+      return this.reply("nak", true, end);
     }
 
     stats.ntsReceivedPackets++;
     const offset = this.echoUids(request, out, scan.authenticatedUidCount);
     if (deny) writeKissHeader(out, 4, kissCodes.DENY, originSeconds, originFraction);
     else this.writeTimeHeader(out, 4, poll, originSeconds, originFraction, rxTimestamp);
-    const end = nts.writeAuthenticator(out, offset, length, !deny);
+    const end = nts.layoutAuthenticator(out, offset, length, !deny, this.decision.finish);
     if (end < 0) return this.drop("response-too-large");
     if (deny) {
       stats.deniedPackets++;
       stats.ntsDeniedPackets++;
-      return { action: "reply", kind: "deny", nts: true, length: end };
+      return this.reply("deny", true, end);
     }
     stats.acceptedPackets++;
     stats.ntsAcceptedPackets++;
-    return { action: "reply", kind: "time", nts: true, length: end };
+    return this.reply("time", true, end);
   }
 
   /**
@@ -354,7 +348,7 @@ export class NtpServerCore {
     return off;
   }
 
-  /** The header of a time reply (§6.2); reads the clock (T3) last. */
+  /** The header of a time reply (§6.2) but T3, which the finish stamps. */
   private writeTimeHeader(
     out: Uint8Array,
     version: number,
@@ -377,9 +371,9 @@ export class NtpServerCore {
     writeU32(out, 28, originFraction);
     writeU32(out, 32, rxTimestamp.seconds >>> 0);
     writeU32(out, 36, rxTimestamp.fraction >>> 0);
-    const transmit = this.clock.now();
-    writeU32(out, 40, transmit.seconds >>> 0);
-    writeU32(out, 44, transmit.fraction >>> 0);
+    writeU32(out, 40, 0);
+    writeU32(out, 44, 0);
+    this.decision.finish.kind |= FinishStep.Stamp;
   }
 
   /** The daemon calls this when sending a reply failed. */
@@ -390,6 +384,19 @@ export class NtpServerCore {
   private drop(reason: DropReason): ServerDecision {
     this.stats.ignoredPackets++;
     this.stats.ignoredByReason[reason]++;
-    return DROPS[reason];
+    const d = this.decision;
+    d.action = "drop";
+    d.reason = reason;
+    d.finish.clear();
+    return d;
+  }
+
+  private reply(kind: "time" | "deny" | "nak", nts: boolean, length: number): ServerDecision {
+    const d = this.decision;
+    d.action = "reply";
+    d.kind = kind;
+    d.nts = nts;
+    d.length = length;
+    return d;
   }
 }

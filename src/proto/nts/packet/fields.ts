@@ -39,6 +39,9 @@ export const NtsFieldType = {
 export const UNIQUE_IDENTIFIER_LENGTH = 32;
 /** Octets of the nonce-length and ciphertext-length words at the start of the authenticator body. */
 export const AUTHENTICATOR_LENGTHS_LENGTH = 4;
+/** Offset of the nonce from the start of an authenticator field (field header, two lengths). */
+export const AUTHENTICATOR_NONCE_OFFSET =
+  EXTENSION_FIELD_HEADER_LENGTH + AUTHENTICATOR_LENGTHS_LENGTH;
 /** Minimum length of an authenticated (not encrypted) field: RFC 7822, no MAC. */
 export const AUTHENTICATED_FIELD_MIN_LENGTH = MIN_EXTENSION_FIELD_LENGTH;
 
@@ -129,6 +132,32 @@ export function writePlaceholder(out: Uint8Array, offset: number, cookieLength: 
 }
 
 /**
+ * Writes the frame of an authenticator field at `out[offset..)`: field header,
+ * nonce and ciphertext lengths, the rest of the body zeroed. The nonce then
+ * goes to `offset + AUTHENTICATOR_NONCE_OFFSET`, the ciphertext (AEAD output,
+ * tag included) `padded4(nonceLength)` octets after it. Returns the field's
+ * length.
+ */
+export function writeAuthenticatorFrame(
+  out: Uint8Array,
+  offset: number,
+  nonceLength: number,
+  ciphertextLength: number,
+  additionalPadding = 0,
+): number {
+  const length = authenticatorFieldLength(nonceLength, ciphertextLength, additionalPadding);
+  checkFits(length, out, offset);
+  writeFieldHeader(out, offset, NtsFieldType.Authenticator, length);
+  const o = offset + EXTENSION_FIELD_HEADER_LENGTH;
+  out[o] = nonceLength >>> 8;
+  out[o + 1] = nonceLength & 0xff;
+  out[o + 2] = ciphertextLength >>> 8;
+  out[o + 3] = ciphertextLength & 0xff;
+  out.fill(0, offset + AUTHENTICATOR_NONCE_OFFSET, offset + length);
+  return length;
+}
+
+/**
  * Seals `plaintext` (the encrypted extension fields, possibly empty) with
  * `cipher` under `nonce`, the associated data being `out[0..offset)`, and
  * writes the authenticator field at `out[offset..)`. Returns its length.
@@ -171,19 +200,10 @@ export function sealAuthenticator(
   additionalPadding = 0,
 ): number {
   const sealedLength = plaintextLength + cipher.tagLength;
-  const length = authenticatorFieldLength(nonceLength, sealedLength, additionalPadding);
-  checkFits(length, out, offset);
-  writeFieldHeader(out, offset, NtsFieldType.Authenticator, length);
-  let o = offset + EXTENSION_FIELD_HEADER_LENGTH;
-  out[o] = nonceLength >>> 8;
-  out[o + 1] = nonceLength & 0xff;
-  out[o + 2] = sealedLength >>> 8;
-  out[o + 3] = sealedLength & 0xff;
-  o += AUTHENTICATOR_LENGTHS_LENGTH;
-  const nonceOffset = o;
+  const length = writeAuthenticatorFrame(out, offset, nonceLength, sealedLength, additionalPadding);
+  const nonceOffset = offset + AUTHENTICATOR_NONCE_OFFSET;
   fillNonce(out, nonceOffset, nonceLength);
-  out.fill(0, o + nonceLength, o + padded4(nonceLength));
-  o += padded4(nonceLength);
+  const sealedOffset = nonceOffset + padded4(nonceLength);
   cipher.sealInto(
     out,
     nonceOffset,
@@ -195,9 +215,8 @@ export function sealAuthenticator(
     0,
     plaintextLength,
     out,
-    o,
+    sealedOffset,
   );
-  out.fill(0, o + sealedLength, offset + length);
   return length;
 }
 

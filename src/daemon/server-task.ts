@@ -26,8 +26,9 @@
 // SEND_BATCH is then what is left of the wait: on loopback the kernel delivers
 // each reply to its receiver inside the sendmmsg, so the k-th reply of a
 // sendmmsg leaves several microseconds per reply ahead of it after its T3.
-// Measured at half load (plain, bench/t3-wire.ts, batches formed by this
-// shared VM's scheduling), T3-to-wire median with 8 / 4 / 2 / 1 slots: 16 /
+// Measured at half load (plain, a dumpcap capture on lo as `npm run bench`
+// makes, batches formed by this shared VM's scheduling), T3-to-wire median
+// with 8 / 4 / 2 / 1 slots: 16 /
 // 7.7 / 4.7 / 3.1 us (chrony 2.8); server CPU per reply against chrony's in
 // the same `npm run bench` runs: 0.95-0.98 / 0.95-0.99 / 1.06 / ~1.3. Four
 // slots halve the error at no CPU cost we could measure.

@@ -328,7 +328,10 @@ test("a thread that cannot bind fails the start-up with one line", async (t) => 
     });
     await assert.rejects(failing.start(), (error: Error) => {
       assert.ok(error instanceof ServingThreadError);
-      assert.match(error.message, /^serving thread 1 could not start: cannot listen on 127\.0\.0\.1:\d+ \(UDP\): the address is in use/);
+      assert.match(
+        error.message,
+        /^serving thread 1 could not start: cannot listen on 127\.0\.0\.1:\d+ \(UDP\): the address is in use/,
+      );
       assert.ok(!error.message.includes("\n"));
       return true;
     });

@@ -47,13 +47,10 @@
 // of kReplyFinishBytes lets the handler leave T3 and the NTS seal to the queue
 // (reply_finish.h, src/daemon/native/reply-finish.ts). The description is taken (and
 // cleared, key bytes overwritten) with the reply; FlushSendQueue then reads
-// CLOCK_REALTIME for each reply, stamps T3 (never below the reply's T2) and seals, and
-// sends them all with one sendmmsg. What lies between a reply's T3 and the wire is its
-// own seal, the finishing of the replies after it in the queue (a stamp is a few
-// nanoseconds, an AES-NI seal well under a microsecond) and the kernel sending the
-// replies ahead of it in the same sendmmsg (microseconds each on loopback). Sending a
-// sealed reply on its own instead saved little of that wait and cost a syscall per NTS
-// reply. Failures of
+// CLOCK_REALTIME for each reply right before its send, stamps T3 (never below the
+// reply's T2) and seals; runs of plain replies still go out with one sendmmsg, a sealed
+// reply on its own. What lies between a reply's T3 and the wire is its own seal and the
+// kernel sending the replies ahead of it in the same sendmmsg. Failures of
 // queued replies (EAGAIN, ...) go to the error handler after the flush, one errno error
 // per reply, with syscall "sendmmsg" ("sendto" for a reply longer than a slot, which is
 // finished and sent at once; "seal" for one whose seal failed, not sent) and the
@@ -649,8 +646,12 @@ void UdpSocket::DrainErrorQueue(napi_env env) {
   }
 }
 
-// Finishes the queued replies (each its own clock reading: T3, then the seal) and sends
-// them with one sendmmsg (see the note at the top on what lies between T3 and the wire).
+// Finishes the queued replies and sends them. A reply's T3 is read for it alone, right
+// before its send: plain replies are only stamped (nanoseconds each), so a run of them is
+// stamped and then sent with one sendmmsg; a reply to seal is stamped, sealed and sent on
+// its own (after the run before it), so no reply's T3 waits for the seals of the replies
+// after it (a few microseconds each). What remains between a reply's T3 and the wire is
+// its own seal and the kernel sending the replies ahead of it in its sendmmsg.
 void UdpSocket::FlushSendQueue() {
   size_t n = send_count_;
   send_count_ = 0;
@@ -658,20 +659,32 @@ void UdpSocket::FlushSendQueue() {
     for (size_t k = 0; k < n; ++k) WipeReplyFinish(&send_finishes_[k]);
     return;
   }
-  size_t run = 0;  // the first reply not yet sent
+  size_t run = 0;  // the first reply of the current run of replies not to seal
   for (size_t k = 0; k < n; ++k) {
+    ReplyFinish& f = send_finishes_[k];
+    if ((f.kind & kFinishSeal) == 0) continue;
+    StampAndSend(run, k);
+    run = k + 1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now)) {
+      SendQueued(k, k + 1);
+    } else {
+      send_failures_.push_back(SendFailure{EIO, "seal", send_names_[k]});
+    }
+  }
+  StampAndSend(run, n);
+}
+
+void UdpSocket::StampAndSend(size_t begin, size_t end) {
+  for (size_t k = begin; k < end; ++k) {
     ReplyFinish& f = send_finishes_[k];
     if (f.kind == 0) continue;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    if (!ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now)) {
-      // A failed seal (not expected: only an OpenSSL failure): that reply stays unsent.
-      SendQueued(run, k);
-      send_failures_.push_back(SendFailure{EIO, "seal", send_names_[k]});
-      run = k + 1;
-    }
+    ApplyReplyFinish(static_cast<uint8_t*>(send_iovs_[k].iov_base), &f, now);  // no seal
   }
-  SendQueued(run, n);
+  SendQueued(begin, end);
 }
 
 // sendmmsg stops at the first datagram that fails and returns the count sent before it

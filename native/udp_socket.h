@@ -60,6 +60,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Finishes every queued reply (T3, seal: reply_finish.h) and hands them to the kernel
   // (sendmmsg); failures go to send_failures_.
   void FlushSendQueue();
+  // Stamps T3 on the queued replies [begin, end) (none of them to seal) and sends them.
+  void StampAndSend(size_t begin, size_t end);
   // Sends the queued replies [begin, end) as they are.
   void SendQueued(size_t begin, size_t end);
   // Puts one reply in the send queue (flushing it when full), with the finish described

@@ -15,8 +15,8 @@
 // CLOCK_REALTIME, stamps T3 and seals right before the reply's send: the
 // handlers of later datagrams and the cookie work no longer sit between T3
 // and the wire, only the reply's own seal and the kernel sending the replies
-// ahead of it in the same sendmmsg, and the finishing of the few replies
-// queued after it (an AES-NI seal is well under a microsecond). Without the
+// ahead of it in the same sendmmsg (runs of plain replies share one; a sealed
+// reply goes alone, so it never waits for other replies' seals). Without the
 // addon (node:dgram), with a clock other than the system clock (tests), or
 // for an AEAD the addon does not seal (AES-128-GCM-SIV), the handler finishes
 // the reply itself with finishReply just before returning it. T3 >= T2

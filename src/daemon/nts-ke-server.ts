@@ -44,16 +44,50 @@ export interface KeySetProvider {
 /** The NTS-KE listener could not be opened (address in use, no permission). */
 export class NtsKeListenError extends Error {}
 
-/** Counters for observation. */
+/**
+ * Counters for observation. Every TCP connection the listener accepts is counted in
+ * `connections` and, once it is over, in exactly one of the four outcomes, so that
+ * connections = served + refused + timeouts + failed + (connections still open).
+ * The rest are details of an outcome.
+ */
 export class NtsKeStats {
+  /** TCP connections accepted. */
   connections = 0;
-  keyExchanges = 0;
-  rejected = 0;
-  failed = 0;
-  noAlpn = 0;
-  timeouts = 0;
+  /** Outcome: answered (keys, an error record or the supported lists). */
+  served = 0;
+  /** Outcome: closed at once, `concurrent-connections` were open. */
   refused = 0;
+  /** Outcome: cut at `key-exchange-timeout-ms` before an answer. */
+  timeouts = 0;
+  /** Outcome: the TLS handshake failed, no ALPN ntske/1, an internal error, or closed early. */
+  failed = 0;
+  /** Of served: the answer carried keys and cookies. */
+  keyExchanges = 0;
+  /** Of served: the answer was an NTS-KE error record. */
+  rejected = 0;
+  /** Of failed: the client offered no ALPN ntske/1. */
+  noAlpn = 0;
 }
+
+/** The counter of each way a connection can end. */
+type Outcome = "served" | "refused" | "timeouts" | "failed";
+
+/** One accepted connection: its outcome is counted once, by the first to settle it. */
+interface Connection {
+  outcome: Outcome | null;
+}
+
+/** The NtsKeStats fields a serving thread reports, in this order (messages.ts). */
+export const NTS_KE_COUNTERS = [
+  "connections",
+  "served",
+  "refused",
+  "timeouts",
+  "failed",
+  "keyExchanges",
+  "rejected",
+  "noAlpn",
+] as const satisfies readonly (keyof NtsKeStats)[];
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -85,6 +119,8 @@ export class NtsKeServer {
   private readonly watcher: CredentialsWatcher;
   private readonly keConfig: KeServerConfig;
   private active = 0;
+  /** The accepted (raw) socket's bookkeeping, found again from its TLSSocket. */
+  private readonly connectionsBySocket = new WeakMap<Socket, Connection>();
 
   constructor(
     readonly config: NtsKeServerConfig,
@@ -121,25 +157,32 @@ export class NtsKeServer {
       ALPNProtocols: [NTS_KE_ALPN],
     });
     server.on("connection", (socket: Socket) => {
+      this.stats.connections++;
+      const connection: Connection = { outcome: null };
       if (this.active >= this.config.concurrentConnections) {
-        this.stats.refused++;
+        this.settle(connection, "refused");
         socket.destroy();
         return;
       }
       this.active++;
+      this.connectionsBySocket.set(socket, connection);
       // One deadline for the handshake and the exchange together.
       const deadline = setTimeout(() => {
-        this.stats.timeouts++;
+        this.settle(connection, "timeouts");
         socket.destroy();
       }, this.config.keyExchangeTimeoutMs);
       socket.once("close", () => {
         clearTimeout(deadline);
         this.active--;
+        // Closed with no answer, not refused, not timed out: the handshake failed
+        // or the client went away.
+        this.settle(connection, "failed");
       });
     });
     server.on("secureConnection", (socket) => this.handle(socket));
+    // Node emits this also for the connections refused and cut above ("socket hang
+    // up"): the raw socket's close counts the outcome, this only logs.
     server.on("tlsClientError", (error) => {
-      this.stats.failed++;
       this.log.debug("TLS handshake failed", { error: error.message });
     });
     await new Promise<void>((resolve, reject) => {
@@ -185,6 +228,11 @@ export class NtsKeServer {
     return this.watcher.notAfter;
   }
 
+  /** Connections open now (accepted, not refused, not yet closed). */
+  get openConnections(): number {
+    return this.active;
+  }
+
   /** The port actually bound (useful with port 0 in tests). */
   get port(): number {
     const address = this.server?.address();
@@ -202,10 +250,27 @@ export class NtsKeServer {
     this.server?.setSecureContext(secureContextOptions(credentials));
   }
 
+  private settle(connection: Connection, outcome: Outcome): void {
+    if (connection.outcome !== null) return;
+    connection.outcome = outcome;
+    this.stats[outcome]++;
+  }
+
+  /**
+   * The bookkeeping of the raw socket under `socket`. `_parent` (the socket a server's
+   * TLSSocket wraps) is not in Node's documentation but has been there since TLSSocket
+   * was; without it an answer would count as failed too, which nts-ke.test.ts checks.
+   */
+  private connectionOf(socket: TLSSocket): Connection {
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    return (raw && this.connectionsBySocket.get(raw)) ?? { outcome: null };
+  }
+
   private handle(socket: TLSSocket): void {
-    this.stats.connections++;
+    const connection = this.connectionOf(socket);
     // Node accepts a client that offers no ALPN at all; RFC 8915 requires it.
     if (socket.alpnProtocol !== NTS_KE_ALPN) {
+      this.settle(connection, "failed");
       this.stats.noAlpn++;
       this.log.debug("NTS-KE client without ALPN ntske/1 refused", {
         client: socket.remoteAddress,
@@ -222,8 +287,9 @@ export class NtsKeServer {
       let response: Uint8Array;
       try {
         response = this.respond(socket, decision);
+        this.settle(connection, "served");
       } catch (error) {
-        this.stats.failed++;
+        this.settle(connection, "failed");
         this.log.error("NTS-KE internal error", { error: (error as Error).message });
         response = buildErrorResponse(KeErrorCode.InternalServerError);
       }

@@ -35,6 +35,9 @@ import type { AeadId } from "../proto/crypto/aead.js";
 import type { Logger } from "./log.js";
 import { formatHostPort } from "./resolve.js";
 import { CredentialsWatcher, loadTlsCredentials, type TlsCredentials } from "./tls-credentials.js";
+import { NtsKeStats, type NtsKeOutcome } from "./nts-ke-stats.js";
+
+export { NtsKeStats } from "./nts-ke-stats.js";
 
 /** Where the cookie master keys come from: read once per key exchange. */
 export interface KeySetProvider {
@@ -44,50 +47,10 @@ export interface KeySetProvider {
 /** The NTS-KE listener could not be opened (address in use, no permission). */
 export class NtsKeListenError extends Error {}
 
-/**
- * Counters for observation. Every TCP connection the listener accepts is counted in
- * `connections` and, once it is over, in exactly one of the four outcomes, so that
- * connections = served + refused + timeouts + failed + (connections still open).
- * The rest are details of an outcome.
- */
-export class NtsKeStats {
-  /** TCP connections accepted. */
-  connections = 0;
-  /** Outcome: answered (keys, an error record or the supported lists). */
-  served = 0;
-  /** Outcome: closed at once, `concurrent-connections` were open. */
-  refused = 0;
-  /** Outcome: cut at `key-exchange-timeout-ms` before an answer. */
-  timeouts = 0;
-  /** Outcome: the TLS handshake failed, no ALPN ntske/1, an internal error, or closed early. */
-  failed = 0;
-  /** Of served: the answer carried keys and cookies. */
-  keyExchanges = 0;
-  /** Of served: the answer was an NTS-KE error record. */
-  rejected = 0;
-  /** Of failed: the client offered no ALPN ntske/1. */
-  noAlpn = 0;
-}
-
-/** The counter of each way a connection can end. */
-type Outcome = "served" | "refused" | "timeouts" | "failed";
-
 /** One accepted connection: its outcome is counted once, by the first to settle it. */
 interface Connection {
-  outcome: Outcome | null;
+  outcome: NtsKeOutcome | null;
 }
-
-/** The NtsKeStats fields a serving thread reports, in this order (messages.ts). */
-export const NTS_KE_COUNTERS = [
-  "connections",
-  "served",
-  "refused",
-  "timeouts",
-  "failed",
-  "keyExchanges",
-  "rejected",
-  "noAlpn",
-] as const satisfies readonly (keyof NtsKeStats)[];
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -250,7 +213,7 @@ export class NtsKeServer {
     this.server?.setSecureContext(secureContextOptions(credentials));
   }
 
-  private settle(connection: Connection, outcome: Outcome): void {
+  private settle(connection: Connection, outcome: NtsKeOutcome): void {
     if (connection.outcome !== null) return;
     connection.outcome = outcome;
     this.stats[outcome]++;

@@ -155,3 +155,28 @@ test("the NTS-KE certificate expiry is a gauge per listen address, Unix seconds"
     },
   ]);
 });
+
+test("the NTS-KE counters are counters per listen address; an entry without them adds none", async () => {
+  const o = sampleObservation();
+  const stats = {
+    accepted_connections: 20,
+    served_connections: 9,
+    refused_connections: 4,
+    timed_out_connections: 3,
+    failed_connections: 2,
+    key_exchanges: 8,
+    error_responses: 1,
+    no_alpn_connections: 1,
+  };
+  o.nts_ke_servers = [
+    { address: "[::]:4460", certificate_not_after: 1_803_124_800, stats },
+    { address: "127.0.0.1:4461", certificate_not_after: 1_803_124_800 },
+  ];
+  const f = parseOpenMetrics(await renderMetrics(o));
+  for (const [key, value] of Object.entries(stats)) {
+    const name = `ntp_nts_ke_server_${key}_total`;
+    const fam = family(f, name);
+    assert.equal(fam.type, "counter", name);
+    assert.deepEqual(fam.samples, [{ name, labels: { listen_address: "[::]:4460" }, value }]);
+  }
+});

@@ -23,6 +23,7 @@ import {
   type ObservedSource,
 } from "../daemon/observation.js";
 import type { ServerStatsObservation } from "../proto/server/stats.js";
+import type { NtsKeStatsObservation } from "../daemon/nts-ke-stats.js";
 
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 
@@ -91,6 +92,20 @@ function serverCounter(
         labels: { listen_address: s.address },
         value: s.stats[key],
       })),
+  };
+}
+
+/** ntpd-ts: a counter of every `[[nts-ke-server]]` that reports its counters. */
+function ntsKeServerCounter(key: keyof NtsKeStatsObservation, help: string): MetricDefinition {
+  return {
+    name: `ntp_nts_ke_server_${key}_total`,
+    help,
+    type: "counter",
+    labels: SERVER_LABELS,
+    samples: (o) =>
+      (o.nts_ke_servers ?? []).flatMap((s) =>
+        s.stats ? [{ labels: { listen_address: s.address }, value: s.stats[key] }] : [],
+      ),
   };
 }
 
@@ -284,6 +299,26 @@ export const METRICS: readonly MetricDefinition[] = [
         value: s.certificate_not_after,
       })),
   },
+  // ntpd-ts: ntpd-rs publishes no NTS-KE counters; these are named in the style of its
+  // ntp_server_*_total. Each accepted connection ends in one of served, refused,
+  // timed_out and failed.
+  ntsKeServerCounter("accepted_connections", "Number of NTS-KE connections accepted."),
+  ntsKeServerCounter("served_connections", "Number of NTS-KE connections answered."),
+  ntsKeServerCounter(
+    "refused_connections",
+    "Number of NTS-KE connections closed at once because the concurrent connection limit was reached.",
+  ),
+  ntsKeServerCounter(
+    "timed_out_connections",
+    "Number of NTS-KE connections closed at the key exchange timeout.",
+  ),
+  ntsKeServerCounter(
+    "failed_connections",
+    "Number of NTS-KE connections that failed (TLS handshake, no ALPN ntske/1, closed early).",
+  ),
+  ntsKeServerCounter("key_exchanges", "Number of NTS key exchanges completed."),
+  ntsKeServerCounter("error_responses", "Number of NTS-KE requests answered with an error record."),
+  ntsKeServerCounter("no_alpn_connections", "Number of NTS-KE connections without ALPN ntske/1."),
 ];
 
 /** The OpenMetrics exposition of `observation`, ending in "# EOF\n". */

@@ -4,11 +4,11 @@
 // `metrics-exporter-listen` (default 127.0.0.1:9975): each request reads the
 // observation socket afresh (metrics-http.ts has the HTTP details). Needs
 // `observation-path`; logs to `log-path-metrics-exporter` or standard output.
-// Exit codes: 1 without observation-path or when the address cannot be bound,
-// 78 for a configuration error, 70 when the log file cannot be opened.
+// Exit codes: 1 without observation-path, 78 for a configuration error, 70 when
+// the log file cannot be opened or the listen address cannot be bound.
 
 import { formatDiagnostic } from "../proto/config/index.js";
-import { MetricsHttpServer } from "../daemon/metrics-http.js";
+import { MetricsHttpServer, MetricsListenError } from "../daemon/metrics-http.js";
 import { sdNotify } from "../daemon/native/notify.js";
 import { readObservation } from "../daemon/observation-client.js";
 import {
@@ -114,13 +114,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     await server.start();
   } catch (error) {
-    log.error("could not open the listening socket", {
-      listen: server.listenText,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    if (!(error instanceof MetricsListenError)) throw error;
+    // One line, as the daemon's: "cannot listen on 127.0.0.1:9975 (HTTP): the address...".
+    log.error(error.message);
     server.stop();
     fileSink?.close();
-    return 1;
+    return EXIT_SOFTWARE;
   }
   log.info("serving metrics", { listen: server.listenText });
   try {

@@ -220,10 +220,16 @@ export class Daemon {
             address: server.listenText,
             stats: server.core.stats,
           })),
-      ntsKeServers: this.ntsKeServers.map((server) => ({
-        address: server.listenText,
-        certificateNotAfter: server.certificateNotAfter,
-      })),
+      ntsKeServers: this.pool
+        ? this.pool.ntsKeServerStates().map((state, i) => {
+            const listen = this.options.config.ntsKeServers[i]!.listen;
+            return { address: formatHostPort(listen.address, listen.port), ...state };
+          })
+        : this.ntsKeServers.map((server) => ({
+            address: server.listenText,
+            certificateNotAfter: server.certificateNotAfter,
+            stats: server.stats,
+          })),
     });
   }
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { createLogger, MemorySink } from "./log.js";
-import { MetricsHttpServer, type MetricsBody } from "./metrics-http.js";
+import { MetricsHttpServer, MetricsListenError, type MetricsBody } from "./metrics-http.js";
 
 const OM = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -135,7 +135,7 @@ test("a slow metrics source does not hold a connection past the timeout", async 
   );
 });
 
-test("a port in use is an error, not a silent retry", async () => {
+test("an address that cannot be bound is one MetricsListenError line, not a silent retry", async () => {
   await withServer(ok, async (port) => {
     const second = new MetricsHttpServer({
       address: "127.0.0.1",
@@ -143,7 +143,27 @@ test("a port in use is an error, not a silent retry", async () => {
       metrics: ok,
       log: createLogger("error", new MemorySink()),
     });
-    await assert.rejects(second.start(), /EADDRINUSE/);
+    await assert.rejects(second.start(), (error: Error) => {
+      assert.ok(error instanceof MetricsListenError);
+      assert.equal(
+        error.message,
+        `cannot listen on 127.0.0.1:${port} (HTTP): the address is in use by another program (another exporter?)`,
+      );
+      return true;
+    });
     second.stop();
   });
+  // 192.0.2.1 (TEST-NET-1) is on no interface: rejected at once, no longer retried.
+  const absent = new MetricsHttpServer({
+    address: "192.0.2.1",
+    port: 0,
+    metrics: ok,
+    log: createLogger("error", new MemorySink()),
+  });
+  await assert.rejects(absent.start(), MetricsListenError);
+  await assert.rejects(
+    absent.start(),
+    /^Error: cannot listen on 192\.0\.2\.1:0 \(HTTP\): no network interface of this machine has that address$/,
+  );
+  absent.stop();
 });

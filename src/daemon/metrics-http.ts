@@ -14,15 +14,23 @@
 //
 // Bounded as ntpd-rs: at most 100 connections at once (more are closed at
 // once; ntpd-rs leaves them in the kernel backlog) and 1 s per connection.
+//
+// A listen address that cannot be bound is a MetricsListenError, whatever the
+// reason: the exporter exits 70 with its one line, as the daemon does for its
+// own addresses. (It used to retry an address not on the machine every 2 s,
+// as ntpd-rs does, behind a start that looked successful.)
 
 import { createServer, type Server, type Socket } from "node:net";
 import { formatHostPort } from "./resolve.js";
 import type { Logger } from "./log.js";
+import { bindReason } from "./bind-reason.js";
 
 export const HTTP_MAX_CONNECTIONS = 100;
 export const HTTP_TIMEOUT_MS = 1000;
 export const HTTP_MAX_REQUEST_BYTES = 2048;
-const BIND_RETRY_MS = 2000;
+
+/** The listen address could not be bound; the message is one line for the operator. */
+export class MetricsListenError extends Error {}
 
 export interface MetricsBody {
   body: string;
@@ -43,7 +51,6 @@ export interface MetricsHttpOptions {
 export class MetricsHttpServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly timeoutMs: number;
 
@@ -55,47 +62,33 @@ export class MetricsHttpServer {
     return formatHostPort(this.options.address, this.options.port);
   }
 
-  /**
-   * Binds. While the address is not available yet (EADDRNOTAVAIL: the
-   * interface is not up) this keeps retrying, as ntpd-rs does; any other bind
-   * error (in use, permission) rejects.
-   */
+  /** Binds; rejects with a MetricsListenError when that fails. */
   async start(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      // Half-open allowed: a client may shut down its side after the request.
-      const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-      server.maxConnections = this.options.maxConnections ?? HTTP_MAX_CONNECTIONS;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once("error", reject);
-          server.listen({ host: this.options.address, port: this.options.port }, () => {
-            server.off("error", reject);
-            resolve();
-          });
+    // Half-open allowed: a client may shut down its side after the request.
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    server.maxConnections = this.options.maxConnections ?? HTTP_MAX_CONNECTIONS;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: this.options.address, port: this.options.port }, () => {
+          server.off("error", reject);
+          resolve();
         });
-      } catch (error) {
-        server.close();
-        if ((error as { code?: string }).code !== "EADDRNOTAVAIL") throw error;
-        if (attempt === 0) {
-          this.options.log.info("could not open listening socket, waiting for the interface", {
-            listen: this.listenText,
-          });
-        }
-        await new Promise<void>((resolve) => {
-          this.retryTimer = setTimeout(resolve, BIND_RETRY_MS);
-        });
-        continue;
-      }
-      server.on("error", (error) => {
-        this.options.log.warn("metrics listener error", { error: error.message });
       });
-      if (this.stopped) {
-        server.close();
-        return;
-      }
-      this.server = server;
+    } catch (error) {
+      server.close();
+      throw new MetricsListenError(
+        `cannot listen on ${this.listenText} (HTTP): ${bindReason(error, "another exporter?")}`,
+      );
+    }
+    server.on("error", (error) => {
+      this.options.log.warn("metrics listener error", { error: error.message });
+    });
+    if (this.stopped) {
+      server.close();
       return;
     }
+    this.server = server;
   }
 
   /** The bound port (useful with port 0). */
@@ -106,7 +99,6 @@ export class MetricsHttpServer {
 
   stop(): void {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.server?.close();
     this.server = null;
     for (const socket of this.sockets) socket.destroy();

@@ -35,6 +35,9 @@ import type { AeadId } from "../proto/crypto/aead.js";
 import type { Logger } from "./log.js";
 import { formatHostPort } from "./resolve.js";
 import { CredentialsWatcher, loadTlsCredentials, type TlsCredentials } from "./tls-credentials.js";
+import { NtsKeStats, type NtsKeOutcome } from "./nts-ke-stats.js";
+
+export { NtsKeStats } from "./nts-ke-stats.js";
 
 /** Where the cookie master keys come from: read once per key exchange. */
 export interface KeySetProvider {
@@ -44,15 +47,9 @@ export interface KeySetProvider {
 /** The NTS-KE listener could not be opened (address in use, no permission). */
 export class NtsKeListenError extends Error {}
 
-/** Counters for observation. */
-export class NtsKeStats {
-  connections = 0;
-  keyExchanges = 0;
-  rejected = 0;
-  failed = 0;
-  noAlpn = 0;
-  timeouts = 0;
-  refused = 0;
+/** One accepted connection: its outcome is counted once, by the first to settle it. */
+interface Connection {
+  outcome: NtsKeOutcome | null;
 }
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -85,6 +82,8 @@ export class NtsKeServer {
   private readonly watcher: CredentialsWatcher;
   private readonly keConfig: KeServerConfig;
   private active = 0;
+  /** The accepted (raw) socket's bookkeeping, found again from its TLSSocket. */
+  private readonly connectionsBySocket = new WeakMap<Socket, Connection>();
 
   constructor(
     readonly config: NtsKeServerConfig,
@@ -121,25 +120,32 @@ export class NtsKeServer {
       ALPNProtocols: [NTS_KE_ALPN],
     });
     server.on("connection", (socket: Socket) => {
+      this.stats.connections++;
+      const connection: Connection = { outcome: null };
       if (this.active >= this.config.concurrentConnections) {
-        this.stats.refused++;
+        this.settle(connection, "refused");
         socket.destroy();
         return;
       }
       this.active++;
+      this.connectionsBySocket.set(socket, connection);
       // One deadline for the handshake and the exchange together.
       const deadline = setTimeout(() => {
-        this.stats.timeouts++;
+        this.settle(connection, "timeouts");
         socket.destroy();
       }, this.config.keyExchangeTimeoutMs);
       socket.once("close", () => {
         clearTimeout(deadline);
         this.active--;
+        // Closed with no answer, not refused, not timed out: the handshake failed
+        // or the client went away.
+        this.settle(connection, "failed");
       });
     });
     server.on("secureConnection", (socket) => this.handle(socket));
+    // Node emits this also for the connections refused and cut above ("socket hang
+    // up"): the raw socket's close counts the outcome, this only logs.
     server.on("tlsClientError", (error) => {
-      this.stats.failed++;
       this.log.debug("TLS handshake failed", { error: error.message });
     });
     await new Promise<void>((resolve, reject) => {
@@ -185,6 +191,11 @@ export class NtsKeServer {
     return this.watcher.notAfter;
   }
 
+  /** Connections open now (accepted, not refused, not yet closed). */
+  get openConnections(): number {
+    return this.active;
+  }
+
   /** The port actually bound (useful with port 0 in tests). */
   get port(): number {
     const address = this.server?.address();
@@ -202,10 +213,27 @@ export class NtsKeServer {
     this.server?.setSecureContext(secureContextOptions(credentials));
   }
 
+  private settle(connection: Connection, outcome: NtsKeOutcome): void {
+    if (connection.outcome !== null) return;
+    connection.outcome = outcome;
+    this.stats[outcome]++;
+  }
+
+  /**
+   * The bookkeeping of the raw socket under `socket`. `_parent` (the socket a server's
+   * TLSSocket wraps) is not in Node's documentation but has been there since TLSSocket
+   * was; without it an answer would count as failed too, which nts-ke.test.ts checks.
+   */
+  private connectionOf(socket: TLSSocket): Connection {
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    return (raw && this.connectionsBySocket.get(raw)) ?? { outcome: null };
+  }
+
   private handle(socket: TLSSocket): void {
-    this.stats.connections++;
+    const connection = this.connectionOf(socket);
     // Node accepts a client that offers no ALPN at all; RFC 8915 requires it.
     if (socket.alpnProtocol !== NTS_KE_ALPN) {
+      this.settle(connection, "failed");
       this.stats.noAlpn++;
       this.log.debug("NTS-KE client without ALPN ntske/1 refused", {
         client: socket.remoteAddress,
@@ -222,8 +250,9 @@ export class NtsKeServer {
       let response: Uint8Array;
       try {
         response = this.respond(socket, decision);
+        this.settle(connection, "served");
       } catch (error) {
-        this.stats.failed++;
+        this.settle(connection, "failed");
         this.log.error("NTS-KE internal error", { error: (error as Error).message });
         response = buildErrorResponse(KeErrorCode.InternalServerError);
       }

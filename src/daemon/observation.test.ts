@@ -11,6 +11,7 @@ import { NtpTimestamp } from "../proto/time.js";
 import { loadSchema, parseJsonExact, validate } from "../../test/helpers/json-schema.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, MemorySink } from "./log.js";
+import { NtsKeStats } from "./nts-ke-stats.js";
 import {
   buildObservation,
   encodeObservationMessage,
@@ -397,17 +398,51 @@ test("Daemon.observe(): program, system from the config, no sources or servers b
   assert.equal(daemon.observe().system.frequency, 1e-6);
 });
 
-test("NTS-KE servers: listen address and certificate expiry (Unix seconds), valid and read back", () => {
+test("NTS-KE servers: listen address, certificate expiry (Unix seconds) and counters, valid and read back", () => {
   const notAfter = new Date("2027-03-01T12:00:00Z");
+  const stats = new NtsKeStats();
+  Object.assign(stats, {
+    connections: 20,
+    served: 9,
+    refused: 4,
+    timeouts: 3,
+    failed: 2,
+    keyExchanges: 8,
+    rejected: 1,
+    noAlpn: 1,
+  });
   const o = buildObservation(
-    input({ ntsKeServers: [{ address: "[::]:4460", certificateNotAfter: notAfter }] }),
+    input({ ntsKeServers: [{ address: "[::]:4460", certificateNotAfter: notAfter, stats }] }),
   );
   assert.deepEqual(o.nts_ke_servers, [
-    { address: "[::]:4460", certificate_not_after: notAfter.getTime() / 1000 },
+    {
+      address: "[::]:4460",
+      certificate_not_after: notAfter.getTime() / 1000,
+      stats: {
+        accepted_connections: 20,
+        served_connections: 9,
+        refused_connections: 4,
+        timed_out_connections: 3,
+        failed_connections: 2,
+        key_exchanges: 8,
+        error_responses: 1,
+        no_alpn_connections: 1,
+      },
+    },
   ]);
   const json = serializeObservation(o);
   assert.deepEqual(schemaErrors(json), []);
   assert.deepEqual(parseObservation(json).nts_ke_servers, o.nts_ke_servers);
+  // A message without the counters (ntpd-ts before they were published) still reads.
+  const older = json.replace(/,"stats":\{"accepted_connections"[^}]*\}/, "");
+  assert.notEqual(older, json);
+  assert.deepEqual(parseObservation(older).nts_ke_servers, [
+    { address: "[::]:4460", certificate_not_after: notAfter.getTime() / 1000 },
+  ]);
+  assert.throws(
+    () => parseObservation(json.replace('"key_exchanges":8', '"key_exchanges":"8"')),
+    /nts_ke_servers\[0\]\.stats\.key_exchanges/,
+  );
   // Without NTS-KE servers the field is left out, as ntpd-rs's readers expect.
   assert.equal(buildObservation(input()).nts_ke_servers, undefined);
 });

@@ -24,8 +24,8 @@
 // side's messages: `selected` on a source and `offset`/`frequency` (s/s, as
 // ntpd-rs states every rate) on the system, filled in once the clock
 // discipline reports them (DisciplineObserver); `nts_ke_servers`, each with its
-// listen address and when its certificate expires (Unix seconds), when there
-// are any. `uptime_seconds` is rounded to the millisecond.
+// listen address, when its certificate expires (Unix seconds) and its counters
+// (`stats`, nts-ke-stats.ts; summed over the serving threads), when there are any. `uptime_seconds` is rounded to the millisecond.
 // Until then a source's `uncertainty` is its last measurement's delay / 2: the
 // most the offset of one sample can be off by path asymmetry, an honest stand-in
 // for the Kalman filter's estimate.
@@ -35,6 +35,12 @@ import type { ServerStats, ServerStatsObservation } from "../proto/server/stats.
 import { serverStatsObservation } from "../proto/server/stats.js";
 import type { SourceSnapshot } from "../proto/source/types.js";
 import type { NtpTimestamp } from "../proto/time.js";
+import {
+  NTS_KE_OBSERVATION_NAMES,
+  ntsKeStatsObservation,
+  type NtsKeCounts,
+  type NtsKeStatsObservation,
+} from "./nts-ke-stats.js";
 
 /** Readers refuse longer messages (ntpd-rs: 1 MiB). */
 export const MAX_OBSERVATION_BYTES = 1 << 20;
@@ -118,6 +124,8 @@ export interface ObservedNtsKeServer {
   address: string;
   /** ntpd-ts: when the certificate in use expires, Unix seconds. */
   certificate_not_after: number;
+  /** ntpd-ts: its counters; absent in messages from ntpd-ts before they were published. */
+  stats?: NtsKeStatsObservation;
 }
 
 export interface Observation {
@@ -194,6 +202,7 @@ export interface NtsKeServerInput {
   address: string;
   /** When its certificate expires; null before it started. */
   certificateNotAfter: Date | null;
+  stats: NtsKeCounts;
 }
 
 export interface ObservationInput {
@@ -287,6 +296,7 @@ export function buildObservation(input: ObservationInput): Observation {
     keServers.push({
       address: server.address,
       certificate_not_after: Math.floor(server.certificateNotAfter.getTime() / 1000),
+      stats: ntsKeStatsObservation(server.stats),
     });
   }
   if (keServers.length > 0) observation.nts_ke_servers = keServers;
@@ -394,10 +404,12 @@ export function parseObservation(text: string): Observation {
     observation.nts_ke_servers = array(root.nts_ke_servers, "nts_ke_servers").map((value, i) => {
       const at = `nts_ke_servers[${i}]`;
       const o = object(value, at);
-      return {
+      const server: ObservedNtsKeServer = {
         address: string(o.address, `${at}.address`),
         certificate_not_after: number(o.certificate_not_after, `${at}.certificate_not_after`),
       };
+      if (o.stats !== undefined) server.stats = parseNtsKeStats(o.stats, `${at}.stats`);
+      return server;
     });
   }
   return observation;
@@ -478,6 +490,15 @@ function parseServer(value: unknown, at: string): ObservedServer {
   const parsed = {} as ServerStatsObservation;
   for (const key of STAT_KEYS) parsed[key] = integer(stats[key], `${at}.stats.${key}`);
   return { address: string(o.address, `${at}.address`), stats: parsed };
+}
+
+function parseNtsKeStats(value: unknown, at: string): NtsKeStatsObservation {
+  const stats = object(value, at);
+  const parsed = {} as NtsKeStatsObservation;
+  for (const name of Object.values(NTS_KE_OBSERVATION_NAMES)) {
+    parsed[name] = integer(stats[name], `${at}.${name}`);
+  }
+  return parsed;
 }
 
 function object(value: unknown, at: string): Record<string, unknown> {

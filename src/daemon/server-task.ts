@@ -50,6 +50,7 @@ import {
   type TimestampedUdpSocket,
 } from "./native/udp.js";
 import { formatHostPort } from "./resolve.js";
+import { bindReason } from "./bind-reason.js";
 import { systemWallClock, type WallClock } from "./wall-clock.js";
 
 /** Largest request we read; longer datagrams are dropped by the socket. */
@@ -65,24 +66,6 @@ const MAX_REQUEST_BYTES = 1024;
  * behind an "I started" would hide.
  */
 export class ServerBindError extends Error {}
-
-const BIND_REASONS: Record<string, string> = {
-  EADDRINUSE: "the address is in use by another program (another NTP server?)",
-  EACCES: "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)",
-  EPERM: "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)",
-  EADDRNOTAVAIL: "no network interface of this machine has that address",
-  EAFNOSUPPORT: "this machine does not support that address family",
-};
-
-function bindReason(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && BIND_REASONS[code] !== undefined) return BIND_REASONS[code];
-  const message = error instanceof Error ? error.message : String(error);
-  for (const [name, reason] of Object.entries(BIND_REASONS)) {
-    if (message.includes(name)) return reason;
-  }
-  return message;
-}
 
 /** Replies per sendmmsg at most (see the T3 notes above). */
 const SEND_BATCH = 4;
@@ -160,7 +143,9 @@ export class ServerTask {
       await socket.bind(this.config.listen.address, this.config.listen.port, this.bindOptions);
     } catch (error) {
       socket.close();
-      throw new ServerBindError(`cannot listen on ${this.listenText} (UDP): ${bindReason(error)}`);
+      throw new ServerBindError(
+        `cannot listen on ${this.listenText} (UDP): ${bindReason(error, "another NTP server?")}`,
+      );
     }
     if (this.stopped) {
       socket.close();

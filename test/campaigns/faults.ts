@@ -20,6 +20,7 @@ import {
   honestKeyExchange,
   type AbuseKind,
 } from "./ke-clients.js";
+import { keAccounting, settledKeStats } from "./ke-accounting.js";
 import { check, type Check, type ScenarioReport } from "./report.js";
 import { runCampaign } from "./runner.js";
 import { startTarget, type Target } from "./target.js";
@@ -219,6 +220,7 @@ async function tlsErrors(): Promise<ScenarioReport> {
     const trust = await TrustStore.fromFile(target.pki!.caCertPath);
     const hello = await captureClientHello();
     const rss0 = target.rss().rssKiB;
+    const before = await settledKeStats(target, 3500);
     const kinds: AbuseKind[] = [
       "truncated-hello",
       "hello-then-close",
@@ -226,6 +228,7 @@ async function tlsErrors(): Promise<ScenarioReport> {
       "reset-mid-handshake",
     ];
     const lifetimes: Record<string, number> = {};
+    let connected = 0;
     const honest: boolean[] = [];
     for (let round = 0; round < 5; round++) {
       for (const kind of kinds) {
@@ -234,20 +237,26 @@ async function tlsErrors(): Promise<ScenarioReport> {
         const l = await Promise.all(held.map((h) => h.lifetime));
         clearTimeout(timer);
         lifetimes[kind] = Math.max(lifetimes[kind] ?? 0, ...l.map((x) => x.ms));
+        connected += l.filter((x) => x.connected).length;
         honest.push((await honestKeyExchange(target.kePort, trust, 5000)).ok);
       }
     }
     const ok = honest.filter(Boolean).length;
+    const accounting = keAccounting(before, await settledKeStats(target, 3500), {
+      connections: connected + honest.length,
+      keyExchanges: ok,
+    });
     return {
       scenario: "tls-errors",
       offered: { connections: 5 * 4 * 5, kinds: kinds.join(","), honest_exchanges: honest.length },
       received: Object.fromEntries(
         Object.entries(lifetimes).map(([k, v]) => [`${k}_longest_ms`, v]),
       ),
-      counters: { nts_ke: "not published (NtsKeStats is not in the observation)" },
+      counters: accounting.counters,
       rssKiB: { before: rss0, after: target.rss().rssKiB },
       checks: [
         alive(target),
+        ...accounting.checks,
         check(
           "honest exchanges succeed between the broken ones",
           ok === honest.length,

@@ -4,11 +4,14 @@
 // once), every held connection must be cut at `key-exchange-timeout-ms`, and
 // an honest client must get its key exchange once the abusers are cut.
 //
-// The daemon's NTS-KE counters (NtsKeStats) are not in the observation, so the
-// accounting here is the clients' own: every connection offered ends, served
-// or closed, and none lives longer than the timeout allows.
+// Accounting from both sides: the clients' (every connection offered ends, served
+// or closed, and none lives longer than the timeout allows) and the daemon's
+// (observation `nts_ke_servers[0].stats`): it accepted as many connections as the
+// clients opened, counted each in exactly one outcome, and served as many key
+// exchanges as the clients completed.
 import { TrustStore } from "../../src/daemon/nts-ke-client.js";
 import { sleep } from "../helpers/wait.js";
+import { keAccounting, settledKeStats } from "./ke-accounting.js";
 import {
   captureClientHello,
   holdConnection,
@@ -100,6 +103,7 @@ function abuseReport(
   target: Target,
   rss0: number,
   r: Awaited<ReturnType<typeof abuse>>,
+  accounting: { counters: Record<string, number>; checks: Check[] },
   extra: Check[] = [],
 ): ScenarioReport {
   const all = r.waves.flatMap((w) => w.lifetimes);
@@ -132,10 +136,11 @@ function abuseReport(
       // From the wave's start: about the timeout when the wave held every slot.
       first_honest_ok_ms_worst: worstFirstOk,
     },
-    counters: { nts_ke: "not published (NtsKeStats is not in the observation)" },
+    counters: accounting.counters,
     rssKiB: { before: rss0, after: mem.rssKiB, peak: mem.peakKiB },
     checks: [
       check("daemon alive", target.alive(), target.alive() ? "still running" : "it exited"),
+      ...accounting.checks,
       check(
         "the cap holds",
         Math.max(...heldPerWave) <= CAP,
@@ -172,9 +177,15 @@ async function abuseScenario(
   const { target, trust } = await keTarget(name);
   try {
     const rss0 = target.rss().rssKiB;
+    const before = await settledKeStats(target, TIMEOUT_MS + SLACK_MS);
     const r = await abuse(target, trust, kinds, perWave, o.seconds);
     const after = await honestKeyExchange(target.kePort, trust, 5000);
-    return abuseReport(name, target, rss0, r, [
+    const abusive = r.waves.flatMap((w) => w.lifetimes).filter((l) => l.connected).length;
+    const accounting = keAccounting(before, await settledKeStats(target, TIMEOUT_MS + SLACK_MS), {
+      connections: abusive + r.honest.length + 1,
+      keyExchanges: r.honest.filter((h) => h.ok).length + (after.ok ? 1 : 0),
+    });
+    return abuseReport(name, target, rss0, r, accounting, [
       check(
         "an honest exchange right after the flood succeeds",
         after.ok,
@@ -197,6 +208,7 @@ export async function keExcess(o: ScenarioOptions): Promise<ScenarioReport> {
   const { target, trust } = await keTarget("ke-excess");
   try {
     const rss0 = target.rss().rssKiB;
+    const before = await settledKeStats(target, TIMEOUT_MS + SLACK_MS);
     const end = performance.now() + o.seconds * 1000;
     let offered = 0;
     let ok = 0;
@@ -217,6 +229,10 @@ export async function keExcess(o: ScenarioOptions): Promise<ScenarioReport> {
       }
     } while (performance.now() < end);
     const after = await honestKeyExchange(target.kePort, trust, 5000);
+    const accounting = keAccounting(before, await settledKeStats(target, TIMEOUT_MS + SLACK_MS), {
+      connections: offered + 1,
+      keyExchanges: ok + (after.ok ? 1 : 0),
+    });
     const mem = target.rss();
     const failed = offered - ok;
     return {
@@ -228,10 +244,11 @@ export async function keExcess(o: ScenarioOptions): Promise<ScenarioReport> {
         slowest_ms: slowest,
         errors: [...errors].map(([k, v]) => `${v}x "${k}"`).join("; ") || "none",
       },
-      counters: { nts_ke: "not published (NtsKeStats is not in the observation)" },
+      counters: accounting.counters,
       rssKiB: { before: rss0, after: mem.rssKiB, peak: mem.peakKiB },
       checks: [
         check("daemon alive", target.alive(), target.alive() ? "still running" : "it exited"),
+        ...accounting.checks,
         check(
           "every exchange ends within the timeout",
           slowest <= TIMEOUT_MS + SLACK_MS,

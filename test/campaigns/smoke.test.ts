@@ -1,7 +1,8 @@
 // A short smoke run of a few campaign scenarios (seconds each), so `npm test`
 // notices when a campaign stops running or a functional property breaks:
 // garbage is never answered and every datagram is accounted for, the daemon
-// survives abusive NTS-KE and observation clients, the key file survives a
+// survives abusive NTS-KE and observation clients (and its NTS-KE counters add up to
+// what the clients did), the key file survives a
 // full disk, and the simulated clock recovers from being stepped by someone
 // else. Only functional checks are asserted here; the timing ones (honest
 // clients within their timeout, memory growth, cut within the timeout) are
@@ -37,6 +38,8 @@ test("udp-garbage: no reply, every datagram accounted for", { timeout: 60_000 },
 test("ke-half-open: the daemon survives and serves afterwards", { timeout: 60_000 }, async () => {
   assertChecks(await keHalfOpen({ seconds: 1 }), [
     "daemon alive",
+    "the daemon accepted every connection the clients opened, and counted each once",
+    "the daemon served the key exchanges the clients completed, no more",
     "an honest exchange right after the flood succeeds",
   ]);
 });

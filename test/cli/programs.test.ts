@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { runCommand, which } from "../helpers/process.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import {
@@ -243,5 +244,31 @@ test("ntp-daemon: a [[server]] port in use exits 70 with one line, as an NTS-KE 
     });
   } finally {
     holder.close();
+  }
+});
+
+test("ntp-metrics-exporter: a listen address it cannot bind exits 70 with one line", async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const port = (blocker.address() as AddressInfo).port;
+  try {
+    for (const [listen, reason] of [
+      [`127.0.0.1:${port}`, "the address is in use by another program \\(another exporter\\?\\)"],
+      ["192.0.2.1:9975", "no network interface of this machine has that address"],
+    ] as const) {
+      await withConfig(
+        `[observability]\nobservation-path = "/nonexistent/observe"\nmetrics-exporter-listen = "${listen}"\n`,
+        async (path) => {
+          const r = await run(EXPORTER_ENTRY, ["-c", path]);
+          assert.equal(r.code, 70, `${r.stdout}${r.stderr}`);
+          const errors = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /ERROR/.test(l));
+          assert.equal(errors.length, 1, `${r.stdout}${r.stderr}`);
+          assert.match(errors[0]!, new RegExp(`cannot listen on ${listen} \\(HTTP\\): ${reason}$`));
+          assert.doesNotMatch(`${r.stdout}${r.stderr}`, /\n\s+at /, "no stack trace");
+        },
+      );
+    }
+  } finally {
+    blocker.close();
   }
 });

@@ -1,12 +1,12 @@
 // `[daemon] server-threads = 2`: one daemon, two serving threads on SO_REUSEPORT sockets
 // (src/daemon/workers/). Plain and NTS requests from many source ports are all answered
 // and reach both threads; every thread accepts every cookie, before and after a key
-// rotation; the observation sums the threads' counters; a certificate reload reaches both
-// threads; a killed thread is restarted; a thread that cannot bind fails the start-up
-// with one line. Loopback only; the daemon runs in this process (except the exit test).
+// rotation; the observation sums the threads' counters (NTP and NTS-KE) and shows the
+// NTS-KE certificate's expiry; a certificate reload reaches both threads; a killed
+// thread is restarted; a thread that cannot bind fails the start-up with one line. Loopback only; the daemon runs in this process (except the exit test).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:tls";
@@ -16,6 +16,7 @@ import type { Config } from "../../src/proto/config/types.js";
 import { CookieStash } from "../../src/proto/nts/cookie/stash.js";
 import { NtsProtector } from "../../src/proto/nts/packet/protector.js";
 import { parsePacket } from "../../src/proto/packet/parse.js";
+import { renderMetrics } from "../../src/cli/metrics.js";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { createLogger, MemorySink } from "../../src/daemon/log.js";
 import { getAddon, loadAddon } from "../../src/daemon/native/addon.js";
@@ -26,6 +27,7 @@ import {
 } from "../../src/daemon/nts-ke-client.js";
 import { ServingThreadError, type ServingPool } from "../../src/daemon/workers/pool.js";
 import { waitForNtpServer } from "../helpers/ntp-probe.js";
+import { familyFor, parseOpenMetrics } from "../helpers/openmetrics.js";
 import { makeTestPki, type Issued, type TestPki } from "../helpers/pki.js";
 import { freeUdpPort } from "../helpers/ports.js";
 import { spawnProcess } from "../helpers/process.js";
@@ -164,8 +166,13 @@ async function ntsRound(ke: KeyExchangeResult, count: number): Promise<void> {
   });
 }
 
-function keyExchange(): Promise<KeyExchangeResult> {
-  return performKeyExchange({ host: HOST, port: kePort, trust });
+/** Key exchanges this file completed. */
+let keyExchanges = 0;
+
+async function keyExchange(): Promise<KeyExchangeResult> {
+  const result = await performKeyExchange({ host: HOST, port: kePort, trust });
+  keyExchanges++;
+  return result;
 }
 
 /** Waits until both threads have reported handling `what` (their stats reports lag). */
@@ -247,6 +254,49 @@ test("the observation has one entry per [[server]] with the threads' counts summ
   assert.equal(s.nts_nak_packets, 0);
   const perThread = [0, 1].map((t) => pool.threadStats(t)[0]!.receivedPackets);
   assert.equal(perThread[0]! + perThread[1]!, sent);
+});
+
+test("the observation has one entry per [[nts-ke-server]]: certificate expiry, threads' counters summed", async (t) => {
+  if (noAddon) return t.skip(noAddon);
+  const observed = await waitFor(
+    () => {
+      const servers = daemon.observe().nts_ke_servers;
+      return servers?.[0]?.stats?.key_exchanges === keyExchanges ? servers : undefined;
+    },
+    { timeoutMs: 5000, what: `key_exchanges = ${keyExchanges} in the observation` },
+  );
+  assert.equal(observed.length, 1, "one entry, not one per thread");
+  const entry = observed[0]!;
+  assert.equal(entry.address, `${HOST}:0`, "the [[nts-ke-server]] as configured");
+  const notAfter = new X509Certificate(await readFile(leaf.chainPath)).validTo;
+  assert.equal(entry.certificate_not_after, Math.floor(Date.parse(notAfter) / 1000));
+  const s = entry.stats!;
+  assert.ok(keyExchanges >= 2);
+  assert.equal(
+    s.key_exchanges,
+    pool.threadKeyExchanges(0) + pool.threadKeyExchanges(1),
+    "the sum of the threads'",
+  );
+  assert.ok(
+    pool.threadKeyExchanges(0) > 0 && pool.threadKeyExchanges(1) > 0,
+    "both threads answered some (the cookie test went on until they had)",
+  );
+  assert.equal(s.served_connections, keyExchanges, "every connection of this file was served");
+  assert.equal(
+    s.accepted_connections,
+    s.served_connections + s.refused_connections + s.timed_out_connections + s.failed_connections,
+  );
+  const metrics = parseOpenMetrics(await renderMetrics(daemon.observe()));
+  const expiry = familyFor(metrics, "ntp_nts_ke_server_certificate_expiry_timestamp_seconds");
+  assert.deepEqual(
+    expiry?.samples.map((x) => x.value),
+    [entry.certificate_not_after],
+  );
+  const exchanged = familyFor(metrics, "ntp_nts_ke_server_key_exchanges_total");
+  assert.deepEqual(
+    exchanged?.samples.map((x) => x.value),
+    [keyExchanges],
+  );
 });
 
 test("SIGHUP's certificate reload reaches both threads", async (t) => {

@@ -178,6 +178,20 @@ export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], uni
     ["listen_address"],
     "seconds",
   ],
+  ...[
+    "accepted_connections",
+    "served_connections",
+    "refused_connections",
+    "timed_out_connections",
+    "failed_connections",
+    "key_exchanges",
+    "error_responses",
+    "no_alpn_connections",
+  ].map((k): [string, string, string[]] => [
+    `ntp_nts_ke_server_${k}_total`,
+    "counter",
+    ["listen_address"],
+  ]),
 ];
 
 /** The family a scraper stores ntpd-rs's metric `name` under (counters: without `_total`). */

@@ -8,6 +8,14 @@ import type { ServerStats } from "../../proto/server/stats.js";
 import type { SystemState } from "../../proto/server/system-state.js";
 import { NtpTimestamp } from "../../proto/time.js";
 import type { LogFields, LogLevel } from "../log.js";
+import type { NtsKeCounts } from "../nts-ke-stats.js";
+
+/** One `[[nts-ke-server]]` as a serving thread reports it. */
+export interface ThreadNtsKeReport {
+  stats: NtsKeCounts;
+  /** When the thread's certificate expires, Unix milliseconds; null before it loaded one. */
+  certificateNotAfterMs: number | null;
+}
 
 /** SystemState with its one class-typed field as plain numbers. */
 export type PlainSystemState = Omit<SystemState, "rootVarianceBaseTime"> & {
@@ -54,8 +62,8 @@ export type FromServingThread =
   /** Could not start (a bind failed...): one line for the operator. */
   | { kind: "failed"; message: string }
   /**
-   * The thread's counters so far: one per `[[server]]` in config order, and its NTS key
-   * exchanges over all `[[nts-ke-server]]`s.
+   * The thread's counters so far and its certificates: one per `[[server]]` and one per
+   * `[[nts-ke-server]]`, in config order. Sent once before "ready", then when changed.
    */
-  | { kind: "stats"; servers: ServerStats[]; keyExchanges: number }
+  | { kind: "stats"; servers: ServerStats[]; ntsKeServers: ThreadNtsKeReport[] }
   | { kind: "log"; level: LogLevel; component: string; message: string; fields?: LogFields };

@@ -9,7 +9,9 @@
 //     request). Between a rotation and a thread receiving the new set (well under a
 //     millisecond) that thread does not yet accept cookies made with the new key;
 //   - sums the threads' counters for the observation (stats-sum.ts): one entry per
-//     `[[server]]`, counts of threads that died kept;
+//     `[[server]]` and per `[[nts-ke-server]]`, counts of threads that died kept. An
+//     NTS-KE server's certificate expiry is the earliest over the threads (a thread
+//     whose reload failed still serves the older certificate);
 //   - restarts a thread that dies (its sockets close with it, so the kernel stops
 //     sending it requests), after 1 s, doubling up to 60 s while it keeps dying;
 //   - passes SIGHUP's certificate reload on to every thread.
@@ -26,8 +28,10 @@ import {
   plainSystemState,
   type FromServingThread,
   type ServingThreadData,
+  type ThreadNtsKeReport,
   type ToServingThread,
 } from "./messages.js";
+import { addNtsKeStats, NtsKeStats, sumNtsKeStats } from "../nts-ke-stats.js";
 import { addServerStats, sumServerStats } from "./stats-sum.js";
 import { loggedLevel } from "./thread-log.js";
 
@@ -76,8 +80,8 @@ interface Slot {
   worker: Worker | null;
   /** The thread's last counters (one per `[[server]]`). */
   stats: ServerStats[];
-  /** Its NTS key exchanges, as last reported. */
-  keyExchanges: number;
+  /** Its NTS-KE counters and certificates (one per `[[nts-ke-server]]`), as last reported. */
+  ntsKe: ThreadNtsKeReport[];
   startedAt: number;
   restartDelayMs: number;
   restartTimer: NodeJS.Timeout | null;
@@ -92,6 +96,8 @@ export class ServingPool {
   private readonly slots: Slot[];
   /** Counters of threads that died, per `[[server]]`. */
   private readonly retired: ServerStats[];
+  /** NTS-KE counters of threads that died, per `[[nts-ke-server]]`. */
+  private readonly retiredNtsKe: NtsKeStats[];
   private servers: ServerConfig[];
   private ntsKeServers: NtsKeServerConfig[];
   private stopped = false;
@@ -104,10 +110,11 @@ export class ServingPool {
     this.servers = [...options.servers];
     this.ntsKeServers = [...options.ntsKeServers];
     this.retired = this.servers.map(() => new ServerStats());
+    this.retiredNtsKe = this.ntsKeServers.map(() => new NtsKeStats());
     this.slots = Array.from({ length: options.threads }, () => ({
       worker: null,
       stats: [],
-      keyExchanges: 0,
+      ntsKe: [],
       startedAt: 0,
       restartDelayMs: options.restartMinMs ?? RESTART_MIN_MS,
       restartTimer: null,
@@ -157,6 +164,21 @@ export class ServingPool {
     );
   }
 
+  /**
+   * Per `[[nts-ke-server]]`: the counters summed over the threads (and those that died),
+   * and the earliest certificate expiry any running thread reported (null before any).
+   */
+  ntsKeServerStates(): { stats: NtsKeStats; certificateNotAfter: Date | null }[] {
+    return this.retiredNtsKe.map((retired, i) => {
+      const reports = this.slots.flatMap((slot) => slot.ntsKe[i] ?? []);
+      const expiries = reports.flatMap((r) => r.certificateNotAfterMs ?? []);
+      return {
+        stats: sumNtsKeStats([retired, ...reports.map((r) => r.stats)]),
+        certificateNotAfter: expiries.length > 0 ? new Date(Math.min(...expiries)) : null,
+      };
+    });
+  }
+
   /** One thread's last counters (tests: proof that the kernel spread the load). */
   threadStats(thread: number): readonly ServerStats[] {
     return this.slots[thread]?.stats ?? [];
@@ -164,7 +186,7 @@ export class ServingPool {
 
   /** One thread's NTS key exchanges, as last reported (tests). */
   threadKeyExchanges(thread: number): number {
-    return this.slots[thread]?.keyExchanges ?? 0;
+    return (this.slots[thread]?.ntsKe ?? []).reduce((n, r) => n + r.stats.keyExchanges, 0);
   }
 
   /** Times thread `thread` (0-based) was started. */
@@ -233,7 +255,7 @@ export class ServingPool {
     });
     slot.worker = worker;
     slot.stats = [];
-    slot.keyExchanges = 0;
+    slot.ntsKe = [];
     slot.starts++;
     slot.startedAt = performance.now();
     return new Promise<StartResult>((resolve) => {
@@ -255,7 +277,7 @@ export class ServingPool {
           case "stats":
             if (slot.worker === worker) {
               slot.stats = message.servers;
-              slot.keyExchanges = message.keyExchanges;
+              slot.ntsKe = message.ntsKeServers;
             }
             break;
           case "log":
@@ -286,6 +308,11 @@ export class ServingPool {
       if (retired) addServerStats(retired, stats);
     });
     slot.stats = [];
+    slot.ntsKe.forEach((report, i) => {
+      const retired = this.retiredNtsKe[i];
+      if (retired) addNtsKeStats(retired, report.stats);
+    });
+    slot.ntsKe = [];
   }
 
   private scheduleRestart(index: number, reason: string): void {

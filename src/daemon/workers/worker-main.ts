@@ -2,8 +2,9 @@
 // its own NTS-KE listener on each `[[nts-ke-server]]`, all bound with SO_REUSEPORT next
 // to the other threads' (pool.ts), so the kernel spreads datagrams and connections over
 // them. It holds copies of the NTS key set and the system state, which the main thread
-// pushes when they change; it never asks for them per request. Its counters go to the
-// main thread every statsIntervalMs when they changed; its log records go there always.
+// pushes when they change; it never asks for them per request. Its counters and the
+// expiry of its NTS-KE certificates go to the main thread every statsIntervalMs when they
+// changed; its log records go there always.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { parseKeySet } from "../../proto/nts/keyset/storage.js";
@@ -91,23 +92,34 @@ async function start(): Promise<void> {
     port.close();
     return;
   }
+  const report = (): FromServingThread => ({
+    kind: "stats",
+    servers: servers.map((s) => s.core.stats),
+    ntsKeServers: keServers.map((s) => ({
+      stats: s.stats,
+      certificateNotAfterMs: s.certificateNotAfter?.getTime() ?? null,
+    })),
+  });
+  // The certificates are known (and counted) before the main thread hears "ready".
+  post(report());
   post({
     kind: "ready",
     ntpPorts: servers.map((s) => s.port),
     kePorts: keServers.map((s) => s.port),
   });
-  let reported = -1;
+  let reported = "";
   setInterval(() => {
-    let signature = 0;
+    // What changes when anything reported changes (a reload changes a certificate).
+    let signature = "";
     for (const s of servers) {
-      signature += s.core.stats.receivedPackets + s.core.stats.responseSendErrors;
+      signature += `${s.core.stats.receivedPackets},${s.core.stats.responseSendErrors};`;
     }
-    let keyExchanges = 0;
-    for (const s of keServers) keyExchanges += s.stats.keyExchanges;
-    signature += keyExchanges;
+    for (const s of keServers) {
+      signature += `${s.stats.connections},${s.stats.served},${s.stats.refused},${s.stats.timeouts},${s.stats.failed},${s.certificateNotAfter?.getTime()};`;
+    }
     if (signature === reported) return;
     reported = signature;
-    post({ kind: "stats", servers: servers.map((s) => s.core.stats), keyExchanges });
+    post(report());
   }, data.statsIntervalMs).unref();
 }
 

@@ -99,8 +99,8 @@ export function fuzz(
       return { input: Uint8Array.from(input), error };
     }
   };
+  /** Runs one input and commits its coverage; the counters must be fresh (just collected). */
   const execAlone = (input: Uint8Array): { crasher: Crasher | null; fresh: number } => {
-    coverage.collect(false); // drop whatever ran before
     const t = now();
     const crasher = execute(input);
     const ms = now() - t;
@@ -122,8 +122,8 @@ export function fuzz(
       return crasher;
     }
     const mid = inputs.length >> 1;
+    // The counters are fresh here: the caller has just collected.
     for (const half of [inputs.slice(0, mid), inputs.slice(mid)]) {
-      coverage.collect(false);
       for (const input of half) {
         const crasher = execute(input);
         if (crasher !== null) return crasher;
@@ -139,6 +139,7 @@ export function fuzz(
   // Seeds (and a saved corpus) one by one: keep those that add coverage.
   const starting = [...target.seeds(), ...(options.corpus ?? [])];
   stats.seeds = starting.length;
+  coverage.collect(false); // drop whatever ran before
   for (const input of starting) {
     const clipped = input.subarray(0, target.maxLength);
     const { crasher, fresh } = execAlone(clipped);

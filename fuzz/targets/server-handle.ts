@@ -5,9 +5,12 @@
 // mutations reach the AEAD paths. Rate limiting is off (its default), so
 // repeating requests from one address is no obstacle.
 
-import { encodeCookie } from "../../src/proto/nts/cookie/cookie.js";
+import { decodeCookie, encodeCookie } from "../../src/proto/nts/cookie/cookie.js";
 import { aeadKeyLength } from "../../src/proto/nts/ke/key-export.js";
 import {
+  AuthenticatorView,
+  openAuthenticator,
+  readAuthenticator,
   writeAuthenticator,
   writeCookie,
   writePlaceholder,
@@ -74,6 +77,25 @@ function ntsRequest(aead: AeadIdType, placeholders: number, encrypted: boolean):
   return buf.slice(0, off);
 }
 
+const view = new AuthenticatorView();
+
+/**
+ * The S2C key and AEAD of the request's first cookie (before its first
+ * authenticator), as the server would recover them; null without one.
+ */
+function requestS2c(request: Uint8Array): { aead: AeadIdType; s2c: Uint8Array } | null {
+  const parsed = parsePacket(request);
+  if (!parsed.ok) return null;
+  for (const f of parsed.value.extensionFields) {
+    if (f.type === 0x0404) return null;
+    if (f.type === 0x0204) {
+      const contents = decodeCookie(keys, f.value);
+      return contents === null ? null : { aead: contents.aead, s2c: contents.s2c };
+    }
+  }
+  return null;
+}
+
 function checkDecision(d: ServerDecision, request: Uint8Array): void {
   if (d.action === "drop") return;
   check(
@@ -84,11 +106,20 @@ function checkDecision(d: ServerDecision, request: Uint8Array): void {
   const parsed = parsePacket(reply);
   check(parsed.ok, `reply does not parse: ${parsed.ok ? "" : parsed.error.message}`);
   check(parsed.ok && parsed.value.header.mode === 4, "reply is not server mode");
-  if (d.nts && d.kind !== "nak") {
+  if (d.nts && d.kind !== "nak" && parsed.ok) {
+    // An NTS reply ends in an authenticator that verifies under the S2C key
+    // of the cookie the request carried.
+    const fields = parsed.value.extensionFields;
+    const last = fields[fields.length - 1];
+    check(last !== undefined && last.type === 0x0404, "NTS reply does not end in an authenticator");
+    const session = requestS2c(request);
+    check(session !== null, "NTS reply to a request without a cookie of ours");
     check(
-      parsed.ok && parsed.value.extensionFields.some((f) => f.type === 0x0404),
-      "NTS reply without authenticator",
+      readAuthenticator(reply, last.offset, last.value.length, view),
+      "unreadable authenticator",
     );
+    const opened = openAuthenticator(reply, view, createAead(session.aead, session.s2c));
+    check(opened !== null, "NTS reply does not verify under the request's S2C key");
   }
 }
 

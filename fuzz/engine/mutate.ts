@@ -289,6 +289,10 @@ export function mutate(input: Uint8Array, rng: Rng, ctx: MutationContext): Uint8
   for (let i = 0; i < n; i++) {
     let m: Mutation;
     const r = rng.below(10);
+    if (target.mutate !== undefined && r < 3) {
+      out = target.mutate(out, rng) ?? out;
+      continue;
+    }
     if (target.layout !== undefined && r < 3) m = recordEdit;
     else if (target.kind === "text" && r < 3) m = rng.oneIn(2) ? lineEdit : insertToken;
     else m = rng.pick(BYTE_MUTATIONS);

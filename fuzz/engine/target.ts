@@ -2,6 +2,8 @@
 // checks its contract. Anything it throws is a crasher: an exception escaping
 // the parser, or a violated invariant (FuzzInvariantError).
 
+import type { Rng } from "./rng.js";
+
 /** Length-prefixed records the mutator can edit as records (TLV-aware mutations). */
 export interface RecordLayout {
   /** Offset of the first record. */
@@ -27,6 +29,11 @@ export interface FuzzTarget {
   readonly layout?: RecordLayout;
   /** Tokens the mutator inserts (keywords, magic numbers). */
   readonly dictionary?: readonly Uint8Array[];
+  /**
+   * A structure-aware mutation of the target's own (e.g. edit one JSON value
+   * and fix the length prefix); null when it does not apply to `input`.
+   */
+  mutate?(input: Uint8Array, rng: Rng): Uint8Array | null;
   /** Seed inputs (vectors, captures, fixtures, synthesized valid inputs). */
   seeds(): Uint8Array[];
   /** Runs the parser on `input`; throws on a broken contract. */

@@ -1,4 +1,4 @@
-// npm run fuzz -- TARGET|all [--runs N] [--seed S] [--fresh] [--list]
+// npm run fuzz -- TARGET|all [--runs N] [--seed S] [--fresh] [--uncovered] [--list]
 //
 // Coverage-guided fuzzing of one target (or all, one after another). Prints
 // inputs, executions, inputs/s, coverage points (blocks of src/ reached, of
@@ -20,13 +20,20 @@ const srcUrl = new URL("../src/", import.meta.url).href;
 
 function usage(): never {
   console.error(
-    `usage: npm run fuzz -- TARGET|all [--runs N] [--seed S] [--fresh]\ntargets: ${TARGETS.map((t) => t.name).join(", ")}`,
+    `usage: npm run fuzz -- TARGET|all [--runs N] [--seed S] [--fresh] [--uncovered]\ntargets: ${TARGETS.map((t) => t.name).join(", ")}`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]) {
-  const opts = { names: [] as string[], runs: 100_000, seed: 1, fresh: false, list: false };
+  const opts = {
+    names: [] as string[],
+    runs: 100_000,
+    seed: 1,
+    fresh: false,
+    list: false,
+    uncovered: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -38,6 +45,7 @@ function parseArgs(argv: string[]) {
     else if (a === "--seed") opts.seed = value();
     else if (a === "--fresh") opts.fresh = true;
     else if (a === "--list") opts.list = true;
+    else if (a === "--uncovered") opts.uncovered = true;
     else if (a.startsWith("-")) usage();
     else opts.names.push(a);
   }
@@ -96,6 +104,9 @@ function fuzzOne(
   });
   saveCorpus(corpusDir, result.corpus);
   console.log(line(result.stats, true));
+  if (opts.uncovered) {
+    for (const [fn, n] of coverage.uncovered()) console.log(`  uncovered: ${n} in ${fn}`);
+  }
   if (result.crasher === null) return true;
   const dir = join(root, ".fuzz", "crashers", target.name);
   mkdirSync(dir, { recursive: true });

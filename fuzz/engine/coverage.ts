@@ -23,6 +23,7 @@ interface Range {
   count: number;
 }
 interface FunctionCoverage {
+  functionName: string;
   ranges: Range[];
 }
 interface ScriptCoverage {
@@ -36,6 +37,8 @@ export class BlockCoverage {
   private readonly known = new Map<string, Set<number>>();
   /** Covered points, as "url#functionStart:offset". */
   private readonly covered = new Set<string>();
+  /** "file functionName" per "url#functionStart", for reports. */
+  private readonly names = new Map<string, string>();
   private started = false;
 
   /** `include`: which scripts count (by URL), e.g. the sources under src/. */
@@ -50,6 +53,20 @@ export class BlockCoverage {
     let n = 0;
     for (const set of this.known.values()) n += set.size;
     return n;
+  }
+
+  /** Uncovered points per function ("file functionName": count), most first. */
+  uncovered(): [string, number][] {
+    const counts = new Map<string, number>();
+    for (const [fnKey, points] of this.known) {
+      let n = 0;
+      for (const p of points) if (!this.covered.has(`${fnKey}:${p}`)) n++;
+      if (n > 0) {
+        const name = this.names.get(fnKey) ?? fnKey;
+        counts.set(name, (counts.get(name) ?? 0) + n);
+      }
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]);
   }
 
   start(): void {
@@ -88,6 +105,8 @@ export class BlockCoverage {
         if (points === undefined) {
           points = new Set<number>([top.startOffset]);
           this.known.set(fnKey, points);
+          const file = script.url.slice(script.url.lastIndexOf("/") + 1);
+          this.names.set(fnKey, `${file} ${fn.functionName || "(anonymous)"}`);
         }
         for (const r of ranges) points.add(r.startOffset);
         if (top.count === 0) continue;

@@ -2,8 +2,8 @@
 // never a throw; a reply is never larger than the request, parses as a
 // packet, is a server-mode (4) answer, and NTS replies carry an authenticator.
 // Seeds include NTS requests with authentic cookies of the server's keys, so
-// mutations reach the AEAD paths. Rate limiting is off (its default), so
-// repeating requests from one address is no obstacle.
+// mutations reach the AEAD paths. Three policies: the defaults, require-nts
+// "deny" with v4 only, and deny lists with rate limiting.
 
 import { decodeCookie, encodeCookie } from "../../src/proto/nts/cookie/cookie.js";
 import { aeadKeyLength } from "../../src/proto/nts/ke/key-export.js";
@@ -54,7 +54,21 @@ function core(policy: ConstructorParameters<typeof NtpServerCore>[0]["policy"]):
   });
 }
 
-const cores = [core({}), core({ requireNts: "deny", acceptNtpVersions: [4] })];
+const cores = [
+  core({}),
+  core({ requireNts: "deny", acceptNtpVersions: [4] }),
+  // DENY kisses from both lists (192.0.2.0/28 denied, outside 192.0.2.0/24 too),
+  // and rate limiting on. Its table keeps state between inputs: a rate-limited
+  // drop may depend on earlier inputs (drops carry no invariant but "no throw").
+  core({
+    denylist: { filter: ["192.0.2.0/28"], action: "deny" },
+    allowlist: { filter: ["192.0.2.0/24"], action: "deny" },
+    rateLimitingCacheSize: 64,
+    rateLimitingCutoffMs: 1000,
+    requireNts: "ignore",
+  }),
+];
+const ADDRESSES = ["192.0.2.10", "::ffff:192.0.2.11", "192.0.2.200", "198.51.100.7"];
 const out = new Uint8Array(4096);
 
 /** An NTS request sealed with session keys whose cookie the server can open. */
@@ -138,7 +152,7 @@ export const serverHandle: FuzzTarget = {
   ],
   run(input) {
     for (const c of cores) {
-      for (const address of ["192.0.2.10", "::ffff:192.0.2.11"]) {
+      for (const address of ADDRESSES) {
         const d = c.handle(input, input.length, address, RX, out);
         checkDecision(d, input);
       }

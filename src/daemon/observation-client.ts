@@ -5,6 +5,7 @@
 
 import { connect } from "node:net";
 import { MAX_OBSERVATION_BYTES, parseObservation, type Observation } from "./observation.js";
+import { ObservationFrameReader, type ObservationFrameProgress } from "./observation-frame.js";
 
 export const DEFAULT_READ_TIMEOUT_MS = 3000;
 
@@ -30,9 +31,7 @@ export function readObservationMessage(path: string, options: ReadOptions = {}):
   const maxBytes = options.maxBytes ?? MAX_OBSERVATION_BYTES;
   return new Promise((resolve, reject) => {
     const socket = connect(path);
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let expected: number | null = null;
+    const frame = new ObservationFrameReader(maxBytes);
     let connected = false;
     let settled = false;
     const finish = (error: ObservationReadError | null, text?: string) => {
@@ -42,6 +41,11 @@ export function readObservationMessage(path: string, options: ReadOptions = {}):
       socket.destroy();
       if (error) reject(error);
       else resolve(text!);
+    };
+    const settle = (progress: ObservationFrameProgress) => {
+      if (progress.status === "complete") finish(null, progress.text);
+      else if (progress.status === "error")
+        finish(new ObservationReadError(progress.message, "read"));
     };
     const timer = setTimeout(
       () =>
@@ -59,40 +63,8 @@ export function readObservationMessage(path: string, options: ReadOptions = {}):
     socket.on("error", (error) =>
       finish(new ObservationReadError(describe(error), connected ? "read" : "connect")),
     );
-    socket.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (expected === null && received >= 8) {
-        const all = Buffer.concat(chunks);
-        chunks.length = 0;
-        chunks.push(all);
-        const length = all.readBigUInt64BE(0);
-        if (length > BigInt(maxBytes)) {
-          finish(
-            new ObservationReadError(
-              `message too large: ${length} bytes (at most ${maxBytes})`,
-              "read",
-            ),
-          );
-          return;
-        }
-        expected = Number(length);
-      }
-      if (expected !== null && received >= 8 + expected) {
-        const all = Buffer.concat(chunks);
-        finish(null, all.subarray(8, 8 + expected).toString("utf8"));
-      }
-    });
-    socket.on("end", () => {
-      finish(
-        new ObservationReadError(
-          expected === null
-            ? `connection closed after ${received} bytes, before the message length`
-            : `connection closed after ${received - 8} of ${expected} bytes`,
-          "read",
-        ),
-      );
-    });
+    socket.on("data", (chunk: Buffer) => settle(frame.push(chunk)));
+    socket.on("end", () => settle(frame.end()));
   });
 }
 

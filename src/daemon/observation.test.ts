@@ -367,6 +367,29 @@ test("malformed observations are refused with the field's path", () => {
   assert.throws(() => parseObservation("42"), /\$: expected an object/);
 });
 
+// Fuzz finding (npm run fuzz -- observation-client): JSON.parse reads 1e999 as
+// Infinity, which was accepted and could not be written back (it serializes as null).
+test("a number beyond the double range is refused, as serde_json does", () => {
+  const json = serializeObservation(buildObservation(input()));
+  for (const [field, literal] of [
+    ["root_delay", "1e999"],
+    ["root_variance_base", "-1e999"],
+  ] as const) {
+    const text = json.replace(new RegExp(`"${field}":[^,}]+`), `"${field}":${literal}`);
+    assert.notEqual(text, json, field);
+    assert.throws(
+      () => parseObservation(text),
+      (e: unknown) =>
+        e instanceof ObservationFormatError &&
+        e.message === `system.${field}: expected a finite number`,
+    );
+  }
+  assert.equal(
+    parseObservation(json).system.root_delay,
+    buildObservation(input()).system.root_delay,
+  );
+});
+
 test("Daemon.observe(): program, system from the config, no sources or servers before start", () => {
   const config = defaultConfig();
   const daemon = new Daemon({

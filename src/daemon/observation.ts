@@ -518,8 +518,13 @@ function string(value: unknown, at: string): string {
   return value;
 }
 
+// JSON.parse turns a literal beyond the double range (1e999) into Infinity;
+// serde_json (ntpd-rs) refuses such a number, and our writer could not send
+// it back (non-finite values are written as null), so it is refused here too.
 function number(value: unknown, at: string): number {
-  if (typeof value !== "number") throw new ObservationFormatError(`${at}: expected a number`);
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new ObservationFormatError(`${at}: expected a finite number`);
+  }
   return value;
 }
 

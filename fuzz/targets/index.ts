@@ -1,0 +1,30 @@
+// Every fuzz target, by name.
+
+import type { FuzzTarget } from "../engine/target.js";
+import { config } from "./config.js";
+import { extensionFields } from "./extension-fields.js";
+import { keyFile } from "./key-file.js";
+import { ntpPacket } from "./ntp-packet.js";
+import { ntsCookie } from "./nts-cookie.js";
+import { ntsFields } from "./nts-fields.js";
+import { ntsKeMessages } from "./nts-ke-messages.js";
+import { ntsKeRecords } from "./nts-ke-records.js";
+import { observationClient } from "./observation-client.js";
+import { serverHandle } from "./server-handle.js";
+
+export const TARGETS: readonly FuzzTarget[] = [
+  ntpPacket,
+  extensionFields,
+  ntsFields,
+  ntsKeRecords,
+  ntsKeMessages,
+  ntsCookie,
+  keyFile,
+  config,
+  observationClient,
+  serverHandle,
+];
+
+export function targetByName(name: string): FuzzTarget | undefined {
+  return TARGETS.find((t) => t.name === name);
+}

@@ -1,4 +1,4 @@
-// NtpServerCore.handle on any datagram, with NTS keys: always a decision,
+// NtpServerCore.handle (and the reply's finish) on any datagram, with NTS keys: always a decision,
 // never a throw; a reply is never larger than the request, parses as a
 // packet, is a server-mode (4) answer, and NTS replies carry an authenticator.
 // Seeds include NTS requests with authentic cookies of the server's keys, so
@@ -19,6 +19,7 @@ import {
 import { AeadId, type AeadId as AeadIdType } from "../../src/proto/crypto/aead.js";
 import { createAead } from "../../src/proto/crypto/registry.js";
 import { parsePacket } from "../../src/proto/packet/parse.js";
+import { finishReply } from "../../src/proto/server/finish.js";
 import { NtpServerCore, type ServerDecision } from "../../src/proto/server/server.js";
 import { SystemStateCell, type SystemState } from "../../src/proto/server/system-state.js";
 import { NtpTimestamp } from "../../src/proto/time.js";
@@ -46,7 +47,6 @@ const keys = fixedKeySet();
 function core(policy: ConstructorParameters<typeof NtpServerCore>[0]["policy"]): NtpServerCore {
   return new NtpServerCore({
     policy,
-    clock: { now: () => TX },
     systemState: new SystemStateCell(STATE),
     rateLimitSeed: 7,
     keySet: { current: () => keys },
@@ -154,6 +154,8 @@ export const serverHandle: FuzzTarget = {
     for (const c of cores) {
       for (const address of ADDRESSES) {
         const d = c.handle(input, input.length, address, RX, out);
+        // The finish (T3, the NTS seal) as the socket applies it.
+        if (d.action === "reply") finishReply(out, d.finish, TX);
         checkDecision(d, input);
       }
     }

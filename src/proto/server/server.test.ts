@@ -262,6 +262,21 @@ test("several UID fields are all echoed (ntpd-rs), still within the request size
   assert.equal(toHex(h.out.subarray(48, req.length)), toHex(req.subarray(48)));
 });
 
+test("a Unique Identifier shorter than RFC 8915's 32 octets is not echoed: the reply stays RFC 7822-valid", () => {
+  // Found by the server-handle fuzz target: a 16-octet UID field followed by a
+  // 20-octet legacy MAC; echoing the UID alone ended the reply in a field
+  // shorter than the 28 octets RFC 7822 asks of a last field.
+  const h = harness();
+  const req = fromHex(
+    "2300000000000000000000000000000000000000000000040000000000000000" +
+      "000000000000000001020304050607080104001" +
+      "03c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c010400143c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c",
+  );
+  const n = expectReply(h.handle(req), "time");
+  assert.equal(n, 48, "only the header: nothing to echo");
+  assert.ok(parsePacket(h.out, n).ok);
+});
+
 test("only mode 3 is answered: every other mode is dropped and counted", () => {
   const h = harness();
   for (const mode of [0, 1, 2, 4, 5, 6, 7]) {

@@ -35,8 +35,10 @@ export const NtsFieldType = {
   Authenticator: extensionFieldTypes.NtsAuthenticator,
 } as const;
 
-/** Octets of the Unique Identifier we send (ntpd-rs: 32; RFC 8915 §5.3: at least 32). */
+/** Octets of the Unique Identifier we send (ntpd-rs: 32). */
 export const UNIQUE_IDENTIFIER_LENGTH = 32;
+/** The shortest Unique Identifier RFC 8915 §5.3 allows: 32 octets. */
+export const UNIQUE_IDENTIFIER_MIN_LENGTH = 32;
 /** Octets of the nonce-length and ciphertext-length words at the start of the authenticator body. */
 export const AUTHENTICATOR_LENGTHS_LENGTH = 4;
 /** Offset of the nonce from the start of an authenticator field (field header, two lengths). */

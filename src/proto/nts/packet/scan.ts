@@ -15,7 +15,7 @@
 
 import { ExtensionFieldReader } from "../../packet/extension-fields.js";
 import type { PacketErrorCode } from "../../packet/types.js";
-import { NtsFieldType } from "./fields.js";
+import { NtsFieldType, UNIQUE_IDENTIFIER_MIN_LENGTH } from "./fields.js";
 
 export class NtsFieldScanner {
   private readonly reader = new ExtensionFieldReader();
@@ -89,6 +89,10 @@ export class NtsFieldScanner {
     while (reader.next()) {
       switch (reader.type) {
         case NtsFieldType.UniqueIdentifier:
+          // One shorter than RFC 8915 allows is not echoed: echoed as the last
+          // field of a reply, it would break RFC 7822's 28-octet minimum for
+          // a last field (found by the server-handle fuzz target).
+          if (reader.valueLength < UNIQUE_IDENTIFIER_MIN_LENGTH) break;
           this.uidOffsets[this.uidCount] = reader.fieldOffset;
           this.uidLengths[this.uidCount] = reader.fieldLength;
           this.uidCount++;

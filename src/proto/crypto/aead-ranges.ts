@@ -4,61 +4,78 @@
 
 import type { AeadCipher, AeadId, RekeyableAeadCipher } from "./aead.js";
 
-/** AeadCipher.sealInto on top of `cipher.seal`. */
-export function sealIntoBySeal(
-  cipher: AeadCipher,
-  nonce: Uint8Array,
-  nonceOffset: number,
-  nonceLength: number,
-  ad: Uint8Array,
-  adOffset: number,
-  adLength: number,
-  pt: Uint8Array,
-  ptOffset: number,
-  ptLength: number,
-  out: Uint8Array,
-  outOffset: number,
-): number {
-  const sealed = cipher.seal(
-    nonce.subarray(nonceOffset, nonceOffset + nonceLength),
-    ad.subarray(adOffset, adOffset + adLength),
-    pt.subarray(ptOffset, ptOffset + ptLength),
-  );
-  out.set(sealed, outOffset);
-  return sealed.length;
-}
+/**
+ * The base of the TypeScript ciphers: a subclass implements seal/open, and
+ * sealInto/openInto run them on views of the ranges (allocating inside).
+ */
+export abstract class WholeArrayAead implements AeadCipher {
+  abstract readonly id: AeadId;
+  abstract readonly keyLength: number;
+  abstract readonly nonceLength: number;
+  abstract readonly tagLength: number;
+  abstract seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  abstract open(
+    nonce: Uint8Array,
+    associatedData: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Uint8Array | null;
 
-/** AeadCipher.openInto on top of `cipher.open`. */
-export function openIntoByOpen(
-  cipher: AeadCipher,
-  nonce: Uint8Array,
-  nonceOffset: number,
-  nonceLength: number,
-  ad: Uint8Array,
-  adOffset: number,
-  adLength: number,
-  ct: Uint8Array,
-  ctOffset: number,
-  ctLength: number,
-  out: Uint8Array,
-  outOffset: number,
-): number {
-  const plaintext = cipher.open(
-    nonce.subarray(nonceOffset, nonceOffset + nonceLength),
-    ad.subarray(adOffset, adOffset + adLength),
-    ct.subarray(ctOffset, ctOffset + ctLength),
-  );
-  if (plaintext === null) return -1;
-  out.set(plaintext, outOffset);
-  plaintext.fill(0);
-  return plaintext.length;
+  /** seal() over ranges (aead.ts); allocates internally. */
+  sealInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    pt: Uint8Array,
+    ptOffset: number,
+    ptLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    const sealed = this.seal(
+      nonce.subarray(nonceOffset, nonceOffset + nonceLength),
+      ad.subarray(adOffset, adOffset + adLength),
+      pt.subarray(ptOffset, ptOffset + ptLength),
+    );
+    out.set(sealed, outOffset);
+    return sealed.length;
+  }
+
+  /** open() over ranges (aead.ts); allocates internally. */
+  openInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    ct: Uint8Array,
+    ctOffset: number,
+    ctLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    const plaintext = this.open(
+      nonce.subarray(nonceOffset, nonceOffset + nonceLength),
+      ad.subarray(adOffset, adOffset + adLength),
+      ct.subarray(ctOffset, ctOffset + ctLength),
+    );
+    if (plaintext === null) return -1;
+    out.set(plaintext, outOffset);
+    plaintext.fill(0);
+    return plaintext.length;
+  }
 }
 
 /**
  * A RekeyableAeadCipher made of a factory of fixed-key ciphers: each setKey
  * creates the cipher anew (the TypeScript ciphers precompute per-key state).
+ * Its sealInto/openInto go through seal/open as the TypeScript ciphers' own do
+ * (the factory makes only those: registry.ts).
  */
-export class RekeyableByFactory implements RekeyableAeadCipher {
+export class RekeyableByFactory extends WholeArrayAead implements RekeyableAeadCipher {
   readonly nonceLength: number;
   readonly tagLength: number;
   private readonly key: Uint8Array;
@@ -69,6 +86,7 @@ export class RekeyableByFactory implements RekeyableAeadCipher {
     readonly keyLength: number,
     private readonly factory: (key: Uint8Array) => AeadCipher,
   ) {
+    super();
     this.key = new Uint8Array(keyLength);
     const probe = factory(this.key); // lengths only; the all-zero key is never used
     this.nonceLength = probe.nonceLength;
@@ -94,62 +112,6 @@ export class RekeyableByFactory implements RekeyableAeadCipher {
 
   open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     return this.keyed().open(nonce, associatedData, ciphertext);
-  }
-
-  sealInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    pt: Uint8Array,
-    ptOffset: number,
-    ptLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    return this.keyed().sealInto(
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ad,
-      adOffset,
-      adLength,
-      pt,
-      ptOffset,
-      ptLength,
-      out,
-      outOffset,
-    );
-  }
-
-  openInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    ct: Uint8Array,
-    ctOffset: number,
-    ctLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    return this.keyed().openInto(
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ad,
-      adOffset,
-      adLength,
-      ct,
-      ctOffset,
-      ctLength,
-      out,
-      outOffset,
-    );
   }
 
   private keyed(): AeadCipher {

@@ -22,8 +22,8 @@
 // nothing to allocate beyond its own state.
 
 import { createCipheriv, timingSafeEqual, type Cipher } from "node:crypto";
-import { AeadId, type AeadCipher } from "./aead.js";
-import { openIntoByOpen, sealIntoBySeal } from "./aead-ranges.js";
+import { AeadId } from "./aead.js";
+import { WholeArrayAead } from "./aead-ranges.js";
 import { AES_BLOCK_SIZE, AesCmac, aesAlgorithm, dblInto } from "./cmac.js";
 
 /** RFC 5297 §7: at most 126 associated-data components (127 S2V inputs with the plaintext). */
@@ -55,7 +55,7 @@ function sivAeadId(keyLength: number): AeadId | null {
 }
 
 /** AES-SIV-CMAC bound to one key (32, 48 or 64 octets). Keep it for as long as the key lives. */
-export class AesSivCmac implements AeadCipher {
+export class AesSivCmac extends WholeArrayAead {
   readonly id: AeadId;
   readonly keyLength: number;
   readonly nonceLength = 16;
@@ -71,6 +71,7 @@ export class AesSivCmac implements AeadCipher {
 
   /** @throws RangeError unless `key` is 32, 48 or 64 octets. */
   constructor(key: Uint8Array) {
+    super();
     const id = sivAeadId(key.length);
     if (id === null) {
       throw new RangeError(`AES-SIV-CMAC key must be 32, 48 or 64 octets, got ${key.length}`);
@@ -93,66 +94,6 @@ export class AesSivCmac implements AeadCipher {
   open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (nonce.length === 0) return null;
     return this.openComponents([associatedData, nonce], ciphertext);
-  }
-
-  /** seal() over ranges (aead.ts); allocates internally. */
-  sealInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    pt: Uint8Array,
-    ptOffset: number,
-    ptLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    return sealIntoBySeal(
-      this,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ad,
-      adOffset,
-      adLength,
-      pt,
-      ptOffset,
-      ptLength,
-      out,
-      outOffset,
-    );
-  }
-
-  /** open() over ranges (aead.ts); allocates internally. */
-  openInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    ct: Uint8Array,
-    ctOffset: number,
-    ctLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    return openIntoByOpen(
-      this,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ad,
-      adOffset,
-      adLength,
-      ct,
-      ctOffset,
-      ctLength,
-      out,
-      outOffset,
-    );
   }
 
   /**

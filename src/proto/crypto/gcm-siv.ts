@@ -9,15 +9,15 @@
 // bytes before the 0x0404 field, output = C ‖ tag (tag last, unlike SIV).
 
 import { gcmsiv } from "@noble/ciphers/aes.js";
-import { AeadId, type AeadCipher } from "./aead.js";
-import { openIntoByOpen, sealIntoBySeal } from "./aead-ranges.js";
+import { AeadId } from "./aead.js";
+import { WholeArrayAead } from "./aead-ranges.js";
 
 const KEY_LENGTH = 16;
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 
 /** AES-128-GCM-SIV bound to one 16-octet key. */
-export class Aes128GcmSiv implements AeadCipher {
+export class Aes128GcmSiv extends WholeArrayAead {
   readonly id = AeadId.AES_128_GCM_SIV;
   readonly keyLength = KEY_LENGTH;
   readonly nonceLength = NONCE_LENGTH;
@@ -26,6 +26,7 @@ export class Aes128GcmSiv implements AeadCipher {
 
   /** @throws RangeError unless `key` is 16 octets. */
   constructor(key: Uint8Array) {
+    super();
     if (key.length !== KEY_LENGTH) {
       throw new RangeError(`AES-128-GCM-SIV key must be 16 octets, got ${key.length}`);
     }
@@ -48,64 +49,5 @@ export class Aes128GcmSiv implements AeadCipher {
     } catch {
       return null;
     }
-  }
-  /** seal() over ranges (aead.ts); allocates internally. */
-  sealInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    pt: Uint8Array,
-    ptOffset: number,
-    ptLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    return sealIntoBySeal(
-      this,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ad,
-      adOffset,
-      adLength,
-      pt,
-      ptOffset,
-      ptLength,
-      out,
-      outOffset,
-    );
-  }
-
-  /** open() over ranges (aead.ts); allocates internally. */
-  openInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    ct: Uint8Array,
-    ctOffset: number,
-    ctLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    return openIntoByOpen(
-      this,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ad,
-      adOffset,
-      adLength,
-      ct,
-      ctOffset,
-      ctLength,
-      out,
-      outOffset,
-    );
   }
 }

@@ -1,6 +1,8 @@
-// V8 heap tuning for the long-running daemon. Imported first by
-// ntp-daemon.ts, so it runs before the program allocates much. Measurements:
-// docs/benchmark.md ("Memory").
+// V8 heap tuning for the long-running daemon. Loaded on its own by
+// bin/ntp-daemon.js before the program: loading the program's modules already
+// grows the young generation (to 8 MiB on Node 24). Imported first by
+// ntp-daemon.ts too, for when dist/cli/ntp-daemon.js is started directly.
+// Measurements: docs/benchmark.md ("Memory").
 //
 // Young generation. Under a high request rate V8 keeps doubling the new space
 // (two semi-spaces) up to its maximum: measured, the daemon's at 16 MiB after

@@ -34,14 +34,20 @@ function youngGeneration(withTuning: boolean): { before: number; after: number }
   return JSON.parse(r.stdout) as { before: number; after: number };
 }
 
-test("without the tuning the allocation loop grows V8's young generation", () => {
-  const { before, after } = youngGeneration(false);
-  assert.ok(after > before, `new space ${before} -> ${after}: the loop no longer makes it grow`);
-});
-
-test("with the tuning the young generation stays at its initial size", () => {
-  const { before, after } = youngGeneration(true);
-  assert.equal(after, before, `new space grew ${before} -> ${after}`);
+test("with the tuning the young generation stays near its initial size; without it, it grows", () => {
+  const untuned = youngGeneration(false);
+  const tuned = youngGeneration(true);
+  const untunedGrowth = untuned.after - untuned.before;
+  assert.ok(
+    untunedGrowth > 0,
+    `new space ${untuned.before} -> ${untuned.after} untuned: the loop no longer makes it grow`,
+  );
+  // Not exactly equal: under load V8 was seen to add a page or so (256 KiB on
+  // Node 24) even with growth factor 1; without the tuning it grows by MiBs.
+  assert.ok(
+    tuned.after - tuned.before < untunedGrowth / 4,
+    `new space ${tuned.before} -> ${tuned.after} tuned, ${untuned.before} -> ${untuned.after} untuned`,
+  );
 });
 
 // The shipped entry point loads the tuning before the rest of the program:

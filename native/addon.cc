@@ -32,7 +32,8 @@ namespace {
 // 6: UdpSocket bind(host, port, { reusePort }), tcpListen
 // 7: sivPrepareKey, sivWipeKey, sivSealPrepared, sivOpenPrepared, sivImplementation
 // 8: UdpSocket setOnMessage(handler, reply, finish): T3 stamped and NTS sealed at the flush
-constexpr int kAbiVersion = 8;
+// 9: UdpSocket truncatedDatagrams
+constexpr int kAbiVersion = 9;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

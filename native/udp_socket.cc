@@ -237,6 +237,7 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
           InstanceAccessor<&UdpSocket::GetKernelTimestamps>("kernelTimestamps"),
           InstanceAccessor<&UdpSocket::GetTxTimestamps>("txTimestamps"),
           InstanceAccessor<&UdpSocket::GetErrorQueueWakeups>("pollErrorWakeups"),
+          InstanceAccessor<&UdpSocket::GetTruncatedDatagrams>("truncatedDatagrams"),
           InstanceAccessor<&UdpSocket::GetFd>("fd"),
           InstanceAccessor<&UdpSocket::GetClosed>("closed"),
       });
@@ -500,7 +501,10 @@ void UdpSocket::DrainBatches(napi_env env) {
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     for (int i = 0; i < n && !closed_; ++i) {
       msghdr& h = msgs_[i].msg_hdr;
-      if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // longer than maxDatagramSize: dropped
+      if ((h.msg_flags & MSG_TRUNC) != 0) {  // longer than maxDatagramSize: dropped, counted
+        truncated_datagrams_ += 1;
+        continue;
+      }
       if (on_message_.IsEmpty()) continue;
       struct timespec ts;
       bool have_ts = false;
@@ -1047,6 +1051,10 @@ Napi::Value UdpSocket::GetTxTimestamps(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::GetErrorQueueWakeups(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), poll_error_wakeups_);
+}
+
+Napi::Value UdpSocket::GetTruncatedDatagrams(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), truncated_datagrams_);
 }
 
 Napi::Value UdpSocket::GetFd(const Napi::CallbackInfo& info) {

@@ -44,6 +44,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value GetKernelTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetTxTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetErrorQueueWakeups(const Napi::CallbackInfo& info);
+  Napi::Value GetTruncatedDatagrams(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
 
@@ -100,6 +101,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   bool tx_timestamps_ = false;
   // POLLERR wakeups (pending socket error or error-queue entries), for tests.
   double poll_error_wakeups_ = 0;
+  // Datagrams longer than max_datagram_ (MSG_TRUNC), dropped without a handler call.
+  double truncated_datagrams_ = 0;
   bool closed_ = false;
   bool polling_ = false;
   bool dispatching_ = false;

@@ -218,7 +218,7 @@ export class Daemon {
           })
         : this.servers.map((server) => ({
             address: server.listenText,
-            stats: server.core.stats,
+            stats: server.stats,
           })),
       ntsKeServers: this.pool
         ? this.pool.ntsKeServerStates().map((state, i) => {

@@ -37,6 +37,7 @@ import type { ServerConfig } from "../proto/config/types.js";
 import { finishReply } from "../proto/server/finish.js";
 import { NtpServerCore } from "../proto/server/server.js";
 import type { ServerPolicy } from "../proto/server/policy.js";
+import type { ServerStats } from "../proto/server/stats.js";
 import type { SystemStateProvider } from "../proto/server/system-state.js";
 import type { KeySetProvider } from "../proto/server/nts.js";
 import { NtpTimestamp } from "../proto/time.js";
@@ -91,6 +92,8 @@ export class ServerTask {
   private stopped = false;
   /** Where the handler describes the finish for the socket; null: it finishes replies itself. */
   private wireFinish: NativeReplyFinish | null = null;
+  /** How many of the socket's truncatedDatagrams are in the core's counters. */
+  private truncatedCounted = 0;
 
   constructor(
     readonly config: ServerConfig,
@@ -152,10 +155,27 @@ export class ServerTask {
       return;
     }
     this.socket = socket;
+    this.truncatedCounted = 0;
     this.log.info("serving NTP", {
       listen: this.listenText,
       kernel_timestamps: socket.kernelTimestamps,
     });
+  }
+
+  /**
+   * The server's counters, with the datagrams the socket dropped unread (longer
+   * than MAX_REQUEST_BYTES) brought in as received and ignored (malformed).
+   */
+  get stats(): ServerStats {
+    const socket = this.socket;
+    if (socket !== null) {
+      const truncated = socket.truncatedDatagrams;
+      if (truncated > this.truncatedCounted) {
+        this.core.countTruncated(truncated - this.truncatedCounted);
+        this.truncatedCounted = truncated;
+      }
+    }
+    return this.core.stats;
   }
 
   /** The port actually bound (useful with port 0), or the configured one before. */

@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -140,6 +140,8 @@ export interface NativeUdpSocket {
   readonly txTimestamps: boolean;
   /** POLLERR wakeups so far (pending socket errors, error-queue entries). */
   readonly pollErrorWakeups: number;
+  /** Datagrams longer than maxDatagramSize, dropped unread (MSG_TRUNC). */
+  readonly truncatedDatagrams: number;
   readonly fd: number;
   readonly closed: boolean;
   /** reusePort: SO_REUSEPORT before the bind (one socket per serving thread). */

@@ -27,6 +27,8 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly finishesReplies = false;
   /** node:dgram cannot read the error queue: no TX timestamps, ever. */
   readonly txTimestamps = false;
+  /** node:dgram reads every datagram whole: the server core sees (and drops) long ones. */
+  readonly truncatedDatagrams = 0;
   private readonly socket: dgram.Socket;
   private messageHandler: MessageHandler | null = null;
   /** Reply mode (onRequest): the handler and the buffer it writes replies to. */

@@ -94,6 +94,10 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     this.socket.setOnTxTimestamp(handler);
   }
 
+  get truncatedDatagrams(): number {
+    return this.socket.truncatedDatagrams;
+  }
+
   /** POLLERR wakeups of the addon socket so far (for tests: none on servers). */
   get pollErrorWakeups(): number {
     return this.socket.pollErrorWakeups;

@@ -139,6 +139,11 @@ export interface TimestampedUdpSocket {
   readonly kernelTimestamps: boolean;
   /** true: sends are followed by kernel TX timestamps (onTxTimestamp). */
   readonly txTimestamps: boolean;
+  /**
+   * Datagrams longer than maxDatagramSize the socket dropped without calling a handler
+   * (the addon; node:dgram reads every datagram whole, so there it stays 0).
+   */
+  readonly truncatedDatagrams: number;
   bind(address: string, port: number, options?: BindOptions): Promise<void>;
   connect(address: string, port: number): Promise<void>;
   /** Sends on a connected socket; returns T1 (fills and returns `t1` when given). */

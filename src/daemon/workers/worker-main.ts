@@ -94,7 +94,7 @@ async function start(): Promise<void> {
   }
   const report = (): FromServingThread => ({
     kind: "stats",
-    servers: servers.map((s) => s.core.stats),
+    servers: servers.map((s) => s.stats),
     ntsKeServers: keServers.map((s) => ({
       stats: s.stats,
       certificateNotAfterMs: s.certificateNotAfter?.getTime() ?? null,
@@ -112,7 +112,7 @@ async function start(): Promise<void> {
     // What changes when anything reported changes (a reload changes a certificate).
     let signature = "";
     for (const s of servers) {
-      signature += `${s.core.stats.receivedPackets},${s.core.stats.responseSendErrors};`;
+      signature += `${s.stats.receivedPackets},${s.stats.responseSendErrors};`;
     }
     for (const s of keServers) {
       signature += `${s.stats.connections},${s.stats.served},${s.stats.refused},${s.stats.timeouts},${s.stats.failed},${s.certificateNotAfter?.getTime()};`;

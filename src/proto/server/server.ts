@@ -381,6 +381,17 @@ export class NtpServerCore {
     this.stats.responseSendErrors++;
   }
 
+  /**
+   * Counts `count` datagrams the socket dropped unread because they were longer
+   * than it reads (the daemon's 1024 octets; longer than any request this core
+   * answers): received, and ignored as malformed.
+   */
+  countTruncated(count: number): void {
+    this.stats.receivedPackets += count;
+    this.stats.ignoredPackets += count;
+    this.stats.ignoredByReason.malformed += count;
+  }
+
   private drop(reason: DropReason): ServerDecision {
     this.stats.ignoredPackets++;
     this.stats.ignoredByReason[reason]++;

@@ -3,7 +3,8 @@
 //
 // ntpd-ts: `ntp-daemon -c CONFIG --no-clock-control`. The observation socket's
 // `system.offset` is the estimate at the discipline's LAST UPDATE (it stays
-// put until the next one) and `system.frequency` its rate of change (ppm). The
+// put until the next one) and `system.frequency` its rate of change (s/s, as
+// ntpd-rs's schema says; kept here in ppm). The
 // socket is polled often (default every 100 ms) and the instant each new
 // (offset, frequency) pair first shows is taken as its update time, so the
 // estimate at any instant t is
@@ -99,7 +100,7 @@ export async function startOurs(
       answered = true;
       const { offset, frequency } = o.system;
       if (offset !== undefined) {
-        const f = frequency ?? 0;
+        const f = (frequency ?? 0) * 1e6; // s/s → ppm
         if (current === null || current.offset !== offset || current.frequency !== f) {
           // First seen in this read: it happened after the previous read.
           current = { offset, frequency: f, since: (asked + monoSeconds()) / 2 };

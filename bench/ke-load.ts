@@ -3,37 +3,21 @@
 // client CPU per exchange here) when it compiles, else bench/ke-client.ts
 // (our own NTS-KE client on node:tls, about 1.4 ms per exchange). Both print
 // the same JSON object.
-import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCProgram } from "./build-c.js";
 import { runCommand } from "../test/helpers/process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE_CLIENT = join(here, "ke-client.ts");
-const SOURCE = join(here, "keload.c");
-const BINARY = join(here, "build", "keload");
 
 /**
  * Compiles bench/keload.c (needs OpenSSL's headers: libssl-dev) into
  * bench/build/ unless the binary is up to date. Returns its path, or the
  * compiler's complaint.
  */
-export async function buildKeload(): Promise<{ bin: string } | { error: string }> {
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) {
-    return { bin: BINARY };
-  }
-  mkdirSync(dirname(BINARY), { recursive: true });
-  const r = await runCommand(
-    "cc",
-    ["-O2", "-Wall", "-Wextra", "-o", BINARY, SOURCE, "-lssl", "-lcrypto"],
-    { timeoutMs: 60000 },
-  );
-  if (r.code !== 0) {
-    return {
-      error: `cc failed to build ${SOURCE}: ${(r.stderr + r.stdout).trim().split("\n")[0]}`,
-    };
-  }
-  return { bin: BINARY };
+export function buildKeload(): Promise<{ bin: string } | { error: string }> {
+  return buildCProgram("keload", ["-lssl", "-lcrypto"]);
 }
 
 export interface KeLoadOptions {

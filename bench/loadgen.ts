@@ -1,24 +1,13 @@
 // Builds and runs the C load generator (bench/loadgen.c). See the comment at
 // the top of loadgen.c for what it sends and counts.
-import { existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { runCommand } from "../test/helpers/process.js";
+import { buildCProgram } from "./build-c.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const SOURCE = join(here, "loadgen.c");
-const BUILD_DIR = join(here, "build");
-const BINARY = join(BUILD_DIR, "loadgen");
-
-/** Compiles bench/loadgen.c with `cc -O2` into bench/build/ unless the binary is up to date. */
+/** Compiles bench/loadgen.c into bench/build/ unless the binary is up to date; throws if cc fails. */
 export async function buildLoadgen(): Promise<string> {
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
-  mkdirSync(BUILD_DIR, { recursive: true });
-  const r = await runCommand("cc", ["-O2", "-Wall", "-Wextra", "-o", BINARY, SOURCE], {
-    timeoutMs: 60000,
-  });
-  if (r.code !== 0) throw new Error(`cc failed to build ${SOURCE}:\n${r.stderr}${r.stdout}`);
-  return BINARY;
+  const built = await buildCProgram("loadgen");
+  if ("error" in built) throw new Error(built.error);
+  return built.bin;
 }
 
 export interface LoadgenOptions {

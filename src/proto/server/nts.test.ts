@@ -34,7 +34,7 @@ import { finishReply, ReplyFinish } from "./finish.js";
 import { NtpServerCore, type ServerDecision } from "./server.js";
 import { DROP_REASONS, ServerStats } from "./stats.js";
 import { SystemStateCell, type SystemState } from "./system-state.js";
-import { NtsRequestHandler, pooledRandom } from "./nts.js";
+import { NtsRequestHandler } from "./nts.js";
 import { NtsFieldScanner } from "../nts/packet/scan.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
@@ -112,7 +112,8 @@ function harness(
   options: {
     policy?: Partial<ServerPolicy>;
     keys?: KeySet;
-    random?: (n: number) => Uint8Array;
+    /** "default": the core's own (pooled node:crypto randomness, as in the daemon). */
+    random?: ((n: number) => Uint8Array) | "default";
   } = {},
 ): Harness {
   const keys = options.keys ?? keySet();
@@ -122,7 +123,7 @@ function harness(
     systemState: new SystemStateCell(STATE),
     rateLimitSeed: 7,
     keySet: { current: () => keys },
-    random: options.random ?? seededRandom(42),
+    random: options.random === "default" ? undefined : (options.random ?? seededRandom(42)),
   });
   const handleInto = (request: Uint8Array, length: number, address: string, to: Uint8Array) => {
     const d = core.handle(request, length, address, RX, to);
@@ -441,7 +442,7 @@ test("the real ntpd-rs request (AEAD 17) with a cookie of ours: same size reply,
 
 for (const aead of [AeadId.AES_SIV_CMAC_256, AeadId.AES_SIV_CMAC_512, AeadId.AES_128_GCM_SIV]) {
   test(`round trip AEAD ${aead}: NtsProtector → NtpServerCore → NtpSource measurement, stash refilled`, () => {
-    const h = harness({ random: pooledRandom() });
+    const h = harness({ random: "default" });
     const keys = sessionKeys(aead);
     const stash = new CookieStash();
     const first = encodeCookie(h.keys, keys, seededRandom(1));

@@ -40,7 +40,7 @@ import {
   sealCookieInto,
 } from "../nts/cookie/cookie.js";
 import { MAX_COOKIES } from "../nts/cookie/stash.js";
-import type { KeySet, RandomBytes, RandomFill } from "../nts/keyset/keyset.js";
+import type { KeySet, RandomFill } from "../nts/keyset/keyset.js";
 import {
   AUTHENTICATOR_NONCE_OFFSET,
   AuthenticatorView,
@@ -69,29 +69,9 @@ export const MAX_NEW_COOKIES = MAX_COOKIES;
 export type NtsCheck = "ok" | "nak" | "malformed";
 
 /**
- * Random octets from a pool refilled 4 KiB at a time: one native call per
- * ~100 NTS replies instead of several per reply. The returned array is a view
- * into the pool, valid until the next call: callers copy it at once (every
- * use here does: cookie nonces and AEAD nonces are copied into the packet).
- */
-export function pooledRandom(poolSize = 4096): RandomBytes {
-  const pool = new Uint8Array(poolSize);
-  let used = poolSize;
-  return (n: number): Uint8Array => {
-    if (n > poolSize) return randomFillSync(new Uint8Array(n));
-    if (used + n > poolSize) {
-      randomFillSync(pool);
-      used = 0;
-    }
-    const out = pool.subarray(used, used + n);
-    used += n;
-    return out;
-  };
-}
-
-/**
- * pooledRandom without allocation: copies from a pool refilled `poolSize`
- * octets at a time (one native call per ~100 replies).
+ * Random octets without allocation: copied from a pool refilled `poolSize`
+ * octets at a time (one native call per ~100 NTS replies instead of several
+ * per reply); each octet is handed out once and zeroed in the pool.
  */
 export function pooledRandomFill(poolSize = 4096): RandomFill {
   const pool = new Uint8Array(poolSize);
@@ -137,8 +117,8 @@ export class NtsRequestHandler {
 
   /**
    * `stats.ntsCookiesWithheld` counts the new cookies that did not fit.
-   * `random`: cookie and reply nonces (a RandomBytes for tests, or a
-   * RandomFill: see pooledRandomFill). `aead`: where ciphers come from (the
+   * `random`: cookie and reply nonces (see pooledRandomFill; tests wrap a
+   * seeded RandomBytes with fillFrom). `aead`: where ciphers come from (the
    * daemon passes the native ones; the TypeScript ones by default).
    */
   constructor(

@@ -240,8 +240,12 @@ test(
       const yes = await forceSyncOnTerminal(path, "y");
       assert.equal(yes.code, 1, yes.output);
       assert.match(yes.output, /Querying 3 source address\(es\)/);
-      assert.match(yes.output, /: \+100\.\d{6}s/);
-      assert.match(yes.output, /: -3600\.\d{6}s/);
+      // Each server's offset, to the fake servers' millisecond.
+      const printed = [...yes.output.matchAll(/^ {2}127\.0\.0\.1:(\d+): ([+-]\d+\.\d{6})s$/gm)];
+      const offsetOf = (port: number) => Number(printed.find((m) => m[1] === `${port}`)?.[2]);
+      assert.ok(Math.abs(offsetOf(ahead[0]!.port) - 100) < 0.05, yes.output);
+      assert.ok(Math.abs(offsetOf(ahead[1]!.port) - 100.2) < 0.05, yes.output);
+      assert.ok(Math.abs(offsetOf(wrong.port) + 3600) < 0.05, yes.output);
       assert.match(yes.output, /Current local time: /);
       assert.match(yes.output, /Proposed local time: /);
       // The median of the agreeing pair (100, 100.2): 100.1 s.

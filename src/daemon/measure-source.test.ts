@@ -8,6 +8,7 @@ import { after, test } from "node:test";
 import { startFakeNtpServer, type FakeAnswer } from "../../test/helpers/fake-ntp-server.js";
 import type { NetworkSourceCommon } from "../proto/config/types.js";
 import { getAddon } from "./native/addon.js";
+import { createUdpSocket } from "./native/udp.js";
 import { leastDelay, measureSource, type SourceSample } from "./measure-source.js";
 
 const CONFIG: NetworkSourceCommon = {
@@ -78,6 +79,15 @@ test("a RATE kiss stops the measuring at once", async () => {
   assert.equal(sample.problem, "kiss-o'-death RATE");
 });
 
+test("a kiss that asks for nothing (NTSN, INIT...) fails that request only", async () => {
+  const { sample, requests } = await measureAgainst((n) =>
+    n === 0 ? { kind: "kiss", code: "INIT" } : { kind: "time", offsetSeconds: 2 },
+  );
+  assert.equal(requests, 3);
+  assert.equal(sample.measurements.length, 2);
+  assert.equal(sample.problem, "kiss-o'-death INIT");
+});
+
 test("unsynchronized replies (leap indicator 3) are not measurements", async () => {
   const { sample, requests } = await measureAgainst(() => ({
     kind: "time",
@@ -101,4 +111,29 @@ test("more exchanges than a new source may leave unanswered: it ends unreachable
   // NtpSource gives up after 3 unanswered polls at start-up, as in the daemon.
   assert.equal(requests, 3);
   assert.equal(sample.problem, "no answer");
+});
+
+test("a request that cannot be sent: the socket's error is the problem", async () => {
+  let sends = 0;
+  const sample = await measureSource({
+    config: CONFIG,
+    localStratum: 16,
+    name: "unsendable",
+    address: { address: "127.0.0.1", family: 4 },
+    port: 9,
+    exchanges: 3,
+    exchangeTimeoutMs: 300,
+    timeLimitMs: 5_000,
+    createSocket: (family, options) => {
+      const socket = createUdpSocket(family, options);
+      socket.send = () => {
+        sends++;
+        throw Object.assign(new Error("send ENETUNREACH 127.0.0.1:9"), { code: "ENETUNREACH" });
+      };
+      return socket;
+    },
+  });
+  assert.equal(sends, 3);
+  assert.deepEqual(sample.measurements, []);
+  assert.equal(sample.problem, "send ENETUNREACH 127.0.0.1:9");
 });

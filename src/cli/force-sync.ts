@@ -3,20 +3,30 @@
 // is off by a second or more, offers to step the clock (ignoring the panic
 // thresholds). Interactive only: stdin and stdout must be terminals.
 //
-// The exchanges are plain NTP client requests (mode 3) over a connected UDP
-// socket with software timestamps, a few per address, the one with the least
-// delay kept: plenty for a decision made at one-second resolution. NTS sources
-// are skipped (with a note): force-sync does not perform the key exchange.
+// Each `server` address, `pool` address and `nts` source is measured by the
+// daemon's own source code (daemon/measure-source.ts): an NtpSource driven
+// over the daemon's UDP socket, with kernel timestamps where the addon is
+// loaded, after the daemon's NTS key exchange for NTS sources. A few requests
+// per target, the reply with the least delay kept: plenty for a decision made
+// at one-second resolution.
 
-import { createSocket, type Socket } from "node:dgram";
-import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import { performance } from "node:perf_hooks";
 import { formatDiagnostic } from "../proto/config/index.js";
-import type { Config } from "../proto/config/types.js";
+import type {
+  Config,
+  NtsSourceConfig,
+  PoolSourceConfig,
+  ServerSourceConfig,
+} from "../proto/config/types.js";
+import type { RequestProtector } from "../proto/source/protector.js";
 import { loadConfigFile } from "../daemon/config-file.js";
-import { formatHostPort, resolveHost, type ResolvedAddress } from "../daemon/resolve.js";
 import { FORBID_CLOCK_CONTROL_ENV } from "../daemon/clock-choice.js";
+import { leastDelay, measureSource } from "../daemon/measure-source.js";
+import { NTS_KE_TIMEOUT_MS, TrustStore } from "../daemon/nts-ke-client.js";
+import { NtsResolveError, startNtsSession } from "../daemon/nts-session.js";
+import { formatHostPort, resolveHost, type ResolvedAddress } from "../daemon/resolve.js";
+import { errorText } from "../daemon/source-task.js";
+import { unixNowSeconds } from "../daemon/wall-clock.js";
 
 /** Offsets within this of the cluster's centre agree (ntpd-rs: ±0.5 s). */
 export const AGREEMENT_WINDOW_SECONDS = 0.5;
@@ -26,7 +36,6 @@ export const ALREADY_SYNCED_SECONDS = 1;
 export const QUERY_DEADLINE_MS = 10_000;
 const EXCHANGES_PER_ADDRESS = 3;
 const EXCHANGE_TIMEOUT_MS = 1_500;
-const NTP_UNIX_OFFSET = 2_208_988_800;
 
 /** How many agreeing offsets force-sync needs (ntpd-rs: max(minimum-agreeing-sources, n/2)). */
 export function requiredAgreement(minimumAgreeingSources: number, sourceCount: number): number {
@@ -99,121 +108,41 @@ export function aheadBehindText(offset: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// NTP exchange
+// Measuring the sources, with the daemon's source code (measure-source.ts, nts-session.ts)
 
-function wallSeconds(): number {
-  return (performance.timeOrigin + performance.now()) / 1000;
-}
-
-function readTimestamp(buf: Buffer, at: number): number {
-  let sec = buf.readUInt32BE(at);
-  const frac = buf.readUInt32BE(at + 4) / 2 ** 32;
-  // Era 1 starts in 2036: a small seconds field means the next era.
-  if (sec < 0x8000_0000) sec += 2 ** 32;
-  return sec - NTP_UNIX_OFFSET + frac;
-}
-
-interface Sample {
-  offset: number;
-  delay: number;
-}
-
-/** One request/response; rejects on timeout or an unusable answer. */
-function exchange(socket: Socket, timeoutMs: number): Promise<Sample> {
-  return new Promise((resolve, reject) => {
-    const request = Buffer.alloc(48);
-    request[0] = (0 << 6) | (4 << 3) | 3; // LI 0, version 4, client
-    const cookie = randomBytes(8);
-    cookie.copy(request, 40);
-    let t1 = 0;
-    const cleanup = () => {
-      clearTimeout(timer);
-      socket.off("message", onMessage);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error("no answer"));
-    }, timeoutMs);
-    const onMessage = (msg: Buffer) => {
-      const t4 = wallSeconds();
-      if (msg.length < 48 || !msg.subarray(24, 32).equals(cookie)) return; // not ours
-      cleanup();
-      const li = msg[0]! >> 6;
-      const mode = msg[0]! & 7;
-      const stratum = msg[1]!;
-      if (mode !== 4) return reject(new Error("not a server answer"));
-      if (stratum === 0)
-        return reject(new Error(`kiss-o'-death ${msg.toString("latin1", 12, 16)}`));
-      if (stratum >= 16 || li === 3) return reject(new Error("the server is not synchronized"));
-      const t2 = readTimestamp(msg, 32);
-      const t3 = readTimestamp(msg, 40);
-      resolve({ offset: (t2 - t1 + (t3 - t4)) / 2, delay: t4 - t1 - (t3 - t2) });
-    };
-    socket.on("message", onMessage);
-    t1 = wallSeconds();
-    socket.send(request, (error) => {
-      if (error) {
-        cleanup();
-        reject(error);
-      }
-    });
-  });
-}
-
-/** The least-delay offset of a few exchanges with one address, or the last error. */
-async function queryAddress(
-  addr: ResolvedAddress,
-  port: number,
-  deadline: number,
-): Promise<number> {
-  const socket = createSocket(addr.family === 6 ? "udp6" : "udp4");
-  socket.on("error", () => {});
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.connect(port, addr.address, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-    let best: Sample | null = null;
-    let lastError: unknown = new Error("no answer");
-    for (let i = 0; i < EXCHANGES_PER_ADDRESS; i++) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      try {
-        const s = await exchange(socket, Math.min(EXCHANGE_TIMEOUT_MS, left));
-        if (best === null || s.delay < best.delay) best = s;
-      } catch (error) {
-        lastError = error;
-      }
+/** One thing to measure: an address of a server or pool source, or an NTS source. */
+export type Target =
+  | {
+      kind: "plain";
+      config: ServerSourceConfig | PoolSourceConfig;
+      /** The configured host name (or address). */
+      name: string;
+      address: ResolvedAddress;
+      port: number;
     }
-    if (best === null) throw lastError;
-    return best.offset;
-  } finally {
-    socket.close();
-  }
+  /** Its NTP server's address comes from the key exchange. */
+  | { kind: "nts"; config: NtsSourceConfig; name: string };
+
+export interface TargetResult {
+  /** "pool.ntp.org 192.0.2.1:123", "192.0.2.1:123", "nts.example [NTS] 192.0.2.2:123". */
+  label: string;
+  /** The least-delay offset, s, or null with `problem` saying why. */
+  offset: number | null;
+  /** That measurement's delay, s (null with the offset). */
+  delay: number | null;
+  problem: string | null;
 }
 
-interface Target {
-  name: string;
-  address: ResolvedAddress;
-  port: number;
-}
-
-/** The addresses to query: a server's first address, a pool's first `count`. */
-async function collectTargets(
+/** The targets: a server's first address, a pool's first `count`, each NTS source. */
+export async function collectTargets(
   config: Config,
   note: (line: string) => void,
   deadline: number,
 ): Promise<Target[]> {
   const lists = await Promise.all(
     config.sources.map(async (source): Promise<Target[]> => {
-      if (source.mode === "nts" || source.mode === "nts-pool") {
-        const name = formatHostPort(source.address.host, source.address.port);
-        note(`Skipping NTS source ${name}: force-sync does not support NTS`);
-        return [];
-      }
+      if (source.mode === "nts")
+        return [{ kind: "nts", config: source, name: source.address.host }];
       if (source.mode !== "server" && source.mode !== "pool") return [];
       const { host, port } = source.address;
       try {
@@ -225,14 +154,76 @@ async function collectTargets(
             .filter((a) => !source.ignore.includes(a.address))
             .slice(0, source.count);
         if (addresses.length === 0) note(`${host}: no addresses`);
-        return addresses.map((address) => ({ name: host, address, port }));
+        return addresses.map((address): Target => ({
+          kind: "plain",
+          config: source,
+          name: host,
+          address,
+          port,
+        }));
       } catch (error) {
-        note(`${host}: could not resolve: ${(error as Error).message}`);
+        note(`${host}: could not resolve: ${errorText(error)}`);
         return [];
       }
     }),
   );
   return lists.flat();
+}
+
+function addressLabel(name: string, address: ResolvedAddress, port: number): string {
+  const where = formatHostPort(address.address, port);
+  return name === address.address ? where : `${name} ${where}`;
+}
+
+/** Measures one target a few times by `deadline` (ms since the epoch); never rejects. */
+export async function measureTarget(
+  target: Target,
+  config: Config,
+  deadline: number,
+): Promise<TargetResult> {
+  const localStratum = config.synchronization.localStratum;
+  const measure = async (
+    label: string,
+    address: ResolvedAddress,
+    port: number,
+    protector?: RequestProtector,
+  ): Promise<TargetResult> => {
+    const sample = await measureSource({
+      config: target.config,
+      localStratum,
+      name: target.name,
+      address,
+      port,
+      protector,
+      exchanges: EXCHANGES_PER_ADDRESS,
+      exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
+      timeLimitMs: Math.max(1, deadline - Date.now()),
+    });
+    const best = leastDelay(sample.measurements);
+    return best !== null
+      ? { label, offset: best.offset, delay: best.delay, problem: null }
+      : { label, offset: null, delay: null, problem: sample.problem ?? "no answer" };
+  };
+
+  if (target.kind === "plain") {
+    const label = addressLabel(target.name, target.address, target.port);
+    return measure(label, target.address, target.port);
+  }
+  const { host, port } = target.config.address;
+  const keLabel = `${formatHostPort(host, port)} [NTS]`;
+  let session;
+  try {
+    session = await startNtsSession(target.config, {
+      trust: await TrustStore.fromFile(target.config.certificateAuthority),
+      resolve: (name) => resolveHost(name, Math.max(1, Math.min(5_000, deadline - Date.now()))),
+      keyExchangeTimeoutMs: Math.max(1, Math.min(NTS_KE_TIMEOUT_MS, deadline - Date.now())),
+    });
+  } catch (error) {
+    const stage = error instanceof NtsResolveError ? "NTP server" : "NTS key exchange";
+    return { label: keLabel, offset: null, delay: null, problem: `${stage}: ${errorText(error)}` };
+  }
+  const label = `${target.name} [NTS] ${formatHostPort(session.address.address, session.port)}`;
+  return measure(label, session.address, session.port, session.protector);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,26 +291,23 @@ export async function forceSync(configPath: string): Promise<number> {
   const deadline = Date.now() + QUERY_DEADLINE_MS;
   const targets = await collectTargets(config, note, deadline);
   if (targets.length === 0) {
-    process.stderr.write("No NTP sources to query (force-sync uses server and pool sources)\n");
+    process.stderr.write(
+      "No NTP sources to query (force-sync uses server, pool and nts sources)\n",
+    );
     return 1;
   }
   const required = requiredAgreement(config.synchronization.minimumAgreeingSources, targets.length);
   process.stdout.write(`Querying ${targets.length} source address(es)...\n`);
-  const settled = await Promise.allSettled(
-    targets.map((t) => queryAddress(t.address, t.port, deadline)),
-  );
+  const results = await Promise.all(targets.map((t) => measureTarget(t, config, deadline)));
   const offsets: number[] = [];
-  settled.forEach((s, i) => {
-    const t = targets[i]!;
-    const where = formatHostPort(t.address.address, t.port);
-    const label = t.name === t.address.address ? where : `${t.name} ${where}`;
-    if (s.status === "fulfilled") {
-      offsets.push(s.value);
-      process.stdout.write(`  ${label}: ${s.value >= 0 ? "+" : ""}${s.value.toFixed(6)}s\n`);
+  for (const r of results) {
+    if (r.offset !== null) {
+      offsets.push(r.offset);
+      process.stdout.write(`  ${r.label}: ${r.offset >= 0 ? "+" : ""}${r.offset.toFixed(6)}s\n`);
     } else {
-      process.stdout.write(`  ${label}: ${(s.reason as Error).message}\n`);
+      process.stdout.write(`  ${r.label}: ${r.problem}\n`);
     }
-  });
+  }
   const agreement = selectAgreeingOffset(offsets, required);
   if (agreement === null) {
     process.stderr.write(
@@ -333,7 +321,7 @@ export async function forceSync(configPath: string): Promise<number> {
     process.stdout.write("Your clock is already within 1s of the correct time\n");
     return 0;
   }
-  const now = wallSeconds();
+  const now = unixNowSeconds();
   process.stdout.write(`Current local time:  ${localTime(now)}\n`);
   process.stdout.write(`Proposed local time: ${localTime(now + offset)}\n`);
   process.stdout.write(`Your clock is ${aheadBehindText(offset)}\n`);

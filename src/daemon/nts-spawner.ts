@@ -4,17 +4,13 @@
 // as ntpd-rs does; a DENY/RSTR signed by the server ends it for good. Failed
 // key exchanges are retried with the spawners' back-off (1 s doubling to 64 s).
 
-import { randomBytes } from "node:crypto";
 import type { NtsSourceConfig } from "../proto/config/types.js";
-import type { AeadId } from "../proto/crypto/aead.js";
-import { CookieStash } from "../proto/nts/cookie/stash.js";
-import { NtsProtector } from "../proto/nts/packet/protector.js";
-import { performKeyExchange, TrustStore, type KeyExchangeResult } from "./nts-ke-client.js";
+import type { CookieStash } from "../proto/nts/cookie/stash.js";
+import { performKeyExchange, TrustStore } from "./nts-ke-client.js";
+import { NtsResolveError, startNtsSession, type NtsSession } from "./nts-session.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
 import { Backoff, retryAfterEnd, type Spawner, type SpawnerContext } from "./spawners.js";
-
-const random = (n: number) => new Uint8Array(randomBytes(n));
 
 /** What the daemon may want to show about an NTS source. */
 export interface NtsSourceState {
@@ -67,37 +63,26 @@ export class NtsSpawner implements Spawner {
 
   private async spawn(): Promise<void> {
     if (this.stopped) return;
-    let result: KeyExchangeResult;
+    let session: NtsSession;
     try {
       this.trust ??= await TrustStore.fromFile(this.config.certificateAuthority);
-      result = await this.keyExchange({
-        host: this.config.address.host,
-        port: this.config.address.port,
+      session = await startNtsSession(this.config, {
         trust: this.trust,
+        resolve: this.context.resolve,
+        keyExchange: this.keyExchange,
       });
     } catch (error) {
-      if (!this.stopped) this.retryLater("NTS key exchange failed", error);
+      if (this.stopped) return;
+      this.retryLater(
+        error instanceof NtsResolveError
+          ? "could not resolve the NTS server's NTP address"
+          : "NTS key exchange failed",
+        error,
+      );
       return;
     }
     if (this.stopped) return;
-    let address;
-    try {
-      address = (await this.context.resolve(result.ntpServer))[0];
-      if (!address) throw new Error(`${result.ntpServer} has no address`);
-    } catch (error) {
-      if (!this.stopped) this.retryLater("could not resolve the NTS server's NTP address", error);
-      return;
-    }
-    if (this.stopped) return;
-    const stash = new CookieStash();
-    for (const cookie of result.cookies) stash.add(cookie);
-    const protector = new NtsProtector({
-      aead: result.aead as AeadId,
-      c2s: result.c2s,
-      s2c: result.s2c,
-      stash,
-      random,
-    });
+    const { keyExchange: result, address, stash, protector } = session;
     this.context.log.info("NTS key exchange succeeded", {
       source: this.name,
       aead: result.aead,

@@ -27,6 +27,8 @@ export interface SourceTaskHooks {
   onEvent(task: SourceTask, event: SourceEvent): void;
   /** The task stopped itself; the spawner decides what comes next. */
   onEnd(task: SourceTask, reason: SourceEnd): void;
+  /** A request could not be sent (it is logged as well); the next poll tries again. */
+  onSendError?(task: SourceTask, error: unknown): void;
 }
 
 export interface SourceTaskOptions {
@@ -95,6 +97,15 @@ export class SourceTask {
     this.schedulePoll(0);
   }
 
+  /**
+   * Polls at once instead of when the schedule says (a request still waiting
+   * for its reply is abandoned). For one-off measurements (measure-source.ts);
+   * the daemon itself only polls on the source's schedule.
+   */
+  pollNow(): void {
+    this.schedulePoll(0);
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
@@ -144,6 +155,7 @@ export class SourceTask {
         address: this.addressText,
         error: errorText(error),
       });
+      this.hooks.onSendError?.(this, error);
     }
   }
 

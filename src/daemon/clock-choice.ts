@@ -12,7 +12,7 @@ import { KernelClock } from "./clock/kernel-clock.js";
 import type { SystemClock } from "./clock/system-clock.js";
 import { VirtualClock } from "./clock/virtual-clock.js";
 import { ClockDiscipline } from "./discipline.js";
-import type { SystemStateCell } from "../proto/server/system-state.js";
+import type { SystemStateCell } from "../proto/system/system-state.js";
 import type { Logger } from "./log.js";
 
 export class ClockControlError extends Error {}

@@ -19,7 +19,7 @@ import {
   type Instant,
 } from "../proto/algorithm/controller.js";
 import { referenceIdFromAddress } from "../proto/packet/reference-id.js";
-import type { SystemStateCell } from "../proto/server/system-state.js";
+import type { SystemStateCell } from "../proto/system/system-state.js";
 import type { Measurement } from "../proto/source/types.js";
 import type { SystemClock } from "./clock/system-clock.js";
 import type { DisciplineObserver, SourceEstimate, SystemEstimate } from "./observation.js";

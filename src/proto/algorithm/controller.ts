@@ -31,7 +31,7 @@
 import type { StepThreshold, SynchronizationConfig } from "../config/types.js";
 import type { PollIntervalLimits } from "../source/poll-interval.js";
 import type { Measurement } from "../source/types.js";
-import { initialSystemState, type SystemState } from "../server/system-state.js";
+import { initialSystemState, type SystemState } from "../system/system-state.js";
 import type { NtpTimestamp } from "../time.js";
 import { combine, systemStateFrom, type CombineInput } from "./combine.js";
 import { selectSources, type SelectionCandidate } from "./select.js";

@@ -9,7 +9,7 @@
 // The oscillator itself drifts, so the wall clock and the monotonic clock
 // both carry it (as with CLOCK_REALTIME and CLOCK_MONOTONIC on one crystal).
 
-import { SimulatedClock } from "../src/daemon/clock/simulated-clock.js";
+import { SimulatedClock } from "../src/proto/clock/simulated-clock.js";
 import type { Instant } from "../src/proto/algorithm/controller.js";
 import type { NtpTimestamp } from "../src/proto/time.js";
 import type { LocalClockSpec } from "./scenario.js";

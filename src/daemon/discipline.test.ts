@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../proto/config/index.js";
 import type { ControllerAction } from "../proto/algorithm/controller.js";
 import { initialSystemState } from "../proto/system/system-state.js";
-import { SimulatedClock } from "./clock/simulated-clock.js";
+import { SimulatedClock } from "../proto/clock/simulated-clock.js";
 import { ClockDiscipline } from "./discipline.js";
 import { createLogger, MemorySink } from "./log.js";
 

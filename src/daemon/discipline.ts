@@ -21,7 +21,7 @@ import {
 import { referenceIdFromAddress } from "../proto/packet/reference-id.js";
 import type { SystemStateCell } from "../proto/system/system-state.js";
 import type { Measurement } from "../proto/source/types.js";
-import type { SystemClock } from "./clock/system-clock.js";
+import type { SystemClock } from "../proto/clock/system-clock.js";
 import type { DisciplineObserver, SourceEstimate, SystemEstimate } from "./observation.js";
 import type { VirtualClock } from "./clock/virtual-clock.js";
 import type { Logger } from "./log.js";

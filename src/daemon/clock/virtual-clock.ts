@@ -29,7 +29,7 @@ import {
   type ErrorEstimates,
   type LeapIndicator,
   type SystemClock,
-} from "./system-clock.js";
+} from "../../proto/clock/system-clock.js";
 
 export class VirtualClock implements SystemClock {
   readonly kind = "virtual";

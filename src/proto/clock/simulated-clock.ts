@@ -14,7 +14,7 @@
 // dt · (1 − trueFrequency/1e6) (its frequency during dt is the mean of the values at
 // the two ends: exact without wander), and so does monotonic(), which steps never move.
 
-import { NtpTimestamp } from "../../proto/time.js";
+import { NtpTimestamp } from "../time.js";
 import {
   requireErrorEstimates,
   requireFinite,

@@ -21,8 +21,8 @@
 //                      runs slow and falls further behind. It is exactly the frequency
 //                      change that would stop the drift: setFrequency(frequency() + it).
 
-import type { LeapIndicator } from "../../proto/packet/types.js";
-import type { NtpTimestamp } from "../../proto/time.js";
+import type { LeapIndicator } from "../packet/types.js";
+import type { NtpTimestamp } from "../time.js";
 
 export type { LeapIndicator };
 

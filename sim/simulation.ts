@@ -33,6 +33,7 @@ import type { SynchronizationConfig } from "../src/proto/config/types.js";
 import { DEFAULT_POLL_LIMITS, type PollIntervalLimits } from "../src/proto/source/poll-interval.js";
 import { NtpSource } from "../src/proto/source/source.js";
 import type { Measurement } from "../src/proto/source/types.js";
+import { initialSystemState, SystemStateCell } from "../src/proto/system/system-state.js";
 import {
   TimeSystem,
   type FrequencyAction,
@@ -179,6 +180,8 @@ export class Simulation {
   readonly sampleInterval: number;
   readonly clock: SimLocalClock;
   readonly system: TimeSystem;
+  /** What the host would serve, as the core publishes it. */
+  readonly published: SystemStateCell;
   readonly servers: SimServer[];
 
   readonly #limits: PollIntervalLimits;
@@ -219,9 +222,13 @@ export class Simulation {
     this.#localStratum = sync.localStratum;
     this.#falseAbove = scenario.falsetickerThreshold ?? DEFAULT_FALSETICKER_THRESHOLD;
     this.clock = hostClock(scenario, this.seed);
+    this.published = new SystemStateCell(
+      initialSystemState({ localStratum: sync.localStratum, referenceId: sync.referenceId }),
+    );
     this.system = new TimeSystem({
       synchronization: sync,
       clock: this.clock,
+      published: this.published,
       wakeAt: (at) => this.#wakeAt(at),
       events: {
         action: (action, id) => {

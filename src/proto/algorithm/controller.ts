@@ -1,6 +1,7 @@
 // The clock controller: the sans-IO steering brain (ntpd-rs
-// `algorithm/kalman/mod.rs`, rewritten). The daemon, the simulator and a
-// virtual clock drive it the same way:
+// `algorithm/kalman/mod.rs`, rewritten). The system core
+// (src/proto/system/time-system.ts), which the daemon and the simulator both
+// drive, drives it:
 //
 //   addSource(id, limits, { referenceId })  when a source starts
 //   measurement(id, m, now)                 for every usable sample

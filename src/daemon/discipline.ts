@@ -25,8 +25,6 @@ import type { DisciplineObserver, SourceEstimate, SystemEstimate } from "./obser
 import type { VirtualClock } from "./clock/virtual-clock.js";
 import type { Logger } from "./log.js";
 
-export type { DisciplineState };
-
 /** What the discipline needs of a source task (SourceTask has it). */
 export interface DisciplinedSource {
   readonly id: number;

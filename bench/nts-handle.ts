@@ -42,7 +42,7 @@ type KeySetModule = typeof import("../src/proto/nts/keyset/keyset.js");
 type FieldsModule = typeof import("../src/proto/nts/packet/fields.js");
 type ServerModule = typeof import("../src/proto/server/server.js");
 type FinishModule = typeof import("../src/proto/server/finish.js");
-type StateModule = typeof import("../src/proto/server/system-state.js");
+type StateModule = typeof import("../src/proto/system/system-state.js");
 type TimeModule = typeof import("../src/proto/time.js");
 type AeadId = import("../src/proto/crypto/aead.js").AeadId;
 
@@ -131,7 +131,10 @@ async function loadImpl(name: string, root: string, selectSiv: boolean): Promise
     (m) => m.finishReply,
     () => null,
   );
-  const { SystemStateCell, initialSystemState } = await load<StateModule>("server/system-state.ts");
+  // SystemState moved from server/ to system/ (issue #10); a baseline may predate that.
+  const { SystemStateCell, initialSystemState } = await load<StateModule>(
+    "system/system-state.ts",
+  ).catch(() => load<StateModule>("server/system-state.ts"));
   const { NtpTimestamp } = await load<TimeModule>("time.ts");
 
   const rx = new NtpTimestamp(0xe84948b2, 0xb640d701);

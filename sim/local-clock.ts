@@ -9,15 +9,16 @@
 // The oscillator itself drifts, so the wall clock and the monotonic clock
 // both carry it (as with CLOCK_REALTIME and CLOCK_MONOTONIC on one crystal).
 
-import { SimulatedClock } from "../src/daemon/clock/simulated-clock.js";
-import type { Instant } from "../src/proto/algorithm/controller.js";
+import { SimulatedClock } from "../src/proto/clock/simulated-clock.js";
+import type { LeapIndicator, SystemClock } from "../src/proto/clock/system-clock.js";
 import type { NtpTimestamp } from "../src/proto/time.js";
 import type { LocalClockSpec } from "./scenario.js";
 
 /** True Unix time at the start of every run. */
 export const START_UNIX_SECONDS = 1_800_000_000;
 
-export class SimLocalClock {
+export class SimLocalClock implements SystemClock {
+  readonly kind = "simulated";
   readonly inner: SimulatedClock;
   readonly #amplitude: number;
   readonly #omega: number;
@@ -62,10 +63,6 @@ export class SimLocalClock {
     return this.inner.monotonic() - this.#thermalOffset();
   }
 
-  instant(): Instant {
-    return { wall: this.now(), mono: this.monotonic() };
-  }
-
   /** True time − clock, s. */
   trueOffset(): number {
     return this.inner.trueOffset() + this.#thermalOffset();
@@ -86,12 +83,24 @@ export class SimLocalClock {
     return this.inner.frequency();
   }
 
-  setFrequency(ppm: number): void {
-    this.inner.setFrequency(ppm);
+  setFrequency(ppm: number): number {
+    return this.inner.setFrequency(ppm);
   }
 
   step(seconds: number): void {
     this.inner.step(seconds);
+  }
+
+  setLeap(leap: LeapIndicator): void {
+    this.inner.setLeap(leap);
+  }
+
+  setErrorEstimates(esterror: number, maxerror: number): void {
+    this.inner.setErrorEstimates(esterror, maxerror);
+  }
+
+  takeControl(): void {
+    this.inner.takeControl();
   }
 
   #thermalFrequency(): number {

@@ -3,7 +3,7 @@
 // that differs from the ntp.toml defaults.
 //
 // Units: times and offsets in seconds, frequencies in ppm. Signs follow
-// SimulatedClock (src/daemon/clock/simulated-clock.ts) and the controller:
+// SimulatedClock (src/proto/clock/simulated-clock.ts) and the controller:
 //   offset     = true time − local clock (positive: the clock is behind; the
 //                controller measures the same quantity and steps by it);
 //   frequency  = d(offset)/dt (positive: the clock runs slow).

@@ -12,7 +12,7 @@ import {
   linearRootDispersion,
   SystemStateCell,
   type SystemState,
-} from "../src/proto/server/system-state.js";
+} from "../src/proto/system/system-state.js";
 import { referenceIdFromAscii } from "../src/proto/packet/reference-id.js";
 import { NtpTimestamp } from "../src/proto/time.js";
 import { START_UNIX_SECONDS } from "./local-clock.js";

@@ -4,35 +4,41 @@
 // Per server, an NtpSource (src/proto/source) polls it; requests cross a
 // simulated network path to an NtpServerCore (src/proto/server) that answers
 // with the server's simulated clock; replies come back over the path and the
-// source turns them into measurements for the ClockController
-// (src/proto/algorithm), which steers a SimulatedClock. The loop does what the
-// daemon does with the same objects (src/daemon/discipline.ts,
-// source-task.ts, spawners.ts):
-//   * a source is added to the controller before its first poll, polls at
-//     once, and re-arms its poll timer after each poll with
-//     nextPollDelaySeconds(); "desired-poll" changes the interval from the
-//     next poll on (burst below the minimum, as the daemon does);
-//   * "step" / "set-frequency" are applied to the clock and confirmed with
-//     applied(); "set-timer" arms one timer (a later one replaces it) that
-//     calls timer(); "panic" ends the run (the daemon exits 70);
+// source turns them into measurements for the system core, TimeSystem
+// (src/proto/system/time-system.ts), which steers a SimulatedClock through the
+// ClockController. The core is the very object the daemon's ClockDiscipline
+// drives: what happens between a measurement and the clock (steps, frequency
+// changes, the desired poll of each source, panics) is not repeated here. The
+// loop does what the daemon's IO shell does around it (source-task.ts,
+// spawners.ts, discipline.ts):
+//   * a source is added to the core before its first poll, polls at once, and
+//     re-arms its poll timer after each poll with nextPollDelaySeconds();
+//   * the core's wake-up requests arm one timer (a later one replaces it) that
+//     calls timer(); a panic ends the run (the daemon exits 70);
 //   * a source that reports "unreachable" is removed and, 1 s later, replaced
 //     by a fresh one with a new id (ServerSpawner); "demobilize" removes it
-//     for good.
+//     for good;
+//   * the core's events are recorded for the statistics and the trace.
 // Events: polls, packet arrivals at the server and back at the host,
 // controller timers, respawns, and a regular sample of the clock's true
 // offset for the statistics.
 
 import {
-  ClockController,
   describeAction,
+  type ClockController,
   type ControllerAction,
-  type ControllerActions,
 } from "../src/proto/algorithm/controller.js";
 import { DEFAULTS } from "../src/proto/config/defaults.js";
 import type { SynchronizationConfig } from "../src/proto/config/types.js";
-import { referenceIdFromAddress } from "../src/proto/packet/reference-id.js";
 import { DEFAULT_POLL_LIMITS, type PollIntervalLimits } from "../src/proto/source/poll-interval.js";
 import { NtpSource } from "../src/proto/source/source.js";
+import type { Measurement } from "../src/proto/source/types.js";
+import { initialSystemState, SystemStateCell } from "../src/proto/system/system-state.js";
+import {
+  TimeSystem,
+  type FrequencyAction,
+  type UpdateAction,
+} from "../src/proto/system/time-system.js";
 import { EventQueue } from "./event-queue.js";
 import { formatSeconds } from "./format.js";
 import { SimLocalClock } from "./local-clock.js";
@@ -63,9 +69,19 @@ export interface RunOptions {
    * true time in seconds since the start. Lines use the daemon's log wording.
    */
   trace?: (at: number, line: string) => void;
-  /** Receives every controller action as it is applied, with the true time. */
+  /** Receives every controller action before the core carries it out, with the true time. */
   onAction?: (at: number, action: ControllerAction, source: string | null) => void;
+  /** Receives every input of the system core (and meddling with the clock) once handled. */
+  onInput?: (at: number, input: SystemInput) => void;
 }
+
+/** What the simulation hands the system core, or does to the clock behind its back. */
+export type SystemInput =
+  | { kind: "add"; id: number; address: string; initialPoll: number }
+  | { kind: "remove"; id: number }
+  | { kind: "measurement"; id: number; measurement: Measurement }
+  | { kind: "timer" }
+  | { kind: "meddle"; by: number };
 
 export interface StepRecord {
   /** True seconds since the start. */
@@ -163,7 +179,9 @@ export class Simulation {
   readonly duration: number;
   readonly sampleInterval: number;
   readonly clock: SimLocalClock;
-  readonly controller: ClockController;
+  readonly system: TimeSystem;
+  /** What the host would serve, as the core publishes it. */
+  readonly published: SystemStateCell;
   readonly servers: SimServer[];
 
   readonly #limits: PollIntervalLimits;
@@ -177,6 +195,7 @@ export class Simulation {
   readonly #serverOfId = new Map<number, number>();
   readonly #trace: RunOptions["trace"];
   readonly #onAction: RunOptions["onAction"];
+  readonly #onInput: RunOptions["onInput"];
   #lastSelection = "";
   #nextId = 1;
   #timerGeneration = 0;
@@ -197,14 +216,42 @@ export class Simulation {
     this.sampleInterval = options.sampleInterval ?? DEFAULT_SAMPLE_INTERVAL;
     this.#trace = options.trace;
     this.#onAction = options.onAction;
+    this.#onInput = options.onInput;
     this.#limits = scenario.pollLimits ?? DEFAULT_POLL_LIMITS;
     const sync = synchronizationConfig(scenario);
     this.#localStratum = sync.localStratum;
     this.#falseAbove = scenario.falsetickerThreshold ?? DEFAULT_FALSETICKER_THRESHOLD;
-    const clockSeed = new Rng(this.seed, "clock").nextU32();
-    this.clock = new SimLocalClock(scenario.clock, clockSeed);
-    this.controller = new ClockController(sync, {
-      initialFrequencyPpm: this.clock.frequency(),
+    this.clock = hostClock(scenario, this.seed);
+    this.published = new SystemStateCell(
+      initialSystemState({ localStratum: sync.localStratum, referenceId: sync.referenceId }),
+    );
+    this.system = new TimeSystem({
+      synchronization: sync,
+      clock: this.clock,
+      published: this.published,
+      wakeAt: (at) => this.#wakeAt(at),
+      events: {
+        action: (action, id) => {
+          const from = id === null ? null : this.serverName(id);
+          this.#onAction?.(this.#now(), action, from);
+          if (this.#trace !== undefined) this.#traceAction(this.#now(), action, from);
+        },
+        step: (action) =>
+          this.#result.steps.push({
+            at: this.#now(),
+            offset: action.offset,
+            startup: action.startup,
+          }),
+        frequency: (action) => this.#recordFrequency(action),
+        update: (action) => this.#recordUpdate(action),
+        noConsensus: () => this.#result.noConsensus.push(this.#now()),
+        meddling: () => this.#result.meddling++,
+        panic: (action) => {
+          const { threshold, offset } = action;
+          this.#result.panics.push({ at: this.#now(), threshold, offset });
+          this.#panicked = true;
+        },
+      },
     });
     const names = new Set<string>();
     this.servers = scenario.servers.map((spec) => {
@@ -268,6 +315,11 @@ export class Simulation {
     };
   }
 
+  /** The controller inside the system core. */
+  get controller(): ClockController {
+    return this.system.controller;
+  }
+
   #now(): number {
     return this.clock.elapsed();
   }
@@ -284,8 +336,9 @@ export class Simulation {
         this.#spawn(event.server);
         return;
       case "meddle":
-        // Not through #apply: the controller is not told, as with a real `date -s`.
+        // Not through the core: the controller is not told, as with a real `date -s`.
         this.clock.step(event.by);
+        this.#onInput?.(this.#now(), { kind: "meddle", by: event.by });
         return;
       case "poll":
         if (!event.task.stopped && event.generation === event.task.pollGeneration) {
@@ -300,7 +353,8 @@ export class Simulation {
         return;
       case "timer":
         if (event.generation === this.#timerGeneration) {
-          this.#apply(this.controller.timer(this.clock.instant()), null);
+          this.system.timer();
+          this.#onInput?.(this.#now(), { kind: "timer" });
         }
         return;
     }
@@ -322,13 +376,9 @@ export class Simulation {
     this.#tasks.set(id, task);
     this.#serverOfId.set(id, index);
     const address = `10.0.0.${index + 1}`;
-    this.#apply(
-      this.controller.addSource(id, this.#limits, {
-        referenceId: referenceIdFromAddress(address) ?? 0,
-        initialPoll: this.#limits.min,
-      }),
-      task,
-    );
+    const initialPoll = this.#limits.min;
+    this.system.addSource(id, source, { address, initialPoll });
+    this.#onInput?.(this.#now(), { kind: "add", id, address, initialPoll });
     this.#schedulePoll(task, 0);
   }
 
@@ -347,7 +397,8 @@ export class Simulation {
       // "unreachable" and "reset" are replaced; "demobilize" is the end.
       task.stopped = true;
       this.#tasks.delete(task.id);
-      this.controller.removeSource(task.id);
+      this.system.removeSource(task.id);
+      this.#onInput?.(this.#now(), { kind: "remove", id: task.id });
       if (task.source.snapshot().lastMeasurement !== null) {
         this.#respawnDelay.set(task.server, RESPAWN_DELAY);
       }
@@ -396,10 +447,12 @@ export class Simulation {
     switch (event.kind) {
       case "measurement":
         record.measurements++;
-        this.#apply(
-          this.controller.measurement(task.id, event.measurement, this.clock.instant()),
-          task,
-        );
+        this.system.measurement(task.id, event.measurement);
+        this.#onInput?.(this.#now(), {
+          kind: "measurement",
+          id: task.id,
+          measurement: event.measurement,
+        });
         return;
       case "kiss":
         if (event.action === "reduce-rate") {
@@ -416,76 +469,45 @@ export class Simulation {
     }
   }
 
-  /** Carries out the controller's actions, as ClockDiscipline.apply does. */
-  #apply(actions: ControllerActions, task: Task | null): void {
+  /** The core asks for timer() at monotonic time `at`; a later request replaces this one. */
+  #wakeAt(at: number): void {
+    const generation = ++this.#timerGeneration;
+    // The monotonic clock runs at (1 − f) of true time.
+    const rate = 1 - this.clock.trueFrequency() * 1e-6;
+    const wait = Math.max(0, at - this.clock.monotonic()) / rate;
+    this.#queue.push(this.#now() + wait, { kind: "timer", generation });
+  }
+
+  /** Slews, for the count and for the frequency error left without the running one. */
+  #recordFrequency(action: FrequencyAction): void {
+    if (action.reason === "slew-start" && action.slew !== null) {
+      this.#slewPpm = (action.slew.offset / action.slew.duration) * 1e6;
+      this.#result.slews++;
+    } else if (action.reason === "slew-end") {
+      this.#slewPpm = 0;
+    }
+  }
+
+  #recordUpdate(action: UpdateAction): void {
     const t = this.#now();
-    for (const action of actions) {
-      this.#onAction?.(t, action, task === null ? null : this.servers[task.server]!.name);
-      if (this.#trace !== undefined) this.#traceAction(t, action, task);
-      switch (action.kind) {
-        case "step":
-          this.clock.step(action.offset);
-          this.controller.applied(action, this.clock.instant());
-          this.#result.steps.push({ at: t, offset: action.offset, startup: action.startup });
-          break;
-        case "set-frequency":
-          this.clock.setFrequency(action.ppm);
-          this.controller.applied(action, this.clock.instant());
-          if (action.reason === "slew-start" && action.slew !== null) {
-            this.#slewPpm = (action.slew.offset / action.slew.duration) * 1e6;
-            this.#result.slews++;
-          } else if (action.reason === "slew-end") {
-            this.#slewPpm = 0;
-          }
-          break;
-        case "set-timer": {
-          const generation = ++this.#timerGeneration;
-          // `at` is monotonic time; the monotonic clock runs at (1 − f) of true time.
-          const rate = 1 - this.clock.trueFrequency() * 1e-6;
-          const wait = Math.max(0, action.at - this.clock.monotonic()) / rate;
-          this.#queue.push(t + wait, { kind: "timer", generation });
-          break;
-        }
-        case "panic":
-          this.#result.panics.push({ at: t, threshold: action.threshold, offset: action.offset });
-          this.#panicked = true;
-          return;
-        case "no-consensus":
-          this.#result.noConsensus.push(t);
-          break;
-        case "update":
-          this.#result.updates++;
-          for (const id of action.selected) {
-            const selected = this.#tasks.get(id);
-            if (selected === undefined) continue;
-            const server = this.servers[selected.server]!;
-            this.#result.servers[selected.server]!.selected++;
-            // A falseticker selection: the server is wrong now, and the source
-            // vouches for that wrong time (its filter's offset, remote − local,
-            // minus the clock's true offset, true − local, is the error of the
-            // time it claims). A server that just stepped is no falseticker to
-            // the algorithm until its filter has seen the step; an honest
-            // server's filter briefly off after delay spikes is no falseticker.
-            if (!(Math.abs(server.error(t)) > this.#falseAbove)) continue;
-            const snapshot = this.controller.sourceSnapshot(id);
-            if (snapshot === null) continue;
-            const error = snapshot.offset - this.clock.trueOffset();
-            if (Math.abs(error) > this.#falseAbove) {
-              this.#result.falsetickerSelections.push({ at: t, server: server.name, error });
-            }
-          }
-          break;
-        case "desired-poll": {
-          const target = this.#tasks.get(action.id);
-          if (target !== undefined) {
-            const burst = action.poll < target.source.pollLimits.min;
-            target.source.setDesiredPollInterval(action.poll, burst);
-          }
-          break;
-        }
-        case "meddling":
-          this.#result.meddling++;
-          break;
+    this.#result.updates++;
+    for (const id of action.selected) {
+      const selected = this.#tasks.get(id);
+      if (selected === undefined) continue;
+      const server = this.servers[selected.server]!;
+      this.#result.servers[selected.server]!.selected++;
+      // A falseticker selection: the server is wrong now, and the source
+      // vouches for that wrong time (its filter's offset, remote − local,
+      // minus the clock's true offset, true − local, is the error of the
+      // time it claims). A server that just stepped is no falseticker to
+      // the algorithm until its filter has seen the step; an honest
+      // server's filter briefly off after delay spikes is no falseticker.
+      if (!(Math.abs(server.error(t)) > this.#falseAbove)) continue;
+      const snapshot = this.controller.sourceSnapshot(id);
+      if (snapshot === null) continue;
+      const error = snapshot.offset - this.clock.trueOffset();
+      if (Math.abs(error) > this.#falseAbove) {
+        this.#result.falsetickerSelections.push({ at: t, server: server.name, error });
       }
     }
   }
@@ -500,9 +522,9 @@ export class Simulation {
     return this.serverName(id) ?? `#${id}`;
   }
 
-  #traceAction(t: number, action: ControllerActions[number], task: Task | null): void {
+  #traceAction(t: number, action: ControllerAction, source: string | null): void {
     const trace = this.#trace!;
-    const from = task === null ? "" : ` [${this.servers[task.server]!.name}]`;
+    const from = source === null ? "" : ` [${source}]`;
     switch (action.kind) {
       case "update": {
         const names = (ids: number[]): string =>
@@ -541,6 +563,11 @@ export class Simulation {
       `${line.message}${extra}${from}; true offset ${formatSeconds(this.clock.trueOffset())}`,
     );
   }
+}
+
+/** The simulated host's clock of a run of `scenario` from `seed`. */
+export function hostClock(scenario: Scenario, seed: number): SimLocalClock {
+  return new SimLocalClock(scenario.clock, new Rng(seed, "clock").nextU32());
 }
 
 /** Runs `scenario` once. */

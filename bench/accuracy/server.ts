@@ -16,7 +16,7 @@ import { clockReader } from "../../src/daemon/native/clock.js";
 import { createUdpSocket } from "../../src/daemon/native/udp.js";
 import { finishReply } from "../../src/proto/server/finish.js";
 import { NtpServerCore } from "../../src/proto/server/server.js";
-import { initialSystemState, SystemStateCell } from "../../src/proto/server/system-state.js";
+import { initialSystemState, SystemStateCell } from "../../src/proto/system/system-state.js";
 import { NtpTimestamp } from "../../src/proto/time.js";
 import { exponential, seededRandom, truthAt, type Scenario } from "./scenarios.js";
 

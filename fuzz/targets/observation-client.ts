@@ -13,7 +13,7 @@ import {
   serializeObservation,
 } from "../../src/daemon/observation.js";
 import { ServerStats } from "../../src/proto/server/stats.js";
-import { initialSystemState } from "../../src/proto/server/system-state.js";
+import { initialSystemState } from "../../src/proto/system/system-state.js";
 import { NtpTimestamp } from "../../src/proto/time.js";
 import { check, utf8, type FuzzTarget } from "../engine/target.js";
 import { chunks } from "./common.js";

@@ -21,7 +21,7 @@ import { createAead } from "../../src/proto/crypto/registry.js";
 import { parsePacket } from "../../src/proto/packet/parse.js";
 import { finishReply } from "../../src/proto/server/finish.js";
 import { NtpServerCore, type ServerDecision } from "../../src/proto/server/server.js";
-import { SystemStateCell, type SystemState } from "../../src/proto/server/system-state.js";
+import { SystemStateCell, type SystemState } from "../../src/proto/system/system-state.js";
 import { NtpTimestamp } from "../../src/proto/time.js";
 import { check, type FuzzTarget } from "../engine/target.js";
 import { seedsWhere } from "../seeds.js";

@@ -9,7 +9,7 @@ import { formatDiagnostic } from "../proto/config/index.js";
 import { configPermissionProblem } from "../daemon/config-file.js";
 import { chooseClock, ClockControlError } from "../daemon/clock-choice.js";
 import { Daemon } from "../daemon/daemon.js";
-import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
+import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import { KeyFileError } from "../daemon/keyset-store.js";
 import { NtsKeListenError } from "../daemon/nts-ke-server.js";
 import { ServerBindError } from "../daemon/server-task.js";

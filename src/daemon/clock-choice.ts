@@ -9,10 +9,10 @@
 
 import type { Config } from "../proto/config/types.js";
 import { KernelClock } from "./clock/kernel-clock.js";
-import type { SystemClock } from "./clock/system-clock.js";
+import type { SystemClock } from "../proto/clock/system-clock.js";
 import { VirtualClock } from "./clock/virtual-clock.js";
 import { ClockDiscipline } from "./discipline.js";
-import type { SystemStateCell } from "../proto/server/system-state.js";
+import type { SystemStateCell } from "../proto/system/system-state.js";
 import type { Logger } from "./log.js";
 
 export class ClockControlError extends Error {}

@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
-import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
+import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import type { RequestProtector } from "../proto/source/protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
 import { packageVersion } from "../cli/version.js";

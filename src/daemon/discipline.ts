@@ -1,45 +1,35 @@
-// The clock discipline of the daemon: measurements from the sources go to the
-// sans-IO ClockController (src/proto/algorithm), and its actions are carried
-// out here — steps and frequency changes on the clock, timers, the system
-// state the servers publish, the desired poll of each source, log lines, and
-// the exit on a panic threshold.
+// The daemon's driver of the system core (src/proto/system/time-system.ts):
+// it hands the core the sources the spawners start and stop and every
+// measurement they make, arms a real timer when the core asks for a wake-up,
+// logs what the core does, exits on a panic, and reports the core's estimates
+// to the observation. Everything between a measurement and the clock — the
+// controller, the clock actions, the desired poll of each source, the system
+// state the servers publish — is the core's, shared with the simulator.
 //
 // The clock is the kernel's (steering the real system clock) or, with
-// --no-clock-control, a VirtualClock layered on the system clock. Sources
-// measure against the system clock, so for the virtual clock every
-// measurement is moved into its frame first; what the virtual clock then
-// holds is the daemon's estimate of the system clock's error.
+// --no-clock-control, a VirtualClock layered on the system clock: the core then
+// moves every measurement into the virtual clock's frame, and what the virtual
+// clock holds is the daemon's estimate of the system clock's error.
 
 import type { Config, NetworkSourceCommon } from "../proto/config/types.js";
+import { describeAction, type ControllerAction } from "../proto/algorithm/controller.js";
+import type { SystemClock } from "../proto/clock/system-clock.js";
+import type { SystemStateCell } from "../proto/system/system-state.js";
 import {
-  ClockController,
-  describeAction,
-  type ControllerAction,
-  type ControllerActions,
-  type Instant,
-} from "../proto/algorithm/controller.js";
-import { referenceIdFromAddress } from "../proto/packet/reference-id.js";
-import type { SystemStateCell } from "../proto/server/system-state.js";
+  TimeSystem,
+  type DisciplineState,
+  type PolledSource,
+} from "../proto/system/time-system.js";
 import type { Measurement } from "../proto/source/types.js";
-import type { SystemClock } from "./clock/system-clock.js";
 import type { DisciplineObserver, SourceEstimate, SystemEstimate } from "./observation.js";
 import type { VirtualClock } from "./clock/virtual-clock.js";
 import type { Logger } from "./log.js";
-import type { SourceTask } from "./source-task.js";
 
-/** What the discipline last concluded, for observation. */
-export interface DisciplineState {
-  /**
-   * Estimate of true time minus the SYSTEM clock at the last update, seconds
-   * (positive: the system clock is behind). For the kernel clock this is the
-   * error just corrected; for the virtual clock, the error left in place.
-   */
-  offset: number | null;
-  offsetUncertainty: number | null;
-  /** Estimated rate of change of that offset, ppm (positive: the system clock runs slow). */
-  frequency: number | null;
-  /** Ids of the sources the last combination used. */
-  selected: ReadonlySet<number>;
+/** What the discipline needs of a source task (SourceTask has it). */
+export interface DisciplinedSource {
+  readonly id: number;
+  readonly address: { readonly address: string };
+  readonly source: PolledSource;
 }
 
 export interface DisciplineOptions {
@@ -55,43 +45,43 @@ export interface DisciplineOptions {
 }
 
 export class ClockDiscipline implements DisciplineObserver {
-  readonly controller: ClockController;
-  private readonly tasks = new Map<number, SourceTask>();
+  readonly core: TimeSystem;
   private timer: NodeJS.Timeout | null = null;
-  private controlTaken = false;
-  private state: DisciplineState = {
-    offset: null,
-    offsetUncertainty: null,
-    frequency: null,
-    selected: new Set(),
-  };
 
   constructor(private readonly options: DisciplineOptions) {
-    this.controller = new ClockController(options.config.synchronization, {
-      initialFrequencyPpm: options.clock.frequency(),
+    this.core = new TimeSystem({
+      synchronization: options.config.synchronization,
+      clock: options.clock,
+      layered: options.virtual,
+      published: options.system,
+      wakeAt: (at) => this.wakeAt(at),
+      events: {
+        action: (action) => this.logAction(action),
+        panic: (action) => options.onPanic(action.reason),
+      },
     });
   }
 
   get lastState(): DisciplineState {
-    return this.state;
+    return this.core.lastState;
   }
 
-  addSource(task: SourceTask, config: NetworkSourceCommon): void {
-    this.tasks.set(task.id, task);
-    const actions = this.controller.addSource(task.id, config.pollIntervalLimits, {
-      referenceId: referenceIdFromAddress(task.address.address) ?? 0,
+  addSource(
+    task: DisciplinedSource,
+    config: Pick<NetworkSourceCommon, "initialPollInterval">,
+  ): void {
+    this.core.addSource(task.id, task.source, {
+      address: task.address.address,
       initialPoll: config.initialPollInterval,
     });
-    this.apply(actions);
   }
 
-  removeSource(task: SourceTask): void {
-    this.tasks.delete(task.id);
-    this.controller.removeSource(task.id);
+  removeSource(task: DisciplinedSource): void {
+    this.core.removeSource(task.id);
   }
 
-  measurement(task: SourceTask, measurement: Measurement): void {
-    this.apply(this.controller.measurement(task.id, this.inClockFrame(measurement), this.now()));
+  measurement(task: DisciplinedSource, measurement: Measurement): void {
+    this.core.measurement(task.id, measurement);
   }
 
   stop(): void {
@@ -99,112 +89,36 @@ export class ClockDiscipline implements DisciplineObserver {
     this.timer = null;
   }
 
-  private now(): Instant {
-    return { wall: this.options.clock.now(), mono: this.options.clock.monotonic() };
-  }
-
-  /** Sources measure against the system clock; a virtual clock differs from it. */
-  private inClockFrame(m: Measurement): Measurement {
-    const virtual = this.options.virtual;
-    if (virtual === null) return m;
-    const shift = virtual.offsetFromSystem();
-    return {
-      ...m,
-      offset: m.offset - shift,
-      t1: m.t1.addSeconds(shift),
-      t4: m.t4.addSeconds(shift),
-    };
-  }
-
   /** Per source, for the observation: offsets relative to the system clock. */
   source(id: number): SourceEstimate | undefined {
-    const snap = this.controller.sourceSnapshot(id);
-    if (snap === null) return undefined;
-    return {
-      offset: snap.offset + (this.options.virtual?.offsetFromSystem() ?? 0),
-      uncertainty: snap.offsetUncertainty,
-      delay: snap.delay,
-      selected: this.state.selected.has(id),
-    };
+    return this.core.source(id) ?? undefined;
   }
 
   system(): SystemEstimate {
-    const estimate: SystemEstimate = { accumulatedSteps: this.controller.accumulatedSteps };
-    if (this.state.offset !== null) estimate.offset = this.state.offset;
+    const state = this.core.lastState;
+    const estimate: SystemEstimate = { accumulatedSteps: this.core.controller.accumulatedSteps };
+    if (state.offset !== null) estimate.offset = state.offset;
     // The observation states rates in s/s, as ntpd-rs does; the state keeps ppm.
-    if (this.state.frequency !== null) estimate.frequency = this.state.frequency * 1e-6;
+    if (state.frequency !== null) estimate.frequency = state.frequency * 1e-6;
     return estimate;
   }
 
-  private apply(actions: ControllerActions): void {
-    // The virtual clock's distance from the system clock before this batch of
-    // corrections: an update's estimate is relative to the clock as it was.
-    const virtual = this.options.virtual;
-    const before = {
-      offset: virtual?.offsetFromSystem() ?? 0,
-      frequency: virtual?.frequencyVsSystem() ?? 0,
-    };
-    for (const action of actions) this.applyOne(action, before);
+  private wakeAt(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const delayMs = Math.max(0, (at - this.options.clock.monotonic()) * 1000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.core.timer();
+    }, delayMs);
   }
 
-  private applyOne(action: ControllerAction, before: { offset: number; frequency: number }): void {
-    const { clock, log } = this.options;
+  private logAction(action: ControllerAction): void {
     const line = describeAction(action);
-    switch (action.kind) {
-      case "step":
-        this.takeControl();
-        clock.step(action.offset);
-        this.controller.applied(action, this.now());
-        break;
-      case "set-frequency":
-        this.takeControl();
-        clock.setFrequency(action.ppm);
-        this.controller.applied(action, this.now());
-        break;
-      case "set-timer": {
-        if (this.timer) clearTimeout(this.timer);
-        const delayMs = Math.max(0, (action.at - clock.monotonic()) * 1000);
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          this.apply(this.controller.timer(this.now()));
-        }, delayMs);
-        break;
-      }
-      case "panic":
-        if (line) log.log(line.level, line.message, { offset: `${action.offset.toFixed(6)}s` });
-        this.options.onPanic(action.reason);
-        return;
-      case "update":
-        this.state = {
-          offset: action.offset + before.offset,
-          offsetUncertainty: action.offsetUncertainty,
-          frequency: action.frequency * 1e6 + before.frequency,
-          selected: new Set(action.selected),
-        };
-        this.options.system?.set(action.system);
-        if (this.options.virtual === null) {
-          clock.setLeap(action.system.leap);
-          clock.setErrorEstimates(action.offsetUncertainty, action.system.rootDelay);
-        }
-        break;
-      case "desired-poll": {
-        const task = this.tasks.get(action.id);
-        if (task) {
-          const burst = action.poll < task.source.pollLimits.min;
-          task.source.setDesiredPollInterval(action.poll, burst);
-        }
-        break;
-      }
-      case "no-consensus":
-      case "meddling":
-        break;
+    if (line === null) return;
+    if (action.kind === "panic") {
+      this.options.log.log(line.level, line.message, { offset: `${action.offset.toFixed(6)}s` });
+    } else {
+      this.options.log.log(line.level, line.message);
     }
-    if (line) log.log(line.level, line.message);
-  }
-
-  private takeControl(): void {
-    if (this.controlTaken) return;
-    this.controlTaken = true;
-    this.options.clock.takeControl();
   }
 }

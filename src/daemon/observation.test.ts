@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultConfig } from "../proto/config/index.js";
 import { ServerStats } from "../proto/server/stats.js";
-import { initialSystemState, linearRootDispersion } from "../proto/server/system-state.js";
+import { initialSystemState, linearRootDispersion } from "../proto/system/system-state.js";
 import type { Measurement, SourceSnapshot } from "../proto/source/types.js";
 import { NtpTimestamp } from "../proto/time.js";
 import { loadSchema, parseJsonExact, validate } from "../../test/helpers/json-schema.js";

@@ -30,7 +30,7 @@
 // most the offset of one sample can be off by path asymmetry, an honest stand-in
 // for the Kalman filter's estimate.
 
-import type { SystemState } from "../proto/server/system-state.js";
+import type { SystemState } from "../proto/system/system-state.js";
 import type { ServerStats, ServerStatsObservation } from "../proto/server/stats.js";
 import { serverStatsObservation } from "../proto/server/stats.js";
 import type { SourceSnapshot } from "../proto/source/types.js";

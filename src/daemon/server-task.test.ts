@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import type { ServerConfig } from "../proto/config/types.js";
 import { decodeHeader } from "../proto/packet/header.js";
-import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
+import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import { createLogger, MemorySink } from "./log.js";
 import { ServerBindError, serverPolicyFromConfig, ServerTask } from "./server-task.js";
 import {

@@ -38,7 +38,7 @@ import { finishReply } from "../proto/server/finish.js";
 import { NtpServerCore } from "../proto/server/server.js";
 import type { ServerPolicy } from "../proto/server/policy.js";
 import type { ServerStats } from "../proto/server/stats.js";
-import type { SystemStateProvider } from "../proto/server/system-state.js";
+import type { SystemStateProvider } from "../proto/system/system-state.js";
 import type { KeySetProvider } from "../proto/server/nts.js";
 import { NtpTimestamp } from "../proto/time.js";
 import type { Logger } from "./log.js";

@@ -6,7 +6,7 @@ export {
   type ErrorEstimates,
   type LeapIndicator,
   type SystemClock,
-} from "./system-clock.js";
+} from "../../proto/clock/system-clock.js";
 export {
   KernelClock,
   LEAP_STATUS,
@@ -29,4 +29,4 @@ export {
   SimulatedClock,
   type SimulatedClockOptions,
   type SimulatedStep,
-} from "./simulated-clock.js";
+} from "../../proto/clock/simulated-clock.js";

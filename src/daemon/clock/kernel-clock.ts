@@ -39,7 +39,7 @@ import {
   requireLeap,
   type LeapIndicator,
   type SystemClock,
-} from "./system-clock.js";
+} from "../../proto/clock/system-clock.js";
 
 /** The status bits setLeap owns. */
 const LEAP_BITS = STA_UNSYNC | STA_INS | STA_DEL;

@@ -22,16 +22,10 @@
 
 import { NtpTimestamp } from "../../proto/time.js";
 import { clockReader, type ClockReader, type Timespec } from "../native/clock.js";
-import {
-  requireErrorEstimates,
-  requireFinite,
-  requireLeap,
-  type ErrorEstimates,
-  type LeapIndicator,
-  type SystemClock,
-} from "./system-clock.js";
+import { StatusRecordingClock } from "../../proto/clock/status-recording-clock.js";
+import { requireFinite, type SystemClock } from "../../proto/clock/system-clock.js";
 
-export class VirtualClock implements SystemClock {
+export class VirtualClock extends StatusRecordingClock implements SystemClock {
   readonly kind = "virtual";
   private readonly scratch: Timespec = { sec: 0, nsec: 0 };
   /** virtual − system at mono0, s. */
@@ -40,11 +34,10 @@ export class VirtualClock implements SystemClock {
   private mono0: number;
   /** ppm relative to the system clock. */
   private freq = 0;
-  private leapIndicator: LeapIndicator = 3;
-  private estimates: ErrorEstimates | null = null;
 
   /** `reader`: the system clock (the addon's, else the pure-JS fallback). */
   constructor(private readonly reader: ClockReader = clockReader()) {
+    super();
     this.mono0 = this.monotonic();
   }
 
@@ -78,16 +71,6 @@ export class VirtualClock implements SystemClock {
     this.offset0 += seconds;
   }
 
-  setLeap(leap: LeapIndicator): void {
-    requireLeap(leap);
-    this.leapIndicator = leap;
-  }
-
-  setErrorEstimates(esterror: number, maxerror: number): void {
-    requireErrorEstimates(esterror, maxerror);
-    this.estimates = { esterror, maxerror };
-  }
-
   /** Nothing to take over: the system clock is never touched. */
   takeControl(): void {}
 
@@ -99,16 +82,6 @@ export class VirtualClock implements SystemClock {
   /** Rate of change of offsetFromSystem, ppm (positive = the system clock runs slow). */
   frequencyVsSystem(): number {
     return this.freq;
-  }
-
-  /** The leap indicator last set (3, unsynchronized, until then). */
-  leap(): LeapIndicator {
-    return this.leapIndicator;
-  }
-
-  /** The error estimates last set, or null. */
-  errorEstimates(): ErrorEstimates | null {
-    return this.estimates;
   }
 
   private offsetAt(mono: number): number {

@@ -16,7 +16,7 @@ import { KeySet } from "../../proto/nts/keyset/keyset.js";
 import { NtsProtector } from "../../proto/nts/packet/protector.js";
 import { finishReply, FinishStep, ReplyFinish } from "../../proto/server/finish.js";
 import { NtpServerCore } from "../../proto/server/server.js";
-import { initialSystemState, SystemStateCell } from "../../proto/server/system-state.js";
+import { initialSystemState, SystemStateCell } from "../../proto/system/system-state.js";
 import { NtpSource } from "../../proto/source/source.js";
 import { NtpTimestamp } from "../../proto/time.js";
 import { ADDON_PATH, loadAddon } from "./addon.js";

@@ -5,7 +5,7 @@
 
 import type { NtsKeServerConfig, ServerConfig } from "../../proto/config/types.js";
 import type { ServerStats } from "../../proto/server/stats.js";
-import type { SystemState } from "../../proto/server/system-state.js";
+import type { SystemState } from "../../proto/system/system-state.js";
 import { NtpTimestamp } from "../../proto/time.js";
 import type { LogFields, LogLevel } from "../log.js";
 import type { NtsKeCounts } from "../nts-ke-stats.js";

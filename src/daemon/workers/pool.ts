@@ -21,7 +21,7 @@ import type { NtsKeServerConfig, ServerConfig } from "../../proto/config/types.j
 import type { KeySet } from "../../proto/nts/keyset/keyset.js";
 import { serializeKeySet } from "../../proto/nts/keyset/storage.js";
 import { ServerStats } from "../../proto/server/stats.js";
-import type { SystemStateCell } from "../../proto/server/system-state.js";
+import type { SystemStateCell } from "../../proto/system/system-state.js";
 import type { Logger } from "../log.js";
 import { unixNowSeconds } from "../wall-clock.js";
 import {

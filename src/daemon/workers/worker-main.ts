@@ -9,7 +9,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { parseKeySet } from "../../proto/nts/keyset/storage.js";
 import type { KeySet } from "../../proto/nts/keyset/keyset.js";
-import { SystemStateCell } from "../../proto/server/system-state.js";
+import { SystemStateCell } from "../../proto/system/system-state.js";
 import { getAddon } from "../native/addon.js";
 import { NtsKeServer } from "../nts-ke-server.js";
 import { ServerTask } from "../server-task.js";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 
 import type { LeapIndicator } from "../packet/types.js";
-import { initialSystemState, rootDispersionAt } from "../server/system-state.js";
+import { initialSystemState, rootDispersionAt } from "../system/system-state.js";
 import { NtpTimestamp } from "../time.js";
 import { combine, fuse, systemStateFrom, voteLeap, type CombineInput } from "./combine.js";
 import { diag, mat2, maxAbsDiff, vec2 } from "./matrix.js";

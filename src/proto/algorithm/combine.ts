@@ -11,7 +11,7 @@
 // the selected sources. Leap: a strict majority of the votes (LI 3 has none).
 
 import type { LeapIndicator } from "../packet/types.js";
-import type { SystemState } from "../server/system-state.js";
+import type { SystemState } from "../system/system-state.js";
 import type { NtpTimestamp } from "../time.js";
 import { add, det, inverse, mul, mulVec, subVec, addVec, symmetrize } from "./matrix.js";
 import type { Mat2, Vec2 } from "./matrix.js";

@@ -1,6 +1,7 @@
 // The clock controller: the sans-IO steering brain (ntpd-rs
-// `algorithm/kalman/mod.rs`, rewritten). The daemon, the simulator and a
-// virtual clock drive it the same way:
+// `algorithm/kalman/mod.rs`, rewritten). The system core
+// (src/proto/system/time-system.ts), which the daemon and the simulator both
+// drive, drives it:
 //
 //   addSource(id, limits, { referenceId })  when a source starts
 //   measurement(id, m, now)                 for every usable sample
@@ -31,7 +32,7 @@
 import type { StepThreshold, SynchronizationConfig } from "../config/types.js";
 import type { PollIntervalLimits } from "../source/poll-interval.js";
 import type { Measurement } from "../source/types.js";
-import { initialSystemState, type SystemState } from "../server/system-state.js";
+import { initialSystemState, type SystemState } from "../system/system-state.js";
 import type { NtpTimestamp } from "../time.js";
 import { combine, systemStateFrom, type CombineInput } from "./combine.js";
 import { selectSources, type SelectionCandidate } from "./select.js";

@@ -16,7 +16,7 @@ import { NtsProtector } from "../nts/packet/protector.js";
 import { finishReply, FinishStep, ReplyFinish, TRANSMIT_OFFSET } from "./finish.js";
 import type { ServerPolicy } from "./policy.js";
 import { NtpServerCore } from "./server.js";
-import { initialSystemState, SystemStateCell } from "./system-state.js";
+import { initialSystemState, SystemStateCell } from "../system/system-state.js";
 
 const RX = new NtpTimestamp(0xe84948b2, 0xb640d701);
 const TX = new NtpTimestamp(0xe84948b2, 0xb644bff8);

@@ -33,7 +33,7 @@ import type { ServerPolicy } from "./policy.js";
 import { finishReply, ReplyFinish } from "./finish.js";
 import { NtpServerCore, type ServerDecision } from "./server.js";
 import { DROP_REASONS, ServerStats } from "./stats.js";
-import { SystemStateCell, type SystemState } from "./system-state.js";
+import { SystemStateCell, type SystemState } from "../system/system-state.js";
 import { NtsRequestHandler } from "./nts.js";
 import { NtsFieldScanner } from "../nts/packet/scan.js";
 

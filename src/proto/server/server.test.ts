@@ -17,7 +17,7 @@ import {
   linearRootDispersion,
   SystemStateCell,
   type SystemState,
-} from "./system-state.js";
+} from "../system/system-state.js";
 
 const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

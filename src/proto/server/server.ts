@@ -47,7 +47,7 @@ import { NtsRequestHandler, pooledRandomFill, type KeySetProvider } from "./nts.
 import { DEFAULT_SERVER_POLICY, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
-import { rootDispersionAt, type SystemStateProvider } from "./system-state.js";
+import { rootDispersionAt, type SystemStateProvider } from "../system/system-state.js";
 
 /**
  * What to do with one datagram. One object per core, reused by every handle()

@@ -14,15 +14,9 @@
 // dt · (1 − trueFrequency/1e6) (its frequency during dt is the mean of the values at
 // the two ends: exact without wander), and so does monotonic(), which steps never move.
 
-import { NtpTimestamp } from "../../proto/time.js";
-import {
-  requireErrorEstimates,
-  requireFinite,
-  requireLeap,
-  type ErrorEstimates,
-  type LeapIndicator,
-  type SystemClock,
-} from "./system-clock.js";
+import { NtpTimestamp } from "../time.js";
+import { StatusRecordingClock } from "./status-recording-clock.js";
+import { requireFinite, type SystemClock } from "./system-clock.js";
 
 export interface SimulatedClockOptions {
   /** True Unix time at the start: whole seconds (default 1_800_000_000) ... */
@@ -57,7 +51,7 @@ export interface SimulatedStep {
   seconds: number;
 }
 
-export class SimulatedClock implements SystemClock {
+export class SimulatedClock extends StatusRecordingClock implements SystemClock {
   readonly kind = "simulated";
   private readonly start: NtpTimestamp;
   /** True seconds since the start. */
@@ -71,12 +65,11 @@ export class SimulatedClock implements SystemClock {
   private readonly wander: number;
   private rng: number;
   private mono: number;
-  private leapIndicator: LeapIndicator = 3;
-  private estimates: ErrorEstimates | null = null;
   private controlled = false;
   private readonly stepLog: SimulatedStep[] = [];
 
   constructor(options: SimulatedClockOptions = {}) {
+    super();
     const startSeconds = options.startSeconds ?? 1_800_000_000;
     const startNs = options.startNanoseconds ?? 0;
     if (!Number.isInteger(startSeconds) || !Number.isInteger(startNs)) {
@@ -144,16 +137,6 @@ export class SimulatedClock implements SystemClock {
     return this.controlled;
   }
 
-  /** The leap indicator last set (3, unsynchronized, until then). */
-  leap(): LeapIndicator {
-    return this.leapIndicator;
-  }
-
-  /** The error estimates last set, or null. */
-  errorEstimates(): ErrorEstimates | null {
-    return this.estimates;
-  }
-
   // ---- SystemClock ---------------------------------------------------------------
 
   now(): NtpTimestamp {
@@ -178,16 +161,6 @@ export class SimulatedClock implements SystemClock {
     requireFinite("step (s)", seconds);
     this.offset -= seconds; // the clock moves forward by `seconds`: true − clock shrinks
     this.stepLog.push({ at: this.elapsed, seconds });
-  }
-
-  setLeap(leap: LeapIndicator): void {
-    requireLeap(leap);
-    this.leapIndicator = leap;
-  }
-
-  setErrorEstimates(esterror: number, maxerror: number): void {
-    requireErrorEstimates(esterror, maxerror);
-    this.estimates = { esterror, maxerror };
   }
 
   /** Keeps the applied frequency, as the kernel clock does. */

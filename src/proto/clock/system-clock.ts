@@ -1,11 +1,12 @@
-// The clock the daemon's discipline reads and steers: one interface, three clocks.
+// The clock the system core (src/proto/system/time-system.ts) reads and steers: one
+// interface, three clocks.
 //
-//   KernelClock     the system clock itself, through the addon's clock_adjtime
-//                   (needs CAP_SYS_TIME to steer)
-//   VirtualClock    --no-clock-control: a private clock layered on the system clock;
-//                   steering moves only it, and its distance from the system clock is
-//                   the daemon's estimate of the system clock's error
-//   SimulatedClock  tests and the simulator: pure, driven by a simulated true time
+//   KernelClock     src/daemon/clock: the system clock itself, through the addon's
+//                   clock_adjtime (needs CAP_SYS_TIME to steer)
+//   VirtualClock    src/daemon/clock, --no-clock-control: a private clock layered on the
+//                   system clock; steering moves only it, and its distance from the system
+//                   clock is the daemon's estimate of the system clock's error
+//   SimulatedClock  here (pure), for tests and the simulator: driven by a simulated true time
 //
 // Sign conventions (the same for every implementation):
 //
@@ -21,8 +22,8 @@
 //                      runs slow and falls further behind. It is exactly the frequency
 //                      change that would stop the drift: setFrequency(frequency() + it).
 
-import type { LeapIndicator } from "../../proto/packet/types.js";
-import type { NtpTimestamp } from "../../proto/time.js";
+import type { LeapIndicator } from "../packet/types.js";
+import type { NtpTimestamp } from "../time.js";
 
 export type { LeapIndicator };
 

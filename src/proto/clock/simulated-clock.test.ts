@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { NtpTimestamp } from "../../proto/time.js";
+import { NtpTimestamp } from "../time.js";
 import { SimulatedClock } from "./simulated-clock.js";
 
 /** Offsets are doubles: 1e-12 s. Timestamps carry 2^-32 s units (0.23 ns): pass 1e-9. */

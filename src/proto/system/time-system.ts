@@ -1,0 +1,290 @@
+// The system core: the sans-IO glue between the sources, the ClockController
+// and the clock, in one object that the daemon (src/daemon/discipline.ts) and
+// the simulator (sim/simulation.ts) both drive. ntpd-rs keeps the same role in
+// its sans-IO crate (a System that owns the controller, hands sources to it and
+// turns its updates into timer requests and messages to the sources).
+//
+// The driver tells it about sources (addSource / removeSource), hands it every
+// measurement, and calls timer() once the monotonic time it asked for through
+// wakeAt() has come (a later request replaces an earlier one: the daemon uses
+// setTimeout, the simulator its event queue). Everything the controller asks
+// for is carried out here, in order, through the SystemClock interface:
+//
+//   step / set-frequency  on the clock (control is taken first, once), then
+//                         confirmed to the controller with applied()
+//   set-timer             wakeAt(at)
+//   desired-poll          the source's setDesiredPollInterval (a burst below its minimum)
+//   update                the DisciplineState kept for observation, the SystemState
+//                         the servers publish, the clock's leap and error estimates
+//   panic                 the driver's panic hook; the rest of the batch is dropped
+//
+// What the drivers record or log (steps, slews, updates, panics, no consensus,
+// meddling) comes out through TimeSystemEvents.
+
+import {
+  ClockController,
+  type ControllerAction,
+  type ControllerActions,
+  type Instant,
+} from "../algorithm/controller.js";
+import type { SourceFilterSnapshot } from "../algorithm/source-filter.js";
+import type { SystemClock } from "../clock/system-clock.js";
+import type { SynchronizationConfig } from "../config/types.js";
+import { referenceIdFromAddress } from "../packet/reference-id.js";
+import type { PollIntervalLimits } from "../source/poll-interval.js";
+import type { Measurement } from "../source/types.js";
+import type { SystemStateCell } from "./system-state.js";
+
+type ActionOf<K extends ControllerAction["kind"]> = Extract<ControllerAction, { kind: K }>;
+export type StepAction = ActionOf<"step">;
+export type FrequencyAction = ActionOf<"set-frequency">;
+export type UpdateAction = ActionOf<"update">;
+export type PanicAction = ActionOf<"panic">;
+export type NoConsensusAction = ActionOf<"no-consensus">;
+export type MeddlingAction = ActionOf<"meddling">;
+
+/** What the core needs of a source's driver: where to route its desired poll interval. */
+export interface PolledSource {
+  readonly pollLimits: Readonly<PollIntervalLimits>;
+  setDesiredPollInterval(log2: number, burst?: boolean): void;
+}
+
+/**
+ * A steered clock layered on the clock the sources measure against (the daemon's
+ * VirtualClock with --no-clock-control): both as seen from the measured clock.
+ */
+export interface LayeredClock {
+  /** Steered − measured clock, s. */
+  offsetFromSystem(): number;
+  /** Rate of change of that, ppm. */
+  frequencyVsSystem(): number;
+}
+
+/** What the core last concluded, for observation. */
+export interface DisciplineState {
+  /**
+   * Estimate of true time minus the MEASURED clock (the system clock) at the last
+   * update, s (positive: it is behind). For a clock that is steered this is the error
+   * just corrected; for a layered clock, the system clock's error left in place.
+   */
+  offset: number | null;
+  offsetUncertainty: number | null;
+  /** Estimated rate of change of that offset, ppm (positive: the measured clock runs slow). */
+  frequency: number | null;
+  /** Ids of the sources the last combination used. */
+  selected: ReadonlySet<number>;
+}
+
+/** One source as the core sees it, offsets relative to the measured clock. */
+export interface SourceView {
+  /** s. */
+  offset: number;
+  /** s, one standard deviation. */
+  uncertainty: number;
+  /** s. */
+  delay: number;
+  /** The last combination used it. */
+  selected: boolean;
+}
+
+/**
+ * What happened, for the driver to log or record. `action` comes before the core
+ * carries an action out (the clock as it was); the others after.
+ */
+export interface TimeSystemEvents {
+  /** Every action, with the source whose input caused it (null: the timer). */
+  action?(action: ControllerAction, source: number | null): void;
+  step?(action: StepAction): void;
+  frequency?(action: FrequencyAction): void;
+  update?(action: UpdateAction): void;
+  noConsensus?(action: NoConsensusAction): void;
+  meddling?(action: MeddlingAction): void;
+  /** A panic threshold was exceeded; nothing was stepped. The driver must stop (the daemon exits 70). */
+  panic(action: PanicAction): void;
+}
+
+export interface TimeSystemOptions {
+  synchronization: SynchronizationConfig;
+  /** The clock steered. */
+  clock: SystemClock;
+  /** Set when `clock` is layered on the clock the sources measure against. */
+  layered?: LayeredClock | null;
+  /** Where the servers read what to publish; null when the clock is not really steered. */
+  published?: SystemStateCell | null;
+  /** Call timer() once monotonic time `at` (s) has come; replaces any earlier request. */
+  wakeAt(at: number): void;
+  events: TimeSystemEvents;
+}
+
+export interface AddSourceOptions {
+  /** The server's address: the reference id published while it is the primary. */
+  address: string;
+  /** Desired poll exponent after start-up (`initial-poll-interval`). */
+  initialPoll: number;
+}
+
+const NO_STATE: DisciplineState = {
+  offset: null,
+  offsetUncertainty: null,
+  frequency: null,
+  selected: new Set(),
+};
+
+export class TimeSystem {
+  readonly controller: ClockController;
+  readonly #options: TimeSystemOptions;
+  readonly #sources = new Map<number, PolledSource>();
+  #controlTaken = false;
+  #state = NO_STATE;
+
+  constructor(options: TimeSystemOptions) {
+    this.#options = options;
+    this.controller = new ClockController(options.synchronization, {
+      initialFrequencyPpm: options.clock.frequency(),
+    });
+  }
+
+  get lastState(): DisciplineState {
+    return this.#state;
+  }
+
+  /** Starts steering with source `id` (before its first poll). */
+  addSource(id: number, source: PolledSource, options: AddSourceOptions): void {
+    this.#sources.set(id, source);
+    const actions = this.controller.addSource(id, source.pollLimits, {
+      referenceId: referenceIdFromAddress(options.address) ?? 0,
+      initialPoll: options.initialPoll,
+    });
+    this.#apply(actions, id);
+  }
+
+  removeSource(id: number): void {
+    this.#sources.delete(id);
+    this.controller.removeSource(id);
+  }
+
+  /** A measurement of source `id`, taken against the measured clock. */
+  measurement(id: number, measurement: Measurement): void {
+    const m = this.#inClockFrame(measurement);
+    this.#apply(this.controller.measurement(id, m, this.#now()), id);
+  }
+
+  /** The time asked for with wakeAt has come. */
+  timer(): void {
+    this.#apply(this.controller.timer(this.#now()), null);
+  }
+
+  /** Source `id` for observation, or null when the controller has no estimate of it. */
+  source(id: number): SourceView | null {
+    const snap: SourceFilterSnapshot | null = this.controller.sourceSnapshot(id);
+    if (snap === null) return null;
+    return {
+      offset: snap.offset + (this.#options.layered?.offsetFromSystem() ?? 0),
+      uncertainty: snap.offsetUncertainty,
+      delay: snap.delay,
+      selected: this.#state.selected.has(id),
+    };
+  }
+
+  #now(): Instant {
+    const { clock } = this.#options;
+    return { wall: clock.now(), mono: clock.monotonic() };
+  }
+
+  // The frame shift of a layered clock lives here, not in the daemon: it has to be
+  // read at exact points of the action handling (before a batch of corrections moves
+  // the layered clock), which only the core sees; and so the simulator can drive a
+  // layered clock through the very same code.
+
+  /** Sources measure against the measured clock; a layered clock differs from it. */
+  #inClockFrame(m: Measurement): Measurement {
+    const layered = this.#options.layered;
+    if (layered == null) return m;
+    const shift = layered.offsetFromSystem();
+    return {
+      ...m,
+      offset: m.offset - shift,
+      t1: m.t1.addSeconds(shift),
+      t4: m.t4.addSeconds(shift),
+    };
+  }
+
+  #apply(actions: ControllerActions, source: number | null): void {
+    // The layered clock's distance from the measured clock before this batch of
+    // corrections: an update's estimate is relative to the clock as it was.
+    const layered = this.#options.layered;
+    const before = {
+      offset: layered?.offsetFromSystem() ?? 0,
+      frequency: layered?.frequencyVsSystem() ?? 0,
+    };
+    for (const action of actions) {
+      this.#options.events.action?.(action, source);
+      if (!this.#carryOut(action, before)) return;
+    }
+  }
+
+  /** Carries out one action; false after a panic (the rest of the batch is dropped). */
+  #carryOut(action: ControllerAction, before: { offset: number; frequency: number }): boolean {
+    const { clock, events } = this.#options;
+    switch (action.kind) {
+      case "step":
+        this.#takeControl();
+        clock.step(action.offset);
+        this.controller.applied(action, this.#now());
+        events.step?.(action);
+        return true;
+      case "set-frequency":
+        this.#takeControl();
+        clock.setFrequency(action.ppm);
+        this.controller.applied(action, this.#now());
+        events.frequency?.(action);
+        return true;
+      case "set-timer":
+        this.#options.wakeAt(action.at);
+        return true;
+      case "panic":
+        events.panic(action);
+        return false;
+      case "update":
+        this.#update(action, before);
+        events.update?.(action);
+        return true;
+      case "desired-poll": {
+        const target = this.#sources.get(action.id);
+        if (target !== undefined) {
+          // Below the configured minimum only during the start-up burst.
+          target.setDesiredPollInterval(action.poll, action.poll < target.pollLimits.min);
+        }
+        return true;
+      }
+      case "no-consensus":
+        events.noConsensus?.(action);
+        return true;
+      case "meddling":
+        events.meddling?.(action);
+        return true;
+    }
+  }
+
+  #update(action: UpdateAction, before: { offset: number; frequency: number }): void {
+    this.#state = {
+      offset: action.offset + before.offset,
+      offsetUncertainty: action.offsetUncertainty,
+      frequency: action.frequency * 1e6 + before.frequency,
+      selected: new Set(action.selected),
+    };
+    this.#options.published?.set(action.system);
+    // The leap indicator and error estimates describe the measured clock to the
+    // kernel; a layered clock leaves that clock alone.
+    if (this.#options.layered == null) {
+      this.#options.clock.setLeap(action.system.leap);
+      this.#options.clock.setErrorEstimates(action.offsetUncertainty, action.system.rootDelay);
+    }
+  }
+
+  #takeControl(): void {
+    if (this.#controlTaken) return;
+    this.#controlTaken = true;
+    this.#options.clock.takeControl();
+  }
+}

@@ -14,13 +14,10 @@ bool IsGiven(const Napi::CallbackInfo& info, size_t i) {
 }
 
 double IntegerArg(const Napi::Value& value, double min, double max, const std::string& name,
-                  const char* range_code) {
-  if (!value.IsNumber()) {
-    ThrowTypeError(value.Env(), "ERR_INVALID_ARG_TYPE", name + " must be a number");
-  }
-  double d = value.As<Napi::Number>().DoubleValue();
+                  const char* code) {
+  double d = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
   if (!(d >= min && d <= max) || std::floor(d) != d) {
-    ThrowTypeError(value.Env(), range_code,
+    ThrowTypeError(value.Env(), code,
                    name + " must be an integer in [" +
                        std::to_string(static_cast<int64_t>(min)) + ", " +
                        std::to_string(static_cast<int64_t>(max)) + "]");
@@ -63,7 +60,7 @@ BytesArg ReadBytesArg(const Napi::CallbackInfo& info, size_t i, const char* what
                    prefix + ": data must be a Buffer or Uint8Array");
   }
   size_t length = bytes.length;
-  if (IsGiven(info, i + 1)) {
+  if (!info[i + 1].IsUndefined()) {
     length = static_cast<size_t>(
         IntegerArg(info[i + 1], 0, static_cast<double>(length), prefix + ": length"));
   }

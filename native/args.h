@@ -2,7 +2,7 @@
 // the argument or throws a TypeError whose Node-style code the TypeScript side and its
 // tests rely on (src/daemon/native/udp.ts lists them): ERR_INVALID_ARG_TYPE for a wrong
 // type, ERR_OUT_OF_RANGE / ERR_SOCKET_BAD_PORT / ERR_INVALID_ARG_VALUE for a wrong
-// value. `name` starts the message: "bind: port must be an integer in [0, 65535]".
+// value (a number argument that is no number included). `name` starts the message: "bind: port must be an integer in [0, 65535]".
 #pragma once
 
 #include <napi.h>
@@ -19,10 +19,10 @@ namespace ntpd {
 // Whether argument i is present and neither undefined nor null.
 bool IsGiven(const Napi::CallbackInfo& info, size_t i);
 
-// `value` as an integer in [min, max]: not a number throws ERR_INVALID_ARG_TYPE, any
-// other number outside (fractions, NaN) throws `range_code`.
+// `value` as an integer in [min, max]; anything else (not a number too, as node:dgram
+// and udp-dgram.ts have it) throws `code`.
 double IntegerArg(const Napi::Value& value, double min, double max, const std::string& name,
-                  const char* range_code = "ERR_OUT_OF_RANGE");
+                  const char* code = "ERR_OUT_OF_RANGE");
 
 // An address family argument, 4 or 6, as AF_INET / AF_INET6 (else ERR_INVALID_ARG_VALUE).
 int FamilyArg(const Napi::Value& value, const char* what);
@@ -39,7 +39,7 @@ SocketAddressArg AddressArg(const Napi::CallbackInfo& info, size_t i, int family
                             const char* what);
 
 // Bytes to send: argument i (a Buffer or Uint8Array) and optional length, argument
-// i + 1 (default: all of it; at most all of it).
+// i + 1 (undefined: all of it; at most all of it).
 struct BytesArg {
   const uint8_t* data;
   size_t length;

@@ -25,6 +25,34 @@ double IntegerArg(const Napi::Value& value, double min, double max, const std::s
   return d;
 }
 
+Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!IsGiven(info, i)) return Napi::Object();
+  if (!info[i].IsObject()) {
+    ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE",
+                   std::string(what) + ": options must be an object");
+  }
+  return info[i].As<Napi::Object>();
+}
+
+double IntegerOption(const Napi::Object& options, const char* key, double fallback, double min,
+                     double max, const char* what) {
+  if (options.IsEmpty()) return fallback;
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined()) return fallback;
+  return IntegerArg(v, min, max, std::string(what) + ": " + key);
+}
+
+bool BooleanOption(const Napi::Object& options, const char* key, const char* what) {
+  if (options.IsEmpty()) return false;
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined()) return false;
+  if (!v.IsBoolean()) {
+    ThrowTypeError(options.Env(), "ERR_INVALID_ARG_TYPE",
+                   std::string(what) + ": " + key + " must be a boolean");
+  }
+  return v.As<Napi::Boolean>().Value();
+}
+
 int FamilyArg(const Napi::Value& value, const char* what) {
   double family = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : 0;
   if (family != 4 && family != 6) {

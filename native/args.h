@@ -24,6 +24,16 @@ bool IsGiven(const Napi::CallbackInfo& info, size_t i);
 double IntegerArg(const Napi::Value& value, double min, double max, const std::string& name,
                   const char* code = "ERR_OUT_OF_RANGE");
 
+// Argument i as an options object; an empty Object when it is not given (IsGiven).
+Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+
+// Option `key` of an options object: an integer in [min, max], `fallback` when undefined.
+double IntegerOption(const Napi::Object& options, const char* key, double fallback, double min,
+                     double max, const char* what);
+
+// Option `key` of an options object: a boolean, false when undefined.
+bool BooleanOption(const Napi::Object& options, const char* key, const char* what);
+
 // An address family argument, 4 or 6, as AF_INET / AF_INET6 (else ERR_INVALID_ARG_VALUE).
 int FamilyArg(const Napi::Value& value, const char* what);
 

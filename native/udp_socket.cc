@@ -30,14 +30,6 @@ constexpr size_t kMinMaxDatagram = 48;
 constexpr size_t kMaxMaxDatagram = 65535;
 constexpr size_t kDefaultSendBatchSize = 8;
 
-size_t SizeOption(Napi::Object options, const char* key, size_t fallback, size_t min,
-                  size_t max) {
-  Napi::Value v = options.Get(key);
-  if (v.IsUndefined()) return fallback;
-  return static_cast<size_t>(IntegerArg(v, static_cast<double>(min), static_cast<double>(max),
-                                        std::string("UdpSocket: ") + key));
-}
-
 // Linux turns receive timestamping on globally (a static key) while any socket wants it,
 // and the first enable is deferred to a workqueue: a datagram that arrives before that
 // work has run carries no stamp, and the kernel then stamps it when it is read (late).
@@ -87,26 +79,14 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
 UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
   Napi::Env env = info.Env();
   family_ = FamilyArg(info[0], "UdpSocket");
-  batch_size_ = kDefaultBatchSize;
-  max_datagram_ = kDefaultMaxDatagram;
-  send_capacity_ = kDefaultSendBatchSize;
-  bool want_tx_timestamps = false;
-  if (IsGiven(info, 1)) {
-    if (!info[1].IsObject()) {
-      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: options must be an object");
-    }
-    Napi::Object options = info[1].As<Napi::Object>();
-    batch_size_ = SizeOption(options, "batchSize", kDefaultBatchSize, 1, kMaxBatchSize);
-    max_datagram_ = SizeOption(options, "maxDatagramSize", kDefaultMaxDatagram,
-                               kMinMaxDatagram, kMaxMaxDatagram);
-    send_capacity_ =
-        SizeOption(options, "sendBatchSize", kDefaultSendBatchSize, 1, kMaxBatchSize);
-    Napi::Value tx = options.Get("txTimestamps");
-    if (!tx.IsUndefined() && !tx.IsBoolean()) {
-      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: txTimestamps must be a boolean");
-    }
-    want_tx_timestamps = tx.IsBoolean() && tx.As<Napi::Boolean>().Value();
-  }
+  Napi::Object options = OptionsArg(info, 1, "UdpSocket");
+  auto size = [&](const char* key, double fallback, double min, double max) {
+    return static_cast<size_t>(IntegerOption(options, key, fallback, min, max, "UdpSocket"));
+  };
+  batch_size_ = size("batchSize", kDefaultBatchSize, 1, kMaxBatchSize);
+  max_datagram_ = size("maxDatagramSize", kDefaultMaxDatagram, kMinMaxDatagram, kMaxMaxDatagram);
+  send_capacity_ = size("sendBatchSize", kDefaultSendBatchSize, 1, kMaxBatchSize);
+  bool want_tx_timestamps = BooleanOption(options, "txTimestamps", "UdpSocket");
   // The queues first: if anything there throws, no fd has been opened yet (the
   // destructor does not run for a constructor that throws).
   AllocateQueues(env);

@@ -9,7 +9,7 @@
 //   adjtimeWrite(request)            ADJ_FREQUENCY / ADJ_SETOFFSET / ADJ_STATUS / ADJ_*ERROR
 //                                    in one clock_adjtime; dryRun: the timex, no call
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
-//   UdpSocket                        kernel-timestamped UDP (see udp_socket.cc)
+//   UdpSocket                        kernel-timestamped UDP (see udp_socket.h)
 //   sivSeal / sivOpen (+ *Components) AES-SIV-CMAC on OpenSSL (see aes_siv_binding.cc)
 //   tcpListen(family, host, port, backlog)  a listening SO_REUSEPORT TCP fd (tcp_listen.cc)
 //

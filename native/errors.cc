@@ -44,6 +44,12 @@ void ThrowTypeError(Napi::Env env, const char* code, const std::string& message)
   throw e;
 }
 
+void ThrowRangeError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::RangeError e = Napi::RangeError::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
 void ThrowCodeError(Napi::Env env, const char* code, const std::string& message) {
   Napi::Error e = Napi::Error::New(env, message);
   e.Set("code", Napi::String::New(env, code));

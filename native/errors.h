@@ -21,6 +21,9 @@ Napi::Error MakeErrnoError(Napi::Env env, int err, const char* syscall,
 // A TypeError with a Node-style code (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE...).
 [[noreturn]] void ThrowTypeError(Napi::Env env, const char* code, const std::string& message);
 
+// A RangeError with a Node-style code (ERR_OUT_OF_RANGE).
+[[noreturn]] void ThrowRangeError(Napi::Env env, const char* code, const std::string& message);
+
 // An Error with a code and no errno (e.g. ERR_SOCKET_CLOSED).
 [[noreturn]] void ThrowCodeError(Napi::Env env, const char* code, const std::string& message);
 

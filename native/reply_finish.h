@@ -1,7 +1,7 @@
 // The finish of a server reply at the wire (issue #8): the addon's side of the
 // descriptor src/daemon/native/reply-finish.ts writes. The server core lays a
 // reply out completely but for T3 and, for NTS, the S2C seal over it; the UDP
-// socket's send queue (udp_socket.cc, reply mode) applies this right before the
+// socket's send queue (udp_send.cc, reply mode) applies this right before the
 // reply's sendmmsg, so T3 is read microseconds before the datagram leaves.
 #pragma once
 

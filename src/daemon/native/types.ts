@@ -81,28 +81,23 @@ export interface NativeTimexRequest {
 }
 
 /**
- * Called once per received datagram. `data` is a reused slot Buffer: bytes
- * [0, length) are the datagram and are only valid during this call (see udp.ts).
- * rxSeconds/rxNanoseconds: kernel receive time, CLOCK_REALTIME.
+ * The arguments of a message handler, one call per received datagram: bytes
+ * [0, length) of `data` are the datagram (how long they stay valid: NativeUdpSocket);
+ * rxSec/rxNsec the kernel receive time, CLOCK_REALTIME.
  */
-export type NativeMessageHandler = (
+export type DatagramArgs = [
   data: Buffer,
   length: number,
   address: string,
   port: number,
-  rxSeconds: number,
-  rxNanoseconds: number,
-) => void;
+  rxSec: number,
+  rxNsec: number,
+];
+
+export type NativeMessageHandler = (...datagram: DatagramArgs) => void;
 
 /** A NativeMessageHandler that returns the length of its reply (0 or undefined: none). */
-export type NativeRequestHandler = (
-  data: Buffer,
-  length: number,
-  address: string,
-  port: number,
-  rxSeconds: number,
-  rxNanoseconds: number,
-) => number | undefined;
+export type NativeRequestHandler = (...datagram: DatagramArgs) => number | undefined;
 
 /** A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmmsg". */
 export type NativeErrnoError = Error & {
@@ -133,6 +128,19 @@ export interface NativeUdpSocketOptions {
  */
 export type NativeTxTimestampHandler = (seconds: number, nanoseconds: number, id: number) => void;
 
+/**
+ * The addon's UDP socket (native/udp_socket.h). Buffer lifetimes, stated in full once in
+ * native/udp_socket.h ("BUFFER LIFETIMES"):
+ * - A message handler's `data` is one of the socket's own receive slots: bytes
+ *   [0, length) are valid only during the call (a later batch overwrites them). Copy
+ *   what you keep; never write to it, never detach (transfer) its ArrayBuffer.
+ * - Reply mode's `reply` and `finish` stay JS-owned: when the handler returns n, the
+ *   socket copies reply[0, n) into its own send queue and takes the finish description
+ *   (wiping its key in `finish`), so both may be reused at once and the flush never
+ *   reads them. A reply longer than maxDatagramSize is instead finished in place in
+ *   `reply` and sent before the next handler call.
+ * - send/sendTo read `data` only during the call.
+ */
 export interface NativeUdpSocket {
   /** Whether SO_TIMESTAMPNS could be enabled. */
   readonly kernelTimestamps: boolean;
@@ -155,9 +163,9 @@ export interface NativeUdpSocket {
    * With `reply` (reply mode), the handler's return value n > 0 queues reply[0, n) to
    * the datagram's source; the queue is flushed with sendmmsg when full and after each
    * receive batch, and failed replies go to the error handler (syscall "sendmmsg", or
-   * "sendto" for a reply longer than maxDatagramSize, which is sent at once; "seal" for
-   * one whose finish failed). With `finish` (REPLY_FINISH_BYTES, reply-finish.ts), each
-   * reply is finished as described there (T3, NTS seal) right before it is sent.
+   * "sendto" for a reply longer than maxDatagramSize; "seal" for one whose finish
+   * failed). With `finish` (REPLY_FINISH_BYTES, reply-finish.ts), each reply is finished
+   * as described there (T3, NTS seal) right before it is sent.
    */
   setOnMessage(
     handler: NativeMessageHandler | NativeRequestHandler | null,
@@ -171,6 +179,25 @@ export interface NativeUdpSocket {
   getReceiveBufferSize(): number;
   close(): void;
 }
+
+/**
+ * What sivSeal / sivOpen (and their Prepared forms) take after the key: associated data
+ * ad[adOff, +adLen), nonce[nonceOff, +nonceLen), the input text[textOff, +textLen)
+ * (plaintext to seal, V ‖ C to open) and where the output goes, out[outOff, ...).
+ */
+export type SivOperands = [
+  ad: Uint8Array,
+  adOff: number,
+  adLen: number,
+  nonce: Uint8Array,
+  nonceOff: number,
+  nonceLen: number,
+  text: Uint8Array,
+  textOff: number,
+  textLen: number,
+  out: Uint8Array,
+  outOff: number,
+];
 
 export interface NativeAddon {
   readonly abiVersion: number;
@@ -200,44 +227,19 @@ export interface NativeAddon {
   UdpSocket: new (family: 4 | 6, options?: NativeUdpSocketOptions) => NativeUdpSocket;
   /**
    * AES-SIV-CMAC (RFC 5297, NTS's AEAD 15/17; 48-octet keys too) with S2V components
-   * [ad, nonce]: out[outOff, +16) = V, out[outOff + 16, + ptLen) = C. In place allowed
-   * (out === pt, ptOff === outOff + 16), no other overlap. Allocates nothing. Throws
+   * [ad, nonce] over the plaintext `text`: out[outOff, +16) = V, out[outOff + 16,
+   * + textLen) = C. In place allowed (out === text, textOff === outOff + 16), no other
+   * overlap. Allocates nothing. Throws
    * RangeError for a key that is not 32/48/64 octets or a range outside its array;
    * false only if OpenSSL fails.
    */
-  sivSeal(
-    key: Uint8Array,
-    ad: Uint8Array,
-    adOff: number,
-    adLen: number,
-    nonce: Uint8Array,
-    nonceOff: number,
-    nonceLen: number,
-    pt: Uint8Array,
-    ptOff: number,
-    ptLen: number,
-    out: Uint8Array,
-    outOff: number,
-  ): boolean;
+  sivSeal(key: Uint8Array, ...operands: SivOperands): boolean;
   /**
-   * The inverse of sivSeal: ct[ctOff, + ctLen) is V ‖ C; the plaintext (ctLen − 16
-   * octets) goes to out[outOff, ...) (in place: out === ct, outOff === ctOff + 16).
-   * false when it does not authenticate (output range zeroed) or ctLen < 16.
+   * The inverse of sivSeal: text[textOff, + textLen) is V ‖ C; the plaintext (textLen −
+   * 16 octets) goes to out[outOff, ...) (in place: out === text, outOff === textOff + 16).
+   * false when it does not authenticate (output range zeroed) or textLen < 16.
    */
-  sivOpen(
-    key: Uint8Array,
-    ad: Uint8Array,
-    adOff: number,
-    adLen: number,
-    nonce: Uint8Array,
-    nonceOff: number,
-    nonceLen: number,
-    ct: Uint8Array,
-    ctOff: number,
-    ctLen: number,
-    out: Uint8Array,
-    outOff: number,
-  ): boolean;
+  sivOpen(key: Uint8Array, ...operands: SivOperands): boolean;
   /** RFC 5297 SIV-ENCRYPT with 0..126 associated-data components: V ‖ C (allocates). */
   sivSealComponents(key: Uint8Array, components: readonly Uint8Array[], pt: Uint8Array): Uint8Array;
   /** RFC 5297 SIV-DECRYPT: the plaintext, or null when it does not authenticate. */
@@ -260,35 +262,9 @@ export interface NativeAddon {
   /** Overwrites a prepared key now; using the handle afterwards throws TypeError. */
   sivWipeKey(handle: object): void;
   /** sivSeal with a prepared key in place of the key bytes. */
-  sivSealPrepared(
-    handle: object,
-    ad: Uint8Array,
-    adOff: number,
-    adLen: number,
-    nonce: Uint8Array,
-    nonceOff: number,
-    nonceLen: number,
-    pt: Uint8Array,
-    ptOff: number,
-    ptLen: number,
-    out: Uint8Array,
-    outOff: number,
-  ): boolean;
+  sivSealPrepared(handle: object, ...operands: SivOperands): boolean;
   /** sivOpen with a prepared key in place of the key bytes. */
-  sivOpenPrepared(
-    handle: object,
-    ad: Uint8Array,
-    adOff: number,
-    adLen: number,
-    nonce: Uint8Array,
-    nonceOff: number,
-    nonceLen: number,
-    ct: Uint8Array,
-    ctOff: number,
-    ctLen: number,
-    out: Uint8Array,
-    outOff: number,
-  ): boolean;
+  sivOpenPrepared(handle: object, ...operands: SivOperands): boolean;
   /**
    * The code AES-SIV with 32- and 64-octet keys runs on: "aesni" (the CPU's AES
    * instructions, the default where available) or "openssl" (Node's OpenSSL EVP; always

@@ -1,5 +1,5 @@
 // TimestampedUdpSocket on the native addon's UdpSocket (see udp.ts for the contract and
-// native/udp_socket.cc for the mechanics). A thin shim: handlers are handed to the
+// native/udp_socket.h for the mechanics and buffer lifetimes). A thin shim: handlers are handed to the
 // addon as they are, so a datagram costs one native -> JS call and no wrapper closure
 // (and in reply mode no call back into the addon for the reply).
 

@@ -4,6 +4,7 @@ import { afterEach, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { ADDON_PATH, loadAddon } from "./addon.js";
 import { readRealtime, timespecToNs } from "./clock.js";
+import { REPLY_FINISH_BYTES } from "./reply-finish.js";
 import { createUdpSocket, type TimestampedUdpSocket, type UdpError } from "./udp.js";
 import { sleep, udpContract, waitFor } from "./udp.contract.js";
 
@@ -108,6 +109,53 @@ describe("addon UDP specifics", { skip: noAddon }, () => {
     assert.throws(() => make({ maxDatagramSize: 1 << 20 }), { code: "ERR_OUT_OF_RANGE" });
     assert.throws(() => make({ sendBatchSize: 0 }), { code: "ERR_OUT_OF_RANGE" });
     assert.throws(() => make({ sendBatchSize: 1025 }), { code: "ERR_OUT_OF_RANGE" });
+  });
+
+  it("the addon checks every argument, with a Node-style code", () => {
+    const a = addon!;
+    const code = (c: string) => ({ code: c });
+    assert.throws(() => new a.UdpSocket(4, "x" as never), code("ERR_INVALID_ARG_TYPE"));
+    assert.throws(
+      () => new a.UdpSocket(4, { txTimestamps: 1 as never }),
+      code("ERR_INVALID_ARG_TYPE"),
+    );
+    // A number argument that is no number at all is out of range, as on node:dgram.
+    assert.throws(() => new a.UdpSocket(4, { batchSize: "8" as never }), code("ERR_OUT_OF_RANGE"));
+    const s = new a.UdpSocket(4);
+    try {
+      s.bind("127.0.0.1", 0);
+      const data = Buffer.from("x");
+      assert.throws(
+        () => s.sendTo(data, 1, "127.0.0.1", "9" as never),
+        code("ERR_SOCKET_BAD_PORT"),
+      );
+      assert.throws(() => s.sendTo(data, 1, 9 as never, 9), code("ERR_INVALID_ARG_TYPE"));
+      assert.throws(() => s.sendTo(data, 1.5, "127.0.0.1", 9), code("ERR_OUT_OF_RANGE"));
+      assert.throws(() => s.sendTo("x" as never, 1, "127.0.0.1", 9), code("ERR_INVALID_ARG_TYPE"));
+      assert.throws(() => s.send(data, 1, new Float64Array(1)), code("ERR_INVALID_ARG_TYPE"));
+      const reply = new Uint8Array(48);
+      const finish = new Uint8Array(REPLY_FINISH_BYTES);
+      const handler = () => 0;
+      assert.throws(
+        () => s.setOnMessage(handler, new Uint16Array(24) as never),
+        code("ERR_INVALID_ARG_TYPE"),
+      );
+      assert.throws(() => s.setOnMessage(handler, undefined, finish), code("ERR_INVALID_ARG_TYPE"));
+      assert.throws(
+        () => s.setOnMessage(handler, reply, finish.subarray(1)),
+        code("ERR_INVALID_ARG_TYPE"),
+      );
+      s.setOnMessage(handler, reply, finish);
+      assert.throws(() => s.setOnMessage(5 as never), code("ERR_INVALID_ARG_TYPE"));
+      assert.throws(() => s.setOnError(5 as never), code("ERR_INVALID_ARG_TYPE"));
+      assert.throws(() => s.setOnTxTimestamp(5 as never), code("ERR_INVALID_ARG_TYPE"));
+      assert.throws(() => s.setReceiveBufferSize(1.5), code("ERR_OUT_OF_RANGE"));
+    } finally {
+      s.close();
+    }
+    assert.throws(() => a.tcpListen(4, "127.0.0.1", 0, 0), code("ERR_OUT_OF_RANGE"));
+    assert.throws(() => a.tcpListen(4, 1 as never, 0, 16), code("ERR_INVALID_ARG_TYPE"));
+    assert.throws(() => a.tcpListen(4, "127.0.0.1", 65536, 16), code("ERR_SOCKET_BAD_PORT"));
   });
 
   /** A client connected to `server`, collecting what it receives as text. */

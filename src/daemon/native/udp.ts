@@ -15,9 +15,9 @@
 //   socket keeps the kernel's dual-stack default: bound to "::" it also receives IPv4,
 //   and such peers are reported as "::ffff:a.b.c.d".
 // - onMessage handler: (data, length, address, port, rxSec, rxNsec). Bytes [0, length)
-//   of `data` are the datagram. BUFFER CONTRACT: `data` may be a slot buffer the socket
-//   reuses for later datagrams (the addon does that); it is valid only until the handler
-//   returns. Copy what you keep: Buffer.from(data.subarray(0, length)). Never write to it.
+//   of `data` are the datagram, valid only until the handler returns: copy what you
+//   keep (Buffer.from(data.subarray(0, length))), never write to it. (The addon reuses
+//   its receive buffers: NativeUdpSocket in types.ts, in full native/udp_socket.h.)
 //   (rxSec, rxNsec) is CLOCK_REALTIME as whole seconds and nanoseconds.
 // - send (connected) returns the CLOCK_REALTIME reading taken immediately before the
 //   datagram was handed to the kernel (the client's T1). send/sendTo copy or consume the
@@ -60,29 +60,17 @@
 
 import { getAddon } from "./addon.js";
 import type { Timespec } from "./clock.js";
+import type { DatagramArgs } from "./types.js";
 import { DgramTimestampedUdpSocket } from "./udp-dgram.js";
 import { NativeTimestampedUdpSocket } from "./udp-native.js";
 
 export type UdpFamily = 4 | 6;
 
-export type MessageHandler = (
-  data: Buffer,
-  length: number,
-  address: string,
-  port: number,
-  rxSec: number,
-  rxNsec: number,
-) => void;
+/** Called once per received datagram; its arguments: DatagramArgs (types.ts). */
+export type MessageHandler = (...datagram: DatagramArgs) => void;
 
 /** A MessageHandler that returns the length of the reply it wrote (0: no reply). */
-export type RequestHandler = (
-  data: Buffer,
-  length: number,
-  address: string,
-  port: number,
-  rxSec: number,
-  rxNsec: number,
-) => number;
+export type RequestHandler = (...datagram: DatagramArgs) => number;
 
 /**
  * A Node-style system error: code "ECONNREFUSED", errno -111, syscall "recvmsg"; a failed

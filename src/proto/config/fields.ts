@@ -114,6 +114,17 @@ function field<T>(
   return { key, aliases: options.aliases ?? [], type, presence, defaultValue, doc, ...options };
 }
 
+/**
+ * A default written as in the file (`"127.0.0.1:9975"`), parsed once by the key's own type, for
+ * keys whose parsed form is not a plain literal. Throws at module load if the text is invalid.
+ */
+export function parseDefault<T>(type: ValueType<T>, raw: TomlValue): T {
+  const issues: Issue[] = [];
+  const value = type.parse(raw, new Ctx(issues, [], "default"));
+  if (value === INVALID) throw new Error(issues.map((i) => i.message).join("; "));
+  return value;
+}
+
 /** A key that must be given. */
 export function required<T>(
   key: string,

@@ -1,6 +1,7 @@
-// [[server]], [[nts-ke-server]] and [keyset].
-import { DEFAULTS } from "./defaults.js";
-import { list, optional, required, table, withDefault } from "./fields.js";
+// [[server]], [[nts-ke-server]] and [keyset]. Each key is declared once, here: its TOML name,
+// value type (validation), default (ntpd-rs 1.9's) and one-line doc; types.ts must agree (the
+// compiler checks it), docs/ntp.toml.md is generated from these declarations.
+import { list, optional, parseDefault, required, table, withDefault } from "./fields.js";
 import type { FilterList, KeysetConfig, NtsKeServerConfig, ServerConfig } from "./types.js";
 import {
   cidr,
@@ -33,31 +34,31 @@ export const serverTable = table<ServerConfig>({
     rateLimitingCacheSize: withDefault(
       "rate-limiting-cache-size",
       usize,
-      DEFAULTS.server.rateLimitingCacheSize,
+      0,
       "Slots of the per-client-IP rate limiting table; 0 disables rate limiting.",
     ),
     rateLimitingCutoffMs: withDefault(
       "rate-limiting-cutoff-ms",
       usize,
-      DEFAULTS.server.rateLimitingCutoffMs,
+      0,
       "Minimum milliseconds between two requests of one client IP; 0 disables rate limiting.",
     ),
     allowlist: withDefault(
       "allowlist",
       filterList,
-      DEFAULTS.server.allowlist,
+      parseDefault(filterList, { filter: ["::/0", "0.0.0.0/0"], action: "ignore" }),
       "Only clients in these subnets are served; others get `action`.",
     ),
     denylist: withDefault(
       "denylist",
       filterList,
-      DEFAULTS.server.denylist,
+      { filter: [], action: "deny" },
       "Clients in these subnets get `action`; checked before the allowlist.",
     ),
     requireNts: withDefault(
       "require-nts",
       requireNts,
-      DEFAULTS.server.requireNts,
+      false,
       'Non-NTS requests: false = served, true or "ignore" = dropped, "deny" = DENY.',
     ),
     acceptNtpVersions: withDefault(
@@ -65,7 +66,7 @@ export const serverTable = table<ServerConfig>({
       list(oneOfIntegers<3 | 4 | 5>([3, 4, 5]), {
         expected: "an array of NTP versions (3, 4 or 5)",
       }),
-      DEFAULTS.server.acceptNtpVersions,
+      [3, 4],
       "NTP versions answered; others are ignored.",
     ),
   },
@@ -94,13 +95,13 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
     keyExchangeTimeoutMs: withDefault(
       "key-exchange-timeout-ms",
       usize,
-      DEFAULTS.ntsKeServer.keyExchangeTimeoutMs,
+      1000,
       "Deadline in milliseconds for a whole connection (TLS handshake and exchange).",
     ),
     concurrentConnections: withDefault(
       "concurrent-connections",
       usize,
-      DEFAULTS.ntsKeServer.concurrentConnections,
+      512,
       "Maximum key exchange connections in progress.",
     ),
     longlivedConnections: optional(
@@ -122,7 +123,7 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
         ),
         { expected: "an array of NTP versions (4 or 5)" },
       ),
-      DEFAULTS.ntsKeServer.acceptNtpVersions,
+      [4],
       "NTP versions offered in the key exchange.",
     ),
     acceptedPoolAuthenticationTokens: withDefault(
@@ -134,9 +135,7 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
   },
   finish: (raw) => ({
     ...raw,
-    longlivedConnections:
-      raw.longlivedConnections ??
-      Math.floor(raw.concurrentConnections / DEFAULTS.ntsKeServer.longlivedConnectionsDivisor),
+    longlivedConnections: raw.longlivedConnections ?? Math.floor(raw.concurrentConnections / 10),
   }),
 });
 
@@ -146,13 +145,13 @@ export const keysetTable = table<KeysetConfig>({
     staleKeyCount: withDefault(
       "stale-key-count",
       usize,
-      DEFAULTS.keyset.staleKeyCount,
+      7,
       "Old keys kept so that cookies made with them stay valid.",
     ),
     keyRotationInterval: withDefault(
       "key-rotation-interval",
       usize,
-      DEFAULTS.keyset.keyRotationInterval,
+      86400,
       "Seconds between key rotations.",
     ),
     keyStoragePath: optional(

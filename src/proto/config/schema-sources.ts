@@ -1,7 +1,7 @@
 // [[source]]: a table discriminated by `mode`. Network modes share address, poll interval
 // and ntp-version keys (kebab-case); sock, pps and csptp keys are snake_case as in ntpd-rs.
-// Poll intervals left out here are filled from [source-defaults] by resolveSource().
-import { CSPTP_DEFAULT_PORT, DEFAULTS, NTP_DEFAULT_PORT, NTS_KE_DEFAULT_PORT } from "./defaults.js";
+// Poll intervals left out here are filled from [source-defaults] by resolveSource(). Each key is
+// declared once, here: name, value type, default (ntpd-rs 1.9's) and one-line doc.
 import { INVALID, list, mismatch, optional, required, table, withDefault } from "./fields.js";
 import type { Ctx, Invalid, TableType, ValueType } from "./fields.js";
 import { getOwn, isTable } from "./toml-value.js";
@@ -30,6 +30,11 @@ import {
   sourceAddress,
   usize,
 } from "./value-types.js";
+
+export const NTP_DEFAULT_PORT = 123;
+export const NTS_KE_DEFAULT_PORT = 4460;
+/** Not in ntpd-rs 1.9 docs; the PTP event port, used when a csptp address has no port. */
+export const CSPTP_DEFAULT_PORT = 319;
 
 export interface PartialPollIntervalLimits {
   min: number | null;
@@ -84,7 +89,7 @@ function networkFields(defaultPort: number) {
     ntpVersion: withDefault(
       "ntp-version",
       ntpVersionSetting,
-      DEFAULTS.source.ntpVersion,
+      4,
       '4, 5 (draft NTPv5 only) or "auto" (NTPv4, trying to upgrade to NTPv5).',
     ),
   };
@@ -99,12 +104,12 @@ const ntsFields = {
   enableSrvResolution: withDefault(
     "enable-srv-resolution",
     bool,
-    DEFAULTS.source.enableSrvResolution,
+    false,
     "Look up _ntske._tcp.<address> SRV records (experimental).",
   ),
 };
 
-const countField = (doc: string) => withDefault("count", usize, DEFAULTS.source.count, doc);
+const countField = (doc: string) => withDefault("count", usize, 4, doc);
 
 const precisionFields = {
   precision: optional("precision", positiveNumber, "Measurement noise in seconds (1 sigma)."),
@@ -113,12 +118,7 @@ const precisionFields = {
     positiveNumber,
     "Deprecated: noise variance in s^2; precision = sqrt(value).",
   ),
-  accuracy: withDefault(
-    "accuracy",
-    nonNegativeNumber,
-    DEFAULTS.source.accuracy,
-    "Systematic error in seconds.",
-  ),
+  accuracy: withDefault("accuracy", nonNegativeNumber, 0, "Systematic error in seconds."),
 };
 
 interface RawPrecision {
@@ -208,12 +208,7 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
       mode: modeField("pps"),
       path: required("path", filePath, "PPS device, e.g. /dev/pps0."),
       ...precisionFields,
-      period: withDefault(
-        "period",
-        positiveNumber,
-        DEFAULTS.source.ppsPeriod,
-        "Pulse period in seconds.",
-      ),
+      period: withDefault("period", positiveNumber, 1, "Pulse period in seconds."),
     },
     finish: (raw, ctx) => {
       const precision = resolvePrecision(raw, ctx);
@@ -232,22 +227,12 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
         sourceAddress(CSPTP_DEFAULT_PORT),
         `Server address, optionally with a port (default ${CSPTP_DEFAULT_PORT}).`,
       ),
-      domain: withDefault(
-        "domain",
-        integer(128, 239),
-        DEFAULTS.source.csptpDomain,
-        "CSPTP domain.",
-      ),
-      pollInterval: withDefault(
-        "poll_interval",
-        positiveNumber,
-        DEFAULTS.source.csptpPollInterval,
-        "Seconds between requests.",
-      ),
+      domain: withDefault("domain", integer(128, 239), 128, "CSPTP domain."),
+      pollInterval: withDefault("poll_interval", positiveNumber, 1, "Seconds between requests."),
       responseInterval: withDefault(
         "response_interval",
         positiveNumber,
-        DEFAULTS.source.csptpResponseInterval,
+        5,
         "Seconds to wait for a response.",
       ),
     },

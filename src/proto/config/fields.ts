@@ -115,10 +115,10 @@ function field<T>(
 }
 
 /**
- * A default written as in the file (`"127.0.0.1:9975"`), parsed once by the key's own type, for
- * keys whose parsed form is not a plain literal. Throws at module load if the text is invalid.
+ * A value written as in the file (`"127.0.0.1:9975"`), parsed by a key's own type: for defaults
+ * whose parsed form is not a plain literal, and for tests. Throws if the value is invalid.
  */
-export function parseDefault<T>(type: ValueType<T>, raw: TomlValue): T {
+export function parseValue<T>(type: ValueType<T>, raw: TomlValue): T {
   const issues: Issue[] = [];
   const value = type.parse(raw, new Ctx(issues, [], "default"));
   if (value === INVALID) throw new Error(issues.map((i) => i.message).join("; "));

@@ -1,12 +1,13 @@
 // [[server]], [[nts-ke-server]] and [keyset]. Each key is declared once, here: its TOML name,
 // value type (validation), default (ntpd-rs 1.9's) and one-line doc; types.ts must agree (the
 // compiler checks it), docs/ntp.toml.md is generated from these declarations.
-import { list, optional, parseDefault, required, table, withDefault } from "./fields.js";
+import { list, optional, parseValue, required, table, withDefault } from "./fields.js";
 import type { FilterList, KeysetConfig, NtsKeServerConfig, ServerConfig } from "./types.js";
 import {
   cidr,
   filePath,
   filterAction,
+  integer,
   oneOfIntegers,
   requireNts,
   socketAddress,
@@ -14,6 +15,12 @@ import {
   u16,
   usize,
 } from "./value-types.js";
+
+/**
+ * Largest `rate-limiting-cache-size`: 16 Mi slots of 25 octets (400 MiB). ntpd-rs takes any
+ * usize; a larger table is a typo, not a tuning choice.
+ */
+export const MAX_RATE_LIMITING_CACHE_SIZE = 1 << 24;
 
 const filterList = table<FilterList>({
   expected: 'a table { filter = ["192.0.2.0/24", ...], action = "ignore" or "deny" }',
@@ -33,7 +40,7 @@ export const serverTable = table<ServerConfig>({
     listen: required("listen", socketAddress, 'UDP address to serve on, e.g. "[::]:123".'),
     rateLimitingCacheSize: withDefault(
       "rate-limiting-cache-size",
-      usize,
+      integer(0, MAX_RATE_LIMITING_CACHE_SIZE, "a non-negative integer"),
       0,
       "Slots of the per-client-IP rate limiting table; 0 disables rate limiting.",
     ),
@@ -46,7 +53,7 @@ export const serverTable = table<ServerConfig>({
     allowlist: withDefault(
       "allowlist",
       filterList,
-      parseDefault(filterList, { filter: ["::/0", "0.0.0.0/0"], action: "ignore" }),
+      parseValue(filterList, { filter: ["::/0", "0.0.0.0/0"], action: "ignore" }),
       "Only clients in these subnets are served; others get `action`.",
     ),
     denylist: withDefault(

@@ -1,7 +1,7 @@
 // [source-defaults], [synchronization], [synchronization.algorithm], [observability], [clock],
 // [daemon]. Each key is declared once, here: name, value type, default (ntpd-rs 1.9's: ntp.toml(5)
 // and its source) and one-line doc.
-import { optional, parseDefault, required, section, table, withDefault } from "./fields.js";
+import { optional, parseValue, required, section, table, withDefault } from "./fields.js";
 import type { FieldSpec } from "./fields.js";
 import type {
   AlgorithmConfig,
@@ -273,7 +273,7 @@ export const observabilityTable = table<ObservabilityConfig>({
     metricsExporterListen: withDefault(
       "metrics-exporter-listen",
       socketAddress,
-      parseDefault(socketAddress, "127.0.0.1:9975"),
+      parseValue(socketAddress, "127.0.0.1:9975"),
       "HTTP address of ntp-metrics-exporter.",
     ),
   },

@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { defaultConfig, parseConfig } from "./parse.js";
 import type { Config } from "./types.js";
 
+/** An IPv4 address as a parsed CIDR holds it (::ffff:a.b.c.d). */
+const v4 = (address: number): Uint32Array => Uint32Array.of(0, 0, 0xffff, address);
+
 function ok(text: string): Config {
   const r = parseConfig(text, "ntp.toml");
   if (!r.ok) assert.fail(r.errors.map((e) => e.message).join("\n"));
@@ -259,13 +262,18 @@ require-nts = true
     rateLimitingCutoffMs: 1000,
     allowlist: {
       filter: [
-        { address: "192.168.0.0", prefixLength: 16, family: 4 },
-        { address: "fe80::", prefixLength: 10, family: 6 },
+        { address: "192.168.0.0", prefixLength: 16, family: 4, words: v4(0xc0a80000) },
+        {
+          address: "fe80::",
+          prefixLength: 10,
+          family: 6,
+          words: Uint32Array.of(0xfe800000, 0, 0, 0),
+        },
       ],
       action: "deny",
     },
     denylist: {
-      filter: [{ address: "192.168.1.1", prefixLength: 32, family: 4 }],
+      filter: [{ address: "192.168.1.1", prefixLength: 32, family: 4, words: v4(0xc0a80101) }],
       action: "ignore",
     },
     requireNts: "deny",
@@ -277,8 +285,8 @@ require-nts = true
     rateLimitingCutoffMs: 0,
     allowlist: {
       filter: [
-        { address: "::", prefixLength: 0, family: 6 },
-        { address: "0.0.0.0", prefixLength: 0, family: 4 },
+        { address: "::", prefixLength: 0, family: 6, words: Uint32Array.of(0, 0, 0, 0) },
+        { address: "0.0.0.0", prefixLength: 0, family: 4, words: v4(0) },
       ],
       action: "ignore",
     },
@@ -310,7 +318,7 @@ filter = ["10.0.0.0/8"]
 action = "deny"
 `);
   assert.deepEqual(c.servers[0]?.denylist, {
-    filter: [{ address: "10.0.0.0", prefixLength: 8, family: 4 }],
+    filter: [{ address: "10.0.0.0", prefixLength: 8, family: 4, words: v4(0x0a000000) }],
     action: "deny",
   });
 });

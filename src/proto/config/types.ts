@@ -21,9 +21,12 @@ export interface SourceAddress {
 
 /** A CIDR subnet `addr/len`. Host bits need not be zero (as in ntpd-rs). */
 export interface Cidr {
+  /** Canonical text of the address, for messages and docs. */
   address: string;
   prefixLength: number;
   family: 4 | 6;
+  /** The same address as the server's filter matches it: parseIpInto's words (IPv4 as ::ffff:a.b.c.d). */
+  words: Uint32Array;
 }
 
 export type FilterAction = "ignore" | "deny";

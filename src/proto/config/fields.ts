@@ -94,6 +94,8 @@ export interface FieldSpec<T> {
   readonly doc: string;
   /** Human name of the value when it is a table of its own, e.g. `[synchronization]`. */
   readonly displayName?: string;
+  /** What leaving the key out means, when that is not its default value or "none" (for the docs). */
+  readonly defaultDoc?: string;
   /** Ties the spec to the property type it produces; never set. */
   readonly _type?: (t: T) => T;
 }
@@ -101,6 +103,7 @@ export interface FieldSpec<T> {
 interface FieldOptions {
   aliases?: readonly string[];
   displayName?: string;
+  defaultDoc?: string;
 }
 
 function field<T>(

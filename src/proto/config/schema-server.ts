@@ -115,6 +115,7 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
       "longlived-connections",
       usize,
       "Connections kept alive for NTS pools; default concurrent-connections / 10.",
+      { defaultDoc: "`concurrent-connections` / 10" },
     ),
     ntpPort: optional("ntp-port", u16, "NTP port sent to clients (Port record)."),
     ntpServer: optional(

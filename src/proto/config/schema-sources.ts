@@ -56,11 +56,14 @@ export type RawSource =
   | PpsSourceConfig
   | CsptpSourceConfig;
 
+/** Poll settings a network source leaves out: resolveSource() fills them in. */
+const FROM_SOURCE_DEFAULTS = { defaultDoc: "from `[source-defaults]`" };
+
 const partialLimits = table<PartialPollIntervalLimits>({
   expected: "a table { min = ..., max = ... }",
   fields: {
-    min: optional("min", i8, "Smallest poll interval, log2 seconds."),
-    max: optional("max", i8, "Largest poll interval, log2 seconds."),
+    min: optional("min", i8, "Smallest poll interval, log2 seconds.", FROM_SOURCE_DEFAULTS),
+    max: optional("max", i8, "Largest poll interval, log2 seconds.", FROM_SOURCE_DEFAULTS),
   },
 });
 
@@ -80,11 +83,13 @@ function networkFields(defaultPort: number) {
       partialLimits,
       { min: null, max: null },
       "Poll interval bounds (log2 s) for this source; a bound left out comes from [source-defaults].",
+      FROM_SOURCE_DEFAULTS,
     ),
     initialPollInterval: optional(
       "initial-poll-interval",
       i8,
       "Poll interval (log2 s) after the start-up phase; default from [source-defaults].",
+      FROM_SOURCE_DEFAULTS,
     ),
     ntpVersion: withDefault(
       "ntp-version",

@@ -248,16 +248,20 @@ export const observabilityTable = table<ObservabilityConfig>({
       "info",
       "Least severe level logged; the -l option overrides it.",
     ),
-    logPath: optional("log-path", filePath, "Daemon log file; default: standard output."),
+    logPath: optional("log-path", filePath, "Daemon log file; default: standard output.", {
+      defaultDoc: "standard output",
+    }),
     logPathMetricsExporter: optional(
       "log-path-metrics-exporter",
       filePath,
       "Metrics exporter log file; default: standard output.",
+      { defaultDoc: "standard output" },
     ),
     ansiColors: optional(
       "ansi-colors",
       bool,
       "Colour the log; default: when there is no log file and stdout is a terminal.",
+      { defaultDoc: "automatic" },
     ),
     observationPath: optional(
       "observation-path",
@@ -282,7 +286,9 @@ export const observabilityTable = table<ObservabilityConfig>({
 export const clockTable = table<ClockConfig>({
   doc: "Clock device and timestamping (ntpd-rs: only with the hardware-timestamping feature).",
   fields: {
-    clock: optional("clock", filePath, "Clock device path; default: CLOCK_REALTIME."),
+    clock: optional("clock", filePath, "Clock device path; default: CLOCK_REALTIME.", {
+      defaultDoc: "`CLOCK_REALTIME`",
+    }),
     interface: optional("interface", string, "Network interface the sources are bound to."),
     timestampMode: required(
       "timestamp-mode",

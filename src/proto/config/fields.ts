@@ -2,6 +2,8 @@
 // tables that reject unknown keys, lists. Parsing never stops at the first problem: each
 // one is recorded as an Issue (key path + what to point at + message) and the value becomes
 // INVALID, so the caller gets every error of the file at once.
+// A table's TypeScript type is read from its fields (FieldsValue, ParsedValue): declare a key
+// once, in schema*.ts, and its property type follows.
 import type { LocateKind } from "./locator.js";
 import { didYouMean } from "./suggest.js";
 import { describeValue, formatKey, getOwn, isTable, tableKeys } from "./toml-value.js";
@@ -142,7 +144,7 @@ export function required<T>(
 export function withDefault<T>(
   key: string,
   type: ValueType<T>,
-  value: T,
+  value: NoInfer<T>,
   doc: string,
   options: FieldOptions = {},
 ): FieldSpec<T> {
@@ -169,14 +171,29 @@ export function section<T>(
   return field<T>(key, type, "section", doc, options);
 }
 
-export interface TableSpec<Raw, Out> {
+/** The value a field gives its property. */
+export type FieldValue<F> = F extends FieldSpec<infer T> ? T : never;
+
+/** What a table's fields give before `finish`: one property per field. */
+export type FieldsValue<Fields> = Expand<{ -readonly [K in keyof Fields]: FieldValue<Fields[K]> }>;
+
+/** Shows an object type by its properties in messages and hovers, not by the alias that made it. */
+export type Expand<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
+
+/** What a value type parses to; for a table, its output. The config types are these. */
+export type ParsedValue<V> = V extends ValueType<infer T> ? T : never;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any field; its value type is read back by FieldValue
+type AnyFields = Record<string, FieldSpec<any>>;
+
+export interface TableSpec<Fields extends AnyFields, Out> {
   /** What the table is, for messages ("a table"). */
   expected?: string;
   doc?: string;
-  /** One spec per property of Raw; the TOML key is in the spec. */
-  fields: { [K in keyof Raw]-?: FieldSpec<Raw[K]> };
+  /** One spec per property; the TOML key is in the spec. The property types follow from them. */
+  fields: Fields;
   /** Cross-key checks and derived values, after every key parsed. */
-  finish?: (raw: Raw, ctx: Ctx) => Out | Invalid;
+  finish?: (raw: FieldsValue<Fields>, ctx: Ctx) => Out | Invalid;
   /** Extra advice for an unknown key that is not a near-miss of a known one. */
   unknownKeyHint?: (key: string) => string | undefined;
 }
@@ -188,7 +205,9 @@ export interface TableType<Out> extends ValueType<Out> {
   readonly keys: readonly string[];
 }
 
-export function table<Raw, Out = Raw>(spec: TableSpec<Raw, Out>): TableType<Out> {
+export function table<Fields extends AnyFields, Out = FieldsValue<Fields>>(
+  spec: TableSpec<Fields, Out>,
+): TableType<Out> {
   const fields = spec.fields as Record<string, FieldSpec<unknown>>;
   const keys = Object.values(fields).flatMap((f) => [f.key, ...f.aliases]);
   const expected = spec.expected ?? "a table";
@@ -237,7 +256,8 @@ export function table<Raw, Out = Raw>(spec: TableSpec<Raw, Out>): TableType<Out>
         else out[prop] = v;
       }
       if (bad) return INVALID;
-      return spec.finish ? spec.finish(out as Raw, ctx) : (out as Out);
+      const parsed = out as FieldsValue<Fields>;
+      return spec.finish ? spec.finish(parsed, ctx) : (parsed as Out);
     },
   };
 }

@@ -1,8 +1,7 @@
 // [[server]], [[nts-ke-server]] and [keyset]. Each key is declared once, here: its TOML name,
-// value type (validation), default (ntpd-rs 1.9's) and one-line doc; types.ts must agree (the
-// compiler checks it), docs/ntp.toml.md is generated from these declarations.
+// value type (validation), default (ntpd-rs 1.9's) and one-line doc. The TypeScript types
+// (types.ts) and docs/ntp.toml.md (npm run docs:config) are derived from these declarations.
 import { list, optional, parseValue, required, table, withDefault } from "./fields.js";
-import type { FilterList, KeysetConfig, NtsKeServerConfig, ServerConfig } from "./types.js";
 import {
   cidr,
   filePath,
@@ -22,7 +21,7 @@ import {
  */
 export const MAX_RATE_LIMITING_CACHE_SIZE = 1 << 24;
 
-const filterList = table<FilterList>({
+export const filterList = table({
   expected: 'a table { filter = ["192.0.2.0/24", ...], action = "ignore" or "deny" }',
   fields: {
     filter: required(
@@ -34,7 +33,7 @@ const filterList = table<FilterList>({
   },
 });
 
-export const serverTable = table<ServerConfig>({
+export const serverTable = table({
   doc: "An NTP server on one UDP socket.",
   fields: {
     listen: required("listen", socketAddress, 'UDP address to serve on, e.g. "[::]:123".'),
@@ -79,11 +78,7 @@ export const serverTable = table<ServerConfig>({
   },
 });
 
-type RawNtsKeServer = Omit<NtsKeServerConfig, "longlivedConnections"> & {
-  longlivedConnections: number | null;
-};
-
-export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
+export const ntsKeServerTable = table({
   doc: "An NTS key exchange server (TLS 1.3 over TCP).",
   fields: {
     listen: required("listen", socketAddress, 'TCP address, e.g. "[::]:4460".', {
@@ -147,7 +142,7 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
   }),
 });
 
-export const keysetTable = table<KeysetConfig>({
+export const keysetTable = table({
   doc: "Keys that seal NTS cookies.",
   fields: {
     staleKeyCount: withDefault(

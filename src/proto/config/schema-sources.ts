@@ -1,22 +1,12 @@
 // [[source]]: a table discriminated by `mode`. Network modes share address, poll interval
 // and ntp-version keys (kebab-case); sock, pps and csptp keys are snake_case as in ntpd-rs.
 // Poll intervals left out here are filled from [source-defaults] by resolveSource(). Each key is
-// declared once, here: name, value type, default (ntpd-rs 1.9's) and one-line doc.
+// declared once, here: name, value type, default (ntpd-rs 1.9's) and one-line doc; types.ts and
+// docs/ntp.toml.md are derived from them.
 import { INVALID, list, mismatch, optional, required, table, withDefault } from "./fields.js";
-import type { Ctx, Invalid, TableType, ValueType } from "./fields.js";
+import type { Ctx, FieldsValue, Invalid, ParsedValue, TableType, ValueType } from "./fields.js";
 import { getOwn, isTable } from "./toml-value.js";
-import type {
-  CsptpSourceConfig,
-  NtsPoolSourceConfig,
-  NtsSourceConfig,
-  PoolSourceConfig,
-  PpsSourceConfig,
-  ServerSourceConfig,
-  SockSourceConfig,
-  SourceConfig,
-  SourceDefaultsConfig,
-  SourceMode,
-} from "./types.js";
+import type { SourceConfig, SourceDefaultsConfig } from "./types.js";
 import {
   bool,
   filePath,
@@ -36,30 +26,14 @@ export const NTS_KE_DEFAULT_PORT = 4460;
 /** Not in ntpd-rs 1.9 docs; the PTP event port, used when a csptp address has no port. */
 export const CSPTP_DEFAULT_PORT = 319;
 
-export interface PartialPollIntervalLimits {
-  min: number | null;
-  max: number | null;
-}
-
-/** A network source as written: poll settings may be left to [source-defaults]. */
-type WithPartialPoll<T> = Omit<T, "pollIntervalLimits" | "initialPollInterval"> & {
-  pollIntervalLimits: PartialPollIntervalLimits;
-  initialPollInterval: number | null;
-};
-
-export type RawSource =
-  | WithPartialPoll<ServerSourceConfig>
-  | WithPartialPoll<PoolSourceConfig>
-  | WithPartialPoll<NtsSourceConfig>
-  | WithPartialPoll<NtsPoolSourceConfig>
-  | SockSourceConfig
-  | PpsSourceConfig
-  | CsptpSourceConfig;
+/** The kinds of [[source]], in the order of the docs. */
+export const SOURCE_MODES = ["server", "pool", "nts", "nts-pool", "sock", "pps", "csptp"] as const;
+export type SourceMode = (typeof SOURCE_MODES)[number];
 
 /** Poll settings a network source leaves out: resolveSource() fills them in. */
 const FROM_SOURCE_DEFAULTS = { defaultDoc: "from `[source-defaults]`" };
 
-const partialLimits = table<PartialPollIntervalLimits>({
+const partialLimits = table({
   expected: "a table { min = ..., max = ... }",
   fields: {
     min: optional("min", i8, "Smallest poll interval, log2 seconds.", FROM_SOURCE_DEFAULTS),
@@ -71,7 +45,7 @@ function modeField<M extends SourceMode>(mode: M) {
   return required("mode", oneOf<M>([mode]), "Source type.");
 }
 
-function networkFields(defaultPort: number) {
+export function networkFields(defaultPort: number) {
   return {
     address: required(
       "address",
@@ -126,10 +100,7 @@ const precisionFields = {
   accuracy: withDefault("accuracy", nonNegativeNumber, 0, "Systematic error in seconds."),
 };
 
-interface RawPrecision {
-  precision: number | null;
-  measurementNoiseEstimate: number | null;
-}
+type RawPrecision = FieldsValue<typeof precisionFields>;
 
 function resolvePrecision(raw: RawPrecision, ctx: Ctx): number | Invalid {
   if (raw.precision !== null && raw.measurementNoiseEstimate !== null) {
@@ -154,13 +125,13 @@ function modesWithKey(key: string): string | undefined {
   return ` (only valid with mode ${names})`;
 }
 
-const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
-  server: table<WithPartialPoll<ServerSourceConfig>>({
+const MODE_TABLES = {
+  server: table({
     doc: "One NTP server; re-resolved when it becomes unreachable.",
     fields: { mode: modeField("server"), ...networkFields(NTP_DEFAULT_PORT) },
     unknownKeyHint: modesWithKey,
   }),
-  pool: table<WithPartialPoll<PoolSourceConfig>>({
+  pool: table({
     doc: "A DNS name whose addresses each become a source.",
     fields: {
       mode: modeField("pool"),
@@ -175,12 +146,12 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  nts: table<WithPartialPoll<NtsSourceConfig>>({
+  nts: table({
     doc: "One NTS server, reached through its NTS-KE server.",
     fields: { mode: modeField("nts"), ...networkFields(NTS_KE_DEFAULT_PORT), ...ntsFields },
     unknownKeyHint: modesWithKey,
   }),
-  "nts-pool": table<WithPartialPoll<NtsPoolSourceConfig>>({
+  "nts-pool": table({
     doc: "An NTS pool (experimental).",
     fields: {
       mode: modeField("nts-pool"),
@@ -190,7 +161,7 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  sock: table<{ mode: "sock"; path: string; accuracy: number } & RawPrecision, SockSourceConfig>({
+  sock: table({
     doc: "A Unix datagram socket the daemon creates, to which gpsd writes samples.",
     fields: {
       mode: modeField("sock"),
@@ -204,10 +175,7 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  pps: table<
-    { mode: "pps"; path: string; accuracy: number; period: number } & RawPrecision,
-    PpsSourceConfig
-  >({
+  pps: table({
     doc: "A kernel PPS device (RFC 2783, assert edge).",
     fields: {
       mode: modeField("pps"),
@@ -223,7 +191,7 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  csptp: table<CsptpSourceConfig>({
+  csptp: table({
     doc: "A client-server PTP source (experimental).",
     fields: {
       mode: modeField("csptp"),
@@ -245,7 +213,10 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
   }),
 };
 
-export const SOURCE_MODES = Object.keys(MODE_TABLES) as SourceMode[];
+/** One [[source]] as written: network sources may leave poll settings to [source-defaults]. */
+export type RawSource = ParsedValue<(typeof MODE_TABLES)[SourceMode]>;
+
+/** Every mode has its table (the annotation checks that none is missing). */
 export const SOURCE_MODE_TABLES: Readonly<Record<SourceMode, TableType<RawSource>>> = MODE_TABLES;
 
 const modeType = oneOf(SOURCE_MODES);
@@ -262,7 +233,7 @@ export const sourceType: ValueType<RawSource> = {
     }
     const parsedMode = modeType.parse(mode, ctx.child("mode"));
     if (parsedMode === INVALID) return INVALID;
-    return MODE_TABLES[parsedMode].parse(
+    return SOURCE_MODE_TABLES[parsedMode].parse(
       raw,
       ctx.withTableName(`${ctx.name} mode "${parsedMode}"`),
     );

@@ -1,19 +1,9 @@
 // [source-defaults], [synchronization], [synchronization.algorithm], [observability], [clock],
 // [daemon]. Each key is declared once, here: name, value type, default (ntpd-rs 1.9's: ntp.toml(5)
-// and its source) and one-line doc.
+// and its source) and one-line doc; types.ts and docs/ntp.toml.md are derived from them.
 import { optional, parseValue, required, section, table, withDefault } from "./fields.js";
 import type { FieldSpec } from "./fields.js";
-import type {
-  AlgorithmConfig,
-  ClockConfig,
-  DaemonConfig,
-  LogLevel,
-  ObservabilityConfig,
-  PollIntervalLimits,
-  SourceDefaultsConfig,
-  SynchronizationConfig,
-  TimestampMode,
-} from "./types.js";
+import type { PollIntervalLimits } from "./types.js";
 import {
   bool,
   filePath,
@@ -32,13 +22,16 @@ import {
   usize,
 } from "./value-types.js";
 
+/** `[observability] log-level` values, least severe first (the daemon's logger ranks them so). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
 /** `[source-defaults] poll-interval-limits` of a file that sets none: 16 s to 1024 s. */
 export const DEFAULT_POLL_INTERVAL_LIMITS: Readonly<PollIntervalLimits> = Object.freeze({
   min: 4,
   max: 10,
 });
 
-const fullLimits = table<PollIntervalLimits>({
+export const fullLimits = table({
   expected: "a table { min = ..., max = ... }",
   fields: {
     min: required("min", i8, "Smallest poll interval, log2 seconds."),
@@ -46,7 +39,7 @@ const fullLimits = table<PollIntervalLimits>({
   },
 });
 
-export const sourceDefaultsTable = table<SourceDefaultsConfig>({
+export const sourceDefaultsTable = table({
   doc: "Poll settings of every network source that does not set its own.",
   fields: {
     pollIntervalLimits: withDefault(
@@ -67,7 +60,7 @@ export const sourceDefaultsTable = table<SourceDefaultsConfig>({
 const num = (key: string, value: number, doc: string): FieldSpec<number> =>
   withDefault(key, finiteNumber, value, doc);
 
-const algorithmTable = table<AlgorithmConfig>({
+export const algorithmTable = table({
   doc: "Tuning of the clock algorithm (implementation details; change with care).",
   fields: {
     precisionLowProbability: num(
@@ -189,7 +182,7 @@ const algorithmTable = table<AlgorithmConfig>({
   },
 });
 
-export const synchronizationTable = table<SynchronizationConfig>({
+export const synchronizationTable = table({
   doc: "How time from the sources is combined and applied to the system clock.",
   fields: {
     minimumAgreeingSources: withDefault(
@@ -239,12 +232,12 @@ export const synchronizationTable = table<SynchronizationConfig>({
   }),
 });
 
-export const observabilityTable = table<ObservabilityConfig>({
+export const observabilityTable = table({
   doc: "Logging, the observation socket and the metrics exporter.",
   fields: {
     logLevel: withDefault(
       "log-level",
-      oneOf<LogLevel>(["trace", "debug", "info", "warn", "error"]),
+      oneOf(LOG_LEVELS),
       "info",
       "Least severe level logged; the -l option overrides it.",
     ),
@@ -283,7 +276,7 @@ export const observabilityTable = table<ObservabilityConfig>({
   },
 });
 
-export const clockTable = table<ClockConfig>({
+export const clockTable = table({
   doc: "Clock device and timestamping (ntpd-rs: only with the hardware-timestamping feature).",
   fields: {
     clock: optional("clock", filePath, "Clock device path; default: CLOCK_REALTIME.", {
@@ -292,13 +285,13 @@ export const clockTable = table<ClockConfig>({
     interface: optional("interface", string, "Network interface the sources are bound to."),
     timestampMode: required(
       "timestamp-mode",
-      oneOf<TimestampMode>(["software", "kernel-recv", "kernel-all", "hardware"]),
+      oneOf(["software", "kernel-recv", "kernel-all", "hardware"] as const),
       "Where packets are timestamped.",
     ),
   },
 });
 
-export const daemonTable = table<DaemonConfig>({
+export const daemonTable = table({
   doc: "How the daemon itself runs (an ntpd-ts extension; ntpd-rs has no such table).",
   fields: {
     serverThreads: withDefault(

@@ -41,7 +41,7 @@ export const serverTable = table({
       "rate-limiting-cache-size",
       integer(0, MAX_RATE_LIMITING_CACHE_SIZE, "a non-negative integer"),
       0,
-      "Slots of the per-client-IP rate limiting table; 0 disables rate limiting.",
+      `Slots of the per-client-IP rate limiting table (at most ${MAX_RATE_LIMITING_CACHE_SIZE}); 0 disables rate limiting.`,
     ),
     rateLimitingCutoffMs: withDefault(
       "rate-limiting-cutoff-ms",

@@ -5,6 +5,7 @@
 // docs/ntp.toml.md are derived from them.
 import { INVALID, list, mismatch, optional, required, table, withDefault } from "./fields.js";
 import type { Ctx, FieldsValue, Invalid, ParsedValue, TableType, ValueType } from "./fields.js";
+import { NTS_KE_PORT } from "../nts/ke/key-export.js";
 import { getOwn, isTable } from "./toml-value.js";
 import type { SourceConfig, SourceDefaultsConfig } from "./types.js";
 import {
@@ -21,8 +22,9 @@ import {
   usize,
 } from "./value-types.js";
 
+/** Ports of an address written without one: the IANA ports of NTP and NTS-KE. */
 export const NTP_DEFAULT_PORT = 123;
-export const NTS_KE_DEFAULT_PORT = 4460;
+export const NTS_KE_DEFAULT_PORT = NTS_KE_PORT;
 /** Not in ntpd-rs 1.9 docs; the PTP event port, used when a csptp address has no port. */
 export const CSPTP_DEFAULT_PORT = 319;
 

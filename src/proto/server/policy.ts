@@ -16,7 +16,9 @@ export type ServerPolicy = Omit<ServerConfig, "listen">;
  */
 export function serverPolicy(given: Partial<ServerPolicy> = {}): ServerPolicy {
   const { listen: _listen, ...defaults } = parseValue(serverTable, { listen: "[::]:123" });
-  return { ...defaults, ...given };
+  // A key given as undefined keeps its default, as one left out does.
+  const set = Object.entries(given).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...(Object.fromEntries(set) as Partial<ServerPolicy>) };
 }
 
 /** NTP versions this server core can answer. */

@@ -6,6 +6,7 @@
 import { INVALID, list, mismatch, optional, required, table, withDefault } from "./fields.js";
 import type { Ctx, FieldsValue, Invalid, ParsedValue, TableType, ValueType } from "./fields.js";
 import { NTS_KE_PORT } from "../nts/ke/key-export.js";
+import { pollLimitsTable } from "./schema-system.js";
 import { getOwn, isTable } from "./toml-value.js";
 import type { SourceConfig, SourceDefaultsConfig } from "./types.js";
 import {
@@ -35,13 +36,7 @@ export type SourceMode = (typeof SOURCE_MODES)[number];
 /** Poll settings a network source leaves out: resolveSource() fills them in. */
 const FROM_SOURCE_DEFAULTS = { defaultDoc: "from `[source-defaults]`" };
 
-const partialLimits = table({
-  expected: "a table { min = ..., max = ... }",
-  fields: {
-    min: optional("min", i8, "Smallest poll interval, log2 seconds.", FROM_SOURCE_DEFAULTS),
-    max: optional("max", i8, "Largest poll interval, log2 seconds.", FROM_SOURCE_DEFAULTS),
-  },
-});
+const partialLimits = pollLimitsTable((key, doc) => optional(key, i8, doc, FROM_SOURCE_DEFAULTS));
 
 function modeField<M extends SourceMode>(mode: M) {
   return required("mode", oneOf<M>([mode]), "Source type.");

@@ -31,13 +31,21 @@ export const DEFAULT_POLL_INTERVAL_LIMITS: Readonly<PollIntervalLimits> = Object
   max: 10,
 });
 
-export const fullLimits = table({
-  expected: "a table { min = ..., max = ... }",
-  fields: {
-    min: required("min", i8, "Smallest poll interval, log2 seconds."),
-    max: required("max", i8, "Largest poll interval, log2 seconds."),
-  },
-});
+/**
+ * `poll-interval-limits = { min, max }`; `bound` declares a bound as required ([source-defaults])
+ * or optional (a [[source]], which takes the missing one from [source-defaults]).
+ */
+export function pollLimitsTable<T>(bound: (key: "min" | "max", doc: string) => FieldSpec<T>) {
+  return table({
+    expected: "a table { min = ..., max = ... }",
+    fields: {
+      min: bound("min", "Smallest poll interval, log2 seconds."),
+      max: bound("max", "Largest poll interval, log2 seconds."),
+    },
+  });
+}
+
+export const fullLimits = pollLimitsTable((key, doc) => required(key, i8, doc));
 
 export const sourceDefaultsTable = table({
   doc: "Poll settings of every network source that does not set its own.",

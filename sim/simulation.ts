@@ -28,7 +28,7 @@ import {
   type ClockController,
   type ControllerAction,
 } from "../src/proto/algorithm/controller.js";
-import { DEFAULTS } from "../src/proto/config/defaults.js";
+import { defaultConfig } from "../src/proto/config/parse.js";
 import type { SynchronizationConfig } from "../src/proto/config/types.js";
 import { DEFAULT_POLL_LIMITS, type PollIntervalLimits } from "../src/proto/source/poll-interval.js";
 import { NtpSource } from "../src/proto/source/source.js";
@@ -165,11 +165,11 @@ type SimEvent =
 
 /** The `[synchronization]` configuration of a scenario: defaults plus its overrides. */
 export function synchronizationConfig(scenario: Scenario): SynchronizationConfig {
+  const defaults = defaultConfig().synchronization;
   return {
-    ...DEFAULTS.synchronization,
-    accumulatedStepPanicThreshold: null,
+    ...defaults,
     ...scenario.synchronization,
-    algorithm: { ...DEFAULTS.algorithm, ...scenario.algorithm },
+    algorithm: { ...defaults.algorithm, ...scenario.algorithm },
   };
 }
 

@@ -25,6 +25,7 @@ import { SystemStateCell, type SystemState } from "../../src/proto/system/system
 import { NtpTimestamp } from "../../src/proto/time.js";
 import { check, type FuzzTarget } from "../engine/target.js";
 import { seedsWhere } from "../seeds.js";
+import { cidrs } from "../../test/helpers/cidr.js";
 import { fixedKeySet, seededRandom } from "./common.js";
 import { EF_TYPES } from "./layouts.js";
 
@@ -61,8 +62,8 @@ const cores = [
   // and rate limiting on. Its table keeps state between inputs: a rate-limited
   // drop may depend on earlier inputs (drops carry no invariant but "no throw").
   core({
-    denylist: { filter: ["192.0.2.0/28"], action: "deny" },
-    allowlist: { filter: ["192.0.2.0/24"], action: "deny" },
+    denylist: { filter: cidrs("192.0.2.0/28"), action: "deny" },
+    allowlist: { filter: cidrs("192.0.2.0/24"), action: "deny" },
     rateLimitingCacheSize: 64,
     rateLimitingCutoffMs: 1000,
     requireNts: "ignore",

@@ -3,7 +3,9 @@
 //   2026-11-26T08:31:54.123Z  INFO source: new source address=127.0.0.1:123
 // Values with spaces or quotes are quoted so a line stays machine-splittable.
 
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+import { LOG_LEVELS } from "../proto/config/schema-system.js";
+
+export { LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogFields = Record<string, string | number | boolean | bigint | null | undefined>;

@@ -5,10 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import type { ServerConfig } from "../proto/config/types.js";
+import { serverPolicy } from "../proto/server/policy.js";
+import { cidrs } from "../../test/helpers/cidr.js";
 import { decodeHeader } from "../proto/packet/header.js";
 import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import { createLogger, MemorySink } from "./log.js";
-import { ServerBindError, serverPolicyFromConfig, ServerTask } from "./server-task.js";
+import { ServerBindError, ServerTask } from "./server-task.js";
 import {
   createUdpSocket,
   type ErrorHandler,
@@ -18,22 +20,7 @@ import {
 import { systemWallClock, type WallClock } from "./wall-clock.js";
 
 function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return {
-    listen: { address: "127.0.0.1", port: 0, family: 4 },
-    rateLimitingCacheSize: 0,
-    rateLimitingCutoffMs: 0,
-    allowlist: {
-      filter: [
-        { address: "::", prefixLength: 0, family: 6 },
-        { address: "0.0.0.0", prefixLength: 0, family: 4 },
-      ],
-      action: "ignore",
-    },
-    denylist: { filter: [], action: "deny" },
-    requireNts: false,
-    acceptNtpVersions: [3, 4],
-    ...overrides,
-  };
+  return { listen: { address: "127.0.0.1", port: 0, family: 4 }, ...serverPolicy(overrides) };
 }
 
 async function startServer(config: ServerConfig, clock: WallClock = systemWallClock) {
@@ -140,7 +127,7 @@ test("bad requests get no reply, are counted, and the server keeps answering", a
 
 test("a denylisted client with action deny gets a DENY kiss-o'-death", async () => {
   const config = serverConfig({
-    denylist: { filter: [{ address: "127.0.0.0", prefixLength: 8, family: 4 }], action: "deny" },
+    denylist: { filter: cidrs("127.0.0.0/8"), action: "deny" },
   });
   await withServer(config, async (task, client, port) => {
     const reply = await exchange(client, port, clientRequest());
@@ -153,24 +140,24 @@ test("a denylisted client with action deny gets a DENY kiss-o'-death", async () 
   });
 });
 
-test("[[server]] keys map onto the server core's policy", () => {
-  const policy = serverPolicyFromConfig(
-    serverConfig({
-      denylist: { filter: [{ address: "192.0.2.0", prefixLength: 24, family: 4 }], action: "deny" },
-      rateLimitingCacheSize: 1024,
-      rateLimitingCutoffMs: 500,
-      requireNts: "ignore",
-      acceptNtpVersions: [4],
-    }),
-  );
-  assert.deepEqual(policy, {
-    allowlist: { filter: ["::/0", "0.0.0.0/0"], action: "ignore" },
-    denylist: { filter: ["192.0.2.0/24"], action: "deny" },
+test("the parsed [[server]] table is the server core's policy, CIDRs as parsed", () => {
+  const config = serverConfig({
+    denylist: { filter: cidrs("192.0.2.0/24"), action: "deny" },
     rateLimitingCacheSize: 1024,
     rateLimitingCutoffMs: 500,
-    acceptNtpVersions: [4],
     requireNts: "ignore",
+    acceptNtpVersions: [4],
   });
+  const system = new SystemStateCell(initialSystemState({ localStratum: 1, referenceId: "TEST" }));
+  const task = new ServerTask(
+    config,
+    systemWallClock,
+    system,
+    createLogger("error", new MemorySink()),
+  );
+  const { listen: _listen, ...policy } = config;
+  assert.deepEqual(task.core.policy, policy);
+  assert.equal(task.core.policy.denylist.filter[0], config.denylist.filter[0], "not copied");
 });
 
 test("T3 is never before T2, even when the clock reads earlier than the receive time", async () => {

@@ -36,7 +36,6 @@
 import type { ServerConfig } from "../proto/config/types.js";
 import { finishReply } from "../proto/server/finish.js";
 import { NtpServerCore } from "../proto/server/server.js";
-import type { ServerPolicy } from "../proto/server/policy.js";
 import type { ServerStats } from "../proto/server/stats.js";
 import type { SystemStateProvider } from "../proto/system/system-state.js";
 import type { KeySetProvider } from "../proto/server/nts.js";
@@ -71,19 +70,6 @@ export class ServerBindError extends Error {}
 /** Replies per sendmmsg at most (see the T3 notes above). */
 const SEND_BATCH = 4;
 
-export function serverPolicyFromConfig(config: ServerConfig): ServerPolicy {
-  const cidrs = (list: ServerConfig["allowlist"]) =>
-    list.filter.map((c) => `${c.address}/${c.prefixLength}`);
-  return {
-    allowlist: { filter: cidrs(config.allowlist), action: config.allowlist.action },
-    denylist: { filter: cidrs(config.denylist), action: config.denylist.action },
-    rateLimitingCacheSize: config.rateLimitingCacheSize,
-    rateLimitingCutoffMs: config.rateLimitingCutoffMs,
-    acceptNtpVersions: config.acceptNtpVersions,
-    requireNts: config.requireNts,
-  };
-}
-
 export class ServerTask {
   readonly core: NtpServerCore;
   readonly listenText: string;
@@ -111,8 +97,10 @@ export class ServerTask {
     /** Bind with SO_REUSEPORT: one socket per serving thread on the same address. */
     private readonly bindOptions: BindOptions = {},
   ) {
+    // The parsed table is the core's policy as it is; listen is ours.
+    const { listen: _listen, ...policy } = config;
     this.core = new NtpServerCore({
-      policy: serverPolicyFromConfig(config),
+      policy,
       systemState: system,
       keySet,
       aead: defaultAeadProvider(),

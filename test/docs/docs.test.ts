@@ -43,11 +43,11 @@ const read = (path: string) => readFileSync(path, "utf8");
 // ---------------------------------------------------------------------------------------------
 // The ntp.toml reference.
 
-test("docs/ntp.toml.md is up to date with the schema (npx tsx scripts/gen-config-doc.ts)", () => {
+test("docs/ntp.toml.md is up to date with the schema (npm run docs:config)", () => {
   assert.equal(
     read(CONFIG_DOC_PATH),
     renderConfigReference(),
-    "docs/ntp.toml.md differs from the schema: run `npx tsx scripts/gen-config-doc.ts`",
+    "docs/ntp.toml.md differs from the schema: run `npm run docs:config`",
   );
 });
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { DEFAULTS } from "../config/defaults.js";
+import { defaultConfig } from "../config/parse.js";
 import type { SynchronizationConfig } from "../config/types.js";
 import type { LeapIndicator } from "../packet/types.js";
 import type { Measurement } from "../source/types.js";
@@ -21,9 +21,7 @@ const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
 
 function config(overrides: Partial<SynchronizationConfig> = {}): SynchronizationConfig {
   return {
-    ...DEFAULTS.synchronization,
-    accumulatedStepPanicThreshold: null,
-    algorithm: { ...DEFAULTS.algorithm },
+    ...defaultConfig().synchronization,
     ...overrides,
   };
 }

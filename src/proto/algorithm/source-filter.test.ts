@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 
-import { DEFAULTS } from "../config/defaults.js";
+import { defaultConfig } from "../config/parse.js";
 import type { AlgorithmConfig } from "../config/types.js";
 import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
@@ -18,7 +18,7 @@ import {
 } from "./source-filter.js";
 
 const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
-const ALGO: AlgorithmConfig = { ...DEFAULTS.algorithm };
+const ALGO: AlgorithmConfig = defaultConfig().synchronization.algorithm;
 const LIMITS = { min: 4, max: 10 };
 
 /** Deterministic PRNG (mulberry32) with Gaussian samples. */

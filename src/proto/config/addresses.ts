@@ -109,7 +109,8 @@ export function parseCidr(s: string): Parsed<Cidr> {
   const c = parseCidrInto(s, scratch);
   if (c.ok) {
     const address = formatIpAddress({ family: c.family, words: scratch });
-    return ok({ address, family: c.family, prefixLength: c.prefixLength });
+    const words = Uint32Array.from(scratch);
+    return ok({ address, family: c.family, prefixLength: c.prefixLength, words });
   }
   switch (c.problem) {
     case "no-slash":

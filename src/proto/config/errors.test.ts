@@ -324,6 +324,14 @@ const TYPE_CASES: TypeCase[] = [
     message: "[[server]].rate-limiting-cache-size: expected a non-negative integer, got -5",
   },
   {
+    // The server core's table would be larger than it allocates (400 MiB at most).
+    before: SERVER,
+    line: "rate-limiting-cache-size = 16777217",
+    path: "server[0].rate-limiting-cache-size",
+    message:
+      "[[server]].rate-limiting-cache-size: expected a non-negative integer of at most 16777216, got 16777217",
+  },
+  {
     before: SERVER,
     line: 'allowlist = { filter = "10.0.0.0/8", action = "deny" }',
     path: "server[0].allowlist.filter",

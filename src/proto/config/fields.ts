@@ -2,6 +2,8 @@
 // tables that reject unknown keys, lists. Parsing never stops at the first problem: each
 // one is recorded as an Issue (key path + what to point at + message) and the value becomes
 // INVALID, so the caller gets every error of the file at once.
+// A table's TypeScript type is read from its fields (FieldsValue, ParsedValue): declare a key
+// once, in schema*.ts, and its property type follows.
 import type { LocateKind } from "./locator.js";
 import { didYouMean } from "./suggest.js";
 import { describeValue, formatKey, getOwn, isTable, tableKeys } from "./toml-value.js";
@@ -94,6 +96,8 @@ export interface FieldSpec<T> {
   readonly doc: string;
   /** Human name of the value when it is a table of its own, e.g. `[synchronization]`. */
   readonly displayName?: string;
+  /** What leaving the key out means, when that is not its default value or "none" (for the docs). */
+  readonly defaultDoc?: string;
   /** Ties the spec to the property type it produces; never set. */
   readonly _type?: (t: T) => T;
 }
@@ -101,6 +105,7 @@ export interface FieldSpec<T> {
 interface FieldOptions {
   aliases?: readonly string[];
   displayName?: string;
+  defaultDoc?: string;
 }
 
 function field<T>(
@@ -112,6 +117,17 @@ function field<T>(
   defaultValue?: unknown,
 ): FieldSpec<T> {
   return { key, aliases: options.aliases ?? [], type, presence, defaultValue, doc, ...options };
+}
+
+/**
+ * A value written as in the file (`"127.0.0.1:9975"`), parsed by a key's own type: for defaults
+ * whose parsed form is not a plain literal, and for tests. Throws if the value is invalid.
+ */
+export function parseValue<T>(type: ValueType<T>, raw: TomlValue): T {
+  const issues: Issue[] = [];
+  const value = type.parse(raw, new Ctx(issues, [], "default"));
+  if (value === INVALID) throw new Error(issues.map((i) => i.message).join("; "));
+  return value;
 }
 
 /** A key that must be given. */
@@ -128,7 +144,7 @@ export function required<T>(
 export function withDefault<T>(
   key: string,
   type: ValueType<T>,
-  value: T,
+  value: NoInfer<T>,
   doc: string,
   options: FieldOptions = {},
 ): FieldSpec<T> {
@@ -155,14 +171,29 @@ export function section<T>(
   return field<T>(key, type, "section", doc, options);
 }
 
-export interface TableSpec<Raw, Out> {
+/** The value a field gives its property. */
+export type FieldValue<F> = F extends FieldSpec<infer T> ? T : never;
+
+/** What a table's fields give before `finish`: one property per field. */
+export type FieldsValue<Fields> = Expand<{ -readonly [K in keyof Fields]: FieldValue<Fields[K]> }>;
+
+/** Shows an object type by its properties in messages and hovers, not by the alias that made it. */
+export type Expand<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
+
+/** What a value type parses to; for a table, its output. The config types are these. */
+export type ParsedValue<V> = V extends ValueType<infer T> ? T : never;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any field; its value type is read back by FieldValue
+type AnyFields = Record<string, FieldSpec<any>>;
+
+export interface TableSpec<Fields extends AnyFields, Out> {
   /** What the table is, for messages ("a table"). */
   expected?: string;
   doc?: string;
-  /** One spec per property of Raw; the TOML key is in the spec. */
-  fields: { [K in keyof Raw]-?: FieldSpec<Raw[K]> };
+  /** One spec per property; the TOML key is in the spec. The property types follow from them. */
+  fields: Fields;
   /** Cross-key checks and derived values, after every key parsed. */
-  finish?: (raw: Raw, ctx: Ctx) => Out | Invalid;
+  finish?: (raw: FieldsValue<Fields>, ctx: Ctx) => Out | Invalid;
   /** Extra advice for an unknown key that is not a near-miss of a known one. */
   unknownKeyHint?: (key: string) => string | undefined;
 }
@@ -174,7 +205,9 @@ export interface TableType<Out> extends ValueType<Out> {
   readonly keys: readonly string[];
 }
 
-export function table<Raw, Out = Raw>(spec: TableSpec<Raw, Out>): TableType<Out> {
+export function table<Fields extends AnyFields, Out = FieldsValue<Fields>>(
+  spec: TableSpec<Fields, Out>,
+): TableType<Out> {
   const fields = spec.fields as Record<string, FieldSpec<unknown>>;
   const keys = Object.values(fields).flatMap((f) => [f.key, ...f.aliases]);
   const expected = spec.expected ?? "a table";
@@ -223,7 +256,8 @@ export function table<Raw, Out = Raw>(spec: TableSpec<Raw, Out>): TableType<Out>
         else out[prop] = v;
       }
       if (bad) return INVALID;
-      return spec.finish ? spec.finish(out as Raw, ctx) : (out as Out);
+      const parsed = out as FieldsValue<Fields>;
+      return spec.finish ? spec.finish(parsed, ctx) : (parsed as Out);
     },
   };
 }

@@ -216,31 +216,21 @@ class Scanner {
   }
 
   private array(path: PathSegment[], depth: number): void {
-    this.advance();
     let index = 0;
-    while (this.i < this.s.length) {
-      this.skipSpace(true);
-      const c = this.s[this.i];
-      if (c === "]") {
-        this.advance();
-        return;
-      }
-      if (c === ",") {
-        this.advance();
-        continue;
-      }
-      const before = this.i;
-      this.value([...path, index++], depth + 1);
-      if (this.i === before) this.advance();
-    }
+    this.sequence("]", () => this.value([...path, index++], depth + 1));
   }
 
   private inlineTable(path: PathSegment[], depth: number): void {
+    this.sequence("}", () => this.keyValue(path, depth + 1));
+  }
+
+  /** The items of a `[...]` or `{...}` up to `close`, each read by `item`; commas skipped. */
+  private sequence(close: "]" | "}", item: () => void): void {
     this.advance();
     while (this.i < this.s.length) {
       this.skipSpace(true);
       const c = this.s[this.i];
-      if (c === "}") {
+      if (c === close) {
         this.advance();
         return;
       }
@@ -249,7 +239,7 @@ class Scanner {
         continue;
       }
       const before = this.i;
-      this.keyValue(path, depth + 1);
+      item();
       if (this.i === before) this.advance();
     }
   }

@@ -1,11 +1,12 @@
-// [[server]], [[nts-ke-server]] and [keyset].
-import { DEFAULTS } from "./defaults.js";
-import { list, optional, required, table, withDefault } from "./fields.js";
-import type { FilterList, KeysetConfig, NtsKeServerConfig, ServerConfig } from "./types.js";
+// [[server]], [[nts-ke-server]] and [keyset]. Each key is declared once, here: its TOML name,
+// value type (validation), default (ntpd-rs 1.9's) and one-line doc. The TypeScript types
+// (types.ts) and docs/ntp.toml.md (npm run docs:config) are derived from these declarations.
+import { list, optional, parseValue, required, table, withDefault } from "./fields.js";
 import {
   cidr,
   filePath,
   filterAction,
+  integer,
   oneOfIntegers,
   requireNts,
   socketAddress,
@@ -14,7 +15,13 @@ import {
   usize,
 } from "./value-types.js";
 
-const filterList = table<FilterList>({
+/**
+ * Largest `rate-limiting-cache-size`: 16 Mi slots of 25 octets (400 MiB). ntpd-rs takes any
+ * usize; a larger table is a typo, not a tuning choice.
+ */
+export const MAX_RATE_LIMITING_CACHE_SIZE = 1 << 24;
+
+export const filterList = table({
   expected: 'a table { filter = ["192.0.2.0/24", ...], action = "ignore" or "deny" }',
   fields: {
     filter: required(
@@ -26,38 +33,38 @@ const filterList = table<FilterList>({
   },
 });
 
-export const serverTable = table<ServerConfig>({
+export const serverTable = table({
   doc: "An NTP server on one UDP socket.",
   fields: {
     listen: required("listen", socketAddress, 'UDP address to serve on, e.g. "[::]:123".'),
     rateLimitingCacheSize: withDefault(
       "rate-limiting-cache-size",
-      usize,
-      DEFAULTS.server.rateLimitingCacheSize,
-      "Slots of the per-client-IP rate limiting table; 0 disables rate limiting.",
+      integer(0, MAX_RATE_LIMITING_CACHE_SIZE, "a non-negative integer"),
+      0,
+      `Slots of the per-client-IP rate limiting table (at most ${MAX_RATE_LIMITING_CACHE_SIZE}); 0 disables rate limiting.`,
     ),
     rateLimitingCutoffMs: withDefault(
       "rate-limiting-cutoff-ms",
       usize,
-      DEFAULTS.server.rateLimitingCutoffMs,
+      0,
       "Minimum milliseconds between two requests of one client IP; 0 disables rate limiting.",
     ),
     allowlist: withDefault(
       "allowlist",
       filterList,
-      DEFAULTS.server.allowlist,
+      parseValue(filterList, { filter: ["::/0", "0.0.0.0/0"], action: "ignore" }),
       "Only clients in these subnets are served; others get `action`.",
     ),
     denylist: withDefault(
       "denylist",
       filterList,
-      DEFAULTS.server.denylist,
+      { filter: [], action: "deny" },
       "Clients in these subnets get `action`; checked before the allowlist.",
     ),
     requireNts: withDefault(
       "require-nts",
       requireNts,
-      DEFAULTS.server.requireNts,
+      false,
       'Non-NTS requests: false = served, true or "ignore" = dropped, "deny" = DENY.',
     ),
     acceptNtpVersions: withDefault(
@@ -65,17 +72,13 @@ export const serverTable = table<ServerConfig>({
       list(oneOfIntegers<3 | 4 | 5>([3, 4, 5]), {
         expected: "an array of NTP versions (3, 4 or 5)",
       }),
-      DEFAULTS.server.acceptNtpVersions,
+      [3, 4],
       "NTP versions answered; others are ignored.",
     ),
   },
 });
 
-type RawNtsKeServer = Omit<NtsKeServerConfig, "longlivedConnections"> & {
-  longlivedConnections: number | null;
-};
-
-export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
+export const ntsKeServerTable = table({
   doc: "An NTS key exchange server (TLS 1.3 over TCP).",
   fields: {
     listen: required("listen", socketAddress, 'TCP address, e.g. "[::]:4460".', {
@@ -94,19 +97,20 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
     keyExchangeTimeoutMs: withDefault(
       "key-exchange-timeout-ms",
       usize,
-      DEFAULTS.ntsKeServer.keyExchangeTimeoutMs,
+      1000,
       "Deadline in milliseconds for a whole connection (TLS handshake and exchange).",
     ),
     concurrentConnections: withDefault(
       "concurrent-connections",
       usize,
-      DEFAULTS.ntsKeServer.concurrentConnections,
+      512,
       "Maximum key exchange connections in progress.",
     ),
     longlivedConnections: optional(
       "longlived-connections",
       usize,
       "Connections kept alive for NTS pools; default concurrent-connections / 10.",
+      { defaultDoc: "`concurrent-connections` / 10" },
     ),
     ntpPort: optional("ntp-port", u16, "NTP port sent to clients (Port record)."),
     ntpServer: optional(
@@ -122,7 +126,7 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
         ),
         { expected: "an array of NTP versions (4 or 5)" },
       ),
-      DEFAULTS.ntsKeServer.acceptNtpVersions,
+      [4],
       "NTP versions offered in the key exchange.",
     ),
     acceptedPoolAuthenticationTokens: withDefault(
@@ -134,25 +138,23 @@ export const ntsKeServerTable = table<RawNtsKeServer, NtsKeServerConfig>({
   },
   finish: (raw) => ({
     ...raw,
-    longlivedConnections:
-      raw.longlivedConnections ??
-      Math.floor(raw.concurrentConnections / DEFAULTS.ntsKeServer.longlivedConnectionsDivisor),
+    longlivedConnections: raw.longlivedConnections ?? Math.floor(raw.concurrentConnections / 10),
   }),
 });
 
-export const keysetTable = table<KeysetConfig>({
+export const keysetTable = table({
   doc: "Keys that seal NTS cookies.",
   fields: {
     staleKeyCount: withDefault(
       "stale-key-count",
       usize,
-      DEFAULTS.keyset.staleKeyCount,
+      7,
       "Old keys kept so that cookies made with them stay valid.",
     ),
     keyRotationInterval: withDefault(
       "key-rotation-interval",
       usize,
-      DEFAULTS.keyset.keyRotationInterval,
+      86400,
       "Seconds between key rotations.",
     ),
     keyStoragePath: optional(

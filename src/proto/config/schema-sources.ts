@@ -1,22 +1,14 @@
 // [[source]]: a table discriminated by `mode`. Network modes share address, poll interval
 // and ntp-version keys (kebab-case); sock, pps and csptp keys are snake_case as in ntpd-rs.
-// Poll intervals left out here are filled from [source-defaults] by resolveSource().
-import { CSPTP_DEFAULT_PORT, DEFAULTS, NTP_DEFAULT_PORT, NTS_KE_DEFAULT_PORT } from "./defaults.js";
+// Poll intervals left out here are filled from [source-defaults] by resolveSource(). Each key is
+// declared once, here: name, value type, default (ntpd-rs 1.9's) and one-line doc; types.ts and
+// docs/ntp.toml.md are derived from them.
 import { INVALID, list, mismatch, optional, required, table, withDefault } from "./fields.js";
-import type { Ctx, Invalid, TableType, ValueType } from "./fields.js";
+import type { Ctx, FieldsValue, Invalid, ParsedValue, TableType, ValueType } from "./fields.js";
+import { NTS_KE_PORT } from "../nts/ke/key-export.js";
+import { pollLimitsTable } from "./schema-system.js";
 import { getOwn, isTable } from "./toml-value.js";
-import type {
-  CsptpSourceConfig,
-  NtsPoolSourceConfig,
-  NtsSourceConfig,
-  PoolSourceConfig,
-  PpsSourceConfig,
-  ServerSourceConfig,
-  SockSourceConfig,
-  SourceConfig,
-  SourceDefaultsConfig,
-  SourceMode,
-} from "./types.js";
+import type { SourceConfig, SourceDefaultsConfig } from "./types.js";
 import {
   bool,
   filePath,
@@ -31,39 +23,26 @@ import {
   usize,
 } from "./value-types.js";
 
-export interface PartialPollIntervalLimits {
-  min: number | null;
-  max: number | null;
-}
+/** Ports of an address written without one: the IANA ports of NTP and NTS-KE. */
+export const NTP_DEFAULT_PORT = 123;
+export const NTS_KE_DEFAULT_PORT = NTS_KE_PORT;
+/** Not in ntpd-rs 1.9 docs; the PTP event port, used when a csptp address has no port. */
+export const CSPTP_DEFAULT_PORT = 319;
 
-/** A network source as written: poll settings may be left to [source-defaults]. */
-type WithPartialPoll<T> = Omit<T, "pollIntervalLimits" | "initialPollInterval"> & {
-  pollIntervalLimits: PartialPollIntervalLimits;
-  initialPollInterval: number | null;
-};
+/** The kinds of [[source]], in the order of the docs. */
+export const SOURCE_MODES = ["server", "pool", "nts", "nts-pool", "sock", "pps", "csptp"] as const;
+export type SourceMode = (typeof SOURCE_MODES)[number];
 
-export type RawSource =
-  | WithPartialPoll<ServerSourceConfig>
-  | WithPartialPoll<PoolSourceConfig>
-  | WithPartialPoll<NtsSourceConfig>
-  | WithPartialPoll<NtsPoolSourceConfig>
-  | SockSourceConfig
-  | PpsSourceConfig
-  | CsptpSourceConfig;
+/** Poll settings a network source leaves out: resolveSource() fills them in. */
+const FROM_SOURCE_DEFAULTS = { defaultDoc: "from `[source-defaults]`" };
 
-const partialLimits = table<PartialPollIntervalLimits>({
-  expected: "a table { min = ..., max = ... }",
-  fields: {
-    min: optional("min", i8, "Smallest poll interval, log2 seconds."),
-    max: optional("max", i8, "Largest poll interval, log2 seconds."),
-  },
-});
+const partialLimits = pollLimitsTable((key, doc) => optional(key, i8, doc, FROM_SOURCE_DEFAULTS));
 
 function modeField<M extends SourceMode>(mode: M) {
   return required("mode", oneOf<M>([mode]), "Source type.");
 }
 
-function networkFields(defaultPort: number) {
+export function networkFields(defaultPort: number) {
   return {
     address: required(
       "address",
@@ -75,16 +54,18 @@ function networkFields(defaultPort: number) {
       partialLimits,
       { min: null, max: null },
       "Poll interval bounds (log2 s) for this source; a bound left out comes from [source-defaults].",
+      FROM_SOURCE_DEFAULTS,
     ),
     initialPollInterval: optional(
       "initial-poll-interval",
       i8,
       "Poll interval (log2 s) after the start-up phase; default from [source-defaults].",
+      FROM_SOURCE_DEFAULTS,
     ),
     ntpVersion: withDefault(
       "ntp-version",
       ntpVersionSetting,
-      DEFAULTS.source.ntpVersion,
+      4,
       '4, 5 (draft NTPv5 only) or "auto" (NTPv4, trying to upgrade to NTPv5).',
     ),
   };
@@ -99,12 +80,12 @@ const ntsFields = {
   enableSrvResolution: withDefault(
     "enable-srv-resolution",
     bool,
-    DEFAULTS.source.enableSrvResolution,
+    false,
     "Look up _ntske._tcp.<address> SRV records (experimental).",
   ),
 };
 
-const countField = (doc: string) => withDefault("count", usize, DEFAULTS.source.count, doc);
+const countField = (doc: string) => withDefault("count", usize, 4, doc);
 
 const precisionFields = {
   precision: optional("precision", positiveNumber, "Measurement noise in seconds (1 sigma)."),
@@ -113,18 +94,10 @@ const precisionFields = {
     positiveNumber,
     "Deprecated: noise variance in s^2; precision = sqrt(value).",
   ),
-  accuracy: withDefault(
-    "accuracy",
-    nonNegativeNumber,
-    DEFAULTS.source.accuracy,
-    "Systematic error in seconds.",
-  ),
+  accuracy: withDefault("accuracy", nonNegativeNumber, 0, "Systematic error in seconds."),
 };
 
-interface RawPrecision {
-  precision: number | null;
-  measurementNoiseEstimate: number | null;
-}
+type RawPrecision = FieldsValue<typeof precisionFields>;
 
 function resolvePrecision(raw: RawPrecision, ctx: Ctx): number | Invalid {
   if (raw.precision !== null && raw.measurementNoiseEstimate !== null) {
@@ -149,13 +122,13 @@ function modesWithKey(key: string): string | undefined {
   return ` (only valid with mode ${names})`;
 }
 
-const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
-  server: table<WithPartialPoll<ServerSourceConfig>>({
+const MODE_TABLES = {
+  server: table({
     doc: "One NTP server; re-resolved when it becomes unreachable.",
     fields: { mode: modeField("server"), ...networkFields(NTP_DEFAULT_PORT) },
     unknownKeyHint: modesWithKey,
   }),
-  pool: table<WithPartialPoll<PoolSourceConfig>>({
+  pool: table({
     doc: "A DNS name whose addresses each become a source.",
     fields: {
       mode: modeField("pool"),
@@ -170,12 +143,12 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  nts: table<WithPartialPoll<NtsSourceConfig>>({
+  nts: table({
     doc: "One NTS server, reached through its NTS-KE server.",
     fields: { mode: modeField("nts"), ...networkFields(NTS_KE_DEFAULT_PORT), ...ntsFields },
     unknownKeyHint: modesWithKey,
   }),
-  "nts-pool": table<WithPartialPoll<NtsPoolSourceConfig>>({
+  "nts-pool": table({
     doc: "An NTS pool (experimental).",
     fields: {
       mode: modeField("nts-pool"),
@@ -185,7 +158,7 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  sock: table<{ mode: "sock"; path: string; accuracy: number } & RawPrecision, SockSourceConfig>({
+  sock: table({
     doc: "A Unix datagram socket the daemon creates, to which gpsd writes samples.",
     fields: {
       mode: modeField("sock"),
@@ -199,21 +172,13 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  pps: table<
-    { mode: "pps"; path: string; accuracy: number; period: number } & RawPrecision,
-    PpsSourceConfig
-  >({
+  pps: table({
     doc: "A kernel PPS device (RFC 2783, assert edge).",
     fields: {
       mode: modeField("pps"),
       path: required("path", filePath, "PPS device, e.g. /dev/pps0."),
       ...precisionFields,
-      period: withDefault(
-        "period",
-        positiveNumber,
-        DEFAULTS.source.ppsPeriod,
-        "Pulse period in seconds.",
-      ),
+      period: withDefault("period", positiveNumber, 1, "Pulse period in seconds."),
     },
     finish: (raw, ctx) => {
       const precision = resolvePrecision(raw, ctx);
@@ -223,7 +188,7 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
     },
     unknownKeyHint: modesWithKey,
   }),
-  csptp: table<CsptpSourceConfig>({
+  csptp: table({
     doc: "A client-server PTP source (experimental).",
     fields: {
       mode: modeField("csptp"),
@@ -232,22 +197,12 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
         sourceAddress(CSPTP_DEFAULT_PORT),
         `Server address, optionally with a port (default ${CSPTP_DEFAULT_PORT}).`,
       ),
-      domain: withDefault(
-        "domain",
-        integer(128, 239),
-        DEFAULTS.source.csptpDomain,
-        "CSPTP domain.",
-      ),
-      pollInterval: withDefault(
-        "poll_interval",
-        positiveNumber,
-        DEFAULTS.source.csptpPollInterval,
-        "Seconds between requests.",
-      ),
+      domain: withDefault("domain", integer(128, 239), 128, "CSPTP domain."),
+      pollInterval: withDefault("poll_interval", positiveNumber, 1, "Seconds between requests."),
       responseInterval: withDefault(
         "response_interval",
         positiveNumber,
-        DEFAULTS.source.csptpResponseInterval,
+        5,
         "Seconds to wait for a response.",
       ),
     },
@@ -255,7 +210,10 @@ const MODE_TABLES: Record<SourceMode, TableType<RawSource>> = {
   }),
 };
 
-export const SOURCE_MODES = Object.keys(MODE_TABLES) as SourceMode[];
+/** One [[source]] as written: network sources may leave poll settings to [source-defaults]. */
+export type RawSource = ParsedValue<(typeof MODE_TABLES)[SourceMode]>;
+
+/** Every mode has its table (the annotation checks that none is missing). */
 export const SOURCE_MODE_TABLES: Readonly<Record<SourceMode, TableType<RawSource>>> = MODE_TABLES;
 
 const modeType = oneOf(SOURCE_MODES);
@@ -272,7 +230,7 @@ export const sourceType: ValueType<RawSource> = {
     }
     const parsedMode = modeType.parse(mode, ctx.child("mode"));
     if (parsedMode === INVALID) return INVALID;
-    return MODE_TABLES[parsedMode].parse(
+    return SOURCE_MODE_TABLES[parsedMode].parse(
       raw,
       ctx.withTableName(`${ctx.name} mode "${parsedMode}"`),
     );

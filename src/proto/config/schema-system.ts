@@ -1,18 +1,9 @@
-// [source-defaults], [synchronization], [synchronization.algorithm], [observability], [clock].
-import { DEFAULTS } from "./defaults.js";
-import { optional, required, section, table, withDefault } from "./fields.js";
+// [source-defaults], [synchronization], [synchronization.algorithm], [observability], [clock],
+// [daemon]. Each key is declared once, here: name, value type, default (ntpd-rs 1.9's: ntp.toml(5)
+// and its source) and one-line doc; types.ts and docs/ntp.toml.md are derived from them.
+import { optional, parseValue, required, section, table, withDefault } from "./fields.js";
 import type { FieldSpec } from "./fields.js";
-import type {
-  AlgorithmConfig,
-  ClockConfig,
-  DaemonConfig,
-  LogLevel,
-  ObservabilityConfig,
-  PollIntervalLimits,
-  SourceDefaultsConfig,
-  SynchronizationConfig,
-  TimestampMode,
-} from "./types.js";
+import type { PollIntervalLimits } from "./types.js";
 import {
   bool,
   filePath,
@@ -31,183 +22,193 @@ import {
   usize,
 } from "./value-types.js";
 
-const fullLimits = table<PollIntervalLimits>({
-  expected: "a table { min = ..., max = ... }",
-  fields: {
-    min: required("min", i8, "Smallest poll interval, log2 seconds."),
-    max: required("max", i8, "Largest poll interval, log2 seconds."),
-  },
+/** `[observability] log-level` values, least severe first (the daemon's logger ranks them so). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+/** `[source-defaults] poll-interval-limits` of a file that sets none: 16 s to 1024 s. */
+export const DEFAULT_POLL_INTERVAL_LIMITS: Readonly<PollIntervalLimits> = Object.freeze({
+  min: 4,
+  max: 10,
 });
 
-export const sourceDefaultsTable = table<SourceDefaultsConfig>({
+/**
+ * `poll-interval-limits = { min, max }`; `bound` declares a bound as required ([source-defaults])
+ * or optional (a [[source]], which takes the missing one from [source-defaults]).
+ */
+export function pollLimitsTable<T>(bound: (key: "min" | "max", doc: string) => FieldSpec<T>) {
+  return table({
+    expected: "a table { min = ..., max = ... }",
+    fields: {
+      min: bound("min", "Smallest poll interval, log2 seconds."),
+      max: bound("max", "Largest poll interval, log2 seconds."),
+    },
+  });
+}
+
+export const fullLimits = pollLimitsTable((key, doc) => required(key, i8, doc));
+
+export const sourceDefaultsTable = table({
   doc: "Poll settings of every network source that does not set its own.",
   fields: {
     pollIntervalLimits: withDefault(
       "poll-interval-limits",
       fullLimits,
-      DEFAULTS.sourceDefaults.pollIntervalLimits,
+      DEFAULT_POLL_INTERVAL_LIMITS,
       "Bounds of the adaptive poll interval, log2 seconds; both min and max are required here.",
     ),
     initialPollInterval: withDefault(
       "initial-poll-interval",
       i8,
-      DEFAULTS.sourceDefaults.initialPollInterval,
+      DEFAULT_POLL_INTERVAL_LIMITS.min,
       "Poll interval (log2 s) after the 8-sample start-up phase.",
     ),
   },
 });
 
-const A = DEFAULTS.algorithm;
 const num = (key: string, value: number, doc: string): FieldSpec<number> =>
   withDefault(key, finiteNumber, value, doc);
 
-const algorithmTable = table<AlgorithmConfig>({
+export const algorithmTable = table({
   doc: "Tuning of the clock algorithm (implementation details; change with care).",
   fields: {
     precisionLowProbability: num(
       "precision-low-probability",
-      A.precisionLowProbability,
+      1 / 3,
       "Probability below which the precision estimate is voted down (0-1).",
     ),
     precisionHighProbability: num(
       "precision-high-probability",
-      A.precisionHighProbability,
+      2 / 3,
       "Probability above which the precision estimate is voted up (0-1).",
     ),
     precisionHysteresis: withDefault(
       "precision-hysteresis",
       i32,
-      A.precisionHysteresis,
+      16,
       "Votes needed to change the precision estimate.",
     ),
     precisionMinimumWeight: num(
       "precision-minimum-weight",
-      A.precisionMinimumWeight,
+      0.1,
       "Minimum measurement weight for a vote down (0-1).",
     ),
     pollIntervalLowWeight: num(
       "poll-interval-low-weight",
-      A.pollIntervalLowWeight,
+      0.4,
       "Measurement weight below which the poll interval grows (0-1).",
     ),
     pollIntervalHighWeight: num(
       "poll-interval-high-weight",
-      A.pollIntervalHighWeight,
+      0.6,
       "Measurement weight above which the poll interval shrinks (0-1).",
     ),
     pollIntervalHysteresis: withDefault(
       "poll-interval-hysteresis",
       i32,
-      A.pollIntervalHysteresis,
+      16,
       "Votes needed to change the poll interval by one step.",
     ),
     pollIntervalStepThreshold: num(
       "poll-interval-step-threshold",
-      A.pollIntervalStepThreshold,
+      1e-6,
       "Outlier probability below which the poll interval returns to its minimum.",
     ),
     delayOutlierThreshold: num(
       "delay-outlier-threshold",
-      A.delayOutlierThreshold,
+      5,
       "Standard deviations above the mean delay at which a measurement is rejected.",
     ),
-    initialWander: num("initial-wander", A.initialWander, "Initial frequency wander (s/s^2)."),
+    initialWander: num("initial-wander", 1e-8, "Initial frequency wander (s/s^2)."),
     initialFrequencyUncertainty: num(
       "initial-frequency-uncertainty",
-      A.initialFrequencyUncertainty,
+      100e-6,
       "Initial frequency uncertainty (s/s).",
     ),
     maximumSourceUncertainty: num(
       "maximum-source-uncertainty",
-      A.maximumSourceUncertainty,
+      0.25,
       "Seconds of uncertainty above which a source is not selected.",
     ),
     rangeStatisticalWeight: num(
       "range-statistical-weight",
-      A.rangeStatisticalWeight,
+      2,
       "Standard deviations in the selection interval of a source.",
     ),
     rangeDelayWeight: num(
       "range-delay-weight",
-      A.rangeDelayWeight,
+      0.25,
       "Share of the delay in the selection interval of a source.",
     ),
     steerOffsetThreshold: num(
       "steer-offset-threshold",
-      A.steerOffsetThreshold,
+      2,
       "Offsets within this many standard deviations are not corrected.",
     ),
     steerOffsetLeftover: num(
       "steer-offset-leftover",
-      A.steerOffsetLeftover,
+      1,
       "Standard deviations of offset left after a correction.",
     ),
     steerFrequencyThreshold: num(
       "steer-frequency-threshold",
-      A.steerFrequencyThreshold,
+      0,
       "Frequency errors within this many standard deviations are not corrected.",
     ),
     steerFrequencyLeftover: num(
       "steer-frequency-leftover",
-      A.steerFrequencyLeftover,
+      0,
       "Standard deviations of frequency left after a correction.",
     ),
     stepThreshold: num(
       "step-threshold",
-      A.stepThreshold,
+      0.01,
       "Corrections larger than this many seconds step the clock; smaller ones slew it.",
     ),
     slewMaximumFrequencyOffset: num(
       "slew-maximum-frequency-offset",
-      A.slewMaximumFrequencyOffset,
+      200e-6,
       "Maximum frequency offset while slewing (s/s).",
     ),
-    slewMinimumDuration: num(
-      "slew-minimum-duration",
-      A.slewMinimumDuration,
-      "Minimum duration of a slew in seconds.",
-    ),
+    slewMinimumDuration: num("slew-minimum-duration", 8, "Minimum duration of a slew in seconds."),
     maximumFrequencySteer: num(
       "maximum-frequency-steer",
-      A.maximumFrequencySteer,
+      495e-6,
       "Largest total frequency correction (s/s).",
     ),
     ignoreServerDispersion: withDefault(
       "ignore-server-dispersion",
       bool,
-      A.ignoreServerDispersion,
+      false,
       "Do not add a source's root dispersion to its uncertainty.",
     ),
     meddlingThreshold: withDefault(
       "meddling-threshold",
       finiteSeconds(),
-      A.meddlingThreshold,
+      5,
       "Seconds of difference between wall clock and monotonic clock that resets the filters.",
     ),
   },
 });
 
-const S = DEFAULTS.synchronization;
-
-export const synchronizationTable = table<SynchronizationConfig>({
+export const synchronizationTable = table({
   doc: "How time from the sources is combined and applied to the system clock.",
   fields: {
     minimumAgreeingSources: withDefault(
       "minimum-agreeing-sources",
       usize,
-      S.minimumAgreeingSources,
+      3,
       "Sources that must agree before the clock is steered.",
     ),
     singleStepPanicThreshold: withDefault(
       "single-step-panic-threshold",
       stepThreshold,
-      S.singleStepPanicThreshold,
+      { forward: 1000, backward: 1000 },
       "Largest step after start-up; a larger one makes the daemon exit.",
     ),
     startupStepPanicThreshold: withDefault(
       "startup-step-panic-threshold",
       stepThreshold,
-      S.startupStepPanicThreshold,
+      { forward: Infinity, backward: 86400 },
       "Largest step before the first clock update.",
     ),
     accumulatedStepPanicThreshold: optional(
@@ -215,17 +216,17 @@ export const synchronizationTable = table<SynchronizationConfig>({
       finiteSeconds("use 0 or leave the key out to disable this limit"),
       "Largest sum of step sizes after start-up; 0 or unset: no limit.",
     ),
-    warnOnJump: withDefault("warn-on-jump", bool, S.warnOnJump, "Log clock steps as warnings."),
+    warnOnJump: withDefault("warn-on-jump", bool, true, "Log clock steps as warnings."),
     localStratum: withDefault(
       "local-stratum",
       u8,
-      S.localStratum,
+      16,
       "Stratum served while not synchronized; 1 marks a primary server.",
     ),
     referenceId: withDefault(
       "reference-id",
       referenceId,
-      S.referenceId,
+      "XNON",
       "Reference id served at local-stratum 1 (padded with spaces).",
     ),
     algorithm: section("algorithm", algorithmTable, algorithmTable.doc, {
@@ -239,27 +240,29 @@ export const synchronizationTable = table<SynchronizationConfig>({
   }),
 });
 
-const O = DEFAULTS.observability;
-
-export const observabilityTable = table<ObservabilityConfig>({
+export const observabilityTable = table({
   doc: "Logging, the observation socket and the metrics exporter.",
   fields: {
     logLevel: withDefault(
       "log-level",
-      oneOf<LogLevel>(["trace", "debug", "info", "warn", "error"]),
-      O.logLevel,
+      oneOf(LOG_LEVELS),
+      "info",
       "Least severe level logged; the -l option overrides it.",
     ),
-    logPath: optional("log-path", filePath, "Daemon log file; default: standard output."),
+    logPath: optional("log-path", filePath, "Daemon log file; default: standard output.", {
+      defaultDoc: "standard output",
+    }),
     logPathMetricsExporter: optional(
       "log-path-metrics-exporter",
       filePath,
       "Metrics exporter log file; default: standard output.",
+      { defaultDoc: "standard output" },
     ),
     ansiColors: optional(
       "ansi-colors",
       bool,
       "Colour the log; default: when there is no log file and stdout is a terminal.",
+      { defaultDoc: "automatic" },
     ),
     observationPath: optional(
       "observation-path",
@@ -269,38 +272,40 @@ export const observabilityTable = table<ObservabilityConfig>({
     observationPermissions: withDefault(
       "observation-permissions",
       u32,
-      O.observationPermissions,
+      0o666,
       "File mode of the observation socket; write it in octal, e.g. 0o666.",
     ),
     metricsExporterListen: withDefault(
       "metrics-exporter-listen",
       socketAddress,
-      O.metricsExporterListen,
+      parseValue(socketAddress, "127.0.0.1:9975"),
       "HTTP address of ntp-metrics-exporter.",
     ),
   },
 });
 
-export const clockTable = table<ClockConfig>({
+export const clockTable = table({
   doc: "Clock device and timestamping (ntpd-rs: only with the hardware-timestamping feature).",
   fields: {
-    clock: optional("clock", filePath, "Clock device path; default: CLOCK_REALTIME."),
+    clock: optional("clock", filePath, "Clock device path; default: CLOCK_REALTIME.", {
+      defaultDoc: "`CLOCK_REALTIME`",
+    }),
     interface: optional("interface", string, "Network interface the sources are bound to."),
     timestampMode: required(
       "timestamp-mode",
-      oneOf<TimestampMode>(["software", "kernel-recv", "kernel-all", "hardware"]),
+      oneOf(["software", "kernel-recv", "kernel-all", "hardware"] as const),
       "Where packets are timestamped.",
     ),
   },
 });
 
-export const daemonTable = table<DaemonConfig>({
+export const daemonTable = table({
   doc: "How the daemon itself runs (an ntpd-ts extension; ntpd-rs has no such table).",
   fields: {
     serverThreads: withDefault(
       "server-threads",
       serverThreads,
-      DEFAULTS.daemon.serverThreads,
+      1,
       'Threads that answer NTP and NTS-KE requests; "auto": one per available core.',
     ),
   },

@@ -1,8 +1,6 @@
 // The whole ntp.toml: its top-level tables. Section schemas live in schema-*.ts.
 import { list, optional, section, table, withDefault } from "./fields.js";
-import type { TableType } from "./fields.js";
 import { resolveSource, sourceType } from "./schema-sources.js";
-import type { RawSource } from "./schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "./schema-server.js";
 import {
   clockTable,
@@ -11,15 +9,12 @@ import {
   sourceDefaultsTable,
   synchronizationTable,
 } from "./schema-system.js";
-import type { Config } from "./types.js";
-
-type RawConfig = Omit<Config, "sources"> & { sources: RawSource[] };
 
 function arrayOfTables(name: string) {
   return { tables: true, expected: `an array of tables ([[${name}]])` };
 }
 
-export const configSchema: TableType<Config> = table<RawConfig, Config>({
+export const configSchema = table({
   doc: "ntp.toml, the ntpd-rs 1.9 configuration file.",
   fields: {
     sources: withDefault(

@@ -4,7 +4,7 @@ import type { Issue } from "./fields.js";
 import { getOwn, isTable } from "./toml-value.js";
 import type { TomlTable } from "./toml-value.js";
 import type { Config, PollIntervalLimits, SourceConfig } from "./types.js";
-import { NTP_DEFAULT_PORT } from "./defaults.js";
+import { NTP_DEFAULT_PORT } from "./schema-sources.js";
 
 /** How many sources a [[source]] may contribute: pools their count, pps none. */
 export function sourceCount(source: SourceConfig): number {

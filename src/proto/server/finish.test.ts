@@ -15,6 +15,7 @@ import { KeySet } from "../nts/keyset/keyset.js";
 import { NtsProtector } from "../nts/packet/protector.js";
 import { finishReply, FinishStep, ReplyFinish, TRANSMIT_OFFSET } from "./finish.js";
 import type { ServerPolicy } from "./policy.js";
+import { cidrs } from "../../../test/helpers/cidr.js";
 import { NtpServerCore } from "./server.js";
 import { initialSystemState, SystemStateCell } from "../system/system-state.js";
 
@@ -184,7 +185,7 @@ test("plain: handle() leaves T3 to the finish; T3 never goes before the reply's 
 
 test("kiss-o'-death replies carry no T3: DENY and NAK are complete after handle(); an NTS DENY is only sealed", () => {
   const events: string[] = [];
-  const denied = core(events, { denylist: { filter: ["192.0.2.0/24"], action: "deny" } });
+  const denied = core(events, { denylist: { filter: cidrs("192.0.2.0/24"), action: "deny" } });
   const out = new Uint8Array(2048);
   // A plain DENY.
   const plain = new Uint8Array(48);

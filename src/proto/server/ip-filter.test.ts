@@ -1,9 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { IpFilter, parseCidr } from "./ip-filter.js";
+import { cidrs } from "../../../test/helpers/cidr.js";
+import { IpFilter } from "./ip-filter.js";
 
-const f = (...list: string[]): IpFilter => IpFilter.fromStrings(list);
+/** A filter of CIDRs parsed as the configuration parses them. */
+const f = (...list: string[]): IpFilter => new IpFilter(cidrs(...list));
 
 test("IPv4 prefixes: boundaries", () => {
   const net = f("192.0.2.0/24");
@@ -53,15 +55,15 @@ test("IPv4-mapped clients match IPv4 prefixes; mapped prefixes are IPv4 prefixes
   assert.ok(f("192.0.2.0/24").matches("::ffff:192.0.2.9"));
   assert.ok(f("192.0.2.0/24").matches("::ffff:c000:209"));
   assert.ok(!f("192.0.2.0/24").matches("::ffff:192.0.3.9"));
-  const mapped = parseCidr("::ffff:192.0.2.0/120");
-  assert.ok(mapped.ok);
-  assert.equal(mapped.ok && mapped.value.family, 4);
-  assert.equal(mapped.ok && mapped.value.prefixLength, 24);
+  // The configuration keeps a mapped prefix IPv6 (as written); the filter matches it as IPv4.
+  assert.equal(cidrs("::ffff:192.0.2.0/120")[0]!.family, 6);
   assert.ok(f("::ffff:192.0.2.0/120").matches("192.0.2.200"));
+  assert.ok(!f("::ffff:192.0.2.0/120").matches("192.0.3.1"));
   assert.ok(f("::ffff:0.0.0.0/96").matches("8.8.8.8"));
-  // Shorter than /96 it covers more than the mapped range: an IPv6 prefix.
-  const wide = parseCidr("::ffff:0:0/95");
-  assert.ok(wide.ok && wide.value.family === 6);
+  // Shorter than /96 it covers more than the mapped range: an IPv6 prefix, which never
+  // matches an IPv4 (or IPv4-mapped) client but does match the IPv6 neighbours.
+  assert.ok(!f("::ffff:0:0/95").matches("192.0.2.1"));
+  assert.ok(f("::ffff:0:0/95").matches("::fffe:0:1"));
 });
 
 test("both families in one list (the ntpd-rs default allowlist)", () => {
@@ -72,27 +74,6 @@ test("both families in one list (the ntpd-rs default allowlist)", () => {
   assert.equal(f().size, 0);
   assert.ok(!f().matches("192.0.2.1"));
   assert.ok(!all.matches("not an address"));
-});
-
-test("invalid CIDR strings say what is wrong", () => {
-  const bad: [string, RegExp][] = [
-    ["192.0.2.0", /expected address\/length/],
-    ["192.0.2.0/33", /exceeds 32/],
-    ["::/129", /exceeds 128/],
-    ["192.0.2.0/", /no decimal number/],
-    ["192.0.2.0/-8", /no decimal number/],
-    ["192.0.2.0/8/8", /no decimal number/],
-    ["192.0.2/24", /no IPv4 or IPv6 address/],
-    ["/24", /no IPv4 or IPv6 address/],
-    ["fe80::%eth0/64", /zone/],
-    ["example.com/24", /no IPv4 or IPv6 address/],
-  ];
-  for (const [text, message] of bad) {
-    const r = parseCidr(text);
-    assert.equal(r.ok, false, text);
-    assert.match(!r.ok ? r.error : "", message, text);
-  }
-  assert.throws(() => f("192.0.2.0/24", "bad", "::/200"), /"bad".*; .*exceeds 128/);
 });
 
 test("property: a prefix matches exactly the addresses sharing its leading bits", () => {

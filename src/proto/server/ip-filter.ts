@@ -7,25 +7,11 @@
 //
 // Host bits below the prefix are ignored (192.0.2.1/24 = 192.0.2.0/24), as the
 // ipnet crate does. Matching is a linear scan over typed arrays: fine for the
-// tens of entries such lists hold. The CIDR syntax rules are the core's
-// (parseCidrInto), the same the configuration validates with.
+// tens of entries such lists hold. The prefixes come parsed and validated by
+// the configuration (config/addresses.ts parseCidr); nothing is parsed here.
 
-import { parseCidrInto, parseIpInto, type CidrSyntax, type IpFamily } from "../ip-address.js";
-
-/** What happens to a request a list selects: dropped, or answered with a DENY kiss. */
-export type FilterAction = "ignore" | "deny";
-
-/** A parsed CIDR prefix. `prefixLength` counts bits of the family (≤ 32 or ≤ 128). */
-export interface Cidr {
-  family: 4 | 6;
-  /** The network, host bits cleared: words[3] for IPv4, all four for IPv6. */
-  words: Uint32Array;
-  prefixLength: number;
-}
-
-export type CidrParseResult = { ok: true; value: Cidr } | { ok: false; error: string };
-
-const scratch = new Uint32Array(4);
+import type { Cidr } from "../config/types.js";
+import { parseIpInto, type IpFamily } from "../ip-address.js";
 
 /** The mask of word `w` (0..3) for a prefix of `bits` over 128 bits. */
 function wordMask(bits: number, w: number): number {
@@ -35,45 +21,14 @@ function wordMask(bits: number, w: number): number {
   return (0xffffffff << (32 - inWord)) >>> 0;
 }
 
-/** The message for a CIDR text parseCidrInto refused. */
-function cidrError(text: string, syntax: Exclude<CidrSyntax, { ok: true }>): string {
-  switch (syntax.problem) {
-    case "no-slash":
-      return `"${text}" is no CIDR prefix: expected address/length, e.g. 192.0.2.0/24`;
-    case "zone":
-      return `"${text}": a zone index is not allowed in a CIDR prefix`;
-    case "address":
-      return `"${syntax.addressText}" is no IPv4 or IPv6 address`;
-    case "length-syntax":
-      return `"${text}": prefix length "${syntax.lengthText}" is no decimal number`;
-    case "length-range":
-      return `"${text}": prefix length ${syntax.lengthText} exceeds ${syntax.maxLength}`;
+/** An IPv4-mapped IPv6 prefix of at least 96 bits is the IPv4 prefix it covers. */
+function matchFamily(c: Cidr): { family: 4 | 6; prefixLength: number } {
+  const w = c.words;
+  const mapped = w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
+  if (c.family === 6 && mapped && c.prefixLength >= 96) {
+    return { family: 4, prefixLength: c.prefixLength - 96 };
   }
-}
-
-/**
- * Parses "address/prefix-length" (`192.0.2.0/24`, `2001:db8::/32`). The
- * error names what is wrong, for configuration messages.
- */
-export function parseCidr(text: string): CidrParseResult {
-  const syntax = parseCidrInto(text, scratch);
-  if (!syntax.ok) return { ok: false, error: cidrError(text, syntax) };
-  let prefixLength = syntax.prefixLength;
-  let resultFamily = syntax.family;
-  const mapped = scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff;
-  if (resultFamily === 6 && mapped && prefixLength >= 96) {
-    resultFamily = 4;
-    prefixLength -= 96;
-  }
-  const words = new Uint32Array(4);
-  const bits = resultFamily === 4 ? 96 + prefixLength : prefixLength;
-  for (let w = 0; w < 4; w++) words[w] = ((scratch[w] ?? 0) & wordMask(bits, w)) >>> 0;
-  if (resultFamily === 4) {
-    words[0] = 0;
-    words[1] = 0;
-    words[2] = 0xffff;
-  }
-  return { ok: true, value: { family: resultFamily, words, prefixLength } };
+  return { family: c.family, prefixLength: c.prefixLength };
 }
 
 /** A set of CIDR prefixes, matched against parsed addresses without allocating. */
@@ -86,8 +41,9 @@ export class IpFilter {
   private readonly v6Count: number;
 
   constructor(cidrs: readonly Cidr[]) {
-    const v4 = cidrs.filter((c) => c.family === 4);
-    const v6 = cidrs.filter((c) => c.family === 6);
+    const prefixes = cidrs.map((c) => ({ words: c.words, ...matchFamily(c) }));
+    const v4 = prefixes.filter((c) => c.family === 4);
+    const v6 = prefixes.filter((c) => c.family === 6);
     this.v4Count = v4.length;
     this.v6Count = v6.length;
     this.v4Networks = new Uint32Array(v4.length);
@@ -105,22 +61,6 @@ export class IpFilter {
         this.v6Networks[i * 4 + w] = ((c.words[w] ?? 0) & mask) >>> 0;
       }
     });
-  }
-
-  /**
-   * Builds a filter from CIDR strings; throws an Error listing every invalid
-   * entry (configuration time, not the packet path).
-   */
-  static fromStrings(list: readonly string[]): IpFilter {
-    const cidrs: Cidr[] = [];
-    const errors: string[] = [];
-    for (const text of list) {
-      const r = parseCidr(text);
-      if (r.ok) cidrs.push(r.value);
-      else errors.push(r.error);
-    }
-    if (errors.length > 0) throw new Error(errors.join("; "));
-    return new IpFilter(cidrs);
   }
 
   /** Number of prefixes. */

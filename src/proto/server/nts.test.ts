@@ -30,6 +30,7 @@ import {
 } from "../nts/packet/fields.js";
 import { NtsProtector } from "../nts/packet/protector.js";
 import type { ServerPolicy } from "./policy.js";
+import { cidrs } from "../../../test/helpers/cidr.js";
 import { finishReply, ReplyFinish } from "./finish.js";
 import { NtpServerCore, type ServerDecision } from "./server.js";
 import { DROP_REASONS, ServerStats } from "./stats.js";
@@ -559,7 +560,7 @@ test("key rotation: cookies of a stale key are served, new cookies use the prima
 // ---------------------------------------------------------------- policy
 
 test("deny policy: a valid NTS request gets an NTS-signed DENY; a bad one a plain DENY", () => {
-  const h = harness({ policy: { denylist: { filter: ["192.0.2.0/24"], action: "deny" } } });
+  const h = harness({ policy: { denylist: { filter: cidrs("192.0.2.0/24"), action: "deny" } } });
   const keys = sessionKeys(AeadId.AES_SIV_CMAC_256);
   const d = h.handle(ntsRequest({ keys, placeholders: [104, 104] }, h.keys));
   expectKind(d, "deny", true);
@@ -704,7 +705,7 @@ test("placeholders shorter than our cookie earn nothing (ntpd-rs), and are count
 // ---------------------------------------------------------------- properties
 
 test("property: an NTS reply is never larger than its request and always verifies", () => {
-  const h = harness({ policy: { denylist: { filter: ["198.51.100.0/24"], action: "deny" } } });
+  const h = harness({ policy: { denylist: { filter: cidrs("198.51.100.0/24"), action: "deny" } } });
   fc.assert(
     fc.property(
       fc.constantFrom(AeadId.AES_SIV_CMAC_256, AeadId.AES_SIV_CMAC_512, AeadId.AES_128_GCM_SIV),

@@ -9,12 +9,10 @@
 // negative elapsed time (the clock was stepped back) counts as "long ago":
 // a clock step can make the limiter lenient, never drop a legitimate client.
 
+import { MAX_RATE_LIMITING_CACHE_SIZE } from "../config/schema-server.js";
 import type { IpFamily } from "../ip-address.js";
 
 const TWO_POW_32 = 4_294_967_296;
-
-/** Largest table accepted: 16 Mi slots, 25 octets each (400 MiB). */
-export const MAX_RATE_LIMITING_CACHE_SIZE = 1 << 24;
 
 export class RateLimiter {
   private readonly size: number;
@@ -27,7 +25,9 @@ export class RateLimiter {
 
   /**
    * `cacheSize` 0 or `cutoffMs` 0 disables limiting (ntpd-rs defaults). `seed`
-   * keys the hash (pass a random u32; tests pass a constant).
+   * keys the hash (pass a random u32; tests pass a constant). The configuration
+   * has validated both numbers; the check below only guards the allocation
+   * against a caller's bug.
    */
   constructor(cacheSize: number, cutoffMs: number, seed: number) {
     if (

@@ -42,9 +42,9 @@ import { parseIpInto } from "../ip-address.js";
 import type { AeadProvider } from "../crypto/aead.js";
 import { fillFrom, type RandomBytes } from "../nts/keyset/keyset.js";
 import { NtsFieldScanner } from "../nts/packet/scan.js";
-import { IpFilter, type FilterAction } from "./ip-filter.js";
+import { IpFilter } from "./ip-filter.js";
 import { NtsRequestHandler, pooledRandomFill, type KeySetProvider } from "./nts.js";
-import { DEFAULT_SERVER_POLICY, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
+import { serverPolicy, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
 import { rootDispersionAt, type SystemStateProvider } from "../system/system-state.js";
@@ -68,7 +68,7 @@ export class ServerDecision {
 }
 
 export interface NtpServerCoreOptions {
-  /** Keys left out take DEFAULT_SERVER_POLICY's values. */
+  /** The parsed `[[server]]` table; keys left out take their declared defaults (serverPolicy). */
   policy?: Partial<ServerPolicy>;
   systemState: SystemStateProvider;
   /** Key of the rate limiter's hash; random by default. */
@@ -87,13 +87,6 @@ export interface NtpServerCoreOptions {
 
 /** Low 7 bits of the seconds are cleared in the reference timestamp (ntpd-rs 1.5). */
 const REFERENCE_SECONDS_MASK = 0xffffff80;
-
-function checkAction(name: string, action: FilterAction): FilterAction {
-  if (action !== "ignore" && action !== "deny") {
-    throw new RangeError(`${name} action must be "ignore" or "deny", got ${String(action)}`);
-  }
-  return action;
-}
 
 /**
  * A kiss-o'-death header (ntpd-rs deny_response / nts_nak_response): LI 0, VN
@@ -127,7 +120,7 @@ export class NtpServerCore {
   private readonly denylistDeny: boolean;
   private readonly rateLimiter: RateLimiter;
   private readonly acceptVersion = new Uint8Array(8);
-  private readonly requireNts: false | "ignore" | "deny";
+  private readonly requireNts: ServerPolicy["requireNts"];
   private readonly keySet: KeySetProvider | null;
   private readonly nts: NtsRequestHandler | null;
 
@@ -136,44 +129,26 @@ export class NtpServerCore {
   private readonly scan = new NtsFieldScanner(MAX_EXTENSION_FIELDS);
   private readonly decision = new ServerDecision();
 
-  /** Throws (RangeError/Error with a precise message) on an invalid policy. */
+  /** The policy is the configuration's, validated there: nothing is checked again here. */
   constructor(options: NtpServerCoreOptions) {
-    const given = options.policy ?? {};
-    const d = DEFAULT_SERVER_POLICY;
-    this.policy = {
-      allowlist: given.allowlist ?? d.allowlist,
-      denylist: given.denylist ?? d.denylist,
-      rateLimitingCacheSize: given.rateLimitingCacheSize ?? d.rateLimitingCacheSize,
-      rateLimitingCutoffMs: given.rateLimitingCutoffMs ?? d.rateLimitingCutoffMs,
-      acceptNtpVersions: given.acceptNtpVersions ?? d.acceptNtpVersions,
-      requireNts: given.requireNts ?? d.requireNts,
-    };
+    this.policy = serverPolicy(options.policy);
     this.systemState = options.systemState;
     const p = this.policy;
-    this.allowlist = IpFilter.fromStrings(p.allowlist.filter);
-    this.denylist = IpFilter.fromStrings(p.denylist.filter);
-    this.allowlistDeny = checkAction("allowlist", p.allowlist.action) === "deny";
-    this.denylistDeny = checkAction("denylist", p.denylist.action) === "deny";
+    this.allowlist = new IpFilter(p.allowlist.filter);
+    this.denylist = new IpFilter(p.denylist.filter);
+    this.allowlistDeny = p.allowlist.action === "deny";
+    this.denylistDeny = p.denylist.action === "deny";
     this.rateLimiter = new RateLimiter(
       p.rateLimitingCacheSize,
       p.rateLimitingCutoffMs,
       options.rateLimitSeed ?? randomInt(0, 2 ** 32 - 1),
     );
     for (const v of p.acceptNtpVersions) {
-      if (v !== 3 && v !== 4 && v !== 5) {
-        throw new RangeError(`accept-ntp-versions: ${v} is no NTP version (3, 4 or 5)`);
-      }
       // NTPv5 is a valid ntpd-rs setting but this core does not speak it: v5
       // requests are dropped as "version-not-accepted".
       if (SUPPORTED_NTP_VERSIONS.includes(v)) this.acceptVersion[v] = 1;
     }
-    const requireNts = p.requireNts;
-    if (requireNts !== false && requireNts !== "ignore" && requireNts !== "deny") {
-      throw new RangeError(
-        `require-nts must be false, "ignore" or "deny", got ${String(requireNts)}`,
-      );
-    }
-    this.requireNts = requireNts;
+    this.requireNts = p.requireNts;
     this.keySet = options.keySet ?? null;
     this.nts =
       this.keySet === null

@@ -7,8 +7,8 @@ export interface PollIntervalLimits {
   max: number;
 }
 
-/** ntpd-rs `[source-defaults] poll-interval-limits`: 16 s … 1024 s. */
-export const DEFAULT_POLL_LIMITS: Readonly<PollIntervalLimits> = Object.freeze({ min: 4, max: 10 });
+/** `[source-defaults] poll-interval-limits` of a file that sets none (16 s … 1024 s). */
+export { DEFAULT_POLL_INTERVAL_LIMITS as DEFAULT_POLL_LIMITS } from "../config/schema-system.js";
 
 /** The poll field is a signed octet on the wire. */
 const POLL_FIELD_MIN = -128;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ControllerAction } from "../algorithm/controller.js";
 import { SimulatedClock } from "../clock/simulated-clock.js";
-import { DEFAULTS } from "../config/defaults.js";
+import { defaultConfig } from "../config/parse.js";
 import type { SynchronizationConfig } from "../config/types.js";
 import type { Measurement } from "../source/types.js";
 import { offsetAndDelay } from "../time.js";
@@ -17,12 +17,13 @@ import {
 } from "./time-system.js";
 
 function sync(overrides: Partial<SynchronizationConfig> = {}): SynchronizationConfig {
+  const defaults = defaultConfig().synchronization;
   return {
-    ...DEFAULTS.synchronization,
+    ...defaults,
     accumulatedStepPanicThreshold: null,
     // One source is enough here: the routing is under test, not the selection.
     minimumAgreeingSources: 1,
-    algorithm: { ...DEFAULTS.algorithm },
+    algorithm: { ...defaults.algorithm },
     ...overrides,
   };
 }

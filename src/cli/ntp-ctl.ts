@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
 import { forceSync } from "./force-sync.js";
 import { renderMetrics } from "./metrics.js";
 import { formatStatusPlain } from "./status-plain.js";
-import { packageVersion } from "./version.js";
+import { packageVersion } from "../daemon/version.js";
 import { internalErrorText } from "./fatal.js";
 
 /** Where `status` looks when the configuration names no observation-path (as ntpd-rs). */

@@ -27,7 +27,7 @@ import {
 } from "./args.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
-import { packageVersion } from "./version.js";
+import { packageVersion } from "../daemon/version.js";
 import { internalErrorText } from "./fatal.js";
 import { fsReason } from "../daemon/fs-reason.js";
 

@@ -12,7 +12,7 @@ import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
 import type { RequestProtector } from "../proto/source/protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
-import { packageVersion } from "../cli/version.js";
+import { packageVersion } from "./version.js";
 import type { ClockDiscipline } from "./discipline.js";
 import { KeySetRotation, loadKeySet } from "./keyset-store.js";
 import type { Logger } from "./log.js";

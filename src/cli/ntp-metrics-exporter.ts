@@ -8,7 +8,7 @@
 // the log file cannot be opened or the listen address cannot be bound.
 
 import { formatDiagnostic } from "../proto/config/index.js";
-import { MetricsHttpServer, MetricsListenError } from "../daemon/metrics-http.js";
+import { MetricsHttpServer, MetricsListenError } from "./metrics-http.js";
 import { sdNotify } from "../daemon/native/notify.js";
 import { readObservation } from "../daemon/observation-client.js";
 import {

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
 import { machineWarnings } from "./config-checks.js";
-import { ObservationReadError, readObservation } from "../daemon/observation-client.js";
+import { ObservationReadError, readObservation } from "./observation-client.js";
 import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
 import { forceSync } from "./force-sync.js";
 import { renderMetrics } from "./metrics.js";

@@ -10,7 +10,7 @@
 import { formatDiagnostic } from "../proto/config/index.js";
 import { MetricsHttpServer, MetricsListenError } from "./metrics-http.js";
 import { sdNotify } from "../daemon/native/notify.js";
-import { readObservation } from "../daemon/observation-client.js";
+import { readObservation } from "./observation-client.js";
 import {
   DEFAULT_CONFIG_PATH,
   EXIT_CONFIG,

@@ -9,10 +9,7 @@ import {
   parseObservation,
   type Observation,
 } from "../daemon/observation.js";
-import {
-  ObservationFrameReader,
-  type ObservationFrameProgress,
-} from "../daemon/observation-frame.js";
+import { ObservationFrameReader, type ObservationFrameProgress } from "./observation-frame.js";
 
 export const DEFAULT_READ_TIMEOUT_MS = 3000;
 

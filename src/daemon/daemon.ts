@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/server/system-state.js";
-import type { RequestProtector } from "../proto/source/protector.js";
+import type { RequestProtector } from "../proto/source/request-protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
 import { packageVersion } from "./version.js";
 import type { ClockDiscipline } from "./discipline.js";

@@ -14,7 +14,7 @@ import type {
   PoolSourceConfig,
   ServerSourceConfig,
 } from "../proto/config/types.js";
-import type { RequestProtector } from "../proto/source/protector.js";
+import type { RequestProtector } from "../proto/source/request-protector.js";
 import type { Logger } from "./log.js";
 import { formatHostPort, type ResolvedAddress, type Resolver } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";

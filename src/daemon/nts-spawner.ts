@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { NtsSourceConfig } from "../proto/config/types.js";
 import type { AeadId } from "../proto/crypto/aead.js";
 import { CookieStash } from "../proto/nts/cookie/stash.js";
-import { NtsProtector } from "../proto/nts/packet/protector.js";
+import { NtsProtector } from "../proto/nts/packet/client-protector.js";
 import { performKeyExchange, TrustStore, type KeyExchangeResult } from "./nts-ke-client.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";

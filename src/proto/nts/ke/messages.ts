@@ -26,11 +26,8 @@ import {
   recordTypeOf,
 } from "./records.js";
 import { AEAD_AES_128_GCM_SIV, aeadKeyLength, exporterContextAead } from "./key-export.js";
-
-export { keyExportContext, NTS_KE_EXPORTER_LABEL } from "./key-export.js";
-
-/** ntpd-rs keeps at most this many cookies from one response (and mints this many). */
-export const MAX_COOKIES = 8;
+// ntpd-rs keeps at most this many cookies from one response (and mints this many).
+import { MAX_COOKIES } from "../cookie/stash.js";
 
 // ---------------------------------------------------------------------------
 // Client

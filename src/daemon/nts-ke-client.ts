@@ -20,7 +20,7 @@ import {
 } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
-import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messages.js";
+import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/client-messages.js";
 import {
   aeadKeyLength,
   keyExportContext,

@@ -12,17 +12,19 @@ import { type KeRecord, decodeKeMessage, encodeRecords } from "./records.js";
 import {
   type KeClientError,
   type KeResponseResult,
+  ClientResponseDecoder,
+  buildClientRequest,
+  parseKeResponse,
+} from "./client-messages.js";
+import {
   type KeServerConfig,
   type KeServerDecision,
-  ClientResponseDecoder,
   ServerRequestDecoder,
-  buildClientRequest,
   buildErrorResponse,
   buildNoOverlapResponse,
   buildServerResponse,
   buildSupportedListsResponse,
   handleKeRequest,
-  parseKeResponse,
   protocolsForVersions,
 } from "./messages.js";
 

@@ -8,7 +8,10 @@
 //     and, when lists were offered, a protocol and AEAD from them.
 
 import { ClientResponseDecoder } from "../../src/proto/nts/ke/client-messages.js";
-import { ServerRequestDecoder, type KeServerConfig } from "../../src/proto/nts/ke/messages.js";
+import {
+  ServerRequestDecoder,
+  type KeServerConfig,
+} from "../../src/proto/nts/ke/server-messages.js";
 import { decodeKeMessage } from "../../src/proto/nts/ke/records.js";
 import { check, type FuzzTarget } from "../engine/target.js";
 import { seedsWhere } from "../seeds.js";

@@ -24,7 +24,7 @@ import {
   ServerRequestDecoder,
   type KeServerConfig,
   type KeServerDecision,
-} from "../proto/nts/ke/messages.js";
+} from "../proto/nts/ke/server-messages.js";
 import {
   aeadKeyLength,
   keyExportContext,

@@ -26,7 +26,7 @@ import {
   buildSupportedListsResponse,
   handleKeRequest,
   protocolsForVersions,
-} from "./messages.js";
+} from "./server-messages.js";
 
 const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

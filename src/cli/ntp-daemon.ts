@@ -6,7 +6,6 @@
 // daemon/start.ts starts the daemon, and this file waits for signals.
 
 import "./heap-tuning.js"; // first: before the program allocates
-import { formatDiagnostic } from "../proto/config/index.js";
 import { isLogLevel, type LogLevel } from "../daemon/log.js";
 import { startDaemon } from "../daemon/start.js";
 import {
@@ -19,8 +18,7 @@ import {
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
 import { packageVersion } from "../daemon/version.js";
-import { internalErrorText } from "./fatal.js";
-import { fsReason } from "../daemon/fs-reason.js";
+import { exitWith } from "./fatal.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
        ntp-daemon -h | -v
@@ -63,28 +61,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const configPath = configPathFor(values.config);
-  const loaded = await loadProgramConfig(configPath);
-  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
-  if (!loaded.ok) {
-    for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
-    return EXIT_CONFIG;
-  }
-  const config = loaded.config;
+  const config = await loadProgramConfig(configPath);
+  if (config === null) return EXIT_CONFIG;
   const level: LogLevel = cliLevel ?? config.observability.logLevel;
-
-  let programLog;
-  try {
-    programLog = openProgramLog(
-      level,
-      config.observability.logPath,
-      config.observability.ansiColors,
-    );
-  } catch (error) {
-    process.stderr.write(
-      `ntp-daemon: could not open the log file ${config.observability.logPath ?? ""}: ${fsReason(error)}\n`,
-    );
-    return EXIT_SOFTWARE;
-  }
+  const { logPath, ansiColors } = config.observability;
+  const programLog = openProgramLog("ntp-daemon", level, logPath, ansiColors);
+  if (programLog === null) return EXIT_SOFTWARE;
   const { log } = programLog;
 
   let panicked = false;
@@ -108,14 +90,4 @@ async function main(argv: string[]): Promise<number> {
   return panicked ? EXIT_SOFTWARE : code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Sockets and timers are closed by now; nothing left pending may keep us alive.
-    setTimeout(() => process.exit(code), 500).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(internalErrorText("ntp-daemon", error));
-    process.exit(EXIT_SOFTWARE);
-  },
-);
+exitWith("ntp-daemon", main(process.argv.slice(2)));

@@ -18,7 +18,7 @@ import { createSocket } from "node:dgram";
 import { writeFile } from "node:fs/promises";
 import type { AeadId } from "../src/proto/crypto/aead.js";
 import { CookieStash } from "../src/proto/nts/cookie/stash.js";
-import { NtsProtector } from "../src/proto/nts/packet/protector.js";
+import { NtsProtector } from "../src/proto/nts/packet/client-protector.js";
 import { parsePacket } from "../src/proto/packet/parse.js";
 import { performKeyExchange, TrustStore } from "../src/daemon/nts-ke-client.js";
 import { makeTestPki, type LeafKeyType } from "../test/helpers/pki.js";

@@ -25,7 +25,7 @@
 // not the estimate. `Frequency` "F ppm slow" is +F ppm in our sign (the
 // system clock runs slow), "fast" is −F.
 import { writeFile } from "node:fs/promises";
-import { readObservation } from "../../src/daemon/observation-client.js";
+import { readObservation } from "../../src/cli/observation-client.js";
 import { startChronyClient, type Chrony } from "../../test/helpers/chrony.js";
 import { spawnProcess, type Spawned } from "../../test/helpers/process.js";
 import type { TempDir } from "../../test/helpers/tmp.js";

@@ -7,11 +7,11 @@
 //     offered lists: a response or a typed error; a response has 1..8 cookies
 //     and, when lists were offered, a protocol and AEAD from them.
 
+import { ClientResponseDecoder } from "../../src/proto/nts/ke/client-messages.js";
 import {
-  ClientResponseDecoder,
   ServerRequestDecoder,
   type KeServerConfig,
-} from "../../src/proto/nts/ke/messages.js";
+} from "../../src/proto/nts/ke/server-messages.js";
 import { decodeKeMessage } from "../../src/proto/nts/ke/records.js";
 import { check, type FuzzTarget } from "../engine/target.js";
 import { seedsWhere } from "../seeds.js";

@@ -2,6 +2,8 @@
 // message. The operator gets one line (no stack trace); NTPD_TS_BACKTRACE=1
 // adds the stack, for a bug report.
 
+import { EXIT_SOFTWARE } from "./args.js";
+
 /** The line for an unexpected error, ending in a newline. */
 export function internalErrorText(
   program: string,
@@ -16,5 +18,23 @@ export function internalErrorText(
   return (
     `${program}: internal error: ${oneLine} ` +
     "(a bug: please report it; NTPD_TS_BACKTRACE=1 shows where it happened)\n"
+  );
+}
+
+/**
+ * Runs a long-lived program's main (ntp-daemon, ntp-metrics-exporter) to its
+ * exit code; an unexpected error is one line and exit 70.
+ */
+export function exitWith(program: string, main: Promise<number>): void {
+  main.then(
+    (code) => {
+      process.exitCode = code;
+      // Sockets and timers are closed by now; nothing left pending may keep us alive.
+      setTimeout(() => process.exit(code), 500).unref();
+    },
+    (error: unknown) => {
+      process.stderr.write(internalErrorText(program, error));
+      process.exit(EXIT_SOFTWARE);
+    },
   );
 }

@@ -18,7 +18,7 @@ import type {
   PoolSourceConfig,
   ServerSourceConfig,
 } from "../proto/config/types.js";
-import type { RequestProtector } from "../proto/source/protector.js";
+import type { RequestProtector } from "../proto/source/request-protector.js";
 import { loadConfigFile } from "../daemon/config-file.js";
 import { FORBID_CLOCK_CONTROL_ENV } from "../daemon/clock-choice.js";
 import { leastDelay, measureSource } from "../daemon/measure-source.js";

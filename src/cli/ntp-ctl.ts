@@ -9,13 +9,13 @@
 import { existsSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
 import { loadConfigFile } from "../daemon/config-file.js";
-import { machineWarnings } from "../daemon/config-checks.js";
-import { ObservationReadError, readObservation } from "../daemon/observation-client.js";
+import { machineWarnings } from "./config-checks.js";
+import { ObservationReadError, readObservation } from "./observation-client.js";
 import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
 import { forceSync } from "./force-sync.js";
 import { renderMetrics } from "./metrics.js";
 import { formatStatusPlain } from "./status-plain.js";
-import { packageVersion } from "./version.js";
+import { packageVersion } from "../daemon/version.js";
 import { internalErrorText } from "./fatal.js";
 
 /** Where `status` looks when the configuration names no observation-path (as ntpd-rs). */

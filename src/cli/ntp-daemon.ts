@@ -2,22 +2,12 @@
 // ntp-daemon [-c PATH] [-l LEVEL] [--no-clock-control] | -h | -v
 // Exit codes as ntpd-rs: 78 configuration error, 70 fatal (cannot control the
 // clock, cannot open the log file, internal error).
+// This file reads the command line and the configuration and opens the log;
+// daemon/start.ts starts the daemon, and this file waits for signals.
 
 import "./heap-tuning.js"; // first: before the program allocates
-import { statSync } from "node:fs";
-import { formatDiagnostic } from "../proto/config/index.js";
-import { configPermissionProblem } from "../daemon/config-file.js";
-import { chooseClock, ClockControlError } from "../daemon/clock-choice.js";
-import { Daemon } from "../daemon/daemon.js";
-import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
-import { KeyFileError } from "../daemon/keyset-store.js";
-import { NtsKeListenError } from "../daemon/nts-ke-server.js";
-import { ServerBindError } from "../daemon/server-task.js";
-import { CredentialsError } from "../daemon/tls-credentials.js";
-import { ServingThreadError } from "../daemon/workers/pool.js";
 import { isLogLevel, type LogLevel } from "../daemon/log.js";
-import { nativeStatus } from "../daemon/native/status.js";
-import { sdNotify } from "../daemon/native/notify.js";
+import { startDaemon } from "../daemon/start.js";
 import {
   DEFAULT_CONFIG_PATH,
   EXIT_CONFIG,
@@ -27,9 +17,8 @@ import {
 } from "./args.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
-import { packageVersion } from "./version.js";
-import { internalErrorText } from "./fatal.js";
-import { fsReason } from "../daemon/fs-reason.js";
+import { packageVersion } from "../daemon/version.js";
+import { exitWith } from "./fatal.js";
 
 const USAGE = `usage: ntp-daemon [-c PATH] [-l LOG_LEVEL] [--no-clock-control]
        ntp-daemon -h | -v
@@ -72,89 +61,27 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const configPath = configPathFor(values.config);
-  const loaded = await loadProgramConfig(configPath);
-  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
-  if (!loaded.ok) {
-    for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
-    return EXIT_CONFIG;
-  }
-  const config = loaded.config;
+  const config = await loadProgramConfig(configPath);
+  if (config === null) return EXIT_CONFIG;
   const level: LogLevel = cliLevel ?? config.observability.logLevel;
-
-  let programLog;
-  try {
-    programLog = openProgramLog(
-      level,
-      config.observability.logPath,
-      config.observability.ansiColors,
-    );
-  } catch (error) {
-    process.stderr.write(
-      `ntp-daemon: could not open the log file ${config.observability.logPath ?? ""}: ${fsReason(error)}\n`,
-    );
-    return EXIT_SOFTWARE;
-  }
+  const { logPath, ansiColors } = config.observability;
+  const programLog = openProgramLog("ntp-daemon", level, logPath, ansiColors);
+  if (programLog === null) return EXIT_SOFTWARE;
   const { log } = programLog;
 
-  if (configPath !== null) {
-    try {
-      const problem = configPermissionProblem(statSync(configPath).mode);
-      if (problem) log.warn(problem, { path: configPath, fix: `chmod go-w ${configPath}` });
-    } catch {
-      // It was just read; a failing stat changes nothing.
-    }
-  }
-
-  const native = nativeStatus();
-  if (native.inUse) log.debug(native.message);
-  else log.warn(native.message);
-
-  const system = new SystemStateCell(
-    initialSystemState({
-      localStratum: config.synchronization.localStratum,
-      referenceId: config.synchronization.referenceId,
-    }),
-  );
   let panicked = false;
-  let choice;
-  try {
-    choice = chooseClock(config, !values["no-clock-control"], system, log, () => {
+  const daemon = await startDaemon({
+    config,
+    configPath,
+    log,
+    clockControl: !values["no-clock-control"],
+    onPanic: () => {
       // The reason was logged as an error; nothing was stepped. Exit 70, as ntpd-rs.
       panicked = true;
       process.kill(process.pid, "SIGTERM");
-    });
-  } catch (error) {
-    if (!(error instanceof ClockControlError)) throw error;
-    log.error(error.message);
-    return EXIT_SOFTWARE;
-  }
-  if (values["no-clock-control"] && !choice.discipline) {
-    log.info("clock control disabled: the system clock is never changed");
-  }
-
-  const daemon = new Daemon({ config, log, system, discipline: choice.discipline ?? undefined });
-  try {
-    await daemon.start();
-  } catch (error) {
-    if (
-      error instanceof KeyFileError ||
-      error instanceof CredentialsError ||
-      error instanceof NtsKeListenError ||
-      error instanceof ServingThreadError ||
-      error instanceof ServerBindError
-    ) {
-      log.error(error.message);
-      daemon.stop();
-      return EXIT_SOFTWARE;
-    }
-    throw error;
-  }
-  try {
-    sdNotify("READY=1");
-  } catch (error) {
-    log.warn("could not notify systemd of readiness", { error: String(error) });
-  }
-  log.info("ntp-daemon started", { version: packageVersion(), pid: process.pid });
+    },
+  });
+  if (daemon === null) return EXIT_SOFTWARE;
 
   const code = await waitForSignals(programLog, {
     stop: () => daemon.stop(),
@@ -163,14 +90,4 @@ async function main(argv: string[]): Promise<number> {
   return panicked ? EXIT_SOFTWARE : code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Sockets and timers are closed by now; nothing left pending may keep us alive.
-    setTimeout(() => process.exit(code), 500).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(internalErrorText("ntp-daemon", error));
-    process.exit(EXIT_SOFTWARE);
-  },
-);
+exitWith("ntp-daemon", main(process.argv.slice(2)));

@@ -7,10 +7,9 @@
 // Exit codes: 1 without observation-path, 78 for a configuration error, 70 when
 // the log file cannot be opened or the listen address cannot be bound.
 
-import { formatDiagnostic } from "../proto/config/index.js";
-import { MetricsHttpServer, MetricsListenError } from "../daemon/metrics-http.js";
+import { MetricsHttpServer, MetricsListenError } from "./metrics-http.js";
 import { sdNotify } from "../daemon/native/notify.js";
-import { readObservation } from "../daemon/observation-client.js";
+import { readObservation } from "./observation-client.js";
 import {
   DEFAULT_CONFIG_PATH,
   EXIT_CONFIG,
@@ -21,9 +20,8 @@ import {
 import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { configPathFor, loadProgramConfig } from "./program-config.js";
 import { openProgramLog, waitForSignals } from "./program-log.js";
-import { packageVersion } from "./version.js";
-import { internalErrorText } from "./fatal.js";
-import { fsReason } from "../daemon/fs-reason.js";
+import { packageVersion } from "../daemon/version.js";
+import { exitWith } from "./fatal.js";
 
 const USAGE = `usage: ntp-metrics-exporter [-c PATH]
        ntp-metrics-exporter -h | -v
@@ -61,13 +59,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const loaded = await loadProgramConfig(configPathFor(values.config));
-  for (const w of loaded.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
-  if (!loaded.ok) {
-    for (const e of loaded.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
-    return EXIT_CONFIG;
-  }
-  const { observability } = loaded.config;
+  const config = await loadProgramConfig(configPathFor(values.config));
+  if (config === null) return EXIT_CONFIG;
+  const { observability } = config;
   const observationPath = observability.observationPath;
   if (observationPath === null) {
     process.stderr.write(
@@ -77,19 +71,13 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  let programLog;
-  try {
-    programLog = openProgramLog(
-      observability.logLevel,
-      observability.logPathMetricsExporter,
-      observability.ansiColors,
-    );
-  } catch (error) {
-    process.stderr.write(
-      `ntp-metrics-exporter: could not open the log file ${observability.logPathMetricsExporter ?? ""}: ${fsReason(error)}\n`,
-    );
-    return EXIT_SOFTWARE;
-  }
+  const programLog = openProgramLog(
+    "ntp-metrics-exporter",
+    observability.logLevel,
+    observability.logPathMetricsExporter,
+    observability.ansiColors,
+  );
+  if (programLog === null) return EXIT_SOFTWARE;
   const { fileSink } = programLog;
   const log = programLog.log.child("ntp-metrics-exporter");
 
@@ -130,13 +118,4 @@ async function main(argv: string[]): Promise<number> {
   return await stopping;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    setTimeout(() => process.exit(code), 500).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(internalErrorText("ntp-metrics-exporter", error));
-    process.exit(EXIT_SOFTWARE);
-  },
-);
+exitWith("ntp-metrics-exporter", main(process.argv.slice(2)));

@@ -2,6 +2,7 @@
 // on SIGHUP), else standard output, with colours as `ansi-colors` says or,
 // when unset, only on a terminal without a log file (as ntpd-rs).
 
+import { fsReason } from "../daemon/fs-reason.js";
 import { createLogger, streamSink, type LogLevel, type Logger } from "../daemon/log.js";
 import { LogFileSink } from "../daemon/log-file.js";
 
@@ -10,13 +11,25 @@ export interface ProgramLog {
   fileSink: LogFileSink | null;
 }
 
-/** Throws when the log file cannot be opened (the program exits 70). */
+/**
+ * Null when the log file cannot be opened: `program` says why on standard
+ * error (and exits 70).
+ */
 export function openProgramLog(
+  program: string,
   level: LogLevel,
   path: string | null,
   ansiColors: boolean | null,
-): ProgramLog {
-  const fileSink = path === null ? null : new LogFileSink(path);
+): ProgramLog | null {
+  let fileSink: LogFileSink | null;
+  try {
+    fileSink = path === null ? null : new LogFileSink(path);
+  } catch (error) {
+    process.stderr.write(
+      `${program}: could not open the log file ${path ?? ""}: ${fsReason(error)}\n`,
+    );
+    return null;
+  }
   const colors = ansiColors ?? (fileSink === null && process.stdout.isTTY);
   return { log: createLogger(level, fileSink ?? streamSink(), colors), fileSink };
 }

@@ -1,6 +1,6 @@
 // Why a listen address could not be bound, in words for the operator: the daemon's
 // `[[server]]` sockets (server-task.ts) and the metrics exporter's HTTP listener
-// (metrics-http.ts) both stop with one line that says it.
+// (cli/metrics-http.ts) both stop with one line that says it.
 
 const BIND_REASONS: Record<string, string> = {
   EADDRINUSE: "the address is in use by another program",

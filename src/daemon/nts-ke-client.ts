@@ -13,6 +13,7 @@ import {
   connect,
   createSecureContext,
   rootCertificates,
+  type ConnectionOptions,
   type DetailedPeerCertificate,
   type PeerCertificate,
   type SecureContext,
@@ -20,7 +21,7 @@ import {
 } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
-import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messages.js";
+import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/client-messages.js";
 import {
   aeadKeyLength,
   keyExportContext,
@@ -108,6 +109,21 @@ export class TrustStore {
   }
 }
 
+/** What every NTS-KE connection of ours asks for: TLS 1.3 only, ALPN ntske/1. */
+function keConnection(
+  options: KeyExchangeOptions,
+  servername: string | undefined,
+): ConnectionOptions {
+  return {
+    host: options.host,
+    port: options.port,
+    servername,
+    ALPNProtocols: [NTS_KE_ALPN],
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+  };
+}
+
 /** Runs one NTS-KE exchange; rejects with KeyExchangeError saying what failed. */
 export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExchangeResult> {
   const aeads = options.aeadAlgorithms ?? SUPPORTED_AEADS;
@@ -120,12 +136,7 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
   return new Promise((resolve, reject) => {
     let settled = false;
     const socket: TLSSocket = connect({
-      host: options.host,
-      port: options.port,
-      servername,
-      ALPNProtocols: [NTS_KE_ALPN],
-      minVersion: "TLSv1.3",
-      maxVersion: "TLSv1.3",
+      ...keConnection(options, servername),
       secureContext: options.trust.context,
       checkServerIdentity: (host, certificate) =>
         options.trust.isPinned(certificate) ? undefined : checkServerIdentity(host, certificate),
@@ -247,12 +258,7 @@ function explainCertificateDates(
   const fallback = `a certificate in the chain of ${server} is out of its validity dates (the server must renew it, or this machine's clock is wrong)`;
   return new Promise((resolve) => {
     const socket = connect({
-      host: options.host,
-      port: options.port,
-      servername,
-      ALPNProtocols: [NTS_KE_ALPN],
-      minVersion: "TLSv1.3",
-      maxVersion: "TLSv1.3",
+      ...keConnection(options, servername),
       rejectUnauthorized: false,
     });
     const done = (text: string) => {

@@ -8,7 +8,7 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { KeySet } from "../proto/nts/keyset/keyset.js";
-import { buildClientRequest } from "../proto/nts/ke/messages.js";
+import { buildClientRequest } from "../proto/nts/ke/client-messages.js";
 import { makeTestPki, type Issued, type TestPki } from "../../test/helpers/pki.js";
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { waitFor } from "../../test/helpers/wait.js";

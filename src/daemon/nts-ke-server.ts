@@ -13,6 +13,7 @@ import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
 import { COOKIE_NONCE_LENGTH, encodeCookie } from "../proto/nts/cookie/cookie.js";
+import { MAX_COOKIES } from "../proto/nts/cookie/stash.js";
 import { defaultAeadProvider } from "./native/aead.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { KeErrorCode } from "../proto/nts/ke/records.js";
@@ -20,11 +21,10 @@ import {
   buildErrorResponse,
   buildServerResponse,
   buildSupportedListsResponse,
-  MAX_COOKIES,
   ServerRequestDecoder,
   type KeServerConfig,
   type KeServerDecision,
-} from "../proto/nts/ke/messages.js";
+} from "../proto/nts/ke/server-messages.js";
 import {
   aeadKeyLength,
   keyExportContext,

@@ -12,7 +12,7 @@ import {
   decodeCookie,
 } from "../proto/nts/cookie/cookie.js";
 import { KeySet } from "../proto/nts/keyset/keyset.js";
-import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/messages.js";
+import { buildClientRequest, ClientResponseDecoder } from "../proto/nts/ke/client-messages.js";
 import { makeTestPki, type Issued, type TestPki } from "../../test/helpers/pki.js";
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { createLogger, MemorySink } from "./log.js";

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { NtsSourceConfig } from "../proto/config/types.js";
 import type { AeadId } from "../proto/crypto/aead.js";
 import { CookieStash } from "../proto/nts/cookie/stash.js";
-import { NtsProtector } from "../proto/nts/packet/protector.js";
+import { NtsProtector } from "../proto/nts/packet/client-protector.js";
 import { performKeyExchange, type KeyExchangeResult, type TrustStore } from "./nts-ke-client.js";
 import type { ResolvedAddress, Resolver } from "./resolve.js";
 import { errorText } from "./source-task.js";

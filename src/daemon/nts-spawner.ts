@@ -8,9 +8,10 @@ import type { NtsSourceConfig } from "../proto/config/types.js";
 import type { CookieStash } from "../proto/nts/cookie/stash.js";
 import { performKeyExchange, TrustStore } from "./nts-ke-client.js";
 import { NtsResolveError, startNtsSession, type NtsSession } from "./nts-session.js";
+import type { LogFields } from "./log.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
-import { Backoff, retryAfterEnd, type Spawner, type SpawnerContext } from "./spawners.js";
+import { OneTaskSpawner, type SpawnerContext } from "./spawners.js";
 
 /** What the daemon may want to show about an NTS source. */
 export interface NtsSourceState {
@@ -18,37 +19,19 @@ export interface NtsSourceState {
   aead: number;
 }
 
-export class NtsSpawner implements Spawner {
-  readonly name: string;
-  private task: SourceTask | null = null;
-  private readonly backoff = new Backoff();
+export class NtsSpawner extends OneTaskSpawner {
+  protected readonly demobilizedMessage =
+    "NTS source demobilized by the server; it will not be used again";
   private trust: TrustStore | null = null;
-  private stopped = false;
   /** The NTS state of the running task, by task id. */
   readonly state = new Map<number, NtsSourceState>();
 
   constructor(
     private readonly config: NtsSourceConfig,
-    private readonly context: SpawnerContext,
+    context: SpawnerContext,
     private readonly keyExchange: typeof performKeyExchange = performKeyExchange,
   ) {
-    this.name = formatHostPort(config.address.host, config.address.port);
-  }
-
-  start(): void {
-    void this.spawn();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.backoff.cancel();
-    if (this.task) {
-      const task = this.task;
-      this.task = null;
-      task.stop();
-      this.state.delete(task.id);
-      this.context.onTaskStopped(task);
-    }
+    super(config.address, context);
   }
 
   private retryLater(what: string, error: unknown): void {
@@ -61,7 +44,7 @@ export class NtsSpawner implements Spawner {
     this.backoff.failed();
   }
 
-  private async spawn(): Promise<void> {
+  protected async spawn(): Promise<void> {
     if (this.stopped) return;
     let session: NtsSession;
     try {
@@ -97,30 +80,21 @@ export class NtsSpawner implements Spawner {
       (t, reason) => this.ended(t, reason),
       protector,
     );
-    this.task = task;
     this.state.set(task.id, { stash, aead: result.aead });
-    this.context.onTaskStarted(task);
-    task.start();
+    this.run(task);
   }
 
-  private ended(task: SourceTask, reason: SourceEnd): void {
-    this.context.onTaskStopped(task);
+  protected override forget(task: SourceTask): void {
     this.state.delete(task.id);
-    this.task = null;
-    if (this.stopped) return;
-    if (reason === "demobilized") {
-      this.context.log.warn("NTS source demobilized by the server; it will not be used again", {
-        source: this.name,
-      });
-      return;
-    }
-    const delay = retryAfterEnd(task, this.backoff);
-    this.context.log.info("NTS source needs a new key exchange", {
-      source: this.name,
-      reason: reason === "reset" ? "out of cookies" : reason,
-      retry_in: `${delay}s`,
-    });
-    this.backoff.schedule(() => void this.spawn(), delay);
-    this.backoff.failed();
+  }
+
+  protected replacing(
+    _task: SourceTask,
+    reason: Exclude<SourceEnd, "demobilized">,
+  ): { message: string; fields: LogFields } {
+    return {
+      message: "NTS source needs a new key exchange",
+      fields: { reason: reason === "reset" ? "out of cookies" : reason },
+    };
   }
 }

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { withTempDir } from "../../test/helpers/tmp.js";
 import { createLogger, MemorySink } from "./log.js";
 import { encodeObservationMessage } from "./observation.js";
-import { readObservationMessage } from "./observation-client.js";
+import { readObservationMessage } from "../cli/observation-client.js";
 import { Observer, ObserverError } from "./observer.js";
 
 const quiet = () => createLogger("error", new MemorySink());

@@ -14,8 +14,8 @@ import type {
   PoolSourceConfig,
   ServerSourceConfig,
 } from "../proto/config/types.js";
-import type { RequestProtector } from "../proto/source/protector.js";
-import type { Logger } from "./log.js";
+import type { RequestProtector } from "../proto/source/request-protector.js";
+import type { LogFields, Logger } from "./log.js";
 import { formatHostPort, type ResolvedAddress, type Resolver } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
 
@@ -90,17 +90,22 @@ export class Backoff {
   }
 }
 
-export class ServerSpawner implements Spawner {
+/**
+ * What the server and nts spawners share: one task at a time, replaced when it
+ * ends (after the back-off), never after a DENY/RSTR demobilization. A
+ * subclass makes the task in spawn(), hands it to run(), and says what to log.
+ */
+export abstract class OneTaskSpawner implements Spawner {
   readonly name: string;
+  protected readonly backoff = new Backoff();
+  protected stopped = false;
   private task: SourceTask | null = null;
-  private readonly backoff = new Backoff();
-  private stopped = false;
 
   constructor(
-    private readonly config: ServerSourceConfig,
-    private readonly context: SpawnerContext,
+    address: { host: string; port: number },
+    protected readonly context: SpawnerContext,
   ) {
-    this.name = formatHostPort(config.address.host, config.address.port);
+    this.name = formatHostPort(address.host, address.port);
   }
 
   start(): void {
@@ -110,10 +115,64 @@ export class ServerSpawner implements Spawner {
   stop(): void {
     this.stopped = true;
     this.backoff.cancel();
-    this.stopTask();
+    if (!this.task) return;
+    const task = this.task;
+    this.task = null;
+    task.stop();
+    this.forget(task);
+    this.context.onTaskStopped(task);
   }
 
-  private async spawn(): Promise<void> {
+  /** Makes the task (its onEnd: this.ended) and run()s it, or schedules a retry. */
+  protected abstract spawn(): Promise<void>;
+
+  /** The warning when the server demobilized the task's source. */
+  protected abstract readonly demobilizedMessage: string;
+
+  /** The line logged when `task` ended and is replaced in `delay` seconds. */
+  protected abstract replacing(
+    task: SourceTask,
+    reason: Exclude<SourceEnd, "demobilized">,
+    delay: number,
+  ): { message: string; fields: LogFields };
+
+  /** Drops what the subclass keeps about a task that is gone. */
+  protected forget(_task: SourceTask): void {}
+
+  protected run(task: SourceTask): void {
+    this.task = task;
+    this.context.onTaskStarted(task);
+    task.start();
+  }
+
+  protected ended(task: SourceTask, reason: SourceEnd): void {
+    this.context.onTaskStopped(task);
+    this.forget(task);
+    this.task = null;
+    if (this.stopped) return;
+    if (reason === "demobilized") {
+      this.context.log.warn(this.demobilizedMessage, { source: this.name });
+      return;
+    }
+    const delay = retryAfterEnd(task, this.backoff);
+    const { message, fields } = this.replacing(task, reason, delay);
+    this.context.log.info(message, { source: this.name, ...fields, retry_in: `${delay}s` });
+    this.backoff.schedule(() => void this.spawn(), delay);
+    this.backoff.failed();
+  }
+}
+
+export class ServerSpawner extends OneTaskSpawner {
+  protected readonly demobilizedMessage = "source demobilized; it will not be used again";
+
+  constructor(
+    private readonly config: ServerSourceConfig,
+    context: SpawnerContext,
+  ) {
+    super(config.address, context);
+  }
+
+  protected async spawn(): Promise<void> {
     const { host, port } = this.config.address;
     let addresses: ResolvedAddress[];
     try {
@@ -133,40 +192,18 @@ export class ServerSpawner implements Spawner {
       this.backoff.failed();
       return;
     }
-    const task = this.context.createTask(this.config, this.name, first, port, (t, reason) =>
-      this.ended(t, reason),
+    this.run(
+      this.context.createTask(this.config, this.name, first, port, (t, reason) =>
+        this.ended(t, reason),
+      ),
     );
-    this.task = task;
-    this.context.onTaskStarted(task);
-    task.start();
   }
 
-  private ended(task: SourceTask, reason: SourceEnd): void {
-    this.context.onTaskStopped(task);
-    this.task = null;
-    if (this.stopped) return;
-    if (reason === "demobilized") {
-      this.context.log.warn("source demobilized; it will not be used again", {
-        source: this.name,
-      });
-      return;
-    }
-    const delay = retryAfterEnd(task, this.backoff);
-    this.context.log.info("source unreachable, resolving its address again", {
-      source: this.name,
-      address: task.addressText,
-      retry_in: `${delay}s`,
-    });
-    this.backoff.schedule(() => void this.spawn(), delay);
-    this.backoff.failed();
-  }
-
-  private stopTask(): void {
-    if (!this.task) return;
-    const task = this.task;
-    this.task = null;
-    task.stop();
-    this.context.onTaskStopped(task);
+  protected replacing(task: SourceTask): { message: string; fields: LogFields } {
+    return {
+      message: "source unreachable, resolving its address again",
+      fields: { address: task.addressText },
+    };
   }
 }
 

@@ -4,7 +4,7 @@ import { connect as unixConnect } from "node:net";
 import { readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { TrustStore } from "../../src/daemon/nts-ke-client.js";
-import { readObservation } from "../../src/daemon/observation-client.js";
+import { readObservation } from "../../src/cli/observation-client.js";
 import { findScenario } from "../../sim/scenarios.js";
 import { simulate } from "../../sim/simulation.js";
 import { ntpQuery } from "../helpers/ntp-probe.js";

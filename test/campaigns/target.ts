@@ -5,7 +5,7 @@
 // count for its UDP socket (/proc/net/udp), which together account for every
 // datagram offered.
 import { readFileSync } from "node:fs";
-import { readObservation } from "../../src/daemon/observation-client.js";
+import { readObservation } from "../../src/cli/observation-client.js";
 import type { Observation } from "../../src/daemon/observation.js";
 import type { ServerStatsObservation } from "../../src/proto/server/stats.js";
 import { writeFile } from "node:fs/promises";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { readObservationMessage } from "../../src/daemon/observation-client.js";
+import { readObservationMessage } from "../../src/cli/observation-client.js";
 import { parseObservation, type Observation } from "../../src/daemon/observation.js";
 import { loadSchema, parseJsonExact, validate } from "../helpers/json-schema.js";
 import { familyFor, NTPD_RS_METRICS, parseOpenMetrics } from "../helpers/openmetrics.js";

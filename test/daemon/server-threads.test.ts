@@ -14,7 +14,7 @@ import type { AeadId } from "../../src/proto/crypto/aead.js";
 import { parseConfig } from "../../src/proto/config/index.js";
 import type { Config } from "../../src/proto/config/types.js";
 import { CookieStash } from "../../src/proto/nts/cookie/stash.js";
-import { NtsProtector } from "../../src/proto/nts/packet/protector.js";
+import { NtsProtector } from "../../src/proto/nts/packet/client-protector.js";
 import { parsePacket } from "../../src/proto/packet/parse.js";
 import { renderMetrics } from "../../src/cli/metrics.js";
 import { Daemon } from "../../src/daemon/daemon.js";

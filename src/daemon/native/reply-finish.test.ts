@@ -13,7 +13,7 @@ import { decodeHeader, writeTimestamp } from "../../proto/packet/header.js";
 import { encodeCookie } from "../../proto/nts/cookie/cookie.js";
 import { CookieStash } from "../../proto/nts/cookie/stash.js";
 import { KeySet } from "../../proto/nts/keyset/keyset.js";
-import { NtsProtector } from "../../proto/nts/packet/protector.js";
+import { NtsProtector } from "../../proto/nts/packet/client-protector.js";
 import { finishReply, FinishStep, ReplyFinish } from "../../proto/server/finish.js";
 import { NtpServerCore } from "../../proto/server/server.js";
 import { initialSystemState, SystemStateCell } from "../../proto/system/system-state.js";

@@ -1,5 +1,6 @@
 // The TimestampedUdpSocket contract (see udp.ts), as node:test cases, run by
-// udp.test.ts against every implementation. Loopback only (127.0.0.1, ::1 and the
+// udp.test.ts against every implementation. Not built into dist/ (tsconfig.build.json
+// leaves *.contract.ts out, as it does *.test.ts). Loopback only (127.0.0.1, ::1 and the
 // v4-mapped ::ffff:127.0.0.1); every socket is bound to loopback before it sends, every
 // wait is bounded, and every socket is closed after each test.
 

@@ -12,7 +12,7 @@ import { NtpTimestamp } from "../time.js";
 import { encodeCookie } from "../nts/cookie/cookie.js";
 import { CookieStash } from "../nts/cookie/stash.js";
 import { KeySet } from "../nts/keyset/keyset.js";
-import { NtsProtector } from "../nts/packet/protector.js";
+import { NtsProtector } from "../nts/packet/client-protector.js";
 import { finishReply, FinishStep, ReplyFinish, TRANSMIT_OFFSET } from "./finish.js";
 import type { ServerPolicy } from "./policy.js";
 import { cidrs } from "../../../test/helpers/cidr.js";

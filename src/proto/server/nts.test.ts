@@ -28,7 +28,7 @@ import {
   writePlaceholder,
   writeUniqueIdentifier,
 } from "../nts/packet/fields.js";
-import { NtsProtector } from "../nts/packet/protector.js";
+import { NtsProtector } from "../nts/packet/client-protector.js";
 import type { ServerPolicy } from "./policy.js";
 import { cidrs } from "../../../test/helpers/cidr.js";
 import { finishReply, ReplyFinish } from "./finish.js";

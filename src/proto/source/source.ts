@@ -29,7 +29,7 @@ import {
   validatePollLimits,
   type PollIntervalLimits,
 } from "./poll-interval.js";
-import { PLAIN_NTP, type RequestProtector } from "./protector.js";
+import { PLAIN_NTP, type RequestProtector } from "./request-protector.js";
 import { Reach } from "./reach.js";
 import type {
   IgnoreReason,
@@ -43,8 +43,8 @@ import type {
 
 export type * from "./types.js";
 export type { PollIntervalLimits } from "./poll-interval.js";
-export type { RequestProtector, ResponseVerdict } from "./protector.js";
-export { PLAIN_NTP } from "./protector.js";
+export type { RequestProtector, ResponseVerdict } from "./request-protector.js";
+export { PLAIN_NTP } from "./request-protector.js";
 
 /** A reply must arrive within this many seconds of its request (ntpd-rs POLL_WINDOW). */
 export const POLL_WINDOW_SECONDS = 5;

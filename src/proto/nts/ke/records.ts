@@ -3,7 +3,8 @@
 // A record is `C bit | 15-bit type`, a u16 body length (body only, no header)
 // and the body. A message is a sequence of records ending with End of Message.
 // This file knows the framing and the body layout of every record type; which
-// records may appear in a request or a response is decided in messages.ts.
+// records may appear in a request or a response is decided in
+// client-messages.ts (a response) and server-messages.ts (a request).
 //
 // Encoding sets the critical bit exactly as ntpd-rs does (`record.rs`);
 // decoding accepts either value of the bit for every known type (NTPsec and

@@ -24,7 +24,7 @@ import { ExtensionFieldReader } from "../../packet/extension-fields.js";
 import { isKiss } from "../../packet/kiss.js";
 import { MAX_EXTENSION_FIELDS } from "../../packet/parse.js";
 import { NTP_HEADER_LENGTH, type ExtensionField, type NtpPacket } from "../../packet/types.js";
-import type { RequestProtector, ResponseVerdict } from "../../source/protector.js";
+import type { RequestProtector, ResponseVerdict } from "../../source/request-protector.js";
 import type { CookieStash } from "../cookie/stash.js";
 import type { RandomBytes } from "../keyset/keyset.js";
 import {

@@ -5,8 +5,8 @@
 import type { Config, ConfigDiagnostic } from "../proto/config/index.js";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { certificateDateProblem } from "./certificate-dates.js";
-import { keyFileLocationProblem } from "./keyset-store.js";
+import { certificateDateProblem } from "../daemon/certificate-dates.js";
+import { keyFileLocationProblem } from "../daemon/keyset-store.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const warnings: ConfigDiagnostic[] = [];

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { withTempDir } from "../../test/helpers/tmp.js";
-import { encodeObservationMessage } from "./observation.js";
+import { encodeObservationMessage } from "../daemon/observation.js";
 import {
   ObservationReadError,
   readObservation,

@@ -4,7 +4,11 @@
 // are read (ntpd-rs does the same), and the whole exchange is bounded in time.
 
 import { connect } from "node:net";
-import { MAX_OBSERVATION_BYTES, parseObservation, type Observation } from "./observation.js";
+import {
+  MAX_OBSERVATION_BYTES,
+  parseObservation,
+  type Observation,
+} from "../daemon/observation.js";
 import { ObservationFrameReader, type ObservationFrameProgress } from "./observation-frame.js";
 
 export const DEFAULT_READ_TIMEOUT_MS = 3000;

@@ -21,9 +21,9 @@
 // as ntpd-rs does, behind a start that looked successful.)
 
 import { createServer, type Server, type Socket } from "node:net";
-import { formatHostPort } from "./resolve.js";
-import type { Logger } from "./log.js";
-import { bindReason } from "./bind-reason.js";
+import { formatHostPort } from "../daemon/resolve.js";
+import type { Logger } from "../daemon/log.js";
+import { bindReason } from "../daemon/bind-reason.js";
 
 export const HTTP_MAX_CONNECTIONS = 100;
 export const HTTP_TIMEOUT_MS = 1000;

@@ -16,7 +16,7 @@ import type { NtpHeader, NtpPacket } from "../../packet/types.js";
 import { NtpTimestamp } from "../../time.js";
 import { CookieStash } from "../cookie/stash.js";
 import { NtsFieldType, writeAuthenticator, writeCookie, writeUniqueIdentifier } from "./fields.js";
-import { NtsProtector, cookiesToRequest, MAX_REQUEST_COOKIE_LENGTH } from "./protector.js";
+import { NtsProtector, cookiesToRequest, MAX_REQUEST_COOKIE_LENGTH } from "./client-protector.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

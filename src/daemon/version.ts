@@ -1,5 +1,5 @@
 // The package version, read once from package.json (two levels up from both
-// src/cli and dist/cli).
+// src/daemon and dist/daemon). The daemon and all three programs read it.
 
 import { readFileSync } from "node:fs";
 

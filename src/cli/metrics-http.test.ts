@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { createLogger, MemorySink } from "./log.js";
+import { createLogger, MemorySink } from "../daemon/log.js";
 import { MetricsHttpServer, MetricsListenError, type MetricsBody } from "./metrics-http.js";
 
 const OM = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -75,6 +75,30 @@ test("ntp-daemon: a configuration error exits 78 with the position", async () =>
   });
 });
 
+test("ntp-daemon: poll limits with min above max, or a local-stratum outside 1..16, exit 78 with the position", async () => {
+  // Both used to pass the configuration and then stop the daemon with a stack
+  // trace (a source cannot clamp a poll interval into reversed limits) or an
+  // "internal error" (a stratum no NTP packet can carry).
+  const source = `[[source]]\nmode = "server"\naddress = "127.0.0.1:9"\n`;
+  await withConfig(`${source}poll-interval-limits = { min = 10, max = 4 }\n`, async (path) => {
+    const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
+    assert.equal(r.code, 78);
+    assert.match(
+      r.stderr,
+      /ntp\.toml:4:\d+: .*poll-interval-limits.*: min \(10\) is greater than max \(4\)/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  });
+  await withConfig(`[synchronization]\nlocal-stratum = 0\n`, async (path) => {
+    const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
+    assert.equal(r.code, 78);
+    assert.match(
+      r.stderr,
+      /ntp\.toml:2:\d+: .*local-stratum: expected an integer from 1 to 16, got 0/,
+    );
+  });
+});
+
 test("ntp-daemon: a feature not built yet is refused by name, exit 78", async () => {
   await withConfig(`[[source]]\nmode = "nts-pool"\naddress = "nts.example"\n`, async (path) => {
     const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);

@@ -184,7 +184,7 @@ const TYPE_CASES: TypeCase[] = [
     before: SYNC,
     line: "local-stratum = 256",
     path: "synchronization.local-stratum",
-    message: "[synchronization].local-stratum: expected an integer from 0 to 255, got 256",
+    message: "[synchronization].local-stratum: expected an integer from 1 to 16, got 256",
   },
   {
     before: SYNC,

@@ -306,13 +306,17 @@ const validDocument = fc.record(
             address: fc.domain(),
             count: fc.bigInt({ min: 0n, max: 64n }),
             ignore: fc.array(ipv4, { maxLength: 3 }),
-            "poll-interval-limits": fc.record(
-              {
-                min: fc.bigInt({ min: -128n, max: 127n }),
-                max: fc.bigInt({ min: -128n, max: 127n }),
-              },
-              { requiredKeys: [] },
-            ),
+            // Limits whose min is above max (after the defaults 4 and 10
+            // fill a missing one) are an error, not a valid document.
+            "poll-interval-limits": fc
+              .record(
+                {
+                  min: fc.bigInt({ min: -128n, max: 127n }),
+                  max: fc.bigInt({ min: -128n, max: 127n }),
+                },
+                { requiredKeys: [] },
+              )
+              .filter((limits) => (limits.min ?? 4n) <= (limits.max ?? 10n)),
           },
           { requiredKeys: ["mode", "address"] },
         ),
@@ -345,7 +349,7 @@ const validDocument = fc.record(
           fc.record({ forward: seconds, backward: seconds }, { requiredKeys: [] }),
         ),
         "accumulated-step-panic-threshold": fc.double({ min: 0, max: 1e7, noNaN: true }),
-        "local-stratum": fc.bigInt({ min: 0n, max: 255n }),
+        "local-stratum": fc.bigInt({ min: 1n, max: 16n }),
         "reference-id": fc.stringMatching(/^[A-Z]{0,4}$/),
         "warn-on-jump": fc.boolean(),
       },

@@ -8,7 +8,7 @@ import { Ctx, INVALID } from "./fields.js";
 import type { Issue } from "./fields.js";
 import { TomlLocator } from "./locator.js";
 import { configSchema } from "./schema.js";
-import { checkConfig } from "./semantic.js";
+import { checkConfig, checkPollLimits } from "./semantic.js";
 import { formatPath } from "./toml-value.js";
 import type { TomlTable } from "./toml-value.js";
 import type { Config } from "./types.js";
@@ -87,6 +87,7 @@ function parseUnchecked(
   const issues: Issue[] = [];
   const config = configSchema.parse(document, new Ctx(issues, [], ""));
   issues.push(...findUnimplemented(document, unimplemented));
+  if (config !== INVALID) issues.push(...checkPollLimits(config));
 
   let locator: TomlLocator | undefined;
   const toDiagnostic = (issue: Issue): ConfigDiagnostic => {

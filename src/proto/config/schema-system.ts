@@ -11,6 +11,7 @@ import {
   finiteSeconds,
   i32,
   i8,
+  integer,
   oneOf,
   referenceId,
   serverThreads,
@@ -18,7 +19,6 @@ import {
   stepThreshold,
   string,
   u32,
-  u8,
   usize,
 } from "./value-types.js";
 
@@ -219,7 +219,8 @@ export const synchronizationTable = table({
     warnOnJump: withDefault("warn-on-jump", bool, true, "Log clock steps as warnings."),
     localStratum: withDefault(
       "local-stratum",
-      u8,
+      // What an NTP packet can say: 1 (primary) to 16 (unsynchronized).
+      integer(1, 16),
       16,
       "Stratum served while not synchronized; 1 marks a primary server.",
     ),

@@ -11,6 +11,13 @@ function warnings(text: string): string[] {
   return r.warnings.map(formatDiagnostic);
 }
 
+/** Errors of a config that must not load. */
+function errors(text: string): string[] {
+  const r = parseConfig(text, "ntp.toml", { unimplemented: [] });
+  if (r.ok) assert.fail("the configuration loaded");
+  return r.errors.map(formatDiagnostic);
+}
+
 const server = (host: string) => `[[source]]\nmode = "server"\naddress = "${host}"\n`;
 const pool = (count: number) => `[[source]]\nmode = "pool"\naddress = "p"\ncount = ${count}\n`;
 const pps = '[[source]]\nmode = "pps"\npath = "/dev/pps0"\nprecision = 1e-7\n';
@@ -84,18 +91,19 @@ test("an NTS-KE server needs a [[server]] on its ntp-port for each version", () 
   assert.deepEqual(warnings(both), []);
 });
 
-test("poll-interval-limits with min above max is a warning, also after merging defaults", () => {
+test("poll-interval-limits with min above max is an error, also after merging defaults", () => {
   // (A [[server]] so that the configuration has something to do.)
   assert.deepEqual(
-    warnings(
+    errors(
       '[[server]]\nlisten = "[::]:123"\n[source-defaults]\npoll-interval-limits = { min = 8, max = 6 }\n',
     ),
     ["ntp.toml:4:24: [source-defaults].poll-interval-limits: min (8) is greater than max (6)"],
   );
   const merged = `${pool(4)}poll-interval-limits = { min = 11 }\n`;
-  assert.deepEqual(warnings(merged), [
+  assert.deepEqual(errors(merged), [
     "ntp.toml:5:24: [[source]].poll-interval-limits (with [source-defaults]): min (11) is greater than max (10)",
   ]);
+  assert.deepEqual(warnings(`${pool(4)}poll-interval-limits = { min = 10 }\n`), []);
 });
 
 test("warnings come with errors too, when the config itself was valid", () => {

@@ -1,5 +1,6 @@
 // The checks of ntpd-rs `config.check()` (what `ntp-ctl validate` adds to parsing) and a
 // few more of the same kind. They are warnings: the daemon starts, `validate` fails.
+// (checkPollLimits is the one error among them: parse.ts reports it with the parse errors.)
 import type { Issue } from "./fields.js";
 import { getOwn, isTable } from "./toml-value.js";
 import type { TomlTable } from "./toml-value.js";
@@ -104,7 +105,12 @@ function limitsIssue(limits: PollIntervalLimits, path: Issue["path"], name: stri
   ];
 }
 
-function checkPollLimits(config: Config): Issue[] {
+/**
+ * Poll limits with min above max: no poll interval satisfies them, so a source
+ * could not run. An error, not a warning (ntpd-rs only warns, then its sources
+ * cannot clamp a poll interval): the daemon must not start with them.
+ */
+export function checkPollLimits(config: Config): Issue[] {
   const issues = limitsIssue(
     config.sourceDefaults.pollIntervalLimits,
     ["source-defaults", "poll-interval-limits"],
@@ -130,6 +136,5 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
     ...checkNtsKeServers(config),
-    ...checkPollLimits(config),
   ];
 }

@@ -15,10 +15,11 @@
 // (those extra samples count for convergence only, not for the error figures).
 //
 // Reported per scenario and daemon: time from start until the error stays
-// within 1 ms and within 100 µs for the rest of the run (and, for a step or a
-// restart, the same from that event); median, p95 and max |error| and the mean
-// (bias) over a common window (from the later of the two 1 ms convergence
-// times, or the second half of the run if one never converged); the final
+// within 1 ms and within 100 µs for the rest of the run (for a step or a
+// restart: until that event, and again from it on, "back≤"); median, p95 and
+// max |error| and the mean (bias) over a common window (from the later of the
+// two 1 ms convergence times, or the second half of the run if one never
+// converged; it includes a step's or restart's transient); the final
 // frequency estimate against the truth; how often a falseticker was in use;
 // steps our discipline applied to its virtual clock; then ratios ours/chrony.
 // "ntpd-ts raw" is our published system.offset as is, without extrapolating it
@@ -206,8 +207,12 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
       if (k % 20 === 0) process.stderr.write(".");
     }
     process.stderr.write("\n");
-    const o1 = convergenceTime(oursSamples, TH_1MS);
-    const c1 = convergenceTime(chronySamples, TH_1MS);
+    // With a step or a restart, convergence from the start is judged on the
+    // samples before it, and again from the event on (back≤...).
+    const before = (samples: Sample[]) =>
+      event === null ? samples : samples.filter((x) => x.t < event);
+    const o1 = convergenceTime(before(oursSamples), TH_1MS);
+    const c1 = convergenceTime(before(chronySamples), TH_1MS);
     // Common window for the error figures.
     const window =
       o1 !== null && (chronyd === null || c1 !== null) ? Math.max(o1, c1 ?? 0) : duration / 2;
@@ -223,8 +228,8 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     ): DaemonResult => ({
       name,
       samples,
-      conv1ms: convergenceTime(samples, TH_1MS),
-      conv100us: convergenceTime(samples, TH_100US),
+      conv1ms: convergenceTime(before(samples), TH_1MS),
+      conv100us: convergenceTime(before(samples), TH_100US),
       back1ms: after(TH_1MS, samples),
       back100us: after(TH_100US, samples),
       window,

@@ -10,9 +10,10 @@
 // `chronyd -x` get the same sources, poll range and minimum of agreeing
 // sources, are started AT THE SAME TIME, and both estimates of (true time −
 // system clock) are sampled every second (daemons.ts says exactly what is
-// read and why) and compared with offset(t); during the first 10 s every
-// 200 ms as well, so the convergence times are resolved finer than a second
-// (those extra samples count for convergence only, not for the error figures).
+// read and why) and compared with offset(t); during the first 10 s, and the
+// 10 s after a step or restart, every 200 ms as well, so the convergence
+// times are resolved finer than a second (those extra samples count for
+// convergence only, not for the error figures).
 //
 // Reported per scenario and daemon: time from start until the error stays
 // within 1 ms and within 100 µs for the rest of the run (for a step or a
@@ -108,15 +109,20 @@ function sleepUntil(mono: number): Promise<void> {
   return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }
 
-/** The sampling grid (seconds from start): dense first (convergence only), then regular. */
-function ticks(): { at: number; dense: boolean }[] {
+/**
+ * The sampling grid (seconds from start): every denseMs during the first
+ * denseFor seconds and the denseFor seconds after the event (for the
+ * convergence times; those samples count for nothing else), every sampleMs
+ * otherwise.
+ */
+function ticks(event: number | null): { at: number; dense: boolean }[] {
+  const dense = (at: number) =>
+    at < denseFor || (event !== null && at >= event && at < event + denseFor);
   const out: { at: number; dense: boolean }[] = [];
-  for (let i = 1; (i * denseMs) / 1000 < Math.min(denseFor, duration) - 1e-9; i++) {
-    out.push({ at: (i * denseMs) / 1000, dense: (i * denseMs) % sampleMs !== 0 });
-  }
-  for (let k = 1; k * (sampleMs / 1000) <= duration; k++) {
-    const at = (k * sampleMs) / 1000;
-    if (at >= denseFor - 1e-9) out.push({ at, dense: false });
+  for (let i = 1; (i * denseMs) / 1000 <= duration + 1e-9; i++) {
+    const at = (i * denseMs) / 1000;
+    const regular = (i * denseMs) % sampleMs === 0;
+    if (regular || dense(at)) out.push({ at, dense: !regular });
   }
   return out;
 }
@@ -172,7 +178,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     const daemon = ours;
     const chronyd = chrony;
     let restarted = s.restartAt === undefined;
-    for (const [k, { at, dense }] of ticks().entries()) {
+    for (const [k, { at, dense }] of ticks(event).entries()) {
       const tick = t0 + at;
       if (!restarted && event !== null && at >= event) {
         restarted = true;

@@ -26,6 +26,7 @@
 // `Last offset` is only the residual of the last update (µs once locked),
 // not the estimate. `Frequency` "F ppm slow" is +F ppm in our sign (the
 // system clock runs slow), "fast" is −F.
+//
 // Which sources are in use: ours from the observation's `sources[].selected`
 // (read with the estimate), chrony from `chronyc sources` ('*' selected, '+'
 // combined), read only when a scenario has a falseticker (chronyc is not free).
@@ -140,10 +141,14 @@ export async function startOurs(
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   const selection: SelectionCount = { reads: 0, used: 0, firstAt: null };
+  // Bumped by restart(): a read that was in flight then is the old daemon's.
+  let generation = 0;
   const poll = async () => {
     const asked = monoSeconds();
+    const readFor = generation;
     try {
       const o = await readObservation(observationPath, { timeoutMs: 1000 });
+      if (readFor !== generation) throw new Error("read from before the restart");
       answered = true;
       const { offset, frequency } = o.system;
       if (offset !== undefined) {
@@ -187,6 +192,7 @@ export async function startOurs(
     async restart() {
       await proc.stop(3000);
       earlierOutput += proc.output() + "\n---- restarted ----\n";
+      generation++;
       current = null;
       answered = false;
       proc = await spawn();

@@ -160,10 +160,14 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     maxPoll: s.poll.max,
     minAgreeing: s.minAgreeing,
   };
-  const event = eventAt(s, duration);
   let latency: ReferenceLatency | null = null;
   try {
     const t0 = monoSeconds();
+    // Seconds since t0 (both daemons' start) of the step or restart. The
+    // references' clock started earlier, at base.mono0 (before the servers and
+    // the capture): their step is that much earlier in t0's terms.
+    const placed = eventAt(s, duration);
+    const event = placed !== null && s.step !== undefined ? placed - (t0 - base.mono0) : placed;
     [ours, chrony] = await Promise.all([
       startOurs(oursDir, setup, {
         initialPoll: initialPoll ?? s.poll.min,
@@ -269,7 +273,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     return {
       scenario: s,
       duration,
-      event,
+      event: eventAt(s, duration),
       clock,
       references: served.servers,
       latency,
@@ -288,7 +292,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
 const results: ScenarioResult[] = [];
 console.log(
   `accuracy bench: ${selected.map((s) => s.name).join(", ")}; ${duration} s each; sample every ${sampleMs} ms ` +
-    `(every ${denseMs} ms for the first ${denseFor} s, for the convergence times); ` +
+    `(every ${denseMs} ms for the first ${denseFor} s and after a step or restart, for the convergence times); ` +
     `our initial-poll-interval ${initialPoll ?? "= the scenario's minimum poll"}; seed ${seed}` +
     (noChrony ? `\nchrony skipped: ${noChrony}` : "") +
     (noCapture ? `\nreference latency capture skipped: ${noCapture}` : ""),

@@ -184,13 +184,14 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     let restarted = s.restartAt === undefined;
     for (const [k, { at, dense }] of ticks(event).entries()) {
       const tick = t0 + at;
+      if (monoSeconds() > tick + 0.05) continue; // fell behind: skip
+      await sleepUntil(tick);
       if (!restarted && event !== null && at >= event) {
         restarted = true;
         process.stderr.write("(restart)");
+        // Both stopped at the event's tick; sampled again at once.
         await Promise.all([daemon.restart(), chronyd?.restart()]);
       }
-      if (monoSeconds() > tick + 0.05) continue; // fell behind: skip
-      await sleepUntil(tick);
       const exited = daemon.process().exitStatus();
       if (exited) {
         throw new Error(`ntp-daemon exited (${JSON.stringify(exited)}):\n${daemon.output()}`);

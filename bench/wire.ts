@@ -119,7 +119,24 @@ export async function measureT3ToWire(o: WireOptions): Promise<WireSamples> {
 
 /** Samples (frame time - T3, us) from a pcapng capture of NTP replies. */
 export function t3ToWire(pcapng: Buffer): { us: number[]; unreadable: number } {
-  const us: number[] = [];
+  const { frames, unreadable } = ntpFrames(pcapng);
+  const us = frames.map(({ frameNs, ntp }) => {
+    const t3Sec = BigInt(ntp.readUInt32BE(40)) - NTP_UNIX_OFFSET;
+    const t3Ns = (BigInt(ntp.readUInt32BE(44)) * 1_000_000_000n) >> 32n;
+    return Number(frameNs - (t3Sec * 1_000_000_000n + t3Ns)) / 1000;
+  });
+  return { us, unreadable };
+}
+
+/**
+ * The NTP messages (48 octets or more) of a pcapng capture, each with its
+ * frame's time stamp (Unix nanoseconds); frames that are not are counted.
+ */
+export function ntpFrames(pcapng: Buffer): {
+  frames: { frameNs: bigint; ntp: Buffer }[];
+  unreadable: number;
+} {
+  const frames: { frameNs: bigint; ntp: Buffer }[] = [];
   let unreadable = 0;
   // Per interface (in IDB order): link type and time stamp units per second.
   const ifaces: { linkType: number; unitsPerSec: bigint }[] = [];
@@ -156,16 +173,11 @@ export function t3ToWire(pcapng: Buffer): { us: number[]; unreadable: number } {
       const data = pcapng.subarray(off + 28, off + 28 + capLen);
       const ntp = iface ? ntpPayload(data, iface.linkType) : undefined;
       if (!iface || !ntp || ntp.length < 48) unreadable++;
-      else {
-        const frameNs = (ts * 1_000_000_000n) / iface.unitsPerSec;
-        const t3Sec = BigInt(ntp.readUInt32BE(40)) - NTP_UNIX_OFFSET;
-        const t3Ns = (BigInt(ntp.readUInt32BE(44)) * 1_000_000_000n) >> 32n;
-        us.push(Number(frameNs - (t3Sec * 1_000_000_000n + t3Ns)) / 1000);
-      }
+      else frames.push({ frameNs: (ts * 1_000_000_000n) / iface.unitsPerSec, ntp });
     }
     off += len;
   }
-  return { us, unreadable };
+  return { frames, unreadable };
 }
 
 /** The UDP payload of a captured frame (Ethernet as on lo, or Linux cooked), or undefined. */

@@ -1,5 +1,7 @@
-// The two daemons under test, each a client of the same test server, and how
-// their current estimate of (true time − system clock) is read.
+// The two daemons under test, each a client of the same reference servers
+// (same poll range, same minimum of agreeing sources), how their current
+// estimate of (true time − system clock) is read, which sources they use, and
+// how they are restarted.
 //
 // ntpd-ts: `ntp-daemon -c CONFIG --no-clock-control`. The observation socket's
 // `system.offset` is the estimate at the discipline's LAST UPDATE (it stays
@@ -24,15 +26,38 @@
 // `Last offset` is only the residual of the last update (µs once locked),
 // not the estimate. `Frequency` "F ppm slow" is +F ppm in our sign (the
 // system clock runs slow), "fast" is −F.
+//
+// Which sources are in use: ours from the observation's `sources[].selected`
+// (read with the estimate), chrony from `chronyc sources` ('*' selected, '+'
+// combined), read only when a scenario has a falseticker (chronyc is not free).
+//
+// Restart: ours is stopped (SIGTERM) and started again with the same config;
+// it keeps no state across restarts. chronyd likewise, keeping its driftfile
+// (written at exit) as a real installation does. With -x chronyd never
+// corrected the system clock, so both start over from the full offset.
 import { writeFile } from "node:fs/promises";
 import { readObservation } from "../../src/cli/observation-client.js";
-import { startChronyClient, type Chrony } from "../../test/helpers/chrony.js";
+import { startChrony, type Chrony } from "../../test/helpers/chrony.js";
 import { spawnProcess, type Spawned } from "../../test/helpers/process.js";
 import type { TempDir } from "../../test/helpers/tmp.js";
 import { monoSeconds } from "./server.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const DAEMON_ENTRY = `${root}src/cli/ntp-daemon.ts`;
+
+/** A reference as both daemons are told about it. */
+export interface SourceAddress {
+  address: string;
+  port: number;
+}
+
+/** What both daemons are configured with. */
+export interface ClientSetup {
+  sources: readonly SourceAddress[];
+  minPoll: number;
+  maxPoll: number;
+  minAgreeing: number;
+}
 
 export interface OurEstimate {
   /** Extrapolated to the instant asked for (s). */
@@ -42,61 +67,88 @@ export interface OurEstimate {
   frequency: number;
 }
 
+/** How often a watched set of addresses (the falsetickers) was in use. */
+export interface SelectionCount {
+  /** Reads (ours) or samples (chrony) that listed the sources. */
+  reads: number;
+  /** Of those, how many had a watched address in use. */
+  used: number;
+  /** Seconds since the daemon's first start of the first such read, or null. */
+  firstAt: number | null;
+}
+
 export interface OurDaemon {
-  readonly process: Spawned;
+  process(): Spawned;
   /** The estimate at CLOCK_MONOTONIC second `mono`, or null before the first update. */
   estimateAt(mono: number): OurEstimate | null;
-  /** "Jumped offset" lines logged so far. */
+  /** "Jumped offset" lines logged so far (all runs). */
   steps(): number;
-  /** "Slewing by" lines logged so far. */
+  /** "Slewing by" lines logged so far (all runs). */
   slews(): number;
   /** Observation reads that failed (after the socket first answered). */
   readErrors(): number;
+  selection(): SelectionCount;
+  /** Both runs' output (stdout and stderr). */
+  output(): string;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export function ourConfig(
   observationPath: string,
-  serverPort: number,
+  setup: ClientSetup,
   initialPoll: number,
 ): string {
+  const sources = setup.sources
+    .map(
+      (s) => `[[source]]
+mode = "server"
+address = "${s.address}:${s.port}"
+poll-interval-limits = { min = ${setup.minPoll}, max = ${setup.maxPoll} }
+initial-poll-interval = ${initialPoll}
+`,
+    )
+    .join("\n");
   return `[observability]
 log-level = "info"
 observation-path = "${observationPath}"
 
-[[source]]
-mode = "server"
-address = "127.0.0.1:${serverPort}"
-poll-interval-limits = { min = 0, max = 4 }
-initial-poll-interval = ${initialPoll}
-
+${sources}
 [synchronization]
-minimum-agreeing-sources = 1
+minimum-agreeing-sources = ${setup.minAgreeing}
 `;
 }
 
 export async function startOurs(
   dir: TempDir,
-  serverPort: number,
-  opts: { initialPoll: number; pollMs: number },
+  setup: ClientSetup,
+  opts: { initialPoll: number; pollMs: number; watch: readonly string[]; t0: number },
 ): Promise<OurDaemon> {
   const observationPath = dir.file("observe");
   const configPath = dir.file("ntp.toml");
-  await writeFile(configPath, ourConfig(observationPath, serverPort, opts.initialPoll));
-  const proc = await spawnProcess(
-    process.execPath,
-    ["--import", "tsx", DAEMON_ENTRY, "-c", configPath, "--no-clock-control"],
-    { cwd: root, name: "ntp-daemon" },
-  );
+  await writeFile(configPath, ourConfig(observationPath, setup, opts.initialPoll));
+  const spawn = () =>
+    spawnProcess(
+      process.execPath,
+      ["--import", "tsx", DAEMON_ENTRY, "-c", configPath, "--no-clock-control"],
+      { cwd: root, name: "ntp-daemon" },
+    );
+  let proc = await spawn();
+  let earlierOutput = "";
   let current: { offset: number; frequency: number; since: number } | null = null;
   let answered = false;
   let errors = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
+  const selection: SelectionCount = { reads: 0, used: 0, firstAt: null };
+  // Bumped by restart(): a read that was in flight then is the old daemon's.
+  let generation = 0;
   const poll = async () => {
     const asked = monoSeconds();
+    const readFor = generation;
     try {
       const o = await readObservation(observationPath, { timeoutMs: 1000 });
+      if (readFor !== generation) throw new Error("read from before the restart");
       answered = true;
       const { offset, frequency } = o.system;
       if (offset !== undefined) {
@@ -106,15 +158,24 @@ export async function startOurs(
           current = { offset, frequency: f, since: (asked + monoSeconds()) / 2 };
         }
       }
+      if (opts.watch.length > 0 && o.sources.length > 0) {
+        selection.reads++;
+        const host = (a: string) => a.slice(0, a.lastIndexOf(":"));
+        if (o.sources.some((s) => s.selected === true && opts.watch.includes(host(s.address)))) {
+          selection.used++;
+          selection.firstAt ??= asked - opts.t0;
+        }
+      }
     } catch {
       if (answered) errors++;
     }
     if (!stopped) timer = setTimeout(() => void poll(), opts.pollMs);
   };
   void poll();
-  const count = (re: RegExp) => (proc.output().match(re) ?? []).length;
+  const output = () => earlierOutput + proc.output();
+  const count = (re: RegExp) => (output().match(re) ?? []).length;
   return {
-    process: proc,
+    process: () => proc,
     estimateAt(mono) {
       if (current === null) return null;
       return {
@@ -126,6 +187,16 @@ export async function startOurs(
     steps: () => count(/Jumped offset/g),
     slews: () => count(/Slewing by/g),
     readErrors: () => errors,
+    selection: () => selection,
+    output,
+    async restart() {
+      await proc.stop(3000);
+      earlierOutput += proc.output() + "\n---- restarted ----\n";
+      generation++;
+      current = null;
+      answered = false;
+      proc = await spawn();
+    },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
@@ -147,23 +218,38 @@ export function parseChronyTracking(
   };
 }
 
+/** chronyd's config lines for `setup` (startChrony adds the per-instance ones). */
+export function chronyConfig(setup: ClientSetup): string[] {
+  return [
+    "port 0",
+    "bindacqaddress 127.0.0.1",
+    ...setup.sources.map(
+      (s) =>
+        `server ${s.address} port ${s.port} iburst minpoll ${setup.minPoll} maxpoll ${setup.maxPoll}`,
+    ),
+    `minsources ${setup.minAgreeing}`,
+  ];
+}
+
 export interface ChronyDaemon {
-  readonly chrony: Chrony;
   /** Reads tracking now; `at` is the CLOCK_MONOTONIC midpoint of the request. */
   sample(): Promise<{ at: number; estimate: number; frequency: number; synced: boolean } | null>;
+  selection(): SelectionCount;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startChronyDaemon(dir: TempDir, serverPort: number): Promise<ChronyDaemon> {
-  const chrony = await startChronyClient({
-    serverPort,
-    sourceOptions: "iburst minpoll 0 maxpoll 4",
-    dir,
-    name: "chronyd -x",
-  });
+export async function startChronyDaemon(
+  dir: TempDir,
+  setup: ClientSetup,
+  opts: { watch: readonly string[]; t0: number },
+): Promise<ChronyDaemon> {
+  const start = () => startChrony({ config: chronyConfig(setup), dir, name: "chronyd -x" });
+  let chrony: Chrony | null = await start();
+  const selection: SelectionCount = { reads: 0, used: 0, firstAt: null };
   return {
-    chrony,
     async sample() {
+      if (chrony === null) return null;
       const before = monoSeconds();
       let t: Record<string, string>;
       try {
@@ -172,6 +258,20 @@ export async function startChronyDaemon(dir: TempDir, serverPort: number): Promi
         return null;
       }
       const at = (before + monoSeconds()) / 2;
+      if (opts.watch.length > 0) {
+        try {
+          const sources = await chrony.sources();
+          selection.reads++;
+          if (
+            sources.some((s) => (s.state === "*" || s.state === "+") && opts.watch.includes(s.name))
+          ) {
+            selection.used++;
+            selection.firstAt ??= at - opts.t0;
+          }
+        } catch {
+          // counted as not read
+        }
+      }
       const parsed = parseChronyTracking(t);
       if (parsed === null) return null;
       // Before its first update chronyd reports reference id 0 and leap status
@@ -179,6 +279,15 @@ export async function startChronyDaemon(dir: TempDir, serverPort: number): Promi
       const synced = (t["Leap status"] ?? "") !== "Not synchronised";
       return { at, ...parsed, synced };
     },
-    stop: () => chrony.stop(),
+    selection: () => selection,
+    async restart() {
+      const old = chrony;
+      chrony = null;
+      await old?.stop();
+      chrony = await start();
+    },
+    async stop() {
+      await chrony?.stop();
+    },
   };
 }

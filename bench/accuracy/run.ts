@@ -1,53 +1,61 @@
 // `npm run bench:accuracy`: how well our clock discipline tracks a clock whose
-// offset from the system clock is KNOWN, side by side with chrony.
+// offset from the system clock is KNOWN, side by side with chrony, in every
+// condition of issue #11.
 //
-// Per scenario (scenarios.ts: constant offset, drift, jitter) a test NTP
-// server on 127.0.0.1 (server.ts: our real server core, local stratum 1)
-// serves system time + offset(t). Our daemon (--no-clock-control, one
-// [[source]], minimum-agreeing-sources = 1, poll 2^0..2^4 s) and `chronyd -x`
-// (minpoll 0 maxpoll 4 iburst) are started against it AT THE SAME TIME and
-// both estimates of (true time − system clock) are sampled every second
-// (daemons.ts says exactly what is read and why) and compared with offset(t);
-// during the first 10 s every 200 ms as well, so the convergence times are
-// resolved finer than a second (those extra samples count for convergence
-// only, not for the error figures).
+// Per scenario (scenarios.ts: clean, jitter, spikes, fast, slow, fast-spikes,
+// step, falseticker, loss, asymmetry, poll, restart) reference servers on
+// 127.0.0.11, .12, ... (server.ts: our real server core, local stratum 1)
+// serve system time + offset(t) through an emulated path (delays per
+// direction, jitter, spikes, loss). Our daemon (--no-clock-control) and
+// `chronyd -x` get the same sources, poll range and minimum of agreeing
+// sources, are started AT THE SAME TIME, and both estimates of (true time −
+// system clock) are sampled every second (daemons.ts says exactly what is
+// read and why) and compared with offset(t); during the first 10 s, and the
+// 10 s after a step or restart, every 200 ms as well, so the convergence
+// times are resolved finer than a second (those extra samples count for
+// convergence only, not for the error figures).
 //
 // Reported per scenario and daemon: time from start until the error stays
-// within 1 ms and within 100 µs for the rest of the run; mean (bias), RMS,
-// p95 and max error after convergence (common window: from the later of the
+// within 1 ms and within 100 µs for the rest of the run (for a step or a
+// restart: until that event, and again from it on, "back≤"); median, p95 and
+// max |error| and the mean (bias) over a common window (from the later of the
 // two 1 ms convergence times, or the second half of the run if one never
-// converged); the final frequency estimate against the truth; steps our
-// discipline applied to its virtual clock ("Jumped offset" lines); then the
-// ratios ours/chrony. "ntpd-ts raw" is our published system.offset as is,
-// without extrapolating it from its update time with system.frequency.
+// converged; it includes a step's or restart's transient); the final
+// frequency estimate against the truth; how often a falseticker was in use;
+// steps our discipline applied to its virtual clock; then ratios ours/chrony.
+// "ntpd-ts raw" is our published system.offset as is, without extrapolating it
+// from its update time with system.frequency.
 //
-// Note: on loopback both daemons also see the path's small residual asymmetry
-// (user-space send of the reply vs kernel receive timestamps, ~10-40 µs), so
-// neither error goes to zero; it is the same server for both.
+// And the reference's own quality (it must not be the noise): how late its
+// replies reached the wire after their scheduled departure, from a capture on
+// lo (capture.ts), and in process.
 //
-//   npm run bench:accuracy -- [--quick] [--duration S] [--scenarios constant,drift,jitter]
-//                             [--seed N] [--initial-poll N] [--json FILE]
+//   npm run bench:accuracy -- [--quick] [--duration S] [--scenarios clean,jitter,...]
+//                             [--seed N] [--initial-poll N] [--json FILE] [--no-capture]
 //                             [--sample-ms 1000] [--dense-ms 200] [--dense-for 10]
 //                             [--observation-poll-ms 100]
 //
-// --initial-poll sets our source's initial-poll-interval (default 0, so that
-// like chrony's minpoll it starts at the bottom of the 0..4 range; ntpd-rs's
-// default, 4, would make our daemon poll every 16 s straight after its
-// start-up burst).
+// --initial-poll sets our sources' initial-poll-interval (default: the
+// scenario's minimum poll, where chrony starts too; ntpd-rs's default, 4,
+// would make our daemon poll every 16 s straight after its start-up burst).
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { chronyUnavailable } from "../../test/helpers/chrony.js";
 import { makeTempDir } from "../../test/helpers/tmp.js";
-import { startChronyDaemon, startOurs, type ChronyDaemon, type OurDaemon } from "./daemons.js";
-import { SCENARIOS, type Scenario } from "./scenarios.js";
-import { monoSeconds, startTestServer } from "./server.js";
+import { captureUnavailable, startCapture, type ReferenceLatency } from "./capture.js";
 import {
-  convergenceTime,
-  errorStats,
-  finalFrequency,
-  type ErrorStats,
-  type Sample,
-} from "./stats.js";
+  startChronyDaemon,
+  startOurs,
+  type ChronyDaemon,
+  type ClientSetup,
+  type OurDaemon,
+  type SelectionCount,
+} from "./daemons.js";
+import { report, summary, type DaemonResult, type ScenarioResult } from "./report.js";
+import { eventAt, referenceClock, SCENARIOS, truthAt, type Scenario } from "./scenarios.js";
+import { startReferences, type References } from "./references.js";
+import { monoSeconds, TimeBase } from "./server.js";
+import { convergenceTime, errorStats, finalFrequency, type Sample } from "./stats.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -55,19 +63,20 @@ const { values: args } = parseArgs({
     duration: { type: "string" },
     scenarios: { type: "string" },
     seed: { type: "string", default: "1" },
-    "initial-poll": { type: "string", default: "0" },
+    "initial-poll": { type: "string" },
     "sample-ms": { type: "string", default: "1000" },
     "observation-poll-ms": { type: "string", default: "100" },
     "dense-ms": { type: "string", default: "200" },
     "dense-for": { type: "string", default: "10" },
+    "no-capture": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
 
-const duration = Number(args.duration ?? (args.quick ? 35 : 120));
+const duration = Number(args.duration ?? (args.quick ? 40 : 110));
 const sampleMs = Number(args["sample-ms"]);
 const seed = Number(args.seed);
-const initialPoll = Number(args["initial-poll"]);
+const initialPoll = args["initial-poll"] === undefined ? null : Number(args["initial-poll"]);
 const pollMs = Number(args["observation-poll-ms"]);
 const denseMs = Number(args["dense-ms"]);
 const denseFor = Number(args["dense-for"]);
@@ -75,7 +84,7 @@ for (const [name, v] of Object.entries({
   duration,
   sampleMs,
   seed,
-  initialPoll,
+  initialPoll: initialPoll ?? 0,
   pollMs,
   denseMs,
   denseFor,
@@ -90,77 +99,106 @@ const selected = args.scenarios
     })
   : SCENARIOS;
 const noChrony = chronyUnavailable();
+const noCapture = args["no-capture"] ? "--no-capture" : captureUnavailable();
 
 const TH_1MS = 1e-3;
 const TH_100US = 100e-6;
-
-interface DaemonResult {
-  name: string;
-  samples: Sample[];
-  conv1ms: number | null;
-  conv100us: number | null;
-  window: number;
-  stats: ErrorStats | null;
-  finalFrequency: number | null;
-  steps: number | null;
-  slews: number | null;
-}
-
-interface ScenarioResult {
-  scenario: Scenario;
-  duration: number;
-  server: { replies: number; dropped: number; meanExtraDelay: number; socket: string };
-  /** Our daemon's log (stdout and stderr), for the JSON file. */
-  oursLog: string;
-  daemons: DaemonResult[];
-}
 
 function sleepUntil(mono: number): Promise<void> {
   const ms = (mono - monoSeconds()) * 1000;
   return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }
 
-async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
-  const server = await startTestServer(scenario, seed);
+/**
+ * The sampling grid (seconds from start): every denseMs during the first
+ * denseFor seconds and the denseFor seconds after the event (for the
+ * convergence times; those samples count for nothing else), every sampleMs
+ * otherwise.
+ */
+function ticks(event: number | null): { at: number; dense: boolean }[] {
+  const dense = (at: number) =>
+    at < denseFor || (event !== null && at >= event && at < event + denseFor);
+  const out: { at: number; dense: boolean }[] = [];
+  for (let i = 1; (i * denseMs) / 1000 <= duration + 1e-9; i++) {
+    const at = (i * denseMs) / 1000;
+    const regular = (i * denseMs) % sampleMs === 0;
+    if (regular || dense(at)) out.push({ at, dense: !regular });
+  }
+  return out;
+}
+
+async function runScenario(s: Scenario): Promise<ScenarioResult> {
+  const base = TimeBase.now();
+  const clock = referenceClock(s, duration);
+  const truthAtMono = (mono: number) => truthAt(clock, mono - base.mono0);
   const oursDir = await makeTempDir("ntpd-ts-accuracy-");
   const chronyDir = await makeTempDir("ntpd-ts-accuracy-chrony-");
+  let references: References;
+  try {
+    references = await startReferences(s, duration, base, seed, oursDir);
+  } catch (e) {
+    await oursDir.cleanup();
+    await chronyDir.cleanup();
+    throw e;
+  }
+  const { servers, falseAddresses } = references;
+  const capture =
+    noCapture === undefined
+      ? await startCapture(
+          servers.map((r) => r.port),
+          oursDir.file("reference.pcapng"),
+        )
+      : null;
   let ours: OurDaemon | null = null;
   let chrony: ChronyDaemon | null = null;
   const oursSamples: Sample[] = [];
   const rawSamples: Sample[] = [];
   const chronySamples: Sample[] = [];
+  const setup: ClientSetup = {
+    sources: servers.map((r) => ({ address: r.address, port: r.port })),
+    minPoll: s.poll.min,
+    maxPoll: s.poll.max,
+    minAgreeing: s.minAgreeing,
+  };
+  let latency: ReferenceLatency | null = null;
   try {
     const t0 = monoSeconds();
+    // Seconds since t0 (both daemons' start) of the step or restart. The
+    // references' clock started earlier, at base.mono0 (before the servers and
+    // the capture): their step is that much earlier in t0's terms.
+    const placed = eventAt(s, duration);
+    const event = placed !== null && s.step !== undefined ? placed - (t0 - base.mono0) : placed;
     [ours, chrony] = await Promise.all([
-      startOurs(oursDir, server.port, { initialPoll, pollMs }),
-      noChrony === undefined ? startChronyDaemon(chronyDir, server.port) : Promise.resolve(null),
+      startOurs(oursDir, setup, {
+        initialPoll: initialPoll ?? s.poll.min,
+        pollMs,
+        watch: falseAddresses,
+        t0,
+      }),
+      noChrony === undefined
+        ? startChronyDaemon(chronyDir, setup, { watch: falseAddresses, t0 })
+        : Promise.resolve(null),
     ]);
     const daemon = ours;
     const chronyd = chrony;
-    // The sampling grid: every denseMs during the first denseFor seconds (for
-    // the convergence times; those samples are left out of the error
-    // figures), then every sampleMs.
-    const ticks: { at: number; dense: boolean }[] = [];
-    for (let i = 1; (i * denseMs) / 1000 < Math.min(denseFor, duration) - 1e-9; i++) {
-      ticks.push({ at: (i * denseMs) / 1000, dense: (i * denseMs) % sampleMs !== 0 });
-    }
-    for (let k = 1; k * (sampleMs / 1000) <= duration; k++) {
-      const at = (k * sampleMs) / 1000;
-      if (at >= denseFor - 1e-9) ticks.push({ at, dense: false });
-    }
-    for (const [k, { at, dense }] of ticks.entries()) {
+    let restarted = s.restartAt === undefined;
+    for (const [k, { at, dense }] of ticks(event).entries()) {
       const tick = t0 + at;
       if (monoSeconds() > tick + 0.05) continue; // fell behind: skip
       await sleepUntil(tick);
-      const exited = daemon.process.exitStatus();
+      if (!restarted && event !== null && at >= event) {
+        restarted = true;
+        process.stderr.write("(restart)");
+        // Both stopped at the event's tick; sampled again at once.
+        await Promise.all([daemon.restart(), chronyd?.restart()]);
+      }
+      const exited = daemon.process().exitStatus();
       if (exited) {
-        throw new Error(
-          `ntp-daemon exited (${JSON.stringify(exited)}):\n${daemon.process.output()}`,
-        );
+        throw new Error(`ntp-daemon exited (${JSON.stringify(exited)}):\n${daemon.output()}`);
       }
       const now = monoSeconds();
       const e = daemon.estimateAt(now);
-      const truth = server.truthAtMono(now);
+      const truth = truthAtMono(now);
       const t = now - t0;
       const frequency = e?.frequency ?? null;
       oursSamples.push({ t, estimate: e?.estimate ?? null, truth, frequency, dense });
@@ -171,7 +209,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
           chronySamples.push({
             t: c.at - t0,
             estimate: c.synced ? c.estimate : null,
-            truth: server.truthAtMono(c.at),
+            truth: truthAtMono(c.at),
             frequency: c.synced ? c.frequency : null,
             dense,
           });
@@ -180,175 +218,85 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
       if (k % 20 === 0) process.stderr.write(".");
     }
     process.stderr.write("\n");
-    const steps = daemon.steps();
-    const slews = daemon.slews();
-    const results: DaemonResult[] = [];
-    const o1 = convergenceTime(oursSamples, TH_1MS);
-    const c1 = convergenceTime(chronySamples, TH_1MS);
+    // With a step or a restart, convergence from the start is judged on the
+    // samples before it, and again from the event on (back≤...).
+    const before = (samples: Sample[]) =>
+      event === null ? samples : samples.filter((x) => x.t < event);
+    const o1 = convergenceTime(before(oursSamples), TH_1MS);
+    const c1 = convergenceTime(before(chronySamples), TH_1MS);
     // Common window for the error figures.
     const window =
       o1 !== null && (chronyd === null || c1 !== null) ? Math.max(o1, c1 ?? 0) : duration / 2;
+    const after = (th: number, samples: Sample[]) => {
+      if (event === null) return null;
+      const back = convergenceTime(samples, th, event);
+      return back === null ? null : back - event;
+    };
     const make = (
       name: string,
       samples: Sample[],
-      counts: { steps: number | null; slews: number | null },
-    ): DaemonResult => {
-      return {
-        name,
-        samples,
-        conv1ms: convergenceTime(samples, TH_1MS),
-        conv100us: convergenceTime(samples, TH_100US),
-        window,
-        // Chrony's sample of a tick is taken a few ms after ours.
-        stats: errorStats(samples, window - 0.25),
-        finalFrequency: finalFrequency(samples),
-        ...counts,
-      };
-    };
-    results.push(make("ntpd-ts", oursSamples, { steps, slews }));
-    if (chronyd) results.push(make("chrony", chronySamples, { steps: null, slews: null }));
-    results.push(make("ntpd-ts raw", rawSamples, { steps, slews }));
-    const st = server.stats();
+      counts: { steps: number | null; selection: SelectionCount | null },
+    ): DaemonResult => ({
+      name,
+      samples,
+      conv1ms: convergenceTime(before(samples), TH_1MS),
+      conv100us: convergenceTime(before(samples), TH_100US),
+      back1ms: after(TH_1MS, samples),
+      back100us: after(TH_100US, samples),
+      window,
+      // Chrony's sample of a tick is taken a few ms after ours.
+      stats: errorStats(samples, window - 0.25),
+      finalFrequency: finalFrequency(samples),
+      ...counts,
+    });
+    const selection = falseAddresses.length > 0;
+    const results: DaemonResult[] = [
+      make("ntpd-ts", oursSamples, {
+        steps: daemon.steps(),
+        selection: selection ? daemon.selection() : null,
+      }),
+    ];
+    if (chronyd) {
+      results.push(
+        make("chrony", chronySamples, {
+          steps: null,
+          selection: selection ? chronyd.selection() : null,
+        }),
+      );
+    }
+    results.push(make("ntpd-ts raw", rawSamples, { steps: daemon.steps(), selection: null }));
+    const oursLog = daemon.output();
+    await Promise.allSettled([ours.stop(), chrony?.stop()]);
+    ours = null;
+    chrony = null;
+    const served = await references.finish();
+    if (capture) latency = await capture.finish(new Map(served.departures), base);
     return {
-      scenario,
+      scenario: s,
       duration,
-      server: { ...st, socket: server.socketKind },
-      oursLog: daemon.process.output(),
+      event: eventAt(s, duration),
+      clock,
+      references: served.servers,
+      latency,
+      oursLog,
       daemons: results,
     };
   } finally {
     await Promise.allSettled([ours?.stop(), chrony?.stop()]);
-    server.close();
+    if (latency === null) await capture?.abort();
+    await references.stop();
     await oursDir.cleanup();
     await chronyDir.cleanup();
   }
 }
 
-// ---- output ----
-
-const us = (s: number | null | undefined) =>
-  s == null ? "-" : `${(s * 1e6).toFixed(s !== 0 && Math.abs(s) < 1e-5 ? 1 : 0)}`;
-const sec = (s: number | null) => (s == null ? "never" : s.toFixed(1));
-const ppm = (p: number | null) => (p == null ? "-" : p.toFixed(3));
-const ratio = (a: number | null | undefined, b: number | null | undefined) =>
-  a == null || b == null || b === 0 ? "-" : (a / b).toFixed(2);
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
-    )
-    .join("\n");
-}
-
-function report(r: ScenarioResult): string {
-  const s = r.scenario;
-  const lines: string[] = [];
-  lines.push(
-    `\n== ${s.name}: ${s.description}` +
-      `\n   truth = ${s.offset0 * 1e3} ms + ${s.ppm} ppm·t; ${r.duration} s; server replies ${r.server.replies}` +
-      (s.jitterMean > 0 ? `, mean extra delay ${us(r.server.meanExtraDelay)} µs` : "") +
-      `; error window from t = ${r.daemons[0]!.window.toFixed(1)} s`,
-  );
-  const rows = [
-    [
-      "daemon",
-      "conv≤1ms s",
-      "conv≤100µs s",
-      "mean µs",
-      "RMS µs",
-      "p95 µs",
-      "max µs",
-      "n",
-      `freq ppm (truth ${s.ppm})`,
-      "steps",
-      "slews",
-    ],
-  ];
-  for (const d of r.daemons) {
-    rows.push([
-      d.name,
-      sec(d.conv1ms),
-      sec(d.conv100us),
-      us(d.stats?.mean),
-      us(d.stats?.rms),
-      us(d.stats?.p95),
-      us(d.stats?.max),
-      String(d.stats?.count ?? 0),
-      ppm(d.finalFrequency),
-      d.steps == null ? "-" : String(d.steps),
-      d.slews == null ? "-" : String(d.slews),
-    ]);
-  }
-  lines.push(table(rows));
-  const ours = r.daemons.find((d) => d.name === "ntpd-ts")!;
-  const chrony = r.daemons.find((d) => d.name === "chrony");
-  if (chrony) {
-    lines.push(
-      `ours/chrony: conv≤1ms ${ratio(ours.conv1ms, chrony.conv1ms)}, conv≤100µs ${ratio(ours.conv100us, chrony.conv100us)}, ` +
-        `RMS ${ratio(ours.stats?.rms, chrony.stats?.rms)}, p95 ${ratio(ours.stats?.p95, chrony.stats?.p95)}, ` +
-        `max ${ratio(ours.stats?.max, chrony.stats?.max)}` +
-        (s.ppm !== 0
-          ? `, |freq error| ${ratio(
-              ours.finalFrequency == null ? null : Math.abs(ours.finalFrequency - s.ppm),
-              chrony.finalFrequency == null ? null : Math.abs(chrony.finalFrequency - s.ppm),
-            )}`
-          : ""),
-    );
-  }
-  return lines.join("\n");
-}
-
-function summary(results: ScenarioResult[]): string {
-  const rows = [
-    [
-      "scenario",
-      "RMS ours/chrony µs",
-      "p95 ours/chrony µs",
-      "conv≤100µs ours/chrony s",
-      "as accurate (RMS)",
-      "as fast (100µs)",
-    ],
-  ];
-  for (const r of results) {
-    const o = r.daemons.find((d) => d.name === "ntpd-ts")!;
-    const c = r.daemons.find((d) => d.name === "chrony");
-    const acc =
-      c?.stats && o.stats
-        ? o.stats.rms <= c.stats.rms
-          ? "yes"
-          : `no (${ratio(o.stats.rms, c.stats.rms)}x)`
-        : "-";
-    const fast =
-      c === undefined
-        ? "-"
-        : o.conv100us === null
-          ? "no (never)"
-          : c.conv100us === null || o.conv100us <= c.conv100us
-            ? "yes"
-            : `no (${ratio(o.conv100us, c.conv100us)}x)`;
-    rows.push([
-      r.scenario.name,
-      `${us(o.stats?.rms)} / ${us(c?.stats?.rms)}`,
-      `${us(o.stats?.p95)} / ${us(c?.stats?.p95)}`,
-      `${sec(o.conv100us)} / ${c ? sec(c.conv100us) : "-"}`,
-      acc,
-      fast,
-    ]);
-  }
-  return (
-    "\n== summary (goal: ntpd-ts at least as accurate as chrony and converging at least as fast)\n" +
-    table(rows)
-  );
-}
-
 const results: ScenarioResult[] = [];
 console.log(
   `accuracy bench: ${selected.map((s) => s.name).join(", ")}; ${duration} s each; sample every ${sampleMs} ms ` +
-    `(every ${denseMs} ms for the first ${denseFor} s, for the convergence times); ` +
-    `our initial-poll-interval ${initialPoll}; seed ${seed}` +
-    (noChrony ? `\nchrony skipped: ${noChrony}` : ""),
+    `(every ${denseMs} ms for the first ${denseFor} s and after a step or restart, for the convergence times); ` +
+    `our initial-poll-interval ${initialPoll ?? "= the scenario's minimum poll"}; seed ${seed}` +
+    (noChrony ? `\nchrony skipped: ${noChrony}` : "") +
+    (noCapture ? `\nreference latency capture skipped: ${noCapture}` : ""),
 );
 for (const s of selected) {
   process.stderr.write(`running ${s.name} (${duration} s) `);
@@ -358,6 +306,6 @@ for (const s of selected) {
 }
 console.log(summary(results));
 if (args.json) {
-  await writeFile(args.json, JSON.stringify({ duration, seed, initialPoll, results }, null, 2));
+  await writeFile(args.json, JSON.stringify({ duration, seed, initialPoll, results }));
   console.log(`\nsamples written to ${args.json}`);
 }

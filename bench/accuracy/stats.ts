@@ -19,18 +19,25 @@ export interface ErrorStats {
   /** Mean signed error (estimate − truth), s: the bias. */
   mean: number;
   rms: number;
+  /** Median |error|. */
+  median: number;
   p95: number;
   max: number;
 }
 
 /**
- * Seconds (since start) of the first sample from which every later sample is
- * within `threshold` of the truth ("converged and stayed"), or null if the
- * last sample is not.
+ * Seconds (since start) of the first sample at or after `from` from which
+ * every later sample is within `threshold` of the truth ("converged and
+ * stayed"), or null if the last sample is not.
  */
-export function convergenceTime(samples: readonly Sample[], threshold: number): number | null {
+export function convergenceTime(
+  samples: readonly Sample[],
+  threshold: number,
+  from = 0,
+): number | null {
   let since: number | null = null;
   for (const s of samples) {
+    if (s.t < from) continue;
     const ok = s.estimate !== null && Math.abs(s.estimate - s.truth) <= threshold;
     if (!ok) since = null;
     else if (since === null) since = s.t;
@@ -51,8 +58,20 @@ export function errorStats(samples: readonly Sample[], from: number): ErrorStats
   const abs = errors.map(Math.abs).sort((a, b) => a - b);
   const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
   const rms = Math.sqrt(errors.reduce((a, b) => a + b * b, 0) / errors.length);
-  const p95 = abs[Math.min(abs.length - 1, Math.ceil(0.95 * abs.length) - 1)]!;
-  return { count: errors.length, mean, rms, p95, max: abs[abs.length - 1]! };
+  return {
+    count: errors.length,
+    mean,
+    rms,
+    median: nearestRank(abs, 0.5),
+    p95: nearestRank(abs, 0.95),
+    max: abs[abs.length - 1]!,
+  };
+}
+
+/** The q-quantile (0..1] of ascending `sorted` by nearest rank (NaN for none). */
+export function nearestRank(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** The last frequency estimate, or null. */

@@ -109,7 +109,8 @@ export class NativeAesSiv implements RekeyableAeadCipher {
   }
 
   clearKey(): void {
-    this.key.fill(0);
+    const own = this.key;
+    for (let i = 0; i < own.length; i++) own[i] = 0; // per request: a loop is cheaper than fill()
     this.keyed = false;
   }
 

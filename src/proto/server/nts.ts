@@ -71,7 +71,8 @@ export type NtsCheck = "ok" | "nak" | "malformed";
 /**
  * Random octets without allocation: copied from a pool refilled `poolSize`
  * octets at a time (one native call per ~100 NTS replies instead of several
- * per reply); each octet is handed out once and zeroed in the pool.
+ * per reply); each octet is handed out once and zeroed in the pool as it is
+ * copied (a loop: a TypedArray fill per call costs more than these few octets).
  */
 export function pooledRandomFill(poolSize = 4096): RandomFill {
   const pool = new Uint8Array(poolSize);
@@ -85,8 +86,10 @@ export function pooledRandomFill(poolSize = 4096): RandomFill {
       randomFillSync(pool);
       used = 0;
     }
-    for (let i = 0; i < length; i++) out[offset + i] = pool[used + i]!;
-    pool.fill(0, used, used + length); // handed out once: not kept in the pool
+    for (let i = 0; i < length; i++) {
+      out[offset + i] = pool[used + i]!;
+      pool[used + i] = 0; // handed out once: not kept in the pool
+    }
     used += length;
   };
 }
@@ -130,9 +133,11 @@ export class NtsRequestHandler {
   }
 
   /**
-   * Checks the NTS request `request` (scanned into `scan`, which found an
-   * authenticator) with `keySet`. On "ok" the handler keeps the cookie's keys
-   * for writeAuthenticator. Never throws.
+   * Checks the NTS request in `request` (scanned into `scan`, which found an
+   * authenticator) with `keySet`. `request` may be longer than the datagram
+   * (the socket's buffer): only the fields the scan found are read, and it
+   * bounded them within the datagram. On "ok" the handler keeps the cookie's
+   * keys for layoutAuthenticator. Never throws.
    */
   check(request: Uint8Array, scan: NtsFieldScanner, keySet: KeySet): NtsCheck {
     this.release();
@@ -312,14 +317,21 @@ export class NtsRequestHandler {
     return verdict;
   }
 
-  /** Forgets (and overwrites) the keys and plaintexts of the last request. */
+  /**
+   * Forgets (and overwrites) the keys and plaintexts of the last request. The
+   * S2C cipher holds no key here (finishReply keys it for its seal and clears
+   * it). Loops, not TypedArray fills: per request, the fills' fixed cost was
+   * more than the few octets they clear.
+   */
   release(): void {
     const session = this.session;
     if (session !== null) {
       session.c2s.clearKey();
-      session.s2c.clearKey();
-      this.cookiePlaintext.fill(0);
-      this.plaintext.fill(0, 0, this.plaintextLength);
+      const cookie = this.cookiePlaintext;
+      const used = cookiePlaintextLength(aeadKeyLength(this.aeadId)!);
+      for (let i = 0; i < used; i++) cookie[i] = 0;
+      const plaintext = this.plaintext;
+      for (let i = 0; i < this.plaintextLength; i++) plaintext[i] = 0;
     }
     this.plaintextLength = 0;
     this.session = null;

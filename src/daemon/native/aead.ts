@@ -20,6 +20,7 @@ import {
   type AeadProvider,
   type RekeyableAeadCipher,
 } from "../../proto/crypto/aead.js";
+import { RangeAead } from "../../proto/crypto/aead-ranges.js";
 import { TS_AEAD, aeadKeyLength } from "../../proto/crypto/registry.js";
 import type { NtsCryptoProvider } from "../../proto/server/nts-crypto.js";
 import { getAddon } from "./addon.js";
@@ -39,8 +40,12 @@ function nativeKeyLength(id: AeadId): number {
   return keyLength;
 }
 
-/** What both native ciphers share: everything but where their key is. */
-abstract class NativeSiv implements AeadCipher {
+/**
+ * What both native ciphers share: everything but where their key is. seal/open
+ * (AesSivCmac's: tag ‖ ciphertext; an empty nonce is a RangeError, or null on
+ * open) come from RangeAead.
+ */
+abstract class NativeSiv extends RangeAead {
   readonly nonceLength = NONCE_LENGTH;
   readonly tagLength = TAG_LENGTH;
   readonly keyLength: number;
@@ -49,50 +54,12 @@ abstract class NativeSiv implements AeadCipher {
     protected readonly addon: NativeAddon,
     readonly id: AeadId,
   ) {
+    super();
     this.keyLength = nativeKeyLength(id);
   }
 
   /** The addon's key argument: key bytes or a prepared key. Throws when there is none. */
   protected abstract keyArgument(): Uint8Array | object;
-
-  /** As AesSivCmac.seal (tag ‖ ciphertext). @throws RangeError for an empty nonce. */
-  seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    const out = new Uint8Array(TAG_LENGTH + plaintext.length);
-    this.sealInto(
-      nonce,
-      0,
-      nonce.length,
-      associatedData,
-      0,
-      associatedData.length,
-      plaintext,
-      0,
-      plaintext.length,
-      out,
-      0,
-    );
-    return out;
-  }
-
-  /** As AesSivCmac.open: null when it does not authenticate (or the nonce is empty). */
-  open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
-    if (ciphertext.length < TAG_LENGTH) return null;
-    const out = new Uint8Array(ciphertext.length - TAG_LENGTH);
-    const n = this.openInto(
-      nonce,
-      0,
-      nonce.length,
-      associatedData,
-      0,
-      associatedData.length,
-      ciphertext,
-      0,
-      ciphertext.length,
-      out,
-      0,
-    );
-    return n < 0 ? null : out;
-  }
 
   sealInto(
     nonce: Uint8Array,

@@ -26,7 +26,14 @@
 //
 //   node --import tsx bench/nts-handle.ts [--ms 60] [--rounds 7] [--sessions 8192]
 //        [--only plain,15-1,15-4,17-1,17-4,30-1,30-4] [--baseline DIR] [--aead native|ts]
-//        [--siv aesni|openssl] [--json]
+//        [--siv aesni|openssl] [--finish js|wire] [--json]
+//
+// --finish: how a reply is finished after handle(). js (default): finishReply, T3 and
+// the S2C seal in JavaScript (the fallback without the native socket); wire: as the
+// daemon's server task does with the native socket, the finish handed to the socket's
+// description (NativeReplyFinish.take) and not carried out, since the socket seals at
+// the flush (the seal's AES work is then not in the figure; its argument conversions
+// are not either, as the socket needs none).
 //
 // --siv: which native AES-SIV code this tree's addon runs (default: AES-NI where the
 // CPU has it); a --baseline tree keeps its own addon's default.
@@ -55,6 +62,7 @@ const { values: args } = parseArgs({
     baseline: { type: "string" },
     aead: { type: "string", default: "native" },
     siv: { type: "string" },
+    finish: { type: "string", default: "js" },
     json: { type: "boolean", default: false },
   },
   strict: true,
@@ -72,6 +80,10 @@ const burstMs = bounded("ms", args.ms, 5, 5000);
 const rounds = Math.round(bounded("rounds", args.rounds, 1, 99));
 const sessionCount = Math.round(bounded("sessions", args.sessions, 1, 65536));
 const only = args.only?.split(",") ?? null;
+if (args.finish !== "js" && args.finish !== "wire") {
+  console.error(`--finish must be js or wire, not ${args.finish}`);
+  process.exit(2);
+}
 const wanted = (tag: string): boolean => only === null || only.includes(tag);
 
 const ADDRESS = "192.0.2.10";
@@ -127,10 +139,28 @@ async function loadImpl(name: string, root: string, selectSiv: boolean): Promise
   const { NtpServerCore } = await load<ServerModule>("server/server.ts");
   // Since T3 moved out of the core (issue #8) a reply is handle() + finishReply();
   // a baseline from before that has no finish.ts and does it all in handle().
-  const finishReply = await load<FinishModule>("server/finish.ts").then(
+  const jsFinish = await load<FinishModule>("server/finish.ts").then(
     (m) => m.finishReply,
     () => null,
   );
+  // --finish wire: hand the finish over as the daemon does (falls back to finishReply
+  // for what the socket cannot seal, AEAD 30, as the daemon does too).
+  const wire =
+    args.finish === "wire"
+      ? new (
+          (await import(
+            pathToFileURL(resolve(root, "src/daemon/native/reply-finish.ts")).href
+          )) as typeof import("../src/daemon/native/reply-finish.js")
+        ).NativeReplyFinish()
+      : null;
+  const finishReply =
+    jsFinish === null
+      ? null
+      : wire === null
+        ? jsFinish
+        : (o: Uint8Array, f: Parameters<typeof jsFinish>[1], t: Parameters<typeof jsFinish>[2]) => {
+            if (!wire.take(f)) jsFinish(o, f, t);
+          };
   // SystemState moved from server/ to system/ (issue #10); a baseline may predate that.
   const { SystemStateCell, initialSystemState } = await load<StateModule>(
     "system/system-state.ts",

@@ -11,6 +11,7 @@
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
 //   UdpSocket                        kernel-timestamped UDP (see udp_socket.h)
 //   sivSeal / sivOpen (+ *Components) AES-SIV-CMAC on OpenSSL (see aes_siv_binding.cc)
+//   ntsOpenRequest / ntsSealCookie   an NTS request's cookie and authenticator in one call
 //   tcpListen(family, host, port, backlog)  a listening SO_REUSEPORT TCP fd (tcp_listen.cc)
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
@@ -33,7 +34,9 @@ namespace {
 // 7: sivPrepareKey, sivWipeKey, sivSealPrepared, sivOpenPrepared, sivImplementation
 // 8: UdpSocket setOnMessage(handler, reply, finish): T3 stamped and NTS sealed at the flush
 // 9: UdpSocket truncatedDatagrams
-constexpr int kAbiVersion = 9;
+// 10: sivSeal/sivOpen take a prepared key too (sivSealPrepared/sivOpenPrepared go);
+//     ntsOpenRequest, ntsSealCookie (the NTS server's cookie and authenticator work)
+constexpr int kAbiVersion = 10;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

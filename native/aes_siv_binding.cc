@@ -10,25 +10,51 @@
 //       to out[outOff, ...), in place allowed (out === ct, outOff === ctOff + 16).
 //       Returns false when it does not authenticate (the output range is then zeroed)
 //       or ctLen < 16.
+//     `key` is the key bytes (a Uint8Array of 32, 48 or 64 octets, set up on every call)
+//     or a prepared key (below).
 //   sivSealComponents(key, components[], pt) -> Uint8Array V ‖ C
 //   sivOpenComponents(key, components[], ct) -> Uint8Array | null
 //       RFC 5297 with 0 to 126 associated-data components; they allocate,
 //       for tests and one-off use.
 //   sivPrepareKey(key) -> handle; sivWipeKey(handle)
-//   sivSealPrepared(handle, ...) / sivOpenPrepared(handle, ...)
-//       A long-lived key set up once (aes_siv_prepared.h: the cookie master keys);
-//       the handle (an external) replaces the key argument of sivSeal/sivOpen. Its memory
-//       is wiped by sivWipeKey or, at the latest, when the handle is collected.
+//       A long-lived key set up once (aes_siv_prepared.h: the cookie master keys); the
+//       handle (an external) stands for the key bytes in sivSeal/sivOpen and the nts*
+//       functions. Its memory is wiped by sivWipeKey or, at the latest, when the handle
+//       is collected.
 //   sivImplementation([name]) -> "aesni" | "openssl"
 //       The code AES-SIV with 32- and 64-octet keys runs on (aes_siv_components.h);
 //       with a name, switches to it first when this CPU has it. For tests and benchmarks.
 //
+// The NTS server's per-request AEAD work in as few calls as it can (issue #8: each call
+// with a dozen arguments cost ~170 ns in conversions, more than the AES work), on a
+// scratch Uint8Array `io` of at least kNtsIoBytes that the caller owns
+// (src/daemon/native/nts-crypto.ts is the other side of this layout): 16 native-endian
+// u32 parameter words, then the cookie plaintext at kNtsCookieOffset, then the request's
+// plaintext at kNtsPlaintextOffset.
+//
+//   ntsOpenRequest(master, request, io) -> n >= 0 | -1 | -2
+//       Opens the cookie request[w0, ...) (RFC 8915 cookie as this server mints it: key
+//       id, u16 length, 16-octet nonce at +6, V ‖ C of w1 octets at +22, empty associated
+//       data) with the prepared master key into the cookie plaintext; -1 when it does not
+//       authenticate or is not 2 + 2 × w2 octets (u16 AEAD id ‖ S2C key ‖ C2S key, keys of
+//       w2 = 32 or 64 octets). Then opens the authenticator with the C2S key (AES-SIV with
+//       a 2 × 16- or 2 × 32-octet key): associated data request[0, w3), nonce
+//       request[w4, +w5), V ‖ C request[w6, +w7), into the request plaintext; -2 when it
+//       does not authenticate (or the nonce is empty, or w7 < 16). Else returns the
+//       plaintext length. The AEAD id in the cookie plaintext is the caller's to check.
+//   ntsSealCookie(primary, out, io) -> true
+//       Seals the cookie plaintext io[kNtsCookieOffset, +w9) as a cookie body at
+//       out[w8, ...): the nonce already at out[w8 + 6, +16), V ‖ C written at w8 + 22
+//       (empty associated data). The key id and length octets are the caller's.
+//
 // Bad arguments (not a Uint8Array, a range outside its array, a key that is not 32, 48
 // or 64 octets) throw TypeError/RangeError: they are programming errors, never input.
 // A zero-length range is not looked at (its array and offset may be anything).
-// No allocation in sivSeal/sivOpen.
+// No allocation in sivSeal/sivOpen and the nts* functions.
 
 #include "aes_siv_binding.h"
+
+#include <openssl/crypto.h>
 
 #include <cstring>
 
@@ -144,19 +170,13 @@ struct KeyArg {
   const siv::PreparedKey* prepared = nullptr;
 };
 
-// Unpacks the 12 arguments shared by sivSeal and sivOpen (and their prepared-key forms,
-// `prepared`). False with an exception pending.
-bool Unpack(napi_env env, napi_callback_info info, const char* name, bool prepared, KeyArg* key,
-            Range* ad, Range* nonce, Range* data, uint8_t** out, size_t* out_room) {
-  size_t argc = 12;
-  napi_value argv[12];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
-  if (argc < 12) {
-    Throw(env, false, name);
-    return false;
-  }
-  if (prepared) {
-    KeyBox* box = GetKeyBox(env, argv[0]);
+// Key bytes (a Uint8Array) or a prepared key (an external from sivPrepareKey). False with
+// an exception pending.
+bool GetKeyArg(napi_env env, napi_value value, KeyArg* key) {
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, value, &type) != napi_ok) return false;
+  if (type == napi_external) {
+    KeyBox* box = GetKeyBox(env, value);
     if (box == nullptr) {
       Throw(env, false, "AES-SIV: expected a key from sivPrepareKey");
       return false;
@@ -166,18 +186,40 @@ bool Unpack(napi_env env, napi_callback_info info, const char* name, bool prepar
       return false;
     }
     key->prepared = &box->key;
-  } else {
-    size_t key_size = 0;
-    if (!GetBytes(env, argv[0], &key->bytes.data, &key_size)) {
-      Throw(env, false, "AES-SIV key must be a Uint8Array");
-      return false;
-    }
-    key->bytes.len = key_size;
-    if (!IsKeyLength(key_size)) {
-      Throw(env, true, "AES-SIV-CMAC key must be 32, 48 or 64 octets");
-      return false;
-    }
+    return true;
   }
+  size_t key_size = 0;
+  if (!GetBytes(env, value, &key->bytes.data, &key_size)) {
+    Throw(env, false, "AES-SIV key must be a Uint8Array or a key from sivPrepareKey");
+    return false;
+  }
+  key->bytes.len = key_size;
+  if (!IsKeyLength(key_size)) {
+    Throw(env, true, "AES-SIV-CMAC key must be 32, 48 or 64 octets");
+    return false;
+  }
+  return true;
+}
+
+// A prepared key only (the nts* functions). False with an exception pending.
+const siv::PreparedKey* GetPreparedKey(napi_env env, napi_value value) {
+  KeyArg key;
+  if (!GetKeyArg(env, value, &key)) return nullptr;
+  if (key.prepared == nullptr) Throw(env, false, "AES-SIV: expected a key from sivPrepareKey");
+  return key.prepared;
+}
+
+// Unpacks the 12 arguments shared by sivSeal and sivOpen. False with an exception pending.
+bool Unpack(napi_env env, napi_callback_info info, const char* name, KeyArg* key, Range* ad,
+            Range* nonce, Range* data, uint8_t** out, size_t* out_room) {
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
+  if (argc < 12) {
+    Throw(env, false, name);
+    return false;
+  }
+  if (!GetKeyArg(env, argv[0], key)) return false;
   ArrayCache cache;
   int rc = GetRange(env, argv + 1, &cache, ad);
   if (rc == 0) rc = GetRange(env, argv + 4, &cache, nonce);
@@ -211,13 +253,12 @@ bool Overlaps(const uint8_t* a, size_t alen, const uint8_t* b, size_t blen) {
   return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
 }
 
-napi_value Seal(napi_env env, napi_callback_info info, bool prepared) {
+napi_value SivSeal(napi_env env, napi_callback_info info) {
   KeyArg key;
   Range ad, nonce, pt;
   uint8_t* out = nullptr;
   size_t room = 0;
-  if (!Unpack(env, info, "sivSeal takes 12 arguments", prepared, &key, &ad, &nonce, &pt, &out,
-              &room)) {
+  if (!Unpack(env, info, "sivSeal takes 12 arguments", &key, &ad, &nonce, &pt, &out, &room)) {
     return nullptr;
   }
   if (room < kTag + pt.len) return Throw(env, true, "sivSeal: output too small");
@@ -235,13 +276,12 @@ napi_value Seal(napi_env env, napi_callback_info info, bool prepared) {
   return Boolean(env, ok);
 }
 
-napi_value Open(napi_env env, napi_callback_info info, bool prepared) {
+napi_value SivOpen(napi_env env, napi_callback_info info) {
   KeyArg key;
   Range ad, nonce, ct;
   uint8_t* out = nullptr;
   size_t room = 0;
-  if (!Unpack(env, info, "sivOpen takes 12 arguments", prepared, &key, &ad, &nonce, &ct, &out,
-              &room)) {
+  if (!Unpack(env, info, "sivOpen takes 12 arguments", &key, &ad, &nonce, &ct, &out, &room)) {
     return nullptr;
   }
   if (ct.len < kTag) return Boolean(env, false);
@@ -260,13 +300,118 @@ napi_value Open(napi_env env, napi_callback_info info, bool prepared) {
   return Boolean(env, ok);
 }
 
-napi_value SivSeal(napi_env env, napi_callback_info info) { return Seal(env, info, false); }
-napi_value SivOpen(napi_env env, napi_callback_info info) { return Open(env, info, false); }
-napi_value SivSealPrepared(napi_env env, napi_callback_info info) {
-  return Seal(env, info, true);
+
+// The io layout of the nts* functions (src/daemon/native/nts-crypto.ts mirrors it).
+constexpr size_t kNtsWords = 16;
+constexpr size_t kNtsCookieOffset = kNtsWords * 4;
+constexpr size_t kNtsMaxCookiePlaintext = 2 + 2 * 64;
+constexpr size_t kNtsPlaintextOffset = kNtsCookieOffset + 132;
+constexpr size_t kNtsMaxPlaintext = 2048;
+constexpr size_t kNtsIoBytes = kNtsPlaintextOffset + kNtsMaxPlaintext;
+// The cookie as this server mints it: key id (4), length (2), nonce (16), V ‖ C.
+constexpr size_t kCookieNonceOffset = 6;
+constexpr size_t kCookieNonceLength = 16;
+constexpr size_t kCookieBodyOffset = 22;
+
+// [off, off + len) lies within [0, size).
+bool Within(size_t off, size_t len, size_t size) { return off <= size && len <= size - off; }
+
+// The io argument and its words; false with an exception pending.
+bool GetIo(napi_env env, napi_value value, uint8_t** io, const uint32_t** words) {
+  size_t size = 0;
+  if (!GetBytes(env, value, io, &size)) {
+    Throw(env, false, "nts: io must be a Uint8Array");
+    return false;
+  }
+  if (size < kNtsIoBytes || reinterpret_cast<uintptr_t>(*io) % alignof(uint32_t) != 0) {
+    Throw(env, true, "nts: io too small or misaligned");
+    return false;
+  }
+  *words = reinterpret_cast<const uint32_t*>(*io);
+  return true;
 }
-napi_value SivOpenPrepared(napi_env env, napi_callback_info info) {
-  return Open(env, info, true);
+
+napi_value Int32(napi_env env, int32_t value) {
+  napi_value result = nullptr;
+  napi_create_int32(env, value, &result);
+  return result;
+}
+
+napi_value NtsOpenRequest(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 3) return Throw(env, false, "ntsOpenRequest takes (master, request, io)");
+  const siv::PreparedKey* master = GetPreparedKey(env, argv[0]);
+  if (master == nullptr) return nullptr;
+  uint8_t* request = nullptr;
+  size_t size = 0;
+  if (!GetBytes(env, argv[1], &request, &size)) {
+    return Throw(env, false, "ntsOpenRequest: request must be a Uint8Array");
+  }
+  uint8_t* io = nullptr;
+  const uint32_t* w = nullptr;
+  if (!GetIo(env, argv[2], &io, &w)) return nullptr;
+  const size_t cookie = w[0], sealed = w[1], k = w[2];
+  const size_t ad_len = w[3], nonce_off = w[4], nonce_len = w[5], ct_off = w[6], ct_len = w[7];
+  if (!Within(cookie, kCookieBodyOffset + sealed, size) || sealed < kTag ||
+      sealed - kTag > kNtsMaxCookiePlaintext || (k != 32 && k != 64) || ad_len > size ||
+      !Within(nonce_off, nonce_len, size) || !Within(ct_off, ct_len, size) ||
+      (ct_len >= kTag && ct_len - kTag > kNtsMaxPlaintext)) {
+    return Throw(env, true, "ntsOpenRequest: a range is outside its array");
+  }
+  uint8_t* cookie_pt = io + kNtsCookieOffset;
+  const size_t cookie_pt_len = sealed - kTag;
+  const uint8_t* body = request + cookie + kCookieBodyOffset;
+  const uint8_t* cookie_parts[2] = {nullptr, request + cookie + kCookieNonceOffset};
+  const size_t cookie_lens[2] = {0, kCookieNonceLength};  // empty associated data, nonce
+  if (!master->Open(cookie_parts, cookie_lens, 2, body, body + kTag, cookie_pt_len, cookie_pt)) {
+    return Int32(env, -1);  // the output is zeroed
+  }
+  if (cookie_pt_len != 2 + 2 * k) {
+    OPENSSL_cleanse(cookie_pt, cookie_pt_len);  // authentic, but not the layout: keys unused
+    return Int32(env, -1);
+  }
+  if (nonce_len == 0 || ct_len < kTag) return Int32(env, -2);
+  const uint8_t* parts[2] = {request, request + nonce_off};
+  const size_t lens[2] = {ad_len, nonce_len};
+  const uint8_t* ct = request + ct_off;
+  const size_t pt_len = ct_len - kTag;
+  if (!siv::OpenComponents(cookie_pt + 2 + k, k, parts, lens, 2, ct, ct + kTag, pt_len,
+                           io + kNtsPlaintextOffset)) {
+    return Int32(env, -2);
+  }
+  return Int32(env, static_cast<int32_t>(pt_len));
+}
+
+napi_value NtsSealCookie(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 3) return Throw(env, false, "ntsSealCookie takes (primary, out, io)");
+  const siv::PreparedKey* primary = GetPreparedKey(env, argv[0]);
+  if (primary == nullptr) return nullptr;
+  uint8_t* out = nullptr;
+  size_t size = 0;
+  if (!GetBytes(env, argv[1], &out, &size)) {
+    return Throw(env, false, "ntsSealCookie: out must be a Uint8Array");
+  }
+  uint8_t* io = nullptr;
+  const uint32_t* w = nullptr;
+  if (!GetIo(env, argv[2], &io, &w)) return nullptr;
+  const size_t cookie = w[8], pt_len = w[9];
+  if (pt_len > kNtsMaxCookiePlaintext ||
+      !Within(cookie, kCookieBodyOffset + kTag + pt_len, size)) {
+    return Throw(env, true, "ntsSealCookie: a range is outside its array");
+  }
+  const uint8_t* parts[2] = {nullptr, out + cookie + kCookieNonceOffset};
+  const size_t lens[2] = {0, kCookieNonceLength};
+  uint8_t* body = out + cookie + kCookieBodyOffset;
+  if (Overlaps(io + kNtsCookieOffset, pt_len, body, kTag + pt_len)) {
+    return Throw(env, true, "ntsSealCookie: the cookie overlaps its plaintext");
+  }
+  return Boolean(env, primary->Seal(parts, lens, 2, io + kNtsCookieOffset, pt_len, body,
+                                    body + kTag));
 }
 
 void FinalizeKeyBox(napi_env, void* data, void*) { delete static_cast<KeyBox*>(data); }
@@ -427,8 +572,8 @@ void InitAesSiv(Napi::Env env, Napi::Object exports) {
                                    {"sivImplementation", SivImplementation},
                                    {"sivPrepareKey", SivPrepareKey},
                                    {"sivWipeKey", SivWipeKey},
-                                   {"sivSealPrepared", SivSealPrepared},
-                                   {"sivOpenPrepared", SivOpenPrepared}};
+                                   {"ntsOpenRequest", NtsOpenRequest},
+                                   {"ntsSealCookie", NtsSealCookie}};
   for (const Entry& e : kEntries) {
     napi_value fn = nullptr;
     if (napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.cb, nullptr, &fn) != napi_ok) {

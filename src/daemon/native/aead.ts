@@ -1,14 +1,18 @@
-// AES-SIV-CMAC (AEAD 15 and 17) on the addon's OpenSSL implementation
-// (native/aes_siv.cc), as an AeadProvider the daemon gives the server core.
-// AEAD 30 (AES-128-GCM-SIV) has no native implementation: it stays TypeScript.
+// AES-SIV-CMAC (AEAD 15 and 17) on the addon's implementation (native/aes_siv*.cc), as
+// an AeadProvider the daemon gives the server core, with the NTS request crypto that
+// goes with it (nts-crypto.ts). AEAD 30 (AES-128-GCM-SIV) has no native
+// implementation: it stays TypeScript.
 //
-// Two kinds of native cipher, neither allocating in sealInto/openInto:
-//   * create() (long-lived keys: the cookie master keys) prepares the key in the
-//     addon once (sivPrepareKey: on AES-NI the expanded schedules), wiped by
-//     dispose() (the key set calls it when a key rotates out) or when collected;
-//   * rekeyable() (the per-request session keys) is a key copy and nothing else:
-//     the addon sets the key up on every call (on AES-NI ~20 ns per schedule), so
-//     rekeying is a 32/64-octet copy.
+// Two kinds of native cipher, one class each over one shared base, neither allocating
+// in sealInto/openInto:
+//   * create() (long-lived keys: the cookie master keys) prepares the key in the addon
+//     once (sivPrepareKey: on AES-NI the expanded schedules), wiped by dispose() (the key
+//     set calls it when a key rotates out) or when collected;
+//   * rekeyable() (the per-request session keys) is a key copy and nothing else: the
+//     addon sets the key up on every call (on AES-NI ~20 ns per schedule), so rekeying is
+//     a 32/64-octet copy.
+// The addon's sivSeal/sivOpen take either the key bytes or the prepared key's handle, so
+// both kinds share the range methods; each says only what its key argument is.
 
 import {
   AeadId,
@@ -16,8 +20,11 @@ import {
   type AeadProvider,
   type RekeyableAeadCipher,
 } from "../../proto/crypto/aead.js";
+import { RangeAead } from "../../proto/crypto/aead-ranges.js";
 import { TS_AEAD, aeadKeyLength } from "../../proto/crypto/registry.js";
+import type { NtsCryptoProvider } from "../../proto/server/nts-crypto.js";
 import { getAddon } from "./addon.js";
+import { NativeNtsRequestCrypto } from "./nts-crypto.js";
 import type { NativeAddon } from "./types.js";
 
 const TAG_LENGTH = 16;
@@ -27,76 +34,107 @@ function isNativeId(id: AeadId): boolean {
   return id === AeadId.AES_SIV_CMAC_256 || id === AeadId.AES_SIV_CMAC_512;
 }
 
-// The whole-array seal/open of both native ciphers, on their sealInto/openInto:
-// one allocation, the result. The range methods (the server's per-request path)
-// stay each class's own: they differ in the key argument and addon function,
-// and sharing them would put a call or a function argument on every request.
-
-/** AeadCipher.seal on `cipher.sealInto` (AES-SIV output: tag ‖ ciphertext). */
-function sealWhole(
-  cipher: AeadCipher,
-  nonce: Uint8Array,
-  associatedData: Uint8Array,
-  plaintext: Uint8Array,
-): Uint8Array {
-  const out = new Uint8Array(TAG_LENGTH + plaintext.length);
-  cipher.sealInto(
-    nonce,
-    0,
-    nonce.length,
-    associatedData,
-    0,
-    associatedData.length,
-    plaintext,
-    0,
-    plaintext.length,
-    out,
-    0,
-  );
-  return out;
+function nativeKeyLength(id: AeadId): number {
+  const keyLength = isNativeId(id) ? aeadKeyLength(id) : null;
+  if (keyLength === null) throw new RangeError(`no native AES-SIV for AEAD ${id}`);
+  return keyLength;
 }
 
-/** AeadCipher.open on `cipher.openInto`: null when it does not authenticate. */
-function openWhole(
-  cipher: AeadCipher,
-  nonce: Uint8Array,
-  associatedData: Uint8Array,
-  ciphertext: Uint8Array,
-): Uint8Array | null {
-  if (ciphertext.length < TAG_LENGTH) return null;
-  const out = new Uint8Array(ciphertext.length - TAG_LENGTH);
-  const n = cipher.openInto(
-    nonce,
-    0,
-    nonce.length,
-    associatedData,
-    0,
-    associatedData.length,
-    ciphertext,
-    0,
-    ciphertext.length,
-    out,
-    0,
-  );
-  return n < 0 ? null : out;
-}
-
-/** One AES-SIV-CMAC key (32 or 64 octets) for the addon's sivSeal/sivOpen. */
-export class NativeAesSiv implements RekeyableAeadCipher {
+/**
+ * What both native ciphers share: everything but where their key is. seal/open
+ * (AesSivCmac's: tag ‖ ciphertext; an empty nonce is a RangeError, or null on
+ * open) come from RangeAead.
+ */
+abstract class NativeSiv extends RangeAead {
   readonly nonceLength = NONCE_LENGTH;
   readonly tagLength = TAG_LENGTH;
   readonly keyLength: number;
+
+  constructor(
+    protected readonly addon: NativeAddon,
+    readonly id: AeadId,
+  ) {
+    super();
+    this.keyLength = nativeKeyLength(id);
+  }
+
+  /** The addon's key argument: key bytes or a prepared key. Throws when there is none. */
+  protected abstract keyArgument(): Uint8Array | object;
+
+  sealInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    pt: Uint8Array,
+    ptOffset: number,
+    ptLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    const key = this.keyArgument();
+    if (nonceLength === 0) throw new RangeError("AES-SIV nonce must not be empty");
+    const ok = this.addon.sivSeal(
+      key,
+      ad,
+      adOffset,
+      adLength,
+      nonce,
+      nonceOffset,
+      nonceLength,
+      pt,
+      ptOffset,
+      ptLength,
+      out,
+      outOffset,
+    );
+    if (!ok) throw new Error("native AES-SIV seal failed (OpenSSL)");
+    return TAG_LENGTH + ptLength;
+  }
+
+  openInto(
+    nonce: Uint8Array,
+    nonceOffset: number,
+    nonceLength: number,
+    ad: Uint8Array,
+    adOffset: number,
+    adLength: number,
+    ct: Uint8Array,
+    ctOffset: number,
+    ctLength: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    const key = this.keyArgument();
+    if (nonceLength === 0 || ctLength < TAG_LENGTH) return -1;
+    const ok = this.addon.sivOpen(
+      key,
+      ad,
+      adOffset,
+      adLength,
+      nonce,
+      nonceOffset,
+      nonceLength,
+      ct,
+      ctOffset,
+      ctLength,
+      out,
+      outOffset,
+    );
+    return ok ? ctLength - TAG_LENGTH : -1;
+  }
+}
+
+/** One AES-SIV-CMAC key (32 or 64 octets), copied in and set up by the addon per call. */
+export class NativeAesSiv extends NativeSiv implements RekeyableAeadCipher {
   private readonly key: Uint8Array;
   private keyed = false;
 
-  constructor(
-    private readonly addon: NativeAddon,
-    readonly id: AeadId,
-  ) {
-    const keyLength = isNativeId(id) ? aeadKeyLength(id) : null;
-    if (keyLength === null) throw new RangeError(`no native AES-SIV for AEAD ${id}`);
-    this.keyLength = keyLength;
-    this.key = new Uint8Array(keyLength);
+  constructor(addon: NativeAddon, id: AeadId) {
+    super(addon, id);
+    this.key = new Uint8Array(this.keyLength);
   }
 
   setKey(key: Uint8Array, offset: number): void {
@@ -109,105 +147,27 @@ export class NativeAesSiv implements RekeyableAeadCipher {
   }
 
   clearKey(): void {
-    this.key.fill(0);
+    const own = this.key;
+    for (let i = 0; i < own.length; i++) own[i] = 0; // per request: a loop is cheaper than fill()
     this.keyed = false;
   }
 
-  /** As AesSivCmac.seal. @throws RangeError for an empty nonce. */
-  seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    return sealWhole(this, nonce, associatedData, plaintext);
-  }
-
-  /** As AesSivCmac.open: null when it does not authenticate (or the nonce is empty). */
-  open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
-    return openWhole(this, nonce, associatedData, ciphertext);
-  }
-
-  sealInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    pt: Uint8Array,
-    ptOffset: number,
-    ptLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
+  protected keyArgument(): Uint8Array {
     if (!this.keyed) throw new Error("native AES-SIV cipher used without a key");
-    if (nonceLength === 0) throw new RangeError("AES-SIV nonce must not be empty");
-    const ok = this.addon.sivSeal(
-      this.key,
-      ad,
-      adOffset,
-      adLength,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      pt,
-      ptOffset,
-      ptLength,
-      out,
-      outOffset,
-    );
-    if (!ok) throw new Error("native AES-SIV seal failed (OpenSSL)");
-    return TAG_LENGTH + ptLength;
-  }
-
-  openInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    ct: Uint8Array,
-    ctOffset: number,
-    ctLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    if (!this.keyed) throw new Error("native AES-SIV cipher used without a key");
-    if (nonceLength === 0 || ctLength < TAG_LENGTH) return -1;
-    const ok = this.addon.sivOpen(
-      this.key,
-      ad,
-      adOffset,
-      adLength,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ct,
-      ctOffset,
-      ctLength,
-      out,
-      outOffset,
-    );
-    return ok ? ctLength - TAG_LENGTH : -1;
+    return this.key;
   }
 }
 
 /** A long-lived AES-SIV-CMAC key prepared once in the addon (sivPrepareKey). */
-export class PreparedNativeAesSiv implements AeadCipher {
-  readonly nonceLength = NONCE_LENGTH;
-  readonly tagLength = TAG_LENGTH;
-  readonly keyLength: number;
+export class PreparedNativeAesSiv extends NativeSiv {
   private handle: object | null;
 
   /** @throws RangeError for an id without native AES-SIV or a key of the wrong length. */
-  constructor(
-    private readonly addon: NativeAddon,
-    readonly id: AeadId,
-    key: Uint8Array,
-  ) {
-    const keyLength = isNativeId(id) ? aeadKeyLength(id) : null;
-    if (keyLength === null) throw new RangeError(`no native AES-SIV for AEAD ${id}`);
-    if (key.length !== keyLength) {
-      throw new RangeError(`AEAD ${id} needs a ${keyLength}-octet key, got ${key.length}`);
+  constructor(addon: NativeAddon, id: AeadId, key: Uint8Array) {
+    super(addon, id);
+    if (key.length !== this.keyLength) {
+      throw new RangeError(`AEAD ${id} needs a ${this.keyLength}-octet key, got ${key.length}`);
     }
-    this.keyLength = keyLength;
     this.handle = addon.sivPrepareKey(key);
   }
 
@@ -217,83 +177,21 @@ export class PreparedNativeAesSiv implements AeadCipher {
     this.handle = null;
   }
 
-  seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    return sealWhole(this, nonce, associatedData, plaintext);
-  }
-
-  open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
-    return openWhole(this, nonce, associatedData, ciphertext);
-  }
-
-  sealInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    pt: Uint8Array,
-    ptOffset: number,
-    ptLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
+  /** The addon's handle of the key (for the nts* calls of nts-crypto.ts). */
+  keyArgument(): object {
     if (this.handle === null) throw new Error("native AES-SIV cipher used after dispose()");
-    if (nonceLength === 0) throw new RangeError("AES-SIV nonce must not be empty");
-    const ok = this.addon.sivSealPrepared(
-      this.handle,
-      ad,
-      adOffset,
-      adLength,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      pt,
-      ptOffset,
-      ptLength,
-      out,
-      outOffset,
-    );
-    if (!ok) throw new Error("native AES-SIV seal failed (OpenSSL)");
-    return TAG_LENGTH + ptLength;
-  }
-
-  openInto(
-    nonce: Uint8Array,
-    nonceOffset: number,
-    nonceLength: number,
-    ad: Uint8Array,
-    adOffset: number,
-    adLength: number,
-    ct: Uint8Array,
-    ctOffset: number,
-    ctLength: number,
-    out: Uint8Array,
-    outOffset: number,
-  ): number {
-    if (this.handle === null) throw new Error("native AES-SIV cipher used after dispose()");
-    if (nonceLength === 0 || ctLength < TAG_LENGTH) return -1;
-    const ok = this.addon.sivOpenPrepared(
-      this.handle,
-      ad,
-      adOffset,
-      adLength,
-      nonce,
-      nonceOffset,
-      nonceLength,
-      ct,
-      ctOffset,
-      ctLength,
-      out,
-      outOffset,
-    );
-    return ok ? ctLength - TAG_LENGTH : -1;
+    return this.handle;
   }
 }
 
+/** The addon's handle of `cipher`'s key when it is a prepared native one, else null. */
+function preparedKey(cipher: AeadCipher): object | null {
+  return cipher instanceof PreparedNativeAesSiv ? cipher.keyArgument() : null;
+}
+
 /** Native AES-SIV for AEAD 15 and 17, the TypeScript ciphers for the rest. */
-export function nativeAeadProvider(addon: NativeAddon): AeadProvider {
-  return Object.freeze({
+export function nativeAeadProvider(addon: NativeAddon): NtsCryptoProvider {
+  const provider: NtsCryptoProvider = Object.freeze({
     name: "native",
     create(id: AeadId, key: Uint8Array): AeadCipher {
       return isNativeId(id) ? new PreparedNativeAesSiv(addon, id, key) : TS_AEAD.create(id, key);
@@ -301,7 +199,11 @@ export function nativeAeadProvider(addon: NativeAddon): AeadProvider {
     rekeyable(id: AeadId): RekeyableAeadCipher {
       return isNativeId(id) ? new NativeAesSiv(addon, id) : TS_AEAD.rekeyable(id);
     },
+    requestCrypto() {
+      return new NativeNtsRequestCrypto(addon, provider, preparedKey);
+    },
   });
+  return provider;
 }
 
 let cachedDefault: AeadProvider | undefined;

@@ -71,7 +71,9 @@ export class NativeReplyFinish {
       w[Word.textLength] = finish.textLength;
       w[Word.tagOffset] = finish.tagOffset;
       w[Word.keyLength] = finish.keyLength;
-      this.bytes.set(finish.key.subarray(0, finish.keyLength), KEY_OFFSET);
+      const bytes = this.bytes;
+      const key = finish.key;
+      for (let i = 0; i < finish.keyLength; i++) bytes[KEY_OFFSET + i] = key[i]!; // no view
     } else {
       w[Word.keyLength] = 0;
     }

@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -229,17 +229,17 @@ export interface NativeAddon {
    * AES-SIV-CMAC (RFC 5297, NTS's AEAD 15/17; 48-octet keys too) with S2V components
    * [ad, nonce] over the plaintext `text`: out[outOff, +16) = V, out[outOff + 16,
    * + textLen) = C. In place allowed (out === text, textOff === outOff + 16), no other
-   * overlap. Allocates nothing. Throws
-   * RangeError for a key that is not 32/48/64 octets or a range outside its array;
-   * false only if OpenSSL fails.
+   * overlap. Allocates nothing. `key`: the key bytes (set up on every call) or a handle
+   * from sivPrepareKey. Throws RangeError for a key that is not 32/48/64 octets or a
+   * range outside its array, TypeError for a wiped handle; false only if OpenSSL fails.
    */
-  sivSeal(key: Uint8Array, ...operands: SivOperands): boolean;
+  sivSeal(key: Uint8Array | object, ...operands: SivOperands): boolean;
   /**
    * The inverse of sivSeal: text[textOff, + textLen) is V ‖ C; the plaintext (textLen −
    * 16 octets) goes to out[outOff, ...) (in place: out === text, outOff === textOff + 16).
    * false when it does not authenticate (output range zeroed) or textLen < 16.
    */
-  sivOpen(key: Uint8Array, ...operands: SivOperands): boolean;
+  sivOpen(key: Uint8Array | object, ...operands: SivOperands): boolean;
   /** RFC 5297 SIV-ENCRYPT with 0..126 associated-data components: V ‖ C (allocates). */
   sivSealComponents(key: Uint8Array, components: readonly Uint8Array[], pt: Uint8Array): Uint8Array;
   /** RFC 5297 SIV-DECRYPT: the plaintext, or null when it does not authenticate. */
@@ -254,17 +254,26 @@ export interface NativeAddon {
    */
   tcpListen(family: 4 | 6, host: string, port: number, backlog: number): number;
   /**
-   * A long-lived key (32, 48 or 64 octets, copied) set up once for sivSealPrepared /
-   * sivOpenPrepared: on AES-NI its schedules are expanded here. The handle's memory is
+   * A long-lived key (32, 48 or 64 octets, copied) set up once, for sivSeal / sivOpen
+   * and the nts* functions: on AES-NI its schedules are expanded here. The handle's memory is
    * wiped by sivWipeKey or when the handle is collected. Throws RangeError for a bad length.
    */
   sivPrepareKey(key: Uint8Array): object;
   /** Overwrites a prepared key now; using the handle afterwards throws TypeError. */
   sivWipeKey(handle: object): void;
-  /** sivSeal with a prepared key in place of the key bytes. */
-  sivSealPrepared(handle: object, ...operands: SivOperands): boolean;
-  /** sivOpen with a prepared key in place of the key bytes. */
-  sivOpenPrepared(handle: object, ...operands: SivOperands): boolean;
+  /**
+   * An NTS request's cookie and authenticator in one call (native/aes_siv_binding.cc):
+   * opens the cookie with the prepared master key into io's cookie plaintext, then the
+   * authenticator with the cookie's C2S key into io's plaintext, the ranges given in
+   * io's parameter words (src/daemon/native/nts-crypto.ts). The plaintext length, -1
+   * (cookie rejected) or -2 (authenticator rejected). Throws for ranges outside arrays.
+   */
+  ntsOpenRequest(master: object, request: Uint8Array, io: Uint8Array): number;
+  /**
+   * Seals io's cookie plaintext into a cookie body in `out` with the prepared primary
+   * key, its nonce already in place (nts-crypto.ts). True; throws for bad ranges.
+   */
+  ntsSealCookie(primary: object, out: Uint8Array, io: Uint8Array): boolean;
   /**
    * The code AES-SIV with 32- and 64-octet keys runs on: "aesni" (the CPU's AES
    * instructions, the default where available) or "openssl" (Node's OpenSSL EVP; always

@@ -1,8 +1,63 @@
-// sealInto/openInto (aead.ts) for ciphers whose work is done by whole-array
-// seal/open: the TypeScript implementations. They allocate the views and the
-// result, which the native ciphers avoid; the behaviour is the same.
+// The two adapters between the AEAD interface's whole-array methods (seal/open)
+// and its range methods (sealInto/openInto, aead.ts), one per direction:
+//   * WholeArrayAead: ranges on whole arrays, for ciphers whose work is done by
+//     seal/open (the TypeScript implementations). They allocate the views and
+//     the result, which the native ciphers avoid; the behaviour is the same.
+//   * RangeAead: whole arrays on ranges, for ciphers whose work is done by
+//     sealInto/openInto (the addon's, src/daemon/native/aead.ts): one
+//     allocation, the result.
 
 import type { AeadCipher, AeadId, RekeyableAeadCipher } from "./aead.js";
+
+/** The base of ciphers that implement sealInto/openInto: seal/open run them. */
+export abstract class RangeAead implements AeadCipher {
+  abstract readonly id: AeadId;
+  abstract readonly keyLength: number;
+  abstract readonly nonceLength: number;
+  abstract readonly tagLength: number;
+  // The range methods as aead.ts declares them, implemented by the subclass.
+  abstract sealInto(...range: Parameters<AeadCipher["sealInto"]>): number;
+  abstract openInto(...range: Parameters<AeadCipher["openInto"]>): number;
+
+  /** sealInto() into a new array of its output's length. */
+  seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.tagLength + plaintext.length);
+    this.sealInto(
+      nonce,
+      0,
+      nonce.length,
+      associatedData,
+      0,
+      associatedData.length,
+      plaintext,
+      0,
+      plaintext.length,
+      out,
+      0,
+    );
+    return out;
+  }
+
+  /** openInto() into a new array; null when it does not authenticate. */
+  open(nonce: Uint8Array, associatedData: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
+    if (ciphertext.length < this.tagLength) return null;
+    const out = new Uint8Array(ciphertext.length - this.tagLength);
+    const n = this.openInto(
+      nonce,
+      0,
+      nonce.length,
+      associatedData,
+      0,
+      associatedData.length,
+      ciphertext,
+      0,
+      ciphertext.length,
+      out,
+      0,
+    );
+    return n < 0 ? null : out;
+  }
+}
 
 /**
  * The base of the TypeScript ciphers: a subclass implements seal/open, and

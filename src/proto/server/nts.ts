@@ -20,25 +20,18 @@
 //
 // Per request this costs one cookie open (master key), the C2S open, one
 // cookie seal per new cookie (re-sealing the plaintext the request's cookie
-// opened to) and, in the finish after T3, the S2C seal: with the native
-// AES-SIV (the daemon's AeadProvider) and the native socket, three addon
-// calls here, the seal in the socket's flush, and no allocation. The session keys go into
-// two rekeyable ciphers per AEAD owned by the handler; everything else is
-// scratch owned by the handler too, zeroed by release().
+// opened to) and, in the finish after T3, the S2C seal: the AEAD work is
+// nts-crypto.ts's (with the daemon's native provider, one addon call for the
+// cookie and the authenticator, one per new cookie, the seal in the socket's
+// flush, and no allocation). Everything else is scratch owned by the handler,
+// zeroed by release().
 
 import { randomFillSync } from "node:crypto";
-import type { AeadId, AeadProvider, RekeyableAeadCipher } from "../crypto/aead.js";
+import type { AeadId, AeadProvider } from "../crypto/aead.js";
 import { TS_AEAD, aeadKeyLength } from "../crypto/registry.js";
 import { EXTENSION_FIELD_HEADER_LENGTH, ExtensionFieldReader } from "../packet/extension-fields.js";
-import { MAX_EXTENSION_FIELDS, MAX_NTP_PACKET_LENGTH } from "../packet/parse.js";
-import {
-  COOKIE_S2C_KEY_OFFSET,
-  MAX_COOKIE_PLAINTEXT_LENGTH,
-  cookieLength,
-  cookiePlaintextLength,
-  openCookieInto,
-  sealCookieInto,
-} from "../nts/cookie/cookie.js";
+import { MAX_EXTENSION_FIELDS } from "../packet/parse.js";
+import { COOKIE_S2C_KEY_OFFSET, cookieLength } from "../nts/cookie/cookie.js";
 import { MAX_COOKIES } from "../nts/cookie/stash.js";
 import type { KeySet, RandomFill } from "../nts/keyset/keyset.js";
 import {
@@ -48,13 +41,13 @@ import {
   authenticatorFieldLength,
   cookieFieldLength,
   hasRequiredNoncePadding,
-  openAuthenticatorInto,
   padded4,
   readAuthenticator,
   writeAuthenticatorFrame,
 } from "../nts/packet/fields.js";
 import type { NtsFieldScanner } from "../nts/packet/scan.js";
 import { FinishStep, tagPrecedesText, type ReplyFinish } from "./finish.js";
+import { requestCryptoFor, type NtsCryptoProvider, type NtsRequestCrypto } from "./nts-crypto.js";
 import type { ServerStats } from "./stats.js";
 
 /** Where the server reads the cookie master keys: once per NTS request. */
@@ -71,7 +64,8 @@ export type NtsCheck = "ok" | "nak" | "malformed";
 /**
  * Random octets without allocation: copied from a pool refilled `poolSize`
  * octets at a time (one native call per ~100 NTS replies instead of several
- * per reply); each octet is handed out once and zeroed in the pool.
+ * per reply); each octet is handed out once and zeroed in the pool as it is
+ * copied (a loop: a TypedArray fill per call costs more than these few octets).
  */
 export function pooledRandomFill(poolSize = 4096): RandomFill {
   const pool = new Uint8Array(poolSize);
@@ -85,16 +79,12 @@ export function pooledRandomFill(poolSize = 4096): RandomFill {
       randomFillSync(pool);
       used = 0;
     }
-    for (let i = 0; i < length; i++) out[offset + i] = pool[used + i]!;
-    pool.fill(0, used, used + length); // handed out once: not kept in the pool
+    for (let i = 0; i < length; i++) {
+      out[offset + i] = pool[used + i]!;
+      pool[used + i] = 0; // handed out once: not kept in the pool
+    }
     used += length;
   };
-}
-
-/** The two session ciphers of one AEAD, rekeyed for every request. */
-interface SessionCiphers {
-  readonly c2s: RekeyableAeadCipher;
-  readonly s2c: RekeyableAeadCipher;
 }
 
 export class NtsRequestHandler {
@@ -103,36 +93,33 @@ export class NtsRequestHandler {
   /** Value lengths of the slots, in order; slotCount of them are valid. */
   private readonly slots = new Int32Array(MAX_NEW_COOKIES);
   private slotCount = 0;
-  /** The request's cookie plaintext: AEAD id ‖ S2C key ‖ C2S key. */
-  private readonly cookiePlaintext = new Uint8Array(MAX_COOKIE_PLAINTEXT_LENGTH);
-  /** The request's encrypted extension fields, then the reply's. */
-  private readonly plaintext = new Uint8Array(MAX_NTP_PACKET_LENGTH);
-  private plaintextLength = 0;
-  /** Session ciphers by AEAD id, made on first use. */
-  private readonly sessions = new Map<number, SessionCiphers>();
+  /** The cookie, authenticator and new cookies' AEAD work, and its key material. */
+  private readonly crypto: NtsRequestCrypto;
   private keySet: KeySet | null = null;
-  private aeadId = -1;
-  private session: SessionCiphers | null = null;
   private readonly randomFill: RandomFill;
 
   /**
    * `stats.ntsCookiesWithheld` counts the new cookies that did not fit.
    * `random`: cookie and reply nonces (see pooledRandomFill; tests wrap a
    * seeded RandomBytes with fillFrom). `aead`: where ciphers come from (the
-   * daemon passes the native ones; the TypeScript ones by default).
+   * daemon passes the native ones, with their own request crypto; the
+   * TypeScript ones by default).
    */
   constructor(
     random: RandomFill,
     private readonly stats: ServerStats,
-    readonly aead: AeadProvider = TS_AEAD,
+    readonly aead: AeadProvider | NtsCryptoProvider = TS_AEAD,
   ) {
     this.randomFill = random;
+    this.crypto = requestCryptoFor(aead);
   }
 
   /**
-   * Checks the NTS request `request` (scanned into `scan`, which found an
-   * authenticator) with `keySet`. On "ok" the handler keeps the cookie's keys
-   * for writeAuthenticator. Never throws.
+   * Checks the NTS request in `request` (scanned into `scan`, which found an
+   * authenticator) with `keySet`. `request` may be longer than the datagram
+   * (the socket's buffer): only the fields the scan found are read, and it
+   * bounded them within the datagram. On "ok" the handler keeps the cookie's
+   * keys for layoutAuthenticator. Never throws.
    */
   check(request: Uint8Array, scan: NtsFieldScanner, keySet: KeySet): NtsCheck {
     this.release();
@@ -143,36 +130,20 @@ export class NtsRequestHandler {
       return "malformed";
     }
     if (scan.authenticatorCount !== 1 || scan.cookieCount !== 1) return "nak";
-    const cookie = this.cookiePlaintext;
-    const aeadId = openCookieInto(
-      keySet,
-      request,
-      scan.cookieValueOffset,
-      scan.cookieValueLength,
-      cookie,
-      this.aead,
-    );
-    if (aeadId < 0) {
-      cookie.fill(0); // an authentic cookie with unusable contents still held keys
-      return this.fail("nak");
-    }
-    const k = aeadKeyLength(aeadId)!; // openCookieInto returns only ids with keys
-    const session = this.sessionCiphers(aeadId as AeadId);
-    this.session = session; // from here on, release() clears the keys
-    this.aeadId = aeadId;
-    const c2s = session.c2s;
-    c2s.setKey(cookie, COOKIE_S2C_KEY_OFFSET + k);
-    const n = openAuthenticatorInto(request, view, c2s, this.plaintext, 0);
+    const crypto = this.crypto;
+    const n = crypto.open(keySet, request, scan.cookieValueOffset, scan.cookieValueLength, view);
     if (n < 0) return this.fail("nak");
-    this.plaintextLength = n;
-    if (!hasRequiredNoncePadding(view, c2s)) return this.fail("malformed");
+    this.keySet = keySet; // for layoutAuthenticator; release() forgets it
+    if (!hasRequiredNoncePadding(view, crypto.session(crypto.aeadId as AeadId).c2s)) {
+      return this.fail("malformed");
+    }
 
     let slots = 0;
     const count = Math.min(scan.slotCount, MAX_NEW_COOKIES);
     for (; slots < count; slots++) this.slots[slots] = scan.slotLengths[slots] ?? 0;
     if (n > 0) {
       const reader = this.reader;
-      reader.reset(this.plaintext, 0, n, false, MAX_EXTENSION_FIELDS);
+      reader.reset(crypto.plaintext, 0, n, false, MAX_EXTENSION_FIELDS);
       while (reader.next()) {
         const type = reader.type;
         if (type === NtsFieldType.Authenticator) return this.fail("malformed");
@@ -186,7 +157,6 @@ export class NtsRequestHandler {
       if (reader.error !== null) return this.fail("malformed");
     }
     this.slotCount = slots;
-    this.keySet = keySet;
     return "ok";
   }
 
@@ -210,9 +180,10 @@ export class NtsRequestHandler {
     finish: ReplyFinish,
   ): number {
     const keySet = this.keySet;
-    const session = this.session;
-    if (keySet === null || session === null) return -1; // no successful check()
-    const s2c = session.s2c;
+    if (keySet === null) return -1; // no successful check()
+    const crypto = this.crypto;
+    const aeadId = crypto.aeadId as AeadId;
+    const s2c = crypto.session(aeadId).s2c;
     const limit = Math.min(maxLength, out.length);
     const nonceLength = s2c.nonceLength;
     const tagLength = s2c.tagLength;
@@ -227,17 +198,17 @@ export class NtsRequestHandler {
     const textOffset = tagFirst ? sealedOffset + tagLength : sealedOffset;
     // The frame's length depends on how many cookies fit: count them first,
     // write the frame (which zeroes the body), then the cookies into it.
-    const cookies = withCookies ? this.countNewCookies(limit - bare) : 0;
-    const textLength = cookies * cookieFieldLength(cookieLength(this.aeadId as AeadId), true);
+    const cookies = withCookies ? this.countNewCookies(aeadId, limit - bare) : 0;
+    const textLength = cookies * cookieFieldLength(cookieLength(aeadId), true);
     const end = offset + writeAuthenticatorFrame(out, offset, nonceLength, textLength + tagLength);
-    this.writeNewCookies(keySet, cookies, out, textOffset);
+    this.writeNewCookies(keySet, aeadId, cookies, out, textOffset);
     this.randomFill(out, nonceOffset, nonceLength);
 
     finish.kind |= FinishStep.Seal;
     finish.cipher = s2c;
-    const keyLength = aeadKeyLength(this.aeadId)!;
+    const keyLength = aeadKeyLength(aeadId)!;
     const key = finish.key;
-    const cookie = this.cookiePlaintext;
+    const cookie = crypto.cookiePlaintext;
     for (let i = 0; i < keyLength; i++) key[i] = cookie[COOKIE_S2C_KEY_OFFSET + i]!;
     finish.keyLength = keyLength;
     finish.adLength = offset;
@@ -255,8 +226,8 @@ export class NtsRequestHandler {
    * fits, while their fields fit `budget` octets; the others are counted as
    * withheld.
    */
-  private countNewCookies(budget: number): number {
-    const newLength = cookieLength(this.aeadId as AeadId);
+  private countNewCookies(aeadId: AeadId, budget: number): number {
+    const newLength = cookieLength(aeadId);
     const fieldLength = cookieFieldLength(newLength, true);
     let cookies = 0;
     for (let i = 0; i < this.slotCount; i++) {
@@ -275,10 +246,14 @@ export class NtsRequestHandler {
    * fields with new cookies (the request's cookie plaintext re-sealed under
    * the current master key) at `out[offset..)`.
    */
-  private writeNewCookies(keySet: KeySet, count: number, out: Uint8Array, offset: number): void {
-    const aeadId = this.aeadId as AeadId;
+  private writeNewCookies(
+    keySet: KeySet,
+    aeadId: AeadId,
+    count: number,
+    out: Uint8Array,
+    offset: number,
+  ): void {
     const fieldLength = cookieFieldLength(cookieLength(aeadId), true);
-    const cookiePlaintextBytes = cookiePlaintextLength(aeadKeyLength(aeadId)!);
     for (let i = 0; i < count; i++, offset += fieldLength) {
       // An encrypted Cookie field: no 16-octet minimum, and cookies are
       // multiples of 4 octets, so the field is its header and the cookie.
@@ -286,25 +261,8 @@ export class NtsRequestHandler {
       out[offset + 1] = NtsFieldType.Cookie & 0xff;
       out[offset + 2] = fieldLength >>> 8;
       out[offset + 3] = fieldLength & 0xff;
-      sealCookieInto(
-        keySet,
-        this.cookiePlaintext,
-        cookiePlaintextBytes,
-        this.randomFill,
-        out,
-        offset + EXTENSION_FIELD_HEADER_LENGTH,
-        this.aead,
-      );
+      this.crypto.sealCookie(keySet, this.randomFill, out, offset + EXTENSION_FIELD_HEADER_LENGTH);
     }
-  }
-
-  private sessionCiphers(id: AeadId): SessionCiphers {
-    let session = this.sessions.get(id);
-    if (session === undefined) {
-      session = { c2s: this.aead.rekeyable(id), s2c: this.aead.rekeyable(id) };
-      this.sessions.set(id, session);
-    }
-    return session;
   }
 
   private fail(verdict: "nak" | "malformed"): NtsCheck {
@@ -314,16 +272,7 @@ export class NtsRequestHandler {
 
   /** Forgets (and overwrites) the keys and plaintexts of the last request. */
   release(): void {
-    const session = this.session;
-    if (session !== null) {
-      session.c2s.clearKey();
-      session.s2c.clearKey();
-      this.cookiePlaintext.fill(0);
-      this.plaintext.fill(0, 0, this.plaintextLength);
-    }
-    this.plaintextLength = 0;
-    this.session = null;
-    this.aeadId = -1;
+    this.crypto.release();
     this.keySet = null;
     this.slotCount = 0;
   }

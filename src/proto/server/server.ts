@@ -262,7 +262,7 @@ export class NtpServerCore {
     const stats = this.stats;
     const scan = this.scan;
     const nts = this.nts!;
-    const check = nts.check(request.subarray(0, length), scan, this.keySet!.current());
+    const check = nts.check(request, scan, this.keySet!.current());
     if (check === "malformed") return this.drop("malformed");
     // The UID echo never outgrows the request; only a too small `out` can fail.
     if (NTP_HEADER_LENGTH + scan.uidBytes > out.length) {
@@ -317,7 +317,7 @@ export class NtpServerCore {
       const from = scan.uidOffsets[i] ?? 0;
       const n = scan.uidLengths[i] ?? 0;
       if (out === request) out.copyWithin(off, from, from + n);
-      else out.set(request.subarray(from, from + n), off);
+      else for (let j = 0; j < n; j++) out[off + j] = request[from + j]!; // no view per UID
       off += n;
     }
     return off;

@@ -22,7 +22,7 @@
 // the ciphertext; we mint no cookie that could carry any) and checks L
 // against the lengths a known AEAD can produce before spending AES work.
 
-import type { AeadId, AeadProvider } from "../../crypto/aead.js";
+import type { AeadCipher, AeadId, AeadProvider } from "../../crypto/aead.js";
 import { aeadKeyLength, SUPPORTED_AEADS, TS_AEAD } from "../../crypto/registry.js";
 import type { KeySet, RandomBytes, RandomFill } from "../keyset/keyset.js";
 import { fillFrom } from "../keyset/keyset.js";
@@ -34,7 +34,9 @@ export const COOKIE_NONCE_LENGTH = 16;
 /** Octets of the SIV tag in front of the ciphertext. */
 export const COOKIE_TAG_LENGTH = 16;
 
-const BODY_OFFSET = COOKIE_HEADER_LENGTH + COOKIE_NONCE_LENGTH;
+/** Offset of the sealed part (tag ‖ ciphertext) in a cookie. */
+export const COOKIE_BODY_OFFSET = COOKIE_HEADER_LENGTH + COOKIE_NONCE_LENGTH;
+const BODY_OFFSET = COOKIE_BODY_OFFSET;
 const EMPTY = new Uint8Array(0);
 
 /** Longest cookie plaintext: AEAD id and two 64-octet keys. */
@@ -96,6 +98,39 @@ export function sealCookieInto(
   offset: number,
   aead: AeadProvider = TS_AEAD,
 ): number {
+  const length = writeCookieHeader(keyset, plaintextLength, randomFill, out, offset);
+  keyset
+    .primaryCipher(aead)
+    .sealInto(
+      out,
+      offset + COOKIE_HEADER_LENGTH,
+      COOKIE_NONCE_LENGTH,
+      EMPTY,
+      0,
+      0,
+      plaintext,
+      0,
+      plaintextLength,
+      out,
+      offset + BODY_OFFSET,
+    );
+  return length;
+}
+
+/**
+ * The clear part of a new cookie sealing `plaintextLength` octets under the
+ * primary key of `keyset`, at `out[offset..)`: key id, length and a nonce from
+ * `randomFill`. Returns the whole cookie's length; the sealed part is the
+ * caller's (sealCookieInto, or a cipher that seals cookies in one step).
+ * Throws a RangeError when the cookie does not fit `out` (a caller bug).
+ */
+export function writeCookieHeader(
+  keyset: KeySet,
+  plaintextLength: number,
+  randomFill: RandomFill,
+  out: Uint8Array,
+  offset: number,
+): number {
   const sealedLength = COOKIE_TAG_LENGTH + plaintextLength;
   const length = BODY_OFFSET + sealedLength;
   if (offset < 0 || offset + length > out.length) {
@@ -108,23 +143,7 @@ export function sealCookieInto(
   out[offset + 3] = id & 0xff;
   out[offset + 4] = sealedLength >>> 8;
   out[offset + 5] = sealedLength & 0xff;
-  const nonceOffset = offset + COOKIE_HEADER_LENGTH;
-  randomFill(out, nonceOffset, COOKIE_NONCE_LENGTH);
-  keyset
-    .primaryCipher(aead)
-    .sealInto(
-      out,
-      nonceOffset,
-      COOKIE_NONCE_LENGTH,
-      EMPTY,
-      0,
-      0,
-      plaintext,
-      0,
-      plaintextLength,
-      out,
-      offset + BODY_OFFSET,
-    );
+  randomFill(out, offset + COOKIE_HEADER_LENGTH, COOKIE_NONCE_LENGTH);
   return length;
 }
 
@@ -143,16 +162,7 @@ export function openCookieInto(
   out: Uint8Array,
   aead: AeadProvider = TS_AEAD,
 ): number {
-  if (length < BODY_OFFSET || offset < 0 || offset + length > bytes.length) return -1;
-  const sealedLength = (bytes[offset + 4]! << 8) | bytes[offset + 5]!;
-  if (!CIPHERTEXT_LENGTHS.has(sealedLength) || length !== BODY_OFFSET + sealedLength) return -1;
-  const id =
-    ((bytes[offset]! << 24) |
-      (bytes[offset + 1]! << 16) |
-      (bytes[offset + 2]! << 8) |
-      bytes[offset + 3]!) >>>
-    0;
-  const cipher = keyset.cipherForId(id, aead);
+  const cipher = cookieMasterCipher(keyset, bytes, offset, length, aead);
   if (cipher === undefined) return -1;
   const n = cipher.openInto(
     bytes,
@@ -163,12 +173,48 @@ export function openCookieInto(
     0,
     bytes,
     offset + BODY_OFFSET,
-    sealedLength,
+    length - BODY_OFFSET,
     out,
     0,
   );
+  return cookieAeadId(out, n);
+}
+
+/**
+ * The master key cipher (made by `aead`) that may open the cookie
+ * `bytes[offset, +length)`: its length field matches the cookie and a known
+ * AEAD, and `keyset` has a valid key with its key id. Else undefined, before
+ * any AES work. Never throws.
+ */
+export function cookieMasterCipher(
+  keyset: KeySet,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  aead: AeadProvider = TS_AEAD,
+): AeadCipher | undefined {
+  if (length < BODY_OFFSET || offset < 0 || offset + length > bytes.length) return undefined;
+  const sealedLength = (bytes[offset + 4]! << 8) | bytes[offset + 5]!;
+  if (!CIPHERTEXT_LENGTHS.has(sealedLength) || length !== BODY_OFFSET + sealedLength) {
+    return undefined;
+  }
+  const id =
+    ((bytes[offset]! << 24) |
+      (bytes[offset + 1]! << 16) |
+      (bytes[offset + 2]! << 8) |
+      bytes[offset + 3]!) >>>
+    0;
+  return keyset.cipherForId(id, aead);
+}
+
+/**
+ * The AEAD id of the `n`-octet cookie plaintext in `plaintext` (n < 0: it did
+ * not open), or -1 unless it names an AEAD a cookie can carry and has that
+ * AEAD's length (AEAD id ‖ two keys).
+ */
+export function cookieAeadId(plaintext: Uint8Array, n: number): number {
   if (n < 2) return -1;
-  const aeadId = (out[0]! << 8) | out[1]!;
+  const aeadId = (plaintext[0]! << 8) | plaintext[1]!;
   const k = cookieKeyLength(aeadId);
   if (k === undefined || n !== cookiePlaintextLength(k)) return -1;
   return aeadId;

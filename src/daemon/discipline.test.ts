@@ -204,15 +204,15 @@ for (const kind of ["virtual", "kernel"] as const) {
         rig.log.lines.some((l) => l.includes("Slewing by")),
         "start-up ended with a slew",
       );
-      const worst = Math.max(...errors.map(Math.abs));
-      assert.ok(
-        errors.length > 100 && worst < 2e-6,
-        `worst error of the source's offset: ${worst * 1e6} µs`,
-      );
+      assert.ok(errors.length > 100, `${errors.length} queries`);
+      // The source does not move against the system clock: neither may its offset.
       let jump = 0;
-      for (let i = 1; i < errors.length; i++)
+      for (let i = 1; i < errors.length; i++) {
         jump = Math.max(jump, Math.abs(errors[i]! - errors[i - 1]!));
+      }
       assert.ok(jump < 1e-6, `largest jump between two queries 0.25 s apart: ${jump * 1e6} µs`);
+      const worst = Math.max(...errors.map(Math.abs));
+      assert.ok(worst < 2e-6, `worst error of the source's offset: ${worst * 1e6} µs`);
       rig.discipline.stop();
     });
   });

@@ -20,8 +20,6 @@ export interface ErrorAt {
   rate: number;
   /** The part of `rate` that is a slew in progress (−slewed offset / duration), s/s; 0 without one. */
   slewRate: number;
-  /** Monotonic time of the update the estimate comes from, s. */
-  updated: number;
 }
 
 export class ErrorTrack {
@@ -30,8 +28,7 @@ export class ErrorTrack {
   #mono = 0;
   #rate = 0;
   #slewRate = 0;
-  /** Monotonic time of the last update; null before the first. */
-  #updated: number | null = null;
+  #updated = false;
 
   /**
    * A new estimate: the error is `offset` at monotonic time `mono` and grows at
@@ -41,7 +38,7 @@ export class ErrorTrack {
     this.#offset = offset;
     this.#rate = rate;
     this.#mono = mono;
-    this.#updated = mono;
+    this.#updated = true;
   }
 
   /** The clock was stepped forward by `seconds`: the error is that much smaller. */
@@ -63,12 +60,11 @@ export class ErrorTrack {
 
   /** The error at monotonic time `mono`, or null before the first update. */
   at(mono: number): ErrorAt | null {
-    if (this.#updated === null) return null;
+    if (!this.#updated) return null;
     return {
       offset: this.#offset + this.#rate * (mono - this.#mono),
       rate: this.#rate,
       slewRate: this.#slewRate,
-      updated: this.#updated,
     };
   }
 

@@ -97,8 +97,6 @@ export interface ClockEstimate {
    * a steered clock without the temporary rate of a slew in progress.
    */
   frequency: number;
-  /** Monotonic time of the update it comes from, s. */
-  updated: number;
 }
 
 /** One source as the core sees it, offsets relative to the measured clock. */
@@ -225,7 +223,6 @@ export class TimeSystem {
       return {
         offset: error.offset,
         frequency: (error.rate - error.slewRate) * 1e6,
-        updated: error.updated,
       };
     }
     // The measured clock is left alone: its error is the layered clock's plus the
@@ -233,7 +230,6 @@ export class TimeSystem {
     return {
       offset: error.offset + layered.offsetFromSystem(),
       frequency: error.rate * 1e6 + layered.frequencyVsSystem(),
-      updated: error.updated,
     };
   }
 

@@ -20,7 +20,10 @@ function family(families: Map<string, Family>, name: string): Family {
 }
 
 test("every ntpd-rs metric is there with its type, unit, help and labels", async () => {
-  const text = await renderMetrics(sampleObservation());
+  const o = sampleObservation();
+  o.system.offset = 2.5e-6;
+  o.system.frequency = 1.25e-5;
+  const text = await renderMetrics(o);
   assert.ok(text.endsWith("\n# EOF\n"));
   const families = parseOpenMetrics(text);
   assert.equal(families.size, NTPD_RS_METRICS.length + NTPD_TS_METRICS.length);
@@ -104,6 +107,21 @@ test("values: system, per source, per server", async () => {
   assert.equal(v("ntp_server_nts_denied_packets_total"), 5);
   assert.equal(v("ntp_server_nts_rate_limited_packets_total"), 0);
   assert.equal(v("ntp_server_nts_nak_packets_total"), 6);
+});
+
+test("ntpd-ts: the system clock's error as the observation gives it; left out, not 0, without it", async () => {
+  const o = sampleObservation();
+  o.system.offset = -3.5e-6;
+  o.system.frequency = 2.5e-5;
+  const f = parseOpenMetrics(await renderMetrics(o));
+  assert.deepEqual(family(f, "ntp_system_offset_seconds").samples[0]!.value, -3.5e-6);
+  assert.equal(family(f, "ntp_system_offset_seconds").unit, "seconds");
+  assert.deepEqual(family(f, "ntp_system_frequency_ratio").samples[0]!.value, 2.5e-5);
+  // An observation without them (before the first update, or ntpd-rs's).
+  const without = parseOpenMetrics(await renderMetrics(sampleObservation()));
+  assert.equal(without.get("ntp_system_offset_seconds"), undefined);
+  assert.equal(without.get("ntp_system_frequency_ratio"), undefined);
+  assert.equal(without.size, f.size - 2);
 });
 
 test("label values are escaped (backslash, quote, newline) and read back intact", async () => {

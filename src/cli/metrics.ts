@@ -286,7 +286,26 @@ export const METRICS: readonly MetricDefinition[] = [
     "Number of NTS nak responses to packets.",
     "nts_nak_packets",
   ),
-  // ntpd-ts: not in ntpd-rs, named in its style.
+  // ntpd-ts: not in ntpd-rs, named in its style. The system clock's error as
+  // the daemon estimates it at the moment of the request (the observation's
+  // system.offset and system.frequency); left out, not 0, when the observation
+  // has none (before the first clock update, or from ntpd-rs).
+  {
+    name: "ntp_system_offset_seconds",
+    help: "Estimated offset of the system clock from true time (positive: the system clock is behind).",
+    type: "gauge",
+    unit: "seconds",
+    labels: [],
+    samples: (o) => (o.system.offset === undefined ? [] : [{ labels: {}, value: o.system.offset }]),
+  },
+  {
+    name: "ntp_system_frequency_ratio",
+    help: "Estimated frequency error of the system clock, seconds per second (positive: the system clock runs slow).",
+    type: "gauge",
+    labels: [],
+    samples: (o) =>
+      o.system.frequency === undefined ? [] : [{ labels: {}, value: o.system.frequency }],
+  },
   {
     name: "ntp_nts_ke_server_certificate_expiry_timestamp_seconds",
     help: "Time the certificate of the NTS-KE server expires, in seconds since the Unix epoch.",
@@ -328,6 +347,8 @@ export async function renderMetrics(observation: Observation): Promise<string> {
   const units = new Set<string>();
   for (const def of METRICS) {
     const samples = def.samples(observation);
+    // A gauge without labels would show 0 for a value the observation does not have.
+    if (samples.length === 0 && def.labels.length === 0) continue;
     const config = {
       name: def.name,
       help: def.help,

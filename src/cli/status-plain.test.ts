@@ -84,6 +84,27 @@ test("without servers there is no Servers section; without sources just the head
   );
 });
 
+test("ntpd-ts: the system clock's error now, under the stratum, when the observation has it", () => {
+  const o = sampleObservation({ servers: [], sources: [] });
+  o.system.offset = -0.0000036;
+  o.system.frequency = 25.0125e-6;
+  assert.equal(
+    formatStatusPlain(o),
+    [
+      "Synchronization status:",
+      "\tDispersion:\t0.000299s",
+      "\tDelay:\t\t0.007637s",
+      "\tStratum:\t4",
+      "\tOffset:\t\t-0.000004s",
+      "\tFrequency:\t+25.013ppm",
+      "",
+      "",
+      "Sources:",
+      "",
+    ].join("\n"),
+  );
+});
+
 test("servers sort as Rust's SocketAddr: IPv4 first, then address bytes, then port", () => {
   const o = sampleObservation({ sources: [] });
   const s = o.servers[0]!.stats;

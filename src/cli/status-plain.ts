@@ -8,6 +8,8 @@
 //   	Dispersion:	0.000299s
 //   	Delay:		0.007637s
 //   	Stratum:	4
+//   	Offset:		+0.000003s      (ntpd-ts only: the system clock's error
+//   	Frequency:	+25.012ppm       now, when the observation has it)
 //
 //
 //   Sources:
@@ -34,6 +36,7 @@ import {
 
 const fixed6 = (x: number) => x.toFixed(6);
 const signed6 = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(6)}`;
+const signed3 = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
 
 export function formatStatusPlain(observation: Observation): string {
   const lines: string[] = [];
@@ -42,6 +45,12 @@ export function formatStatusPlain(observation: Observation): string {
   lines.push(`\tDispersion:\t${fixed6(systemRootDispersion(observation))}s`);
   lines.push(`\tDelay:\t\t${fixed6(system.root_delay)}s`);
   lines.push(`\tStratum:\t${system.stratum}`);
+  // ntpd-ts: the system clock's error now, when the daemon gives it (ntpd-rs
+  // does not: its observations print exactly its layout).
+  if (system.offset !== undefined) lines.push(`\tOffset:\t\t${signed6(system.offset)}s`);
+  if (system.frequency !== undefined) {
+    lines.push(`\tFrequency:\t${signed3(system.frequency * 1e6)}ppm`);
+  }
   lines.push("", "");
   lines.push("Sources:");
   for (const source of sortedSources(observation.sources)) {

@@ -10,6 +10,10 @@
 // --no-clock-control, a VirtualClock layered on the system clock: the core then
 // moves every measurement into the virtual clock's frame, and what the virtual
 // clock holds is the daemon's estimate of the system clock's error.
+//
+// What it reports is the estimate at the moment it is asked (TimeSystem.estimate
+// and source): the last update carried forward with its frequency through the
+// corrections made since, not the value the last update left behind.
 
 import type { Config, NetworkSourceCommon } from "../proto/config/types.js";
 import { describeAction, type ControllerAction } from "../proto/algorithm/controller.js";
@@ -89,17 +93,20 @@ export class ClockDiscipline implements DisciplineObserver {
     this.timer = null;
   }
 
-  /** Per source, for the observation: offsets relative to the system clock. */
+  /** Per source, for the observation: offsets relative to the system clock, now. */
   source(id: number): SourceEstimate | undefined {
     return this.core.source(id) ?? undefined;
   }
 
+  /** The system clock's error at the moment of the query (see ClockEstimate). */
   system(): SystemEstimate {
-    const state = this.core.lastState;
+    const now = this.core.estimate();
     const estimate: SystemEstimate = { accumulatedSteps: this.core.controller.accumulatedSteps };
-    if (state.offset !== null) estimate.offset = state.offset;
-    // The observation states rates in s/s, as ntpd-rs does; the state keeps ppm.
-    if (state.frequency !== null) estimate.frequency = state.frequency * 1e-6;
+    if (now !== null) {
+      estimate.offset = now.offset;
+      // The observation states rates in s/s, as ntpd-rs does; the core keeps ppm.
+      estimate.frequency = now.frequency * 1e-6;
+    }
     return estimate;
   }
 

@@ -23,7 +23,9 @@
 // Additions beyond ntpd-rs, optional so either side's readers accept the other
 // side's messages: `selected` on a source and `offset`/`frequency` (s/s, as
 // ntpd-rs states every rate) on the system, filled in once the clock
-// discipline reports them (DisciplineObserver); `nts_ke_servers`, each with its
+// discipline reports them (DisciplineObserver). Every estimate is the one at
+// the moment the observation is built (docs/observability.md, "What the
+// estimates mean"); `nts_ke_servers`, each with its
 // listen address, when its certificate expires (Unix seconds) and its counters
 // (`stats`, nts-ke-stats.ts; summed over the serving threads), when there are any. `uptime_seconds` is rounded to the millisecond.
 // Until then a source's `uncertainty` is its last measurement's delay / 2: the
@@ -88,9 +90,9 @@ export interface ObservedSystem {
   leap_indicator: ObservedLeap;
   /** Seconds the clock has been stepped in total. */
   accumulated_steps: number;
-  /** ntpd-ts: the clock discipline's current offset estimate, seconds. */
+  /** ntpd-ts: the system clock's error now (true − system clock), seconds. */
   offset?: number;
-  /** ntpd-ts: the frequency correction applied to the clock, s/s. */
+  /** ntpd-ts: how fast that error grows now, s/s (a slew of the system clock left out). */
   frequency?: number;
 }
 
@@ -146,9 +148,9 @@ export interface ProgramInfo {
   buildCommitDate: string;
 }
 
-/** What the clock discipline knows about one source. */
+/** What the clock discipline knows about one source, at the moment it is asked. */
 export interface SourceEstimate {
-  /** Seconds. */
+  /** Seconds, remote − system clock. */
   offset: number;
   /** Seconds (one standard deviation of the offset estimate). */
   uncertainty: number;
@@ -159,13 +161,13 @@ export interface SourceEstimate {
   selected?: boolean;
 }
 
-/** What the clock discipline knows about the system. */
+/** What the clock discipline knows about the system, at the moment it is asked. */
 export interface SystemEstimate {
   /** Seconds stepped in total. */
   accumulatedSteps: number;
-  /** Seconds. */
+  /** The system clock's error, true − system clock, seconds. */
   offset?: number;
-  /** s/s (1e-6 is 1 ppm). */
+  /** How fast that error grows, s/s (1e-6 is 1 ppm). */
   frequency?: number;
   /** Overrides the leap indicator derived from the served system state. */
   leap?: ObservedLeap;

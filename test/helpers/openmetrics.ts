@@ -172,6 +172,9 @@ export const NTPD_RS_METRICS: [name: string, type: string, labels: string[], uni
 
 /** Metrics ntpd-ts adds, in ntpd-rs's naming style (docs/monitoring.md). */
 export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], unit?: string][] = [
+  // Only when the observation has system.offset / system.frequency.
+  ["ntp_system_offset_seconds", "gauge", [], "seconds"],
+  ["ntp_system_frequency_ratio", "gauge", []],
   [
     "ntp_nts_ke_server_certificate_expiry_timestamp_seconds",
     "gauge",

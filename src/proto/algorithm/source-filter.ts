@@ -144,6 +144,12 @@ export interface SourceFilterSnapshot {
   rootDispersion: number;
   /** Local time of the last sample taken into account. */
   lastUpdate: NtpTimestamp;
+  /**
+   * Local time `offset` and `frequency` describe (the Kalman state's instant, which
+   * moves on with the other sources' samples and with steering; during start-up the
+   * last sample's): a reader extrapolates from here.
+   */
+  time: NtpTimestamp;
 }
 
 export type FilterUpdate =
@@ -615,6 +621,7 @@ export class SourceFilter {
         desiredPoll: this.desiredPoll(),
         ...remote,
         lastUpdate: s.lastTime,
+        time: s.lastTime,
       };
     }
     return {
@@ -631,6 +638,7 @@ export class SourceFilter {
       desiredPoll: s.desiredPoll,
       ...remote,
       lastUpdate: s.lastIter,
+      time: s.filterTime,
     };
   }
 

@@ -16,6 +16,10 @@
 //   desired-poll          the source's setDesiredPollInterval (a burst below its minimum)
 //   update                the DisciplineState kept for observation, the SystemState
 //                         the servers publish, the clock's leap and error estimates
+//
+// Between updates it follows the error it last estimated through every
+// correction it carries out (error-track.ts), so that estimate() and source()
+// answer for the moment they are asked, as chrony's tracking does.
 //   panic                 the driver's panic hook; the rest of the batch is dropped
 //
 // What the drivers record or log (steps, slews, updates, panics, no consensus,
@@ -33,6 +37,7 @@ import type { SynchronizationConfig } from "../config/types.js";
 import { referenceIdFromAddress } from "../packet/reference-id.js";
 import type { PollIntervalLimits } from "../source/poll-interval.js";
 import type { Measurement } from "../source/types.js";
+import { ErrorTrack } from "./error-track.js";
 import type { SystemStateCell } from "./system-state.js";
 
 type ActionOf<K extends ControllerAction["kind"]> = Extract<ControllerAction, { kind: K }>;
@@ -75,9 +80,28 @@ export interface DisciplineState {
   selected: ReadonlySet<number>;
 }
 
+/**
+ * The measured clock's error at the moment asked for: the last update carried
+ * forward through the corrections made since.
+ */
+export interface ClockEstimate {
+  /**
+   * Estimate of true time minus the measured clock now, s (positive: it is
+   * behind). For a clock that is steered, the error the corrections have left (a
+   * slew in progress not yet done counts); for a layered clock, the measured
+   * clock's whole error.
+   */
+  offset: number;
+  /**
+   * How fast that error grows, ppm (positive: the measured clock runs slow); for
+   * a steered clock without the temporary rate of a slew in progress.
+   */
+  frequency: number;
+}
+
 /** One source as the core sees it, offsets relative to the measured clock. */
 export interface SourceView {
-  /** s. */
+  /** Remote − measured clock now (the filter's estimate carried forward), s. */
   offset: number;
   /** s, one standard deviation. */
   uncertainty: number;
@@ -123,6 +147,18 @@ export interface AddSourceOptions {
   initialPoll: number;
 }
 
+/** What one batch of actions did, for the update among them. */
+interface Batch {
+  /** The layered clock's offsetFromSystem() before the batch, s. */
+  offset: number;
+  /** Its frequencyVsSystem() before the batch, ppm. */
+  frequency: number;
+  /** Steps carried out so far in the batch, s. */
+  stepped: number;
+  /** Frequency changes carried out so far in the batch, s/s. */
+  frequencyChange: number;
+}
+
 const NO_STATE: DisciplineState = {
   offset: null,
   offsetUncertainty: null,
@@ -136,6 +172,8 @@ export class TimeSystem {
   readonly #sources = new Map<number, PolledSource>();
   #controlTaken = false;
   #state = NO_STATE;
+  /** The steered clock's error since the last update. */
+  readonly #error = new ErrorTrack();
 
   constructor(options: TimeSystemOptions) {
     this.#options = options;
@@ -174,12 +212,38 @@ export class TimeSystem {
     this.#apply(this.controller.timer(this.#now()), null);
   }
 
-  /** Source `id` for observation, or null when the controller has no estimate of it. */
+  /** The measured clock's error now, or null before the first update. */
+  estimate(): ClockEstimate | null {
+    const error = this.#error.at(this.#options.clock.monotonic());
+    if (error === null) return null;
+    const layered = this.#options.layered;
+    if (layered == null) {
+      // The steered clock is the measured one: a slew in progress is a correction
+      // under way, not a frequency error.
+      return {
+        offset: error.offset,
+        frequency: (error.rate - error.slewRate) * 1e6,
+      };
+    }
+    // The measured clock is left alone: its error is the layered clock's plus the
+    // distance between the two, and a slew of the layered clock cancels out.
+    return {
+      offset: error.offset + layered.offsetFromSystem(),
+      frequency: error.rate * 1e6 + layered.frequencyVsSystem(),
+    };
+  }
+
+  /** Source `id` for observation now, or null when the controller has no estimate of it. */
   source(id: number): SourceView | null {
     const snap: SourceFilterSnapshot | null = this.controller.sourceSnapshot(id);
     if (snap === null) return null;
+    // The filter's state describes its own instant, which only moves with samples
+    // and steering: carried forward to now, a source's offset moves smoothly
+    // instead of jumping whenever the filter is next brought forward.
+    const ahead = this.#options.clock.now().diffSeconds(snap.time);
     return {
-      offset: snap.offset + (this.#options.layered?.offsetFromSystem() ?? 0),
+      offset:
+        snap.offset + snap.frequency * ahead + (this.#options.layered?.offsetFromSystem() ?? 0),
       uncertainty: snap.offsetUncertainty,
       delay: snap.delay,
       selected: this.#state.selected.has(id),
@@ -213,32 +277,49 @@ export class TimeSystem {
     // The layered clock's distance from the measured clock before this batch of
     // corrections: an update's estimate is relative to the clock as it was.
     const layered = this.#options.layered;
-    const before = {
+    const batch: Batch = {
       offset: layered?.offsetFromSystem() ?? 0,
       frequency: layered?.frequencyVsSystem() ?? 0,
+      stepped: 0,
+      frequencyChange: 0,
     };
     for (const action of actions) {
       this.#options.events.action?.(action, source);
-      if (!this.#carryOut(action, before)) return;
+      if (!this.#carryOut(action, batch)) return;
     }
   }
 
   /** Carries out one action; false after a panic (the rest of the batch is dropped). */
-  #carryOut(action: ControllerAction, before: { offset: number; frequency: number }): boolean {
+  #carryOut(action: ControllerAction, batch: Batch): boolean {
     const { clock, events } = this.#options;
     switch (action.kind) {
       case "step":
         this.#takeControl();
         clock.step(action.offset);
+        this.#error.stepped(action.offset);
+        batch.stepped += action.offset;
         this.controller.applied(action, this.#now());
         events.step?.(action);
         return true;
-      case "set-frequency":
+      case "set-frequency": {
         this.#takeControl();
-        clock.setFrequency(action.ppm);
-        this.controller.applied(action, this.#now());
+        const was = clock.frequency();
+        const took = clock.setFrequency(action.ppm);
+        // What the clock took (a kernel rounds), relative as the filters are told.
+        const change = (1 + took * 1e-6) / (1 + was * 1e-6) - 1;
+        const slewRate =
+          action.reason === "slew-start" && action.slew !== null
+            ? -action.slew.offset / action.slew.duration
+            : action.reason === "slew-end"
+              ? 0
+              : undefined;
+        const now = this.#now();
+        this.#error.frequencyChanged(change, now.mono, slewRate);
+        batch.frequencyChange += change;
+        this.controller.applied(action, now);
         events.frequency?.(action);
         return true;
+      }
       case "set-timer":
         this.#options.wakeAt(action.at);
         return true;
@@ -246,7 +327,7 @@ export class TimeSystem {
         events.panic(action);
         return false;
       case "update":
-        this.#update(action, before);
+        this.#update(action, batch);
         events.update?.(action);
         return true;
       case "desired-poll": {
@@ -266,13 +347,22 @@ export class TimeSystem {
     }
   }
 
-  #update(action: UpdateAction, before: { offset: number; frequency: number }): void {
+  #update(action: UpdateAction, batch: Batch): void {
     this.#state = {
-      offset: action.offset + before.offset,
+      offset: action.offset + batch.offset,
       offsetUncertainty: action.offsetUncertainty,
-      frequency: action.frequency * 1e6 + before.frequency,
+      frequency: action.frequency * 1e6 + batch.frequency,
       selected: new Set(action.selected),
     };
+    // The estimate describes the clock as it was before this batch, at the
+    // instant the published root variance starts from (in the clock's time after
+    // the batch's step): carried forward to now, then corrected as this batch
+    // already corrected the clock.
+    const now = this.#now();
+    const elapsed = now.wall.diffSeconds(action.system.rootVarianceBaseTime);
+    this.#error.update(action.offset + action.frequency * elapsed, action.frequency, now.mono);
+    this.#error.stepped(batch.stepped);
+    this.#error.frequencyChanged(batch.frequencyChange, now.mono);
     this.#options.published?.set(action.system);
     // The leap indicator and error estimates describe the measured clock to the
     // kernel; a layered clock leaves that clock alone.

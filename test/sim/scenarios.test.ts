@@ -177,6 +177,30 @@ test(`falseticker-startup: the falseticker is never selected, from the first upd
   }
 });
 
+test("falseticker-startup: a server that corrects itself during our start-up does not pull the clock", (t) => {
+  // 100 ms off for its first 3-4 samples, then right: its newest sample agrees
+  // with the others but its start-up average does not, and combining that
+  // average stepped the clock 13-26 ms (seeds 1-5).
+  const base = findScenario("falseticker-startup")!;
+  for (const seed of [1, 2, 3, 4, 5]) {
+    t.diagnostic(`seed ${seed}`);
+    const run = simulate({
+      ...base,
+      seed,
+      hours: 0.25,
+      clock: { ...base.clock, initialOffset: 0.002 },
+      servers: base.servers.map((s) =>
+        s.name === "false-50ms" ? { ...s, offset: 0.1, steps: [{ at: 7, by: -0.1 }] } : s,
+      ),
+    });
+    const summary = summarize(run);
+    assert.deepEqual(summary.steps, [], `seed ${seed}: ${JSON.stringify(summary.steps)}`);
+    // It starts 2 ms behind and is slewed from there, never pulled further.
+    const max = maxOffset(run, 0);
+    assert.ok(max < 2.5e-3, `seed ${seed}: max |offset| ${us(max)}`);
+  }
+});
+
 test("server-steps: the stepping server is outvoted while wrong and used again once right", () => {
   const { summary, selections } = outcome("server-steps");
   assert.deepEqual(summary.steps, []);

@@ -445,7 +445,7 @@ export class ClockController {
         stratum: snap.stratum,
         usable: this.#usable(entry, snap.stratum),
         startup: snap.startup,
-        measured: entry.measured.at(time, drift),
+        measured: entry.measured.at(time, drift, snap.startup ? snap.offset : null),
       });
     }
     const selection = selectSources(candidates, {

@@ -84,3 +84,22 @@ test("driftBound: the a-priori frequency uncertainty plus the largest steer", ()
     ),
   );
 });
+
+test("an estimate the samples do not support cuts the interval, down to nothing", () => {
+  // Four samples 100 ms off, then four right: the newest sample is narrow and
+  // right, but an average over all of them is not.
+  const mi = new MeasuredInterval();
+  for (let i = 0; i < 8; i++) mi.add(sample(i < 4 ? 0.1 : 0, 0.0002), BASE.addSeconds(2 * i), -30);
+  const now = BASE.addSeconds(14);
+  const best = mi.at(now, 595e-6)!;
+  assert.ok(best.low < 0 && best.high > 0);
+  // The widest sample (the oldest, 14 s at 595 ppm) allows 8.4 ms around the estimate.
+  const mixed = mi.at(now, 595e-6, 0.05)!;
+  assert.ok(mixed.low > mixed.high, JSON.stringify(mixed));
+  // An estimate within that reach only narrows it: 8.35 ms leaves the lowest 0.08 ms.
+  const near = mi.at(now, 595e-6, 0.00835)!;
+  const widest = 0.0001 + 2 ** -20 + 2 ** -30 + 595e-6 * 14;
+  assert.ok(near.low > best.low && near.low <= near.high);
+  assert.ok(Math.abs(near.low - (0.00835 - widest)) < 1e-12);
+  assert.equal(near.high, best.high);
+});

@@ -13,7 +13,8 @@
 //
 // Between a sample and the instant selection looks at, the local clock may
 // drift against true time: the interval widens by `drift` · age. Of the recent
-// samples the narrowest after widening counts (the best single sample).
+// samples the narrowest after widening counts (the best single sample), cut
+// to what the filter's estimate, which combination will use, can be off.
 
 import type { AlgorithmConfig } from "../config/types.js";
 import type { Measurement } from "../source/types.js";
@@ -87,15 +88,29 @@ export class MeasuredInterval {
   /**
    * The narrowest interval the samples give for local time `time`, each
    * widened by `drift` (s/s) times its age; null without samples.
+   *
+   * With `estimate` (the filter's offset, an average of some of these
+   * samples) the interval is cut to what that estimate can honestly be off:
+   * no more than the widest widened sample. The source is combined with its
+   * estimate, so an estimate the samples do not support must not vote: a
+   * server that was wrong for its first samples and then corrected itself
+   * has a narrow, right newest sample but a mixed estimate. Such a cut can
+   * leave nothing (low > high): the source contradicts itself.
    */
-  at(time: NtpTimestamp, drift: number): Interval | null {
+  at(time: NtpTimestamp, drift: number, estimate: number | null = null): Interval | null {
     let best: Interval | null = null;
+    let widest = 0;
     for (const s of this.#samples) {
       const r = s.radius + drift * Math.abs(time.diffSeconds(s.time));
+      widest = Math.max(widest, r);
       if (best === null || r < (best.high - best.low) / 2) {
         best = { low: s.offset - r, high: s.offset + r };
       }
     }
-    return best;
+    if (best === null || estimate === null) return best;
+    return {
+      low: Math.max(best.low, estimate - widest),
+      high: Math.min(best.high, estimate + widest),
+    };
   }
 }

@@ -229,6 +229,11 @@ test("the measured interval is only for young sources; the gate judges the filte
   const r = selectSources([unsure], { ...DEFAULT_PARAMS, minimumAgreeingSources: 1 });
   assert.ok(r.kind === "no-consensus");
   assert.deepEqual(r.rejected, [{ id: unsure.id, reason: "uncertainty" }]);
+  // Nor does one whose interval is empty: its estimate contradicts its samples.
+  const torn = young(0, 0.001, { measured: { low: 0.01, high: -0.01 } });
+  const t = selectSources([torn], { ...DEFAULT_PARAMS, minimumAgreeingSources: 1 });
+  assert.ok(t.kind === "no-consensus");
+  assert.deepEqual(t.rejected, [{ id: torn.id, reason: "uncertainty" }]);
   // Nor does one whose samples prove less than maximum-source-uncertainty.
   const wide = young(0, 0.3);
   const w = selectSources([wide], { ...DEFAULT_PARAMS, minimumAgreeingSources: 1 });

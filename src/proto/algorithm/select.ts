@@ -7,8 +7,9 @@
 // wide let a falseticker tens of ms off overlap the honest sources just when
 // the clock may be stepped. Such a source instead brings the interval its own
 // samples prove (measured-interval.ts: the best sample's offset ± half its
-// delay and the server's root distance), so the majority is real from the
-// first sample.
+// delay and the server's root distance, cut to what its estimate can be off;
+// an empty interval, a source contradicting itself, does not vote), so the
+// majority is real from the first sample.
 // Candidates that are unusable, unsynchronized (LI 3) or too unsure
 // (r > maximum-source-uncertainty) do not vote. A sweep over the interval ends
 // finds the largest number M of intervals sharing a point (touching counts).
@@ -114,7 +115,7 @@ export function selectSources(
     if (
       !(selectionRadius(c, params) <= params.maximumSourceUncertainty) ||
       !Number.isFinite(c.offset) ||
-      !(high - low <= 2 * params.maximumSourceUncertainty)
+      !(low <= high && high - low <= 2 * params.maximumSourceUncertainty)
     ) {
       rejected.push({ id: c.id, reason: "uncertainty" });
       continue;

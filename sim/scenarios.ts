@@ -182,6 +182,28 @@ export const scenarios: readonly Scenario[] = [
     },
     servers: LAN_SERVERS,
   },
+  {
+    name: "falseticker-startup",
+    description:
+      "Three honest servers on a LAN with queueing and noisy timestamps, and one falseticker " +
+      "50 ms ahead; minimum-agreeing-sources = 3 and the clock starts 7 ms behind. At start-up " +
+      "every source's uncertainty is at its largest. Expect the falseticker never selected, " +
+      "from the first update on, and no step (the 7 ms is slewed).",
+    hours: 1,
+    seed: 9,
+    clock: { initialOffset: ms(7), ...TYPICAL_CLOCK },
+    synchronization: { minimumAgreeingSources: 3 },
+    servers: [
+      honest("noisy-a", lan({ jitter: { kind: "exponential", mean: us(80) } }), { noise: us(30) }),
+      honest("noisy-b", lan({ delay: us(200), jitter: { kind: "exponential", mean: us(120) } }), {
+        noise: us(30),
+      }),
+      honest("noisy-c", lan({ delay: us(110), jitter: { kind: "exponential", mean: us(60) } }), {
+        noise: us(30),
+      }),
+      honest("false-50ms", lan({ delay: us(160) }), { offset: ms(50) }),
+    ],
+  },
 ];
 
 export function findScenario(name: string): Scenario | undefined {

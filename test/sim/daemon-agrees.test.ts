@@ -246,3 +246,17 @@ test("server-vanishes with meddling: they agree through respawns and a clock ste
     ["add", "remove", "measurement", "meddle", "step", "update", "no-consensus"],
   );
 });
+
+test("falseticker-startup: they agree through a start-up where young sources vote with their samples' intervals", () => {
+  // The selection interval of a young source comes from the samples the
+  // controller remembers: the daemon's path must feed them exactly as the
+  // simulator does (the points compare the selected sets after every input).
+  agree(scenario("falseticker-startup", { hours: 0.5 }), [
+    "measurement",
+    "no-consensus",
+    "update",
+    "set-frequency",
+    "set-timer",
+    "timer",
+  ]);
+});

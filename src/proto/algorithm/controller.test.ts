@@ -327,6 +327,44 @@ test("a falseticker is outvoted and does not pull the clock", () => {
   assert.ok(Math.abs(sim.localOffset) < 2e-4, `final offset ${sim.localOffset}`);
 });
 
+test("a falseticker 50 ms off is never used, from the first update on (issue #11 item 3)", () => {
+  // 10 ms round trips: each young source's placeholder interval is ±0.2 s,
+  // wide enough to overlap a falseticker 50 ms off. What the samples prove
+  // (offset ± 5 ms) is not.
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const sim = new Sim({
+      servers: [...THREE, { error: 0.05 }],
+      localOffset: -0.007,
+      drift: 12e-6,
+      duration: 600,
+      seed,
+    }).run();
+    const updates = sim.actions("update");
+    assert.ok(updates.length > 0, `seed ${seed}`);
+    assert.ok(updates[0]!.at < 1, `seed ${seed}: first update at ${updates[0]!.at}`);
+    for (const { at, action } of updates) {
+      assert.ok(!action.selected.includes(3), `seed ${seed}: falseticker used at ${at} s`);
+    }
+    assert.deepEqual(sim.actions("step"), [], `seed ${seed}`);
+    assert.ok(Math.abs(sim.localOffset) < 1e-3, `seed ${seed}: final offset ${sim.localOffset}`);
+  }
+});
+
+test("a young source's interval moves with a step of the clock", () => {
+  // Two sources agree only if the step applied to the clock is also applied
+  // to the samples remembered for selection.
+  const sim = new Sim({
+    servers: [{}, {}, {}],
+    localOffset: -0.5,
+    duration: 40,
+  }).run();
+  const steps = sim.actions("step");
+  assert.equal(steps.length, 1);
+  const after = sim.log.filter((l) => l.at > steps[0]!.at);
+  assert.ok(after.some((l) => l.action.kind === "update"));
+  assert.ok(!after.some((l) => l.action.kind === "no-consensus"), "no consensus after the step");
+});
+
 test("without enough agreeing sources the clock is left alone", () => {
   const sim = new Sim({ servers: [{}, {}], localOffset: 0.5, duration: 600 }).run();
   assert.equal(sim.actions("step").length, 0);

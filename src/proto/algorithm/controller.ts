@@ -35,10 +35,12 @@ import type { Measurement } from "../source/types.js";
 import { initialSystemState, type SystemState } from "../system/system-state.js";
 import type { NtpTimestamp } from "../time.js";
 import { combine, systemStateFrom, type CombineInput } from "./combine.js";
+import { MeasuredInterval, driftBound } from "./measured-interval.js";
 import { selectSources, type SelectionCandidate } from "./select.js";
 import {
   LATE_TOLERANCE,
   SourceFilter,
+  measurementTime,
   type Instant,
   type SourceFilterSnapshot,
 } from "./source-filter.js";
@@ -128,6 +130,8 @@ export interface SourceOptions {
 
 interface SourceEntry {
   filter: SourceFilter;
+  /** What the source's own samples prove: its selection interval while the filter is young. */
+  measured: MeasuredInterval;
   usable: boolean;
   referenceId: number;
   /** The last desired poll reported in an action. */
@@ -230,6 +234,7 @@ export function describeAction(
 export class ClockController {
   readonly config: SynchronizationConfig;
   #startupBurst: boolean;
+  #precisionLog2: number;
   #sources = new Map<number, SourceEntry>();
   /** Total frequency correction commanded (s/s). */
   #freq: number;
@@ -248,13 +253,14 @@ export class ClockController {
   constructor(config: SynchronizationConfig, options: ControllerOptions = {}) {
     this.config = config;
     this.#startupBurst = options.startupBurst ?? true;
+    this.#precisionLog2 = options.precisionLog2 ?? -18;
     const freq = (options.initialFrequencyPpm ?? 0) * 1e-6;
     this.#freq = freq;
     this.#appliedFreq = freq;
     this.#system = initialSystemState({
       localStratum: config.localStratum,
       referenceId: config.referenceId,
-      precisionLog2: options.precisionLog2 ?? -18,
+      precisionLog2: this.#precisionLog2,
     });
   }
 
@@ -298,6 +304,7 @@ export class ClockController {
     });
     const entry: SourceEntry = {
       filter,
+      measured: new MeasuredInterval(),
       usable: options.usable ?? true,
       referenceId: options.referenceId ?? 0,
       reportedPoll: null,
@@ -332,6 +339,13 @@ export class ClockController {
     if (entry === undefined) return [];
     const actions: ControllerActions = [];
     const result = entry.filter.update(m, now);
+    // The samples' correctness intervals follow the filter: a restart (the
+    // local clock or the server jumped) makes the earlier ones meaningless.
+    if (result.kind === "meddling") entry.measured.reset();
+    else {
+      if (result.kind === "absorbed" && result.restarted === true) entry.measured.reset();
+      entry.measured.add(m, measurementTime(m), this.#precisionLog2);
+    }
     if (result.kind === "meddling") {
       actions.push({
         kind: "meddling",
@@ -378,7 +392,10 @@ export class ClockController {
   applied(action: ControllerAction, now: Instant): boolean {
     if (!this.#pending.delete(action)) return false;
     if (action.kind === "step") {
-      for (const e of this.#sources.values()) e.filter.applyOffsetSteer(action.offset);
+      for (const e of this.#sources.values()) {
+        e.filter.applyOffsetSteer(action.offset);
+        e.measured.applyOffsetSteer(action.offset);
+      }
     } else if (action.kind === "set-frequency") {
       const total = action.ppm * 1e-6;
       const change = (1 + total) / (1 + this.#appliedFreq) - 1;
@@ -411,6 +428,7 @@ export class ClockController {
 
   #updateClock(time: NtpTimestamp, now: Instant, actions: ControllerActions): void {
     const algo = this.config.algorithm;
+    const drift = driftBound(algo);
     const snapshots = new Map<number, SourceFilterSnapshot>();
     const candidates: SelectionCandidate[] = [];
     for (const id of this.sourceIds) {
@@ -426,6 +444,8 @@ export class ClockController {
         leap: snap.leap,
         stratum: snap.stratum,
         usable: this.#usable(entry, snap.stratum),
+        startup: snap.startup,
+        measured: entry.measured.at(time, drift, snap.startup ? snap.offset : null),
       });
     }
     const selection = selectSources(candidates, {

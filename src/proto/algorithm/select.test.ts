@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 
 import type { LeapIndicator } from "../packet/types.js";
-import { selectSources, selectionRadius, type SelectionCandidate } from "./select.js";
+import {
+  selectSources,
+  selectionInterval,
+  selectionRadius,
+  type SelectionCandidate,
+} from "./select.js";
 
 const DEFAULT_PARAMS = {
   minimumAgreeingSources: 3,
@@ -175,6 +180,108 @@ test("property: partition, majority and a common point", () => {
         assert.ok(c.usable && c.leap !== 3 && rad <= params.maximumSourceUncertainty);
       }
       assert.ok(low <= high);
+    }),
+  );
+});
+
+/** A source in start-up: σ is the placeholder √(largest delay) of a 10 ms round trip. */
+function young(
+  offset: number,
+  measuredRadius: number | null,
+  extra: Partial<SelectionCandidate> = {},
+) {
+  return cand(offset, Math.sqrt(0.01), 0.01, {
+    startup: true,
+    measured:
+      measuredRadius === null
+        ? null
+        : { low: offset - measuredRadius, high: offset + measuredRadius },
+    ...extra,
+  });
+}
+
+test("start-up: a source votes with what its samples prove, not the placeholder σ", () => {
+  // Placeholder intervals (±0.2 s) of three honest sources and a falseticker
+  // 50 ms off all overlap: the falseticker would be combined.
+  const placeholder = [young(0.007, null), young(0.0068, null), young(0.0072, null)];
+  const falseP = young(0.057, null);
+  const before = selectSources([...placeholder, falseP], DEFAULT_PARAMS);
+  assert.ok(before.kind === "selected" && before.selected.includes(falseP.id));
+  // With the samples' own bounds (half a 10 ms round trip) it is outvoted.
+  const honest = [young(0.007, 0.005), young(0.0068, 0.005), young(0.0072, 0.005)];
+  const falseM = young(0.057, 0.005);
+  const after = selectSources([...honest, falseM], DEFAULT_PARAMS);
+  assert.ok(after.kind === "selected");
+  assert.deepEqual(
+    after.selected,
+    honest.map((c) => c.id),
+  );
+  assert.deepEqual(after.outvoted, [falseM.id]);
+});
+
+test("the measured interval is only for young sources; the gate judges the filter's estimate", () => {
+  const stable = cand(0, 0.001, 0.001, { measured: { low: 5, high: 6 } });
+  const iv = selectionInterval(stable, DEFAULT_PARAMS);
+  assert.ok(Math.abs(iv.high - selectionRadius(stable, DEFAULT_PARAMS)) < 1e-15);
+  // A young source whose estimate is too unsure to combine does not vote,
+  // however narrow its samples' interval.
+  const unsure = young(0, 0.001, { uncertainty: 0.2 });
+  const r = selectSources([unsure], { ...DEFAULT_PARAMS, minimumAgreeingSources: 1 });
+  assert.ok(r.kind === "no-consensus");
+  assert.deepEqual(r.rejected, [{ id: unsure.id, reason: "uncertainty" }]);
+  // Nor does one whose interval is empty: its estimate contradicts its samples.
+  const torn = young(0, 0.001, { measured: { low: 0.01, high: -0.01 } });
+  const t = selectSources([torn], { ...DEFAULT_PARAMS, minimumAgreeingSources: 1 });
+  assert.ok(t.kind === "no-consensus");
+  assert.deepEqual(t.rejected, [{ id: torn.id, reason: "uncertainty" }]);
+  // Nor does one whose samples prove less than maximum-source-uncertainty.
+  const wide = young(0, 0.3);
+  const w = selectSources([wide], { ...DEFAULT_PARAMS, minimumAgreeingSources: 1 });
+  assert.ok(w.kind === "no-consensus");
+  assert.deepEqual(w.rejected, [{ id: wide.id, reason: "uncertainty" }]);
+});
+
+test("property: young falsetickers whose proven intervals miss every honest one are never selected", () => {
+  // Honest intervals all contain the true offset 0; each falseticker's lies
+  // wholly beyond the widest honest interval. With more honest sources than
+  // falsetickers, no point a falseticker covers can reach the majority.
+  const honestArb = fc.array(
+    fc.record({
+      centre: fc.double({ min: -0.01, max: 0.01, noNaN: true }),
+      extra: fc.double({ min: 0, max: 0.02, noNaN: true }),
+    }),
+    { minLength: 3, maxLength: 7 },
+  );
+  const falseArb = fc.array(
+    fc.record({
+      gap: fc.double({ min: 1e-6, max: 0.1, noNaN: true }),
+      radius: fc.double({ min: 0, max: 0.05, noNaN: true }),
+      side: fc.constantFrom(-1, 1),
+    }),
+    { maxLength: 6 },
+  );
+  fc.assert(
+    fc.property(honestArb, falseArb, (honestRaw, falseRaw) => {
+      fc.pre(falseRaw.length < honestRaw.length);
+      const honest = honestRaw.map(({ centre, extra }, i) => {
+        const radius = Math.abs(centre) + extra;
+        return young(centre, radius, { id: i });
+      });
+      const reach = Math.max(...honest.map((c) => Math.max(-c.measured!.low, c.measured!.high)));
+      const falsetickers = falseRaw.map(({ gap, radius, side }, i) => {
+        const centre = side * (reach + gap + radius);
+        return young(centre, radius, { id: 100 + i });
+      });
+      const r = selectSources([...falsetickers, ...honest], {
+        ...DEFAULT_PARAMS,
+        minimumAgreeingSources: 3,
+      });
+      assert.ok(r.kind === "selected");
+      assert.ok(
+        r.selected.every((id) => id < 100),
+        JSON.stringify(r),
+      );
+      assert.ok(r.selected.length >= honest.length);
     }),
   );
 });

@@ -2,6 +2,14 @@
 //
 // Each candidate claims the true offset lies in [offset − r, offset + r] with
 //   r = range-statistical-weight · σ + range-delay-weight · delay.
+// A source whose filter is still in start-up has no real σ yet (its filter
+// reports a deliberately huge placeholder, ±25 ms on a LAN), and intervals that
+// wide let a falseticker tens of ms off overlap the honest sources just when
+// the clock may be stepped. Such a source instead brings the interval its own
+// samples prove (measured-interval.ts: the best sample's offset ± half its
+// delay and the server's root distance, cut to what its estimate can be off;
+// an empty interval, a source contradicting itself, does not vote), so the
+// majority is real from the first sample.
 // Candidates that are unusable, unsynchronized (LI 3) or too unsure
 // (r > maximum-source-uncertainty) do not vote. A sweep over the interval ends
 // finds the largest number M of intervals sharing a point (touching counts).
@@ -12,6 +20,7 @@
 // overlap, not to contain each other's centres.
 
 import type { LeapIndicator } from "../packet/types.js";
+import type { Interval } from "./measured-interval.js";
 
 export interface SelectionCandidate {
   id: number;
@@ -25,6 +34,10 @@ export interface SelectionCandidate {
   stratum: number;
   /** False when the source may not be used to synchronize (e.g. a loop, bad stratum). */
   usable: boolean;
+  /** The source's filter is still in start-up: its σ is a placeholder. */
+  startup?: boolean;
+  /** What the source's samples prove (MeasuredInterval.at), seconds; null: no samples. */
+  measured?: Interval | null;
 }
 
 export interface SelectionParameters {
@@ -67,6 +80,19 @@ export function selectionRadius(
   );
 }
 
+/**
+ * The interval a candidate votes with: the measured one while its filter is
+ * in start-up (when there is one), else offset ± selectionRadius.
+ */
+export function selectionInterval(
+  candidate: Pick<SelectionCandidate, "offset" | "uncertainty" | "delay" | "startup" | "measured">,
+  params: Pick<SelectionParameters, "rangeStatisticalWeight" | "rangeDelayWeight">,
+): Interval {
+  if (candidate.startup === true && candidate.measured != null) return candidate.measured;
+  const r = selectionRadius(candidate, params);
+  return { low: candidate.offset - r, high: candidate.offset + r };
+}
+
 export function selectSources(
   candidates: readonly SelectionCandidate[],
   params: SelectionParameters,
@@ -82,13 +108,19 @@ export function selectSources(
       rejected.push({ id: c.id, reason: "unsynchronized" });
       continue;
     }
-    const r = selectionRadius(c, params);
-    // NaN fails this test too: a broken estimate never votes.
-    if (!(r <= params.maximumSourceUncertainty) || !Number.isFinite(c.offset)) {
+    // The gate judges the estimate combination would use (the filter's),
+    // the interval only whether the source agrees. NaN fails these tests
+    // too: a broken estimate never votes.
+    const { low, high } = selectionInterval(c, params);
+    if (
+      !(selectionRadius(c, params) <= params.maximumSourceUncertainty) ||
+      !Number.isFinite(c.offset) ||
+      !(low <= high && high - low <= 2 * params.maximumSourceUncertainty)
+    ) {
       rejected.push({ id: c.id, reason: "uncertainty" });
       continue;
     }
-    voters.push({ id: c.id, low: c.offset - r, high: c.offset + r });
+    voters.push({ id: c.id, low, high });
   }
 
   // Sweep: starts before ends at the same coordinate (closed intervals).

@@ -13,6 +13,7 @@ import { SimLocalClock } from "../../sim/local-clock.js";
 import { NetworkPath } from "../../sim/network.js";
 import { Rng } from "../../sim/random.js";
 import { SimServer } from "../../sim/server.js";
+import { scenarios } from "../../sim/scenarios.js";
 import { offsetStats, summarize } from "../../sim/summary.js";
 import type { RunResult } from "../../sim/simulation.js";
 
@@ -262,7 +263,7 @@ test("cli: one scenario's report, a table for several, JSON, CSV, usage errors",
 
   const list = capture();
   assert.equal(main(["--list"], list), 0);
-  assert.equal(list.lines.length, 8);
+  assert.equal(list.lines.length, scenarios.length);
 
   for (const args of [[], ["nope"], ["all", "--hours", "-1"], ["all", "--seed", "1.5"], ["--x"]]) {
     const bad = capture();

@@ -92,6 +92,8 @@ export interface Scenario {
   servers: ServerSpec[];
   /** Poll interval limits of every source (default ntp.toml's 4..10). */
   pollLimits?: PollIntervalLimits;
+  /** `initial-poll-interval` of every source, log2 s (default the minimum of the limits). */
+  initialPoll?: number;
   /** `[synchronization]` keys that differ from the defaults. */
   synchronization?: Partial<Omit<SynchronizationConfig, "algorithm">>;
   /** `[synchronization.algorithm]` keys that differ from the defaults. */

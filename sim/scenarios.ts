@@ -42,6 +42,26 @@ const LAN_SERVERS: ServerSpec[] = [
   honest("lan-d", lan({ delay: us(210), asymmetry: us(10) })),
 ];
 
+/** Loopback to a server on the same host: ~20 µs each way, a few µs of scheduling noise. */
+const LOOPBACK: PathSpec = { delay: us(20), jitter: { kind: "exponential", mean: us(3) } };
+
+/** The same with occasional multi-millisecond stalls of one leg. */
+const LOOPBACK_WITH_SPIKES: PathSpec = {
+  ...LOOPBACK,
+  spikes: { probability: 0.03, min: ms(1), max: ms(8) },
+};
+
+/**
+ * Loopback between two user-space daemons: now and then one of them is not
+ * scheduled for a while (garbage collection, a busy core), so one leg of 2 %
+ * of the exchanges takes 0.5-3 ms more.
+ */
+const LOOPBACK_WITH_STALLS: PathSpec = {
+  delay: us(40),
+  jitter: { kind: "exponential", mean: us(10) },
+  spikes: { probability: 0.02, min: ms(0.5), max: ms(3) },
+};
+
 /** A typical crystal: 12 ppm slow, a slow random walk, a small daily-ish swing. */
 const TYPICAL_CLOCK = {
   frequencyError: 12,
@@ -203,6 +223,34 @@ export const scenarios: readonly Scenario[] = [
       }),
       honest("false-50ms", lan({ delay: us(160) }), { offset: ms(50) }),
     ],
+  },
+  {
+    name: "drifting-reference-spikes",
+    description:
+      "One loopback server (minimum-agreeing-sources = 1, poll 1-16 s) whose time runs 40 ppm " +
+      "ahead of the local clock, and 3 % of packets delayed 1-8 ms on one leg (issue #11 item 1). " +
+      "Expect the frequency found at start-up, spikes ignored, and µs-level error afterwards.",
+    hours: 2,
+    seed: 9,
+    clock: { initialOffset: ms(2), frequencyError: 40 },
+    servers: [honest("loopback", LOOPBACK_WITH_SPIKES)],
+    pollLimits: { min: 0, max: 4 },
+    initialPoll: 0,
+    synchronization: { minimumAgreeingSources: 1 },
+  },
+  {
+    name: "still-server-poll-step",
+    description:
+      "A perfect local server on loopback (with the odd scheduling stall), a perfect local clock, poll limits " +
+      "2-16 s and initial-poll-interval 16 s, so the poll steps from the 2 s start-up burst " +
+      "to 16 s (issue #11 item 4). Expect no slew away from it and a frequency estimate near 0.",
+    hours: 1,
+    seed: 10,
+    clock: { initialOffset: 0, frequencyError: 0 },
+    servers: [honest("local", LOOPBACK_WITH_STALLS)],
+    pollLimits: { min: 1, max: 4 },
+    initialPoll: 4,
+    synchronization: { minimumAgreeingSources: 1 },
   },
 ];
 

@@ -185,6 +185,7 @@ export class Simulation {
   readonly servers: SimServer[];
 
   readonly #limits: PollIntervalLimits;
+  readonly #initialPoll: number;
   readonly #localStratum: number;
   readonly #falseAbove: number;
   readonly #queue = new EventQueue<SimEvent>();
@@ -218,6 +219,7 @@ export class Simulation {
     this.#onAction = options.onAction;
     this.#onInput = options.onInput;
     this.#limits = scenario.pollLimits ?? DEFAULT_POLL_LIMITS;
+    this.#initialPoll = scenario.initialPoll ?? this.#limits.min;
     const sync = synchronizationConfig(scenario);
     this.#localStratum = sync.localStratum;
     this.#falseAbove = scenario.falsetickerThreshold ?? DEFAULT_FALSETICKER_THRESHOLD;
@@ -365,7 +367,7 @@ export class Simulation {
     const id = this.#nextId++;
     const source = new NtpSource({
       pollLimits: this.#limits,
-      initialPollInterval: this.#limits.min,
+      initialPollInterval: this.#initialPoll,
       localStratum: this.#localStratum,
       random: (() => {
         const rng = new Rng(this.seed, `source:${id}`);
@@ -376,7 +378,7 @@ export class Simulation {
     this.#tasks.set(id, task);
     this.#serverOfId.set(id, index);
     const address = `10.0.0.${index + 1}`;
-    const initialPoll = this.#limits.min;
+    const initialPoll = this.#initialPoll;
     this.system.addSource(id, source, { address, initialPoll });
     this.#onInput?.(this.#now(), { kind: "add", id, address, initialPoll });
     this.#schedulePoll(task, 0);

@@ -206,11 +206,14 @@ for (const kind of ["virtual", "kernel"] as const) {
       );
       assert.ok(errors.length > 100, `${errors.length} queries`);
       // The source does not move against the system clock: neither may its offset.
+      // What is left is the filter's own correction at an update: its frequency
+      // from the start-up burst is off by tens of ppb, about 1 µs over a 16 s
+      // poll (the ~150 µs jump this guards against was the whole slew).
       let jump = 0;
       for (let i = 1; i < errors.length; i++) {
         jump = Math.max(jump, Math.abs(errors[i]! - errors[i - 1]!));
       }
-      assert.ok(jump < 1e-6, `largest jump between two queries 0.25 s apart: ${jump * 1e6} µs`);
+      assert.ok(jump < 2e-6, `largest jump between two queries 0.25 s apart: ${jump * 1e6} µs`);
       const worst = Math.max(...errors.map(Math.abs));
       assert.ok(worst < 2e-6, `worst error of the source's offset: ${worst * 1e6} µs`);
       rig.discipline.stop();

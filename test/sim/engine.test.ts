@@ -10,10 +10,10 @@ import { main, type CliIo } from "../../sim/cli.js";
 import { EventQueue } from "../../sim/event-queue.js";
 import { formatSeconds, formatTime } from "../../sim/format.js";
 import { SimLocalClock } from "../../sim/local-clock.js";
-import { scenarios } from "../../sim/scenarios.js";
 import { NetworkPath } from "../../sim/network.js";
 import { Rng } from "../../sim/random.js";
 import { SimServer } from "../../sim/server.js";
+import { scenarios } from "../../sim/scenarios.js";
 import { offsetStats, summarize } from "../../sim/summary.js";
 import type { RunResult } from "../../sim/simulation.js";
 

@@ -8,11 +8,14 @@ import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
 import {
   BURST_POLL,
+  NOISE_FLOOR,
   STARTUP_SAMPLES,
   SourceFilter,
   chi1,
   isMeddling,
   measurementTime,
+  offsetVariance,
+  startupLine,
   startupOffset,
   type FilterUpdate,
 } from "./source-filter.js";
@@ -122,7 +125,7 @@ test("measurement time is the midpoint of T1 and T4", () => {
   assert.ok(Math.abs(measurementTime(m).diffSeconds(BASE) - (100 + (0.04 + 1e-5) / 2)) < 1e-9);
 });
 
-test("start-up: 8 samples averaged, then a Kalman state seeded by their mean and variance", () => {
+test("start-up: 8 samples collected, then a Kalman state seeded by the line through them", () => {
   const f = new SourceFilter(ALGO, LIMITS, { initialPoll: 6 });
   assert.equal(f.snapshot(), null);
   const offsets = [0.01, 0.012, 0.011, 0.009, 0.01, 0.011, 0.012, 0.009];
@@ -140,14 +143,70 @@ test("start-up: 8 samples averaged, then a Kalman state seeded by their mean and
   });
   const snap = f.snapshot();
   assert.ok(snap !== null && !snap.startup);
-  const mean = offsets.reduce((a, b) => a + b) / 8;
-  const variance = offsets.reduce((a, b) => a + (b - mean) ** 2, 0) / 7;
-  assert.ok(Math.abs(snap.offset - mean) < 1e-15);
-  assert.ok(Math.abs(snap.covariance[0] - variance) < 1e-15);
-  assert.ok(Math.abs(snap.covariance[3] - 1e-8) < 1e-20);
-  assert.equal(snap.frequency, 0);
+  // Equal delays: equal weights, so the ordinary least-squares line, at the last sample.
+  const times = offsets.map((_, i) => 2 * i - 14);
+  const n = offsets.length;
+  const tMean = times.reduce((a, b) => a + b) / n;
+  const oMean = offsets.reduce((a, b) => a + b) / n;
+  let stt = 0;
+  let sto = 0;
+  times.forEach((t, i) => {
+    stt += (t - tMean) ** 2;
+    sto += (t - tMean) * (offsets[i]! - oMean);
+  });
+  const slope = sto / stt;
+  assert.ok(Math.abs(snap.frequency - slope) < 1e-12, `${snap.frequency} vs ${slope}`);
+  assert.ok(Math.abs(snap.offset - (oMean - slope * tMean)) < 1e-12);
+  const line = startupLine(times.map((t, i) => ({ at: t, offset: offsets[i]!, delay: 0.01 })))!;
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(snap.covariance[i]! - line.P[i]!) < 1e-18);
   assert.equal(snap.desiredPoll, 6);
   assert.ok(Math.abs(snap.wander - 1e-16) < 1e-30);
+});
+
+test("start-up line: a 40 ppm drift is found, a delay spike hardly counts", () => {
+  // Noiseless legs of 20 µs; the remote clock gains 40 ppm; sample 5's reply is held 3 ms.
+  const samples = Array.from({ length: 8 }, (_, i) => {
+    const back = i === 5 ? 20e-6 + 3e-3 : 20e-6;
+    return { at: 2 * i, offset: 0.002 + 40e-6 * 2 * i + (20e-6 - back) / 2, delay: 20e-6 + back };
+  });
+  const line = startupLine(samples)!;
+  assert.ok(Math.abs(line.x[0] - (0.002 + 40e-6 * 14)) < 1e-6, `${line.x[0]}`);
+  assert.ok(Math.abs(line.x[1] - 40e-6) < 0.1e-6, `${line.x[1]}`);
+  // The mean of the lowest-delay half (the seed before) lags the drift by ~300 µs.
+  const halfMean = startupOffset(
+    samples.map((s) => s.offset),
+    samples.map((s) => s.delay),
+  );
+  assert.ok(Math.abs(halfMean - line.x[0]) > 250e-6);
+  // Too few samples, or all at one instant: no line.
+  assert.equal(startupLine(samples.slice(0, 2)), null);
+  assert.equal(startupLine(samples.map((s) => ({ ...s, at: 0 }))), null);
+});
+
+test("offset variance: the spread's share plus half the queueing beyond it, squared", () => {
+  assert.ok(Math.abs(offsetVariance(110e-6, 100e-6, 10e-6) - 25e-12) < 1e-20);
+  assert.ok(Math.abs(offsetVariance(2110e-6, 100e-6, 10e-6) - (25e-12 + 1e-6)) < 1e-18);
+  // A separate spread for the baseline share.
+  assert.ok(Math.abs(offsetVariance(110e-6, 100e-6, 10e-6, 20e-6) - 100e-12) < 1e-20);
+  assert.equal(offsetVariance(1, 1, 0), NOISE_FLOOR * NOISE_FLOOR);
+});
+
+test("stable: delay spikes from start-up do not make later clean samples count for nothing", () => {
+  // Two 2 ms spikes among the 8 burst samples, then clean samples 16 s apart
+  // from a server whose offset moved by 50 µs: the estimate follows within a few samples.
+  const f = new SourceFilter(ALGO, { min: 1, max: 4 }, { initialPoll: 4 });
+  for (let i = 0; i < STARTUP_SAMPLES; i++) {
+    const back = i === 3 || i === 7 ? 20e-6 + 2e-3 : 20e-6;
+    f.update(sample(2 * i, 0, 20e-6, back), at(2 * i + 0.01));
+  }
+  assert.equal(f.inStartup, false);
+  let t = 14;
+  for (let i = 0; i < 3; i++) {
+    t += 16;
+    f.update(sample(t, 50e-6, 20e-6, 20e-6), at(t + 0.01));
+  }
+  const snap = f.snapshot()!;
+  assert.ok(Math.abs(snap.offset - 50e-6) < 10e-6, `${snap.offset}`);
 });
 
 test("start-up burst: 2 s polls until the start-up samples are in, then the initial poll", () => {
@@ -213,9 +272,12 @@ test("pop filter: one delay spike is dropped, two in a row are not", () => {
   // A normal sample after a popped one is of course absorbed.
   const third = f.update(sample(time + 48, 0.001, 0.005, 0.005), at(time + 48.1));
   assert.equal(third.kind, "absorbed");
-  // And the filter pops again afterwards.
+  // And the filter pops again afterwards: the spike it had to take in is left
+  // out of the spread it compares with (ntpd-rs's mean and standard deviation
+  // let this one through).
   const fourth = f.update(spike(time + 64), at(time + 64.1));
-  assert.equal(fourth.kind, "absorbed", "previous spike raised the delay spread");
+  assert.equal(fourth.kind, "outlier");
+  if (fourth.kind === "outlier") assert.ok(fourth.usualSigma < 1e-3, `${fourth.usualSigma}`);
 });
 
 test("pop filter with identical delays does not pop ordinary samples", () => {

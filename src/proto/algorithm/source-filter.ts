@@ -5,20 +5,31 @@
 // both against local (wall) time. The local clock is the time axis, so filters
 // of different sources can be moved to the same instant and fused.
 //
-// Start-up: the first STARTUP_SAMPLES measurements are only collected. The mean
-// offset of their lowest-delay half (startupOffset) and the sample variance of
-// all offsets seed the Kalman filter, whose frequency starts
-// at 0 with σ = `initial-frequency-uncertainty`.
+// Start-up: the first STARTUP_SAMPLES measurements are only collected. Then a
+// straight line is fitted through them (startupLine: weighted least squares,
+// each sample weighted by its offset variance, so a delay spike hardly counts):
+// its offset and slope at the last sample, with its covariance, seed the Kalman
+// filter. Without a usable line (or with a slope beyond
+// `initial-frequency-uncertainty`), the mean offset of the lowest-delay half
+// (startupOffset) and the sample variance of the offsets seed it at frequency
+// 0 with σ = `initial-frequency-uncertainty` (ntpd-rs's start). A frequency from
+// the burst matters: with frequency 0 ± 100 ppm, the first sample after the
+// poll interval grows to 16 s sets the frequency alone, to (its error)/16 s
+// (issue #11: tens of ppm, and a slew away from a still source), and the mean
+// offset of a burst lags a 40 ppm drift by ~300 µs.
 //
 // Stable: a two-state Kalman filter.
 //   predict over δ seconds: F = [[1, δ], [0, 1]], Q = w·[[δ³/3, δ²/2], [δ²/2, δ]]
 //     (the frequency is a random walk with variance rate w, the "wander";
 //      w starts at `initial-wander`²);
-//   update with the measured offset: H = [1, 0], R = var(last 8 delays) / 4
-//     (offset = (d₁ − d₂)/2 while delay = d₁ + d₂, so Var(offset) = Var(delay)/4
-//      for independent legs) + e², e = max(0, delay − min(last 8) − σ_delay)/2:
-//     queueing beyond the usual spread is offset error too, so such samples
-//     count less (as chrony weights by delay).
+//   update with the measured offset: H = [1, 0], R = offsetVariance():
+//     var(last 8 delays)/4 (offset = (d₁ − d₂)/2 while delay = d₁ + d₂, so
+//     Var(offset) = Var(delay)/4 for independent legs) + e²,
+//     e = max(0, delay − min(last 8) − σ_trim)/2: queueing beyond the usual
+//     spread is offset error too, so such samples count less (as chrony weights
+//     by delay). σ_trim is the spread of the delays without spikes (further
+//     than SPIKE_SIGMAS robust σ from the median): a spike in the window must
+//     not make the next spike look usual.
 // Jump: a stable filter whose innovation is wildly improbable and larger than
 // any path asymmetry could explain (JUMP_P) restarts its start-up.
 // After each update, the innovation's p-value (χ² with one degree of freedom)
@@ -26,9 +37,12 @@
 // `precision-hysteresis` votes) and on the desired poll interval (±1 after
 // `poll-interval-hysteresis` votes).
 //
-// Pop filter: a measurement whose delay exceeds the mean of the last 8 delays by
-// more than `delay-outlier-threshold` standard deviations is dropped, but never
-// two in a row (a lasting change of the path must get through).
+// Pop filter: a measurement whose delay exceeds the median of the last 8 delays
+// by more than `delay-outlier-threshold` × σ_trim is dropped, but never two in a
+// row (a lasting change of the path must get through). ntpd-rs compares with
+// the mean and the plain standard deviation, which one spike in the window
+// inflates so that the next spike passes. The start-up spikes are left out of
+// the delay window the stable filter starts with.
 //
 // Meddling: when the wall clock moved by more than `meddling-threshold` seconds
 // more (or less) than the monotonic clock since the last sample, and not
@@ -92,6 +106,13 @@ export const LATE_TOLERANCE = 1;
  * drags the combination once its offset agrees again.
  */
 export const JUMP_P = 1e-9;
+
+/**
+ * Delays further than this many robust σ (1.4826 × MAD) from the median of
+ * the window are spikes: left out of the spread that sets the measurement
+ * noise.
+ */
+export const SPIKE_SIGMAS = 5;
 
 /** What the daemon read when a measurement was handed in. */
 export interface Instant {
@@ -171,7 +192,13 @@ export type FilterUpdate =
       restarted?: boolean;
     }
   /** Dropped by the pop filter. */
-  | { kind: "outlier"; delay: number; meanDelay: number; delaySigma: number }
+  | {
+      kind: "outlier";
+      delay: number;
+      /** Median of the recent delays and their spread without spikes (σ_trim), s. */
+      usualDelay: number;
+      usualSigma: number;
+    }
   /** Older than the filter state by more than LATE_TOLERANCE: ignored. */
   | { kind: "stale"; lag: number }
   /** The wall clock jumped against the monotonic clock: back to start-up. */
@@ -253,6 +280,47 @@ class Window {
     return m;
   }
 
+  median(): number {
+    return median(this.values);
+  }
+
+  /**
+   * A spread that a delay spike or two in the window does not inflate:
+   * 1.4826 × the median absolute deviation (σ for normal data).
+   */
+  robustSigma(): number {
+    if (this.values.length < 2) return 0;
+    const mid = this.median();
+    return 1.4826 * median(this.values.map((v) => Math.abs(v - mid)));
+  }
+
+  /**
+   * The standard deviation of the values within SPIKE_SIGMAS robust σ of the
+   * median: a delay spike in the window does not inflate it, while the usual
+   * spread of a heavy-tailed path (which MAD alone underrates) still counts.
+   */
+  trimmedSigma(): number {
+    const mid = this.median();
+    const limit = SPIKE_SIGMAS * Math.max(this.robustSigma(), NOISE_FLOOR);
+    const kept = this.values.filter((v) => Math.abs(v - mid) <= limit);
+    if (kept.length < 2) return this.robustSigma();
+    let mean = 0;
+    for (const v of kept) mean += v / kept.length;
+    let sum = 0;
+    for (const v of kept) sum += (v - mean) * (v - mean);
+    return Math.sqrt(sum / (kept.length - 1));
+  }
+
+  /** A copy without the values trimmedSigma() leaves out (at least the median stays). */
+  withoutSpikes(): Window {
+    const mid = this.median();
+    const limit = SPIKE_SIGMAS * Math.max(this.robustSigma(), NOISE_FLOOR);
+    const w = new Window();
+    for (const v of this.values) if (Math.abs(v - mid) <= limit) w.push(v);
+    if (w.values.length === 0) w.push(mid);
+    return w;
+  }
+
   shift(by: number): void {
     for (let i = 0; i < this.values.length; i++) this.values[i] = (this.values[i] ?? 0) - by;
   }
@@ -263,6 +331,89 @@ class Window {
     w.#next = this.#next;
     return w;
   }
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Variance (s²) of the offset of a measurement with `delay`, given the
+ * smallest delay `minDelay` and the usual delay spread `delaySigma` of its
+ * path: the spread's share (offset = (d₁ − d₂)/2 while delay = d₁ + d₂, so
+ * Var(offset) = Var(delay)/4 for independent legs), plus the square of half
+ * the queueing beyond the usual spread, which may all sit on one leg and is
+ * then offset error (chrony weights its samples by delay for the same reason).
+ */
+export function offsetVariance(
+  delay: number,
+  minDelay: number,
+  delaySigma: number,
+  spread: number = delaySigma,
+): number {
+  const excess = Math.max(0, delay - minDelay - delaySigma) / 2;
+  return Math.max((spread * spread) / 4, NOISE_FLOOR * NOISE_FLOOR) + excess * excess;
+}
+
+/** A start-up sample: its time relative to the first (s, local), offset and delay (s). */
+export interface StartupSample {
+  at: number;
+  offset: number;
+  delay: number;
+}
+
+/**
+ * The state the start-up samples support: offset and frequency at the time of
+ * the last sample from a weighted least-squares line through them, each
+ * weighted by 1/offsetVariance (so a delay spike hardly counts), with the
+ * line's covariance (scaled up when the residuals are larger than the weights
+ * promise). Null when the samples do not span time (fewer than 3, or all at
+ * one instant). A frequency from the burst means the first long poll interval
+ * does not have to find it alone: a single sample 16 s after the burst would
+ * otherwise set it to (its error)/16 s (issue #11: 40 ppm off a still
+ * source). chrony fits its samples by regression as well.
+ */
+export function startupLine(samples: readonly StartupSample[]): { x: Vec2; P: Mat2 } | null {
+  const n = samples.length;
+  if (n < 3) return null;
+  const delays = samples.map((s) => s.delay);
+  const minDelay = Math.min(...delays);
+  const mid = median(delays);
+  const sigma = 1.4826 * median(delays.map((d) => Math.abs(d - mid)));
+  const end = samples[n - 1]!.at;
+  // Normal equations for offset = a + b·(t − end), weights w = 1/variance.
+  let sw = 0;
+  let st = 0;
+  let stt = 0;
+  let so = 0;
+  let sto = 0;
+  const weights = samples.map((s) => 1 / offsetVariance(s.delay, minDelay, sigma));
+  samples.forEach((s, i) => {
+    const w = weights[i]!;
+    const t = s.at - end;
+    sw += w;
+    st += w * t;
+    stt += w * t * t;
+    so += w * s.offset;
+    sto += w * t * s.offset;
+  });
+  const det = sw * stt - st * st;
+  if (!(det > 0) || !(det > 1e-12 * sw * stt)) return null;
+  const a = (stt * so - st * sto) / det;
+  const b = (sw * sto - st * so) / det;
+  let chi = 0;
+  samples.forEach((s, i) => {
+    const r = s.offset - (a + b * (s.at - end));
+    chi += weights[i]! * r * r;
+  });
+  const scale = Math.max(1, chi / (n - 2));
+  return {
+    x: vec2(a, b),
+    P: mat2((stt / det) * scale, (-st / det) * scale, (-st / det) * scale, (sw / det) * scale),
+  };
 }
 
 /**
@@ -289,6 +440,8 @@ interface StartupState {
   delays: Window;
   samples: number;
   lastTime: NtpTimestamp | null;
+  /** Every sample of this start-up, for the line fitted at its end. */
+  series: { time: NtpTimestamp; offset: number; delay: number }[];
 }
 
 interface StableState {
@@ -345,6 +498,7 @@ export class SourceFilter {
       delays: new Window(),
       samples: 0,
       lastTime: null,
+      series: [],
     };
   }
 
@@ -398,15 +552,16 @@ export class SourceFilter {
       s.delays.push(m.delay);
       s.samples++;
       s.lastTime = time;
+      s.series.push({ time, offset: m.offset, delay: m.delay });
       this.#lastInstant = now;
       if (s.samples >= STARTUP_SAMPLES) {
-        const ifu = this.#config.initialFrequencyUncertainty;
+        const seed = this.#startupSeed(s);
         this.#state = {
           kind: "stable",
-          x: vec2(startupOffset(s.offsets.values, s.delays.values), 0),
-          P: diag(s.offsets.variance(), ifu * ifu),
+          x: seed.x,
+          P: seed.P,
           wander: this.#config.initialWander * this.#config.initialWander,
-          delays: s.delays.clone(),
+          delays: s.delays.withoutSpikes(),
           precisionScore: 0,
           pollScore: 0,
           desiredPoll: this.initialPoll,
@@ -435,14 +590,15 @@ export class SourceFilter {
     }
 
     const meanDelay = s.delays.mean();
-    const delaySigma = Math.sqrt(s.delays.variance());
+    const usualDelay = s.delays.median();
+    const usualSigma = s.delays.trimmedSigma();
     if (
       !s.prevWasOutlier &&
-      m.delay - meanDelay > this.#config.delayOutlierThreshold * Math.max(delaySigma, NOISE_FLOOR)
+      m.delay - usualDelay > this.#config.delayOutlierThreshold * Math.max(usualSigma, NOISE_FLOOR)
     ) {
       s.prevWasOutlier = true;
       s.lastIter = t;
-      return { kind: "outlier", delay: m.delay, meanDelay, delaySigma };
+      return { kind: "outlier", delay: m.delay, usualDelay, usualSigma };
     }
     s.prevWasOutlier = false;
 
@@ -457,6 +613,7 @@ export class SourceFilter {
         fresh.delays.push(m.delay);
         fresh.samples = 1;
         fresh.lastTime = t;
+        fresh.series.push({ time: t, offset: m.offset, delay: m.delay });
         this.#state = fresh;
         this.#lastInstant = now;
         return {
@@ -475,8 +632,12 @@ export class SourceFilter {
     // Kalman update with H = [1, 0].
     // Queueing delay beyond the recent minimum is (possibly one-sided) offset
     // error on top of the usual noise: trust such a sample less.
-    const excess = Math.max(0, m.delay - s.delays.min() - Math.sqrt(s.delays.variance())) / 2;
-    const r = Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + excess * excess;
+    const r = offsetVariance(
+      m.delay,
+      s.delays.min(),
+      s.delays.trimmedSigma(),
+      Math.sqrt(s.delays.variance()),
+    );
     const y = m.offset - s.x[0];
     const S = s.P[0] + r;
     const k0 = s.P[0] / S;
@@ -497,6 +658,35 @@ export class SourceFilter {
     this.#votePoll(s, p, weight, period);
 
     return { kind: "absorbed", time: t, startup: false, samples: STARTUP_SAMPLES, p, weight };
+  }
+
+  /**
+   * The Kalman state at the end of start-up: the line through the samples
+   * (startupLine), its frequency uncertainty no smaller than a frequency
+   * error the wander could build up over the burst and no larger than
+   * `initial-frequency-uncertainty`; without a usable line, the offset of the
+   * lowest-delay half and a frequency of 0 ± `initial-frequency-uncertainty`.
+   */
+  #startupSeed(s: StartupState): { x: Vec2; P: Mat2 } {
+    const ifu = this.#config.initialFrequencyUncertainty;
+    const first = s.series[0];
+    const line =
+      first === undefined
+        ? null
+        : startupLine(
+            s.series.map((p) => ({
+              at: p.time.diffSeconds(first.time),
+              offset: p.offset,
+              delay: p.delay,
+            })),
+          );
+    if (line === null || !(Math.abs(line.x[1]) < ifu) || !(line.P[3] < ifu * ifu)) {
+      return {
+        x: vec2(startupOffset(s.offsets.values, s.delays.values), 0),
+        P: diag(s.offsets.variance(), ifu * ifu),
+      };
+    }
+    return line;
   }
 
   /** Move the Kalman state forward to `time` (no-op during start-up or for the past). */
@@ -571,6 +761,10 @@ export class SourceFilter {
     if (s.kind === "startup") {
       s.offsets.shift(offset);
       if (s.lastTime !== null) s.lastTime = s.lastTime.addSeconds(offset);
+      for (const p of s.series) {
+        p.time = p.time.addSeconds(offset);
+        p.offset -= offset;
+      }
       return;
     }
     s.x = vec2(s.x[0] - offset, s.x[1]);
@@ -585,7 +779,12 @@ export class SourceFilter {
    */
   applyFrequencySteer(time: NtpTimestamp, change: number): void {
     const s = this.#state;
-    if (s.kind !== "stable") return;
+    if (s.kind === "startup") {
+      // Express the samples so far as if the clock had always run at the new
+      // rate (what the Kalman state does below), so the line stays straight.
+      for (const p of s.series) p.offset += change * time.diffSeconds(p.time);
+      return;
+    }
     this.#progress(s, time);
     s.x = vec2(s.x[0], s.x[1] - change);
   }

@@ -116,13 +116,13 @@ export const algorithmTable = table({
     delayOutlierThreshold: num(
       "delay-outlier-threshold",
       5,
-      "Standard deviations above the mean delay at which a measurement is rejected.",
+      "Spread of the recent delays (a robust standard deviation) above their median at which a measurement is rejected.",
     ),
     initialWander: num("initial-wander", 1e-8, "Initial frequency wander (s/s^2)."),
     initialFrequencyUncertainty: num(
       "initial-frequency-uncertainty",
       100e-6,
-      "Initial frequency uncertainty (s/s).",
+      "Frequency uncertainty (s/s) when the start-up samples give no frequency, and the largest start-up frequency and uncertainty accepted from them.",
     ),
     maximumSourceUncertainty: num(
       "maximum-source-uncertainty",

@@ -106,6 +106,15 @@ export const LATE_TOLERANCE = 1;
  * drags the combination once its offset agrees again.
  */
 export const JUMP_P = 1e-9;
+/**
+ * A jump must also exceed this many times the median |innovation| of the
+ * recent samples: the Kalman σ can shrink below the noise a path really has
+ * (a constant loopback delay shows none of the scheduling noise of a loaded
+ * machine), and a restart in the middle of a slew costs far more than
+ * absorbing a few µs. With Gaussian noise the median |innovation| is 0.67 σ,
+ * so 10 × is 6.7 σ; a remote clock step is far beyond that.
+ */
+export const JUMP_SCALE = 10;
 
 /**
  * Delays further than this many robust σ (1.4826 × MAD) from the median of
@@ -113,6 +122,18 @@ export const JUMP_P = 1e-9;
  * noise.
  */
 export const SPIKE_SIGMAS = 5;
+
+/**
+ * The scatter of the start-up samples around their line (offset noise their
+ * delays do not show) keeps counting in the stable filter's measurement noise,
+ * fading by this share per sample (to a tenth after about 18). Without it, a
+ * path whose delay never varies (loopback) makes the first stable samples look
+ * exact, and a few µs of scheduling noise on a loaded machine pass for a jump
+ * of the remote clock: a restart in the middle of the start-up slew. It fades
+ * rather than following the innovations, which a wandering frequency would
+ * inflate (the frequency's own wander estimate must answer those).
+ */
+export const NOISE_FADE = 1 / 8;
 
 /** What the daemon read when a measurement was handed in. */
 export interface Instant {
@@ -284,6 +305,13 @@ class Window {
     return median(this.values);
   }
 
+  /** A window holding the last DELAY_WINDOW of `values`. */
+  static of(values: readonly number[]): Window {
+    const w = new Window();
+    for (const v of values) w.push(v);
+    return w;
+  }
+
   /**
    * A spread that a delay spike or two in the window does not inflate:
    * 1.4826 × the median absolute deviation (σ for normal data).
@@ -376,7 +404,9 @@ export interface StartupSample {
  * otherwise set it to (its error)/16 s (issue #11: 40 ppm off a still
  * source). chrony fits its samples by regression as well.
  */
-export function startupLine(samples: readonly StartupSample[]): { x: Vec2; P: Mat2 } | null {
+export function startupLine(
+  samples: readonly StartupSample[],
+): { x: Vec2; P: Mat2; scatter: number; residuals: number[] } | null {
   const n = samples.length;
   if (n < 3) return null;
   const delays = samples.map((s) => s.delay);
@@ -410,7 +440,19 @@ export function startupLine(samples: readonly StartupSample[]): { x: Vec2; P: Ma
     chi += weights[i]! * r * r;
   });
   const scale = Math.max(1, chi / (n - 2));
+  // The scatter of the samples with a usual delay around the line: offset
+  // noise their delays do not show (timestamping, scheduling, a clock
+  // adjusted under both ends), which the stable filter keeps counting.
+  const limit = SPIKE_SIGMAS * Math.max(sigma, NOISE_FLOOR);
+  const residuals: number[] = [];
+  for (const s of samples) {
+    if (Math.abs(s.delay - mid) > limit) continue;
+    residuals.push(s.offset - (a + b * (s.at - end)));
+  }
+  const squares = residuals.reduce((sum, r) => sum + r * r, 0);
   return {
+    residuals,
+    scatter: residuals.length > 2 ? squares / (residuals.length - 2) : 0,
     x: vec2(a, b),
     P: mat2((stt / det) * scale, (-st / det) * scale, (-st / det) * scale, (sw / det) * scale),
   };
@@ -460,6 +502,13 @@ interface StableState {
   lastIter: NtpTimestamp;
   /** The instant x and P describe. */
   filterTime: NtpTimestamp;
+  /**
+   * Variance (s²) of the offset noise the delays do not show: the start-up
+   * line's scatter, fading (NOISE_FADE).
+   */
+  offsetNoise: number;
+  /** |innovation| of the recent samples (the start-up line's residuals at first), for JUMP_SCALE. */
+  innovations: Window;
 }
 
 export class SourceFilter {
@@ -560,6 +609,8 @@ export class SourceFilter {
           kind: "stable",
           x: seed.x,
           P: seed.P,
+          offsetNoise: seed.scatter,
+          innovations: Window.of(seed.residuals.map(Math.abs)),
           wander: this.#config.initialWander * this.#config.initialWander,
           delays: s.delays.withoutSpikes(),
           precisionScore: 0,
@@ -605,9 +656,14 @@ export class SourceFilter {
     this.#progress(s, t);
     {
       const y = m.offset - s.x[0];
-      const S = s.P[0] + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR);
+      const S =
+        s.P[0] + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + s.offsetNoise;
       const p = chi1((y * y) / S);
-      if (p < JUMP_P && Math.abs(y) > m.delay + meanDelay) {
+      if (
+        p < JUMP_P &&
+        Math.abs(y) > m.delay + meanDelay &&
+        Math.abs(y) > JUMP_SCALE * s.innovations.median()
+      ) {
         const fresh = SourceFilter.#freshStartup();
         fresh.offsets.push(m.offset);
         fresh.delays.push(m.delay);
@@ -632,14 +688,17 @@ export class SourceFilter {
     // Kalman update with H = [1, 0].
     // Queueing delay beyond the recent minimum is (possibly one-sided) offset
     // error on top of the usual noise: trust such a sample less.
-    const r = offsetVariance(
+    const fromDelay = offsetVariance(
       m.delay,
       s.delays.min(),
       s.delays.trimmedSigma(),
       Math.sqrt(s.delays.variance()),
     );
+    const r = fromDelay + s.offsetNoise;
     const y = m.offset - s.x[0];
     const S = s.P[0] + r;
+    s.offsetNoise *= 1 - NOISE_FADE;
+    s.innovations.push(Math.abs(y));
     const k0 = s.P[0] / S;
     const k1 = s.P[2] / S;
     s.x = vec2(s.x[0] + k0 * y, s.x[1] + k1 * y);
@@ -667,7 +726,7 @@ export class SourceFilter {
    * `initial-frequency-uncertainty`; without a usable line, the offset of the
    * lowest-delay half and a frequency of 0 ± `initial-frequency-uncertainty`.
    */
-  #startupSeed(s: StartupState): { x: Vec2; P: Mat2 } {
+  #startupSeed(s: StartupState): { x: Vec2; P: Mat2; scatter: number; residuals: number[] } {
     const ifu = this.#config.initialFrequencyUncertainty;
     const first = s.series[0];
     const line =
@@ -684,6 +743,8 @@ export class SourceFilter {
       return {
         x: vec2(startupOffset(s.offsets.values, s.delays.values), 0),
         P: diag(s.offsets.variance(), ifu * ifu),
+        scatter: 0,
+        residuals: [],
       };
     }
     return line;

@@ -29,9 +29,11 @@
 //     spread is offset error too, so such samples count less (as chrony weights
 //     by delay). σ_trim is the spread of the delays without spikes (further
 //     than SPIKE_SIGMAS robust σ from the median): a spike in the window must
-//     not make the next spike look usual.
-// Jump: a stable filter whose innovation is wildly improbable and larger than
-// any path asymmetry could explain (JUMP_P) restarts its start-up.
+//     not make the next spike look usual. Added to R: the start-up line's
+//     scatter, fading (NOISE_FADE), for offset noise the delays do not show.
+// Jump: a stable filter whose innovation is wildly improbable, larger than
+// any path asymmetry could explain (JUMP_P) and far beyond the recent
+// innovations (JUMP_SCALE) restarts its start-up.
 // After each update, the innovation's p-value (χ² with one degree of freedom)
 // and the measurement's weight (1 − R/S) vote on the wander (×/÷ 4 after
 // `precision-hysteresis` votes) and on the desired poll interval (±1 after

@@ -101,6 +101,47 @@ bool ReceiveTime(msghdr& h, struct timespec* out) {
   return have_tsing;
 }
 
+uint16_t ReadU16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+uint32_t ReadU32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// A reply's bytes as the error queue gives them back with its TX timestamp: the whole
+// frame as the device got it (a link-layer header on Ethernet and loopback, none on
+// tun or ppp devices), then IPv4 or IPv6, UDP, the NTP reply. Writes the reply's
+// receive timestamp (T2, octets 32..39: seconds, fraction) to key; false when the
+// bytes are not an IPv4/IPv6 UDP datagram of at least 40 octets of payload.
+bool ReplyReceiveTimestamp(const uint8_t* p, size_t n, uint32_t key[2]) {
+  size_t off = 0;
+  if (n >= 14) {
+    uint16_t type = ReadU16(p + 12);
+    if (type == 0x8100 && n >= 18) {  // one 802.1Q tag
+      type = ReadU16(p + 16);
+      if (type == 0x0800 || type == 0x86DD) off = 18;
+    } else if (type == 0x0800 || type == 0x86DD) {
+      off = 14;
+    }
+  }
+  if (off >= n) return false;
+  size_t udp;
+  if (p[off] >> 4 == 4) {
+    size_t ihl = static_cast<size_t>(p[off] & 0x0f) * 4;
+    if (ihl < 20 || n < off + ihl || p[off + 9] != IPPROTO_UDP) return false;
+    udp = off + ihl;
+  } else if (p[off] >> 4 == 6) {
+    if (n < off + 40 || p[off + 6] != IPPROTO_UDP) return false;  // no extension headers
+    udp = off + 40;
+  } else {
+    return false;
+  }
+  size_t ntp = udp + 8;
+  if (n < ntp + 40) return false;
+  key[0] = ReadU32(p + ntp + 32);
+  key[1] = ReadU32(p + ntp + 36);
+  return true;
+}
+
 }  // namespace
 
 void UdpSocket::OnPoll(uv_poll_t* handle, int status, int events) {
@@ -193,6 +234,13 @@ void UdpSocket::DrainBatches(Napi::Env env) {
     }
     FlushSendQueue();
     ReportSendErrors(env);
+    if (tx_stamps_pending_) {
+      // Replies that asked for TX timestamps: the kernel queues them as it sends (on
+      // loopback and most drivers before sendmmsg returns). Reading them now saves the
+      // POLLERR wakeup each would otherwise cost; a late one still gets it.
+      tx_stamps_pending_ = false;
+      DrainErrorQueue(env);
+    }
     if (static_cast<size_t>(n) < batch_size_) return;
   }
 }
@@ -239,7 +287,8 @@ void UdpSocket::DrainErrorQueue(Napi::Env env) {
     m.msg_iovlen = 1;
     m.msg_control = control;
     m.msg_controllen = sizeof control;
-    if (recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+    ssize_t got = recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (got < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -265,12 +314,24 @@ void UdpSocket::DrainErrorQueue(Napi::Env env) {
       }
     }
     if (!have_tsing || !is_tx_stamp || on_tx_timestamp_.IsEmpty()) continue;
+    // Reply TX timestamps carry the datagram: its NTP T2 says which reply it was.
+    uint32_t key[2] = {0, 0};
+    if (reply_tx_timestamps_ &&
+        !ReplyReceiveTimestamp(reinterpret_cast<const uint8_t*>(data),
+                               static_cast<size_t>(got), key)) {
+      continue;
+    }
     Napi::HandleScope scope(env);
     try {
-      on_tx_timestamp_.Value().Call(
-          env.Undefined(), {Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_sec)),
-                            Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_nsec)),
-                            Napi::Number::New(env, id)});
+      Napi::Value sec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_sec));
+      Napi::Value nsec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_nsec));
+      if (reply_tx_timestamps_) {
+        on_tx_timestamp_.Value().Call(
+            env.Undefined(), {sec, nsec, Napi::Number::New(env, id), Napi::Number::New(env, key[0]),
+                              Napi::Number::New(env, key[1])});
+      } else {
+        on_tx_timestamp_.Value().Call(env.Undefined(), {sec, nsec, Napi::Number::New(env, id)});
+      }
     } catch (const Napi::Error& e) {
       ReportUncaught(e);
     }

@@ -464,6 +464,10 @@ export class Simulation {
       case "ignored":
         record.ignored[event.reason] = (record.ignored[event.reason] ?? 0) + 1;
         return;
+      case "no-sample":
+        record.ignored[`no-sample-${event.reason}`] =
+          (record.ignored[`no-sample-${event.reason}`] ?? 0) + 1;
+        return;
       case "unusable":
         record.ignored[`unusable-${event.reason}`] =
           (record.ignored[`unusable-${event.reason}`] ?? 0) + 1;

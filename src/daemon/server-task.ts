@@ -93,6 +93,7 @@ export class ServerTask {
         maxDatagramSize: MAX_REQUEST_BYTES,
         receiveBufferSize: 1 << 20,
         sendBatchSize: SEND_BATCH,
+        replyTxTimestamps: true,
       }),
     /** Bind with SO_REUSEPORT: one socket per serving thread on the same address. */
     private readonly bindOptions: BindOptions = {},
@@ -114,6 +115,15 @@ export class ServerTask {
     // The socket stamps CLOCK_REALTIME: only right when that is our clock.
     this.wireFinish =
       socket.finishesReplies && this.clock === systemWallClock ? new NativeReplyFinish() : null;
+    // Interleaved mode needs the kernel's TX timestamps of replies, on the clock the
+    // replies carry (the socket's CLOCK_REALTIME).
+    const interleaved = this.wireFinish !== null && socket.replyTxTimestamps;
+    this.core.setInterleaved(interleaved);
+    if (interleaved) {
+      socket.onTxTimestamp((sec, nsec, _id, t2Seconds, t2Fraction) =>
+        this.core.saveTransmitTimestamp(t2Seconds ?? 0, t2Fraction ?? 0, sec, nsec),
+      );
+    }
     socket.onRequest(
       (data, length, address, _port, rxSec, rxNsec) =>
         this.answer(data, length, address, rxSec, rxNsec),
@@ -147,6 +157,7 @@ export class ServerTask {
     this.log.info("serving NTP", {
       listen: this.listenText,
       kernel_timestamps: socket.kernelTimestamps,
+      interleaved: interleaved,
     });
   }
 

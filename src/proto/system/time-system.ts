@@ -52,6 +52,8 @@ export type MeddlingAction = ActionOf<"meddling">;
 export interface PolledSource {
   readonly pollLimits: Readonly<PollIntervalLimits>;
   setDesiredPollInterval(log2: number, burst?: boolean): void;
+  /** The steered clock was stepped (interleaved mode forgets the times it kept). */
+  clockStepped?(): void;
 }
 
 /**
@@ -264,7 +266,14 @@ export class TimeSystem {
   #inClockFrame(m: Measurement): Measurement {
     const layered = this.#options.layered;
     if (layered == null) return m;
-    const shift = layered.offsetFromSystem();
+    let shift = layered.offsetFromSystem();
+    if (m.interleaved === true) {
+      // Its times were taken a poll interval ago (interleaved mode), when the
+      // layered clock was that much less far along its frequency. (Steps in
+      // between: the source dropped those times, clockStepped.)
+      const ago = this.#options.clock.now().diffSeconds(m.t4);
+      shift -= layered.frequencyVsSystem() * 1e-6 * ago;
+    }
     return {
       ...m,
       offset: m.offset - shift,
@@ -297,6 +306,7 @@ export class TimeSystem {
         this.#takeControl();
         clock.step(action.offset);
         this.#error.stepped(action.offset);
+        for (const polled of this.#sources.values()) polled.clockStepped?.();
         batch.stepped += action.offset;
         this.controller.applied(action, this.#now());
         events.step?.(action);

@@ -117,7 +117,7 @@ test("against a server with interleaving: basic, basic, no sample, then interlea
   const third = path.exchange(source, 32);
   assert.deepEqual(third?.event, { kind: "no-sample", reason: "measured" });
   // 4 on: each reply measures the exchange before it, with its wire T3.
-  let previousWire = third!.wire;
+  let previousWire = third.wire;
   for (let i = 3; i < 9; i++) {
     const e = path.exchange(source, i * 16);
     const m = measurement(e);

@@ -97,6 +97,8 @@ export class ServerTask {
       }),
     /** Bind with SO_REUSEPORT: one socket per serving thread on the same address. */
     private readonly bindOptions: BindOptions = {},
+    /** Interleaved mode's table, shared with the other serving threads of this server. */
+    private readonly interleaveTable?: SharedArrayBuffer,
   ) {
     // The parsed table is the core's policy as it is; listen is ours.
     const { listen: _listen, ...policy } = config;
@@ -118,7 +120,7 @@ export class ServerTask {
     // Interleaved mode needs the kernel's TX timestamps of replies, on the clock the
     // replies carry (the socket's CLOCK_REALTIME).
     const interleaved = this.wireFinish !== null && socket.replyTxTimestamps;
-    this.core.setInterleaved(interleaved);
+    this.core.setInterleaved(interleaved, this.interleaveTable);
     if (interleaved) {
       socket.onTxTimestamp((sec, nsec, _id, t2Seconds, t2Fraction) =>
         this.core.saveTransmitTimestamp(t2Seconds ?? 0, t2Fraction ?? 0, sec, nsec),

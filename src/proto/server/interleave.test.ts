@@ -233,3 +233,25 @@ test("denied clients get their DENY, unstamped; a core without interleaving neve
   // Turned on later: the earlier timestamp was not kept.
   assert.equal(answer(basic, xleave, RX2).reply.originTimestamp.toBits(), XMT.toBits());
 });
+
+test("tables on one shared buffer are one table (the serving threads of a server)", () => {
+  const shared = TransmitTimestampTable.sharedBuffer(32);
+  const a = new TransmitTimestampTable(32, shared);
+  const b = new TransmitTimestampTable(32, shared);
+  a.save(9, 11, 300, 400);
+  assert.equal(b.take(9, 11), true, "saved by one thread, found by another");
+  assert.deepEqual([b.seconds, b.fraction], [300, 400]);
+  assert.equal(a.take(9, 11), false, "and given once");
+  assert.throws(() => new TransmitTimestampTable(64, shared), RangeError);
+  // A slot whose sequence word is odd is being written by another thread: skipped.
+  const words = new Uint32Array(shared);
+  b.save(13, 15, 500, 600);
+  const slot = words.findIndex((w, i) => i % 5 === 1 && w === 13) - 1;
+  assert.ok(slot >= 0);
+  Atomics.add(words, slot, 1); // a writer in the middle of it
+  assert.equal(a.take(13, 15), false, "not read while written");
+  a.save(13, 15, 700, 800); // nor overwritten
+  Atomics.add(words, slot, 1); // the writer done
+  assert.equal(a.take(13, 15), true);
+  assert.deepEqual([a.seconds, a.fraction], [500, 600]);
+});

@@ -47,7 +47,7 @@ import {
   type NtpTimestamp,
 } from "../time.js";
 import { FinishStep, ReplyFinish } from "./finish.js";
-import { SERVER_RECEIVE_MARK, TransmitTimestampTable } from "./interleave.js";
+import { INTERLEAVE_SLOTS, SERVER_RECEIVE_MARK, TransmitTimestampTable } from "./interleave.js";
 import { parseIpInto } from "../ip-address.js";
 import type { AeadProvider } from "../crypto/aead.js";
 import { fillFrom, type RandomBytes } from "../nts/keyset/keyset.js";
@@ -407,11 +407,17 @@ export class NtpServerCore {
   /**
    * Turns interleaved mode on (the caller will pass the TX timestamps of the
    * replies that ask for them to saveTransmitTimestamp) or off (basic replies
-   * only; the table is dropped).
+   * only; the table is dropped). `shared`: the table's memory, shared with the
+   * other serving threads of this server (TransmitTimestampTable.sharedBuffer).
    */
-  setInterleaved(on: boolean): void {
+  setInterleaved(on: boolean, shared?: SharedArrayBuffer): void {
     if (!on) this.transmitTimes = null;
-    else this.transmitTimes ??= new TransmitTimestampTable();
+    else {
+      this.transmitTimes ??=
+        shared === undefined
+          ? new TransmitTimestampTable()
+          : new TransmitTimestampTable(INTERLEAVE_SLOTS, shared);
+    }
   }
 
   /** Whether interleaved requests get interleaved replies. */

@@ -29,6 +29,8 @@ constexpr size_t kDefaultMaxDatagram = 2048;
 constexpr size_t kMinMaxDatagram = 48;
 constexpr size_t kMaxMaxDatagram = 65535;
 constexpr size_t kDefaultSendBatchSize = 8;
+// SOF_TIMESTAMPING_OPT_RX_FILTER (linux/net_tstamp.h since 6.10; older headers lack it).
+constexpr int kTimestampingOptRxFilter = 1 << 17;
 
 // Linux turns receive timestamping on globally (a static key) while any socket wants it,
 // and the first enable is deferred to a workqueue: a datagram that arrives before that
@@ -149,9 +151,17 @@ void UdpSocket::OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_t
     // Reporting only: no TX_SOFTWARE here, so no send is stamped unless its own control
     // message asks (udp_send.cc); no OPT_TSONLY, so each stamp comes back with the
     // reply's bytes, which say which reply it was (its T2) whatever the order.
-    int flags = SOF_TIMESTAMPING_SOFTWARE;
+    // OPT_RX_FILTER (Linux 6.10): SOFTWARE would otherwise also report every received
+    // datagram's time a second time (SCM_TIMESTAMPING next to SCM_TIMESTAMPNS), a cost on
+    // every request; older kernels refuse the flag and get the plain setting.
+    int flags = SOF_TIMESTAMPING_SOFTWARE | kTimestampingOptRxFilter;
     reply_tx_timestamps_ =
         setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+    if (!reply_tx_timestamps_) {
+      flags = SOF_TIMESTAMPING_SOFTWARE;
+      reply_tx_timestamps_ =
+          setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+    }
   }
   KeepKernelTimestampingEnabled();
 }

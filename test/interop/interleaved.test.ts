@@ -1,13 +1,17 @@
 // Interleaved mode (docs/interleaved.md) between real daemons on loopback: ours
 // with ours, and with chrony (4.x, `xleave`) in both directions. chronyd runs
 // with -x and without CAP_SYS_TIME (test/helpers/chrony.ts): no clock is touched.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { chronyUnavailable, startChronyClient, startChronyServer } from "../helpers/chrony.js";
-import { freeUdpPort } from "../helpers/ports.js";
+import { freePort, freeUdpPort } from "../helpers/ports.js";
+import { ensureLoopbackName, GUIDE_HOST } from "../helpers/hosts.js";
+import { ntsClientConfig, ntsServerConfig } from "../helpers/nts-daemon.js";
+import { makeTestPki } from "../helpers/pki.js";
+import { which } from "../helpers/process.js";
 import { skipIfMissing } from "../helpers/skip.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { sleep, waitForUdpBound } from "../helpers/wait.js";
+import { sleep, waitFor, waitForTcpPort, waitForUdpBound } from "../helpers/wait.js";
 import {
   clientConfig,
   parseMeasurement,
@@ -128,6 +132,166 @@ test(
       }
     } finally {
       await chrony.stop();
+      await dir.cleanup();
+    }
+  },
+);
+
+// ---- NTS: the same, authenticated (the T3 is inside what the seal covers) ----
+
+/** Skips (or fails under CI) unless chrony, openssl, the addon and the hosts entry are there. */
+async function ntsPrerequisites(t: TestContext): Promise<boolean> {
+  if (skipIfMissing(t, chronyUnavailable() ?? addonUnavailable())) return false;
+  if (skipIfMissing(t, which("openssl") ? undefined : "openssl is not installed")) return false;
+  const hosts = await ensureLoopbackName(GUIDE_HOST);
+  return !skipIfMissing(t, hosts.ok ? undefined : hosts.reason);
+}
+
+/** ntsClientConfig with `interleaved = true` on its source. */
+function interleavedNtsClientConfig(address: string, caPath: string): string {
+  return ntsClientConfig(address, caPath, 0).replace(/(address = .*\n)/, "$1interleaved = true\n");
+}
+
+test(
+  "NTS: our client and our server, interleaved and authenticated",
+  { timeout: 90_000 },
+  async (t) => {
+    if (!(await ntsPrerequisites(t))) return;
+    const dir = await makeTempDir("ntpd-ts-xleave-nts-");
+    try {
+      const pki = await makeTestPki(dir);
+      const cert = await pki.issue("server", [GUIDE_HOST]);
+      const ntpPort = await freeUdpPort();
+      const kePort = await freePort();
+      const server = await startDaemon(
+        dir,
+        "server",
+        ntsServerConfig({ ntpPort, kePort, chainPath: cert.chainPath, keyPath: cert.keyPath }),
+      );
+      try {
+        await server.waitForOutput(/serving NTS-KE/, 30_000);
+        await waitForTcpPort(kePort);
+        const client = await startDaemon(
+          dir,
+          "client",
+          interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
+        );
+        try {
+          const line = await client.waitForOutput(
+            /measurement .*nts=true.*interleaved=true/,
+            30_000,
+          );
+          const m = parseMeasurement(line);
+          assert.ok(m, line);
+          assertLoopbackOffset(m.offset, m.delay, line);
+          assert.doesNotMatch(client.output(), /not-acknowledge|NTS key exchange failed/);
+        } finally {
+          await client.stop();
+        }
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  },
+);
+
+test(
+  "NTS: chrony (nts xleave) as a client of our server gets authenticated interleaved replies",
+  { timeout: 90_000 },
+  async (t) => {
+    if (!(await ntsPrerequisites(t))) return;
+    const dir = await makeTempDir("ntpd-ts-xleave-nts-");
+    try {
+      const pki = await makeTestPki(dir);
+      const cert = await pki.issue("server", [GUIDE_HOST]);
+      const ntpPort = await freeUdpPort();
+      const kePort = await freePort();
+      const server = await startDaemon(
+        dir,
+        "server",
+        ntsServerConfig({ ntpPort, kePort, chainPath: cert.chainPath, keyPath: cert.keyPath }),
+      );
+      try {
+        await server.waitForOutput(/serving NTS-KE/, 30_000);
+        await waitForUdpBound(ntpPort);
+        await waitForTcpPort(kePort);
+        const chrony = await startChronyClient({
+          serverHost: GUIDE_HOST,
+          sourceOptions: `iburst nts ntsport ${kePort} port ${ntpPort} minpoll 0 maxpoll 0 xleave`,
+          extraConfig: [`ntstrustedcerts ${pki.caCertPath}`],
+        });
+        try {
+          await chrony.waitForSelected(40_000, GUIDE_HOST);
+          const data = await waitFor(
+            async () => {
+              const d = (await chrony.ntpdata())[0];
+              return d?.interleaved === true ? d : undefined;
+            },
+            { timeoutMs: 20_000, intervalMs: 500, what: "chrony to take an interleaved reply" },
+          );
+          assert.equal(data.authenticated, true, JSON.stringify(data.raw));
+          assert.equal(data.ntpTests, "111 111 1111", JSON.stringify(data.raw));
+          assertLoopbackOffset(data.offset, data.peerDelay, JSON.stringify(data.raw));
+        } finally {
+          await chrony.stop();
+        }
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  },
+);
+
+test(
+  "NTS: our client (interleaved = true) with a chrony NTS server: interleaved measurements",
+  { timeout: 90_000 },
+  async (t) => {
+    if (!(await ntsPrerequisites(t))) return;
+    const dir = await makeTempDir("ntpd-ts-xleave-nts-");
+    try {
+      const pki = await makeTestPki(dir);
+      const cert = await pki.issue("server", [GUIDE_HOST]);
+      const ntpPort = await freeUdpPort();
+      const kePort = await freePort();
+      const chrony = await startChronyServer({
+        port: ntpPort,
+        stratum: 1,
+        extraConfig: [
+          `ntsport ${kePort}`,
+          `ntsserverkey ${cert.keyPath}`,
+          `ntsservercert ${cert.chainPath}`,
+          "ntsprocesses 0",
+        ],
+      });
+      try {
+        await waitForTcpPort(kePort);
+        const client = await startDaemon(
+          dir,
+          "client",
+          interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
+        );
+        try {
+          const line = await client.waitForOutput(
+            /measurement .*nts=true.*interleaved=true/,
+            30_000,
+          );
+          const m = parseMeasurement(line);
+          assert.ok(m, line);
+          assertLoopbackOffset(m.offset, m.delay, line);
+          const stats = await chrony.serverstats();
+          assert.ok(Number(stats["Interleaved NTP packets"]) > 0, JSON.stringify(stats));
+          assert.ok(Number(stats["Authenticated NTP packets"]) > 0, JSON.stringify(stats));
+        } finally {
+          await client.stop();
+        }
+      } finally {
+        await chrony.stop();
+      }
+    } finally {
       await dir.cleanup();
     }
   },

@@ -22,7 +22,15 @@
 // handle; RecoverFromPollError clears the error, empties the error queue and restarts
 // it. `pollErrorWakeups` counts these wakeups.)
 //
-// TX timestamps, for clients only (option txTimestamps: true): SO_TIMESTAMPING with
+// Reply TX timestamps, for servers (option replyTxTimestamps: true; interleaved mode):
+// SO_TIMESTAMPING reporting flags only, and a per-message request on the replies whose
+// finish asks (udp_send.cc). Without OPT_TSONLY each timestamp comes back with the
+// datagram as the device got it, whose NTP receive timestamp names the reply; the handler
+// gets (seconds, nanoseconds, 0, t2Seconds, t2Fraction). The error queue is read right
+// after the batch's sendmmsg (the kernel has normally queued them by then), so those
+// timestamps cost no POLLERR wakeup; a late one still gets it.
+//
+// TX timestamps, for clients (option txTimestamps: true): SO_TIMESTAMPING with
 // SOF_TIMESTAMPING_TX_SOFTWARE | SOFTWARE | OPT_TSONLY | OPT_ID. For every datagram sent,
 // the kernel queues its software transmit timestamp (taken in the driver's xmit path,
 // CLOCK_REALTIME) on the socket's error queue, which wakes the poll with POLLERR; the
@@ -31,7 +39,7 @@
 // poll callback, never inside send(); on loopback the timestamp is queued before send()
 // returns, so it is delivered before any reply in the same wakeup. `txTimestamps` says
 // whether the kernel accepted the option. Each timestamp costs an extra wakeup (stop and
-// restart of the poll, a recvmsg): servers (reply mode) must not ask for it. With the
+// restart of the poll, a recvmsg): servers (reply mode) use replyTxTimestamps instead. With the
 // option on, received datagrams also carry SCM_TIMESTAMPING (ts[0] = the same software
 // receive time); SCM_TIMESTAMPNS is still preferred, SCM_TIMESTAMPING used if it is
 // missing.

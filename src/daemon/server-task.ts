@@ -23,6 +23,14 @@
 // always, both ways: T3 is raised to the T2 in the reply should the clock
 // have been stepped back since the datagram arrived.
 //
+// Interleaved mode (docs/interleaved.md): the socket also gives the kernel's TX
+// timestamps of the replies whose finish asks (FinishStep.TxStamp: replies to
+// requests in interleaved form only), with the T2 written in each; they go to
+// the core's table (saveTransmitTimestamp), and the client's next request gets
+// that wire time as T3. Only with the wire finish (the addon, the system clock):
+// the timestamps are CLOCK_REALTIME. With serving threads, the threads of one
+// [[server]] share the table (interleaveTable).
+//
 // SEND_BATCH is then what is left of the wait: on loopback the kernel delivers
 // each reply to its receiver inside the sendmmsg, so the k-th reply of a
 // sendmmsg leaves several microseconds per reply ahead of it after its T3.

@@ -423,7 +423,9 @@ export class NtpSource {
       };
     }
     if (exchange === null) {
-      return { kind: "no-sample", reason: previous === null ? "clock-stepped" : "measured" };
+      const reason =
+        previous === null ? "clock-stepped" : previous.measured ? "measured" : "implausible";
+      return { kind: "no-sample", reason };
     }
 
     const { offset, delay } = offsetAndDelay(

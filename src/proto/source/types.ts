@@ -86,10 +86,11 @@ export type SourceEvent =
   /**
    * Interleaved mode: a valid reply (the server is reachable) that gives no sample:
    * "measured", the exchange it describes was measured in basic mode already (the
-   * first interleaved reply after a basic one), or its T3 is not plausible;
-   * "clock-stepped", the clock was stepped since that exchange.
+   * first interleaved reply after a basic one); "implausible", its T3 is before that
+   * exchange's T2 or more than 4 s after it; "clock-stepped", the clock was stepped
+   * since that exchange.
    */
-  | { kind: "no-sample"; reason: "measured" | "clock-stepped" }
+  | { kind: "no-sample"; reason: "measured" | "implausible" | "clock-stepped" }
   /** Dropped; nothing changed. */
   | { kind: "ignored"; reason: IgnoreReason; detail?: string };
 

@@ -285,64 +285,74 @@ void UdpSocket::RecoverFromPollError(Napi::Env env) {
 // SCM_TIMESTAMPING and a sock_extended_err (origin SO_EE_ORIGIN_TIMESTAMPING, ee_info
 // SCM_TSTAMP_SND, ee_data = the OPT_ID send index). Anything else is discarded.
 void UdpSocket::DrainErrorQueue(Napi::Env env) {
-  char data[256];
-  alignas(cmsghdr) char control[512];
-  for (int i = 0; i < kMaxErrorQueueReads && !closed_; ++i) {
-    iovec iov = {data, sizeof data};
-    msghdr m;
-    std::memset(&m, 0, sizeof m);
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    ssize_t got = recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
-    if (got < 0) {
+  // Read in batches (recvmmsg): a server stamping many replies gets many entries.
+  constexpr int kBatch = 16;
+  char data[kBatch][256];
+  alignas(cmsghdr) char control[kBatch][512];
+  mmsghdr msgs[kBatch];
+  iovec iovs[kBatch];
+  for (int read = 0; read < kMaxErrorQueueReads && !closed_;) {
+    for (int k = 0; k < kBatch; ++k) {
+      iovs[k] = {data[k], sizeof data[k]};
+      std::memset(&msgs[k], 0, sizeof msgs[k]);
+      msgs[k].msg_hdr.msg_iov = &iovs[k];
+      msgs[k].msg_hdr.msg_iovlen = 1;
+      msgs[k].msg_hdr.msg_control = control[k];
+      msgs[k].msg_hdr.msg_controllen = sizeof control[k];
+    }
+    int n = recvmmsg(fd_, msgs, kBatch, MSG_ERRQUEUE | MSG_DONTWAIT, nullptr);
+    if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    Timestamping tsing;
-    bool have_tsing = false;
-    bool is_tx_stamp = false;
-    uint32_t id = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
-          c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
-        std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
-        have_tsing = !IsZero(tsing.ts[0]);
-      } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                  (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
-                 c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
-        sock_extended_err ee;
-        std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-        if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
-            ee.ee_info == SCM_TSTAMP_SND) {
-          is_tx_stamp = true;
-          id = ee.ee_data;
-        }
+    read += n;
+    for (int k = 0; k < n && !closed_; ++k) DeliverTxTimestamp(env, msgs[k].msg_hdr, msgs[k].msg_len);
+    if (n < kBatch) break;
+  }
+}
+
+void UdpSocket::DeliverTxTimestamp(Napi::Env env, msghdr& m, size_t length) {
+  Timestamping tsing;
+  bool have_tsing = false;
+  bool is_tx_stamp = false;
+  uint32_t id = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+        c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
+      std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
+      have_tsing = !IsZero(tsing.ts[0]);
+    } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+               c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
+          ee.ee_info == SCM_TSTAMP_SND) {
+        is_tx_stamp = true;
+        id = ee.ee_data;
       }
     }
-    if (!have_tsing || !is_tx_stamp || on_tx_timestamp_.IsEmpty()) continue;
-    // Reply TX timestamps carry the datagram: its NTP T2 says which reply it was.
-    uint32_t key[2] = {0, 0};
-    if (reply_tx_timestamps_ &&
-        !ReplyReceiveTimestamp(reinterpret_cast<const uint8_t*>(data),
-                               static_cast<size_t>(got), key)) {
-      continue;
+  }
+  if (!have_tsing || !is_tx_stamp || on_tx_timestamp_.IsEmpty()) return;
+  // Reply TX timestamps carry the datagram: its NTP T2 says which reply it was.
+  uint32_t key[2] = {0, 0};
+  if (reply_tx_timestamps_ &&
+      !ReplyReceiveTimestamp(static_cast<const uint8_t*>(m.msg_iov[0].iov_base), length, key)) {
+    return;
+  }
+  Napi::HandleScope scope(env);
+  try {
+    Napi::Value sec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_sec));
+    Napi::Value nsec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_nsec));
+    if (reply_tx_timestamps_) {
+      on_tx_timestamp_.Value().Call(
+          env.Undefined(), {sec, nsec, Napi::Number::New(env, id), Napi::Number::New(env, key[0]),
+                            Napi::Number::New(env, key[1])});
+    } else {
+      on_tx_timestamp_.Value().Call(env.Undefined(), {sec, nsec, Napi::Number::New(env, id)});
     }
-    Napi::HandleScope scope(env);
-    try {
-      Napi::Value sec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_sec));
-      Napi::Value nsec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_nsec));
-      if (reply_tx_timestamps_) {
-        on_tx_timestamp_.Value().Call(
-            env.Undefined(), {sec, nsec, Napi::Number::New(env, id), Napi::Number::New(env, key[0]),
-                              Napi::Number::New(env, key[1])});
-      } else {
-        on_tx_timestamp_.Value().Call(env.Undefined(), {sec, nsec, Napi::Number::New(env, id)});
-      }
-    } catch (const Napi::Error& e) {
-      ReportUncaught(e);
-    }
+  } catch (const Napi::Error& e) {
+    ReportUncaught(e);
   }
 }
 

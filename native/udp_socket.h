@@ -124,6 +124,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void RecoverFromPollError(Napi::Env env);
   // Empties the error queue (MSG_ERRQUEUE); TX timestamps in it go to on_tx_timestamp_.
   void DrainErrorQueue(Napi::Env env);
+  // One error-queue message: its TX timestamp (if it is one) to on_tx_timestamp_.
+  void DeliverTxTimestamp(Napi::Env env, msghdr& m, size_t length);
   // Calls the error handler (if any, and open) with an errno error.
   void ReportError(Napi::Env env, int err, const char* syscall, const char* address = nullptr,
                    int port = -1);

@@ -171,3 +171,49 @@ test(
     }
   },
 );
+
+test(
+  "IPv6: the TX timestamps of replies are found too (the reply is parsed past its IPv6 header)",
+  { skip: noAddon },
+  async (t) => {
+    const task = new ServerTask(
+      { listen: { address: "::1", port: 0, family: 6 }, ...serverPolicy({}) },
+      systemWallClock,
+      new SystemStateCell(initialSystemState({ localStratum: 1, referenceId: "TEST" })),
+      createLogger("error", new MemorySink()),
+    );
+    try {
+      await task.start();
+    } catch (error) {
+      t.skip(`no IPv6 loopback: ${(error as Error).message}`);
+      return;
+    }
+    const client = createUdpSocket(6, { implementation: "addon" });
+    try {
+      await client.bind("::1", 0);
+      await client.connect("::1", task.port);
+      let previous = NtpTimestamp.ZERO;
+      let interleaved = 0;
+      for (let i = 0; i < 5; i++) {
+        const token = random();
+        const reply = await ask(
+          client,
+          request({
+            originTimestamp: previous,
+            receiveTimestamp: token,
+            transmitTimestamp: random(),
+          }),
+        );
+        assert.ok(reply);
+        if (reply.header.originTimestamp.equals(token)) interleaved++;
+        previous = reply.header.receiveTimestamp;
+      }
+      // The first names nothing, the second a reply that was not stamped.
+      assert.equal(interleaved, 3);
+      assert.equal(task.stats.interleavedPackets, 3);
+    } finally {
+      client.close();
+      task.stop();
+    }
+  },
+);

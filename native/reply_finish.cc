@@ -45,7 +45,7 @@ void WriteU32(uint8_t* p, uint32_t v) {
 }
 
 bool Valid(const ReplyFinish& f, size_t length) {
-  if ((f.kind & ~(kFinishStamp | kFinishSeal)) != 0) return false;
+  if ((f.kind & ~(kFinishStamp | kFinishSeal | kFinishTxStamp)) != 0) return false;
   if ((f.kind & kFinishStamp) != 0 &&
       !(Within(f.t3_offset, kTimestampLength, length) &&
         Within(f.t2_offset, kTimestampLength, length))) {
@@ -93,7 +93,7 @@ bool ApplyReplyFinish(uint8_t* reply, ReplyFinish* f, const struct timespec& now
   if ((f->kind & kFinishStamp) != 0) {
     uint32_t seconds = static_cast<uint32_t>(now.tv_sec) + kNtpUnixOffset;  // wraps at the era
     uint32_t fraction =
-        static_cast<uint32_t>((static_cast<uint64_t>(now.tv_nsec) << 32) / 1000000000u);
+        static_cast<uint32_t>((static_cast<uint64_t>(now.tv_nsec) << 32) / 1000000000u) & ~1u;
     const uint8_t* t2 = reply + f->t2_offset;
     uint32_t t2_seconds = ReadU32(t2);
     uint32_t t2_fraction = ReadU32(t2 + 4);

@@ -22,6 +22,9 @@ constexpr size_t kReplyFinishBytes = kReplyFinishKeyOffset + kReplyFinishMaxKey;
 // Bits of ReplyFinish::kind.
 constexpr uint16_t kFinishStamp = 1;  // T3 (CLOCK_REALTIME as NTP time) at t3_offset, >= T2
 constexpr uint16_t kFinishSeal = 2;   // then AES-SIV-CMAC seal (NTS, RFC 8915 §5.6)
+// Ask the kernel for the reply's software TX timestamp (interleaved mode: the T3 of
+// the next reply to that client). Only honoured on sockets with replyTxTimestamps.
+constexpr uint16_t kFinishTxStamp = 4;
 
 struct ReplyFinish {
   uint16_t kind;
@@ -45,7 +48,9 @@ struct ReplyFinish {
 // the wrong length): *out then has kind 0 and no key.
 bool TakeReplyFinish(uint8_t* shared, size_t length, ReplyFinish* out);
 
-// Applies *f (taken for this reply) to it: T3 = max(now, T2), then the seal. Overwrites the
+// Applies *f (taken for this reply) to it: T3 = max(now, T2) with its lowest bit
+// cleared (a server T3 is told from a server T2, whose lowest bit is set: interleaved
+// mode, src/proto/server/interleave.ts), then the seal. Overwrites the
 // key in *f either way. False only when the seal failed (the reply must not go out).
 bool ApplyReplyFinish(uint8_t* reply, ReplyFinish* f, const struct timespec& now);
 

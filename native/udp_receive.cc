@@ -22,7 +22,15 @@
 // handle; RecoverFromPollError clears the error, empties the error queue and restarts
 // it. `pollErrorWakeups` counts these wakeups.)
 //
-// TX timestamps, for clients only (option txTimestamps: true): SO_TIMESTAMPING with
+// Reply TX timestamps, for servers (option replyTxTimestamps: true; interleaved mode):
+// SO_TIMESTAMPING reporting flags only, and a per-message request on the replies whose
+// finish asks (udp_send.cc). Without OPT_TSONLY each timestamp comes back with the
+// datagram as the device got it, whose NTP receive timestamp names the reply; the handler
+// gets (seconds, nanoseconds, 0, t2Seconds, t2Fraction). The error queue is read right
+// after the batch's sendmmsg (the kernel has normally queued them by then), so those
+// timestamps cost no POLLERR wakeup; a late one still gets it.
+//
+// TX timestamps, for clients (option txTimestamps: true): SO_TIMESTAMPING with
 // SOF_TIMESTAMPING_TX_SOFTWARE | SOFTWARE | OPT_TSONLY | OPT_ID. For every datagram sent,
 // the kernel queues its software transmit timestamp (taken in the driver's xmit path,
 // CLOCK_REALTIME) on the socket's error queue, which wakes the poll with POLLERR; the
@@ -31,7 +39,7 @@
 // poll callback, never inside send(); on loopback the timestamp is queued before send()
 // returns, so it is delivered before any reply in the same wakeup. `txTimestamps` says
 // whether the kernel accepted the option. Each timestamp costs an extra wakeup (stop and
-// restart of the poll, a recvmsg): servers (reply mode) must not ask for it. With the
+// restart of the poll, a recvmsg): servers (reply mode) use replyTxTimestamps instead. With the
 // option on, received datagrams also carry SCM_TIMESTAMPING (ts[0] = the same software
 // receive time); SCM_TIMESTAMPNS is still preferred, SCM_TIMESTAMPING used if it is
 // missing.
@@ -99,6 +107,47 @@ bool ReceiveTime(msghdr& h, struct timespec* out) {
   }
   if (have_tsing) *out = tsing.ts[0];
   return have_tsing;
+}
+
+uint16_t ReadU16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+uint32_t ReadU32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// A reply's bytes as the error queue gives them back with its TX timestamp: the whole
+// frame as the device got it (a link-layer header on Ethernet and loopback, none on
+// tun or ppp devices), then IPv4 or IPv6, UDP, the NTP reply. Writes the reply's
+// receive timestamp (T2, octets 32..39: seconds, fraction) to key; false when the
+// bytes are not an IPv4/IPv6 UDP datagram of at least 40 octets of payload.
+bool ReplyReceiveTimestamp(const uint8_t* p, size_t n, uint32_t key[2]) {
+  size_t off = 0;
+  if (n >= 14) {
+    uint16_t type = ReadU16(p + 12);
+    if (type == 0x8100 && n >= 18) {  // one 802.1Q tag
+      type = ReadU16(p + 16);
+      if (type == 0x0800 || type == 0x86DD) off = 18;
+    } else if (type == 0x0800 || type == 0x86DD) {
+      off = 14;
+    }
+  }
+  if (off >= n) return false;
+  size_t udp;
+  if (p[off] >> 4 == 4) {
+    size_t ihl = static_cast<size_t>(p[off] & 0x0f) * 4;
+    if (ihl < 20 || n < off + ihl || p[off + 9] != IPPROTO_UDP) return false;
+    udp = off + ihl;
+  } else if (p[off] >> 4 == 6) {
+    if (n < off + 40 || p[off + 6] != IPPROTO_UDP) return false;  // no extension headers
+    udp = off + 40;
+  } else {
+    return false;
+  }
+  size_t ntp = udp + 8;
+  if (n < ntp + 40) return false;
+  key[0] = ReadU32(p + ntp + 32);
+  key[1] = ReadU32(p + ntp + 36);
+  return true;
 }
 
 }  // namespace
@@ -193,6 +242,13 @@ void UdpSocket::DrainBatches(Napi::Env env) {
     }
     FlushSendQueue();
     ReportSendErrors(env);
+    if (tx_stamps_pending_) {
+      // Replies that asked for TX timestamps: the kernel queues them as it sends (on
+      // loopback and most drivers before sendmmsg returns). Reading them now saves the
+      // POLLERR wakeup each would otherwise cost; a late one still gets it.
+      tx_stamps_pending_ = false;
+      DrainErrorQueue(env);
+    }
     if (static_cast<size_t>(n) < batch_size_) return;
   }
 }
@@ -229,51 +285,74 @@ void UdpSocket::RecoverFromPollError(Napi::Env env) {
 // SCM_TIMESTAMPING and a sock_extended_err (origin SO_EE_ORIGIN_TIMESTAMPING, ee_info
 // SCM_TSTAMP_SND, ee_data = the OPT_ID send index). Anything else is discarded.
 void UdpSocket::DrainErrorQueue(Napi::Env env) {
-  char data[256];
-  alignas(cmsghdr) char control[512];
-  for (int i = 0; i < kMaxErrorQueueReads && !closed_; ++i) {
-    iovec iov = {data, sizeof data};
-    msghdr m;
-    std::memset(&m, 0, sizeof m);
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    if (recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+  // Read in batches (recvmmsg): a server stamping many replies gets many entries.
+  constexpr int kBatch = 16;
+  char data[kBatch][256];
+  alignas(cmsghdr) char control[kBatch][512];
+  mmsghdr msgs[kBatch];
+  iovec iovs[kBatch];
+  for (int read = 0; read < kMaxErrorQueueReads && !closed_;) {
+    for (int k = 0; k < kBatch; ++k) {
+      iovs[k] = {data[k], sizeof data[k]};
+      std::memset(&msgs[k], 0, sizeof msgs[k]);
+      msgs[k].msg_hdr.msg_iov = &iovs[k];
+      msgs[k].msg_hdr.msg_iovlen = 1;
+      msgs[k].msg_hdr.msg_control = control[k];
+      msgs[k].msg_hdr.msg_controllen = sizeof control[k];
+    }
+    int n = recvmmsg(fd_, msgs, kBatch, MSG_ERRQUEUE | MSG_DONTWAIT, nullptr);
+    if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    Timestamping tsing;
-    bool have_tsing = false;
-    bool is_tx_stamp = false;
-    uint32_t id = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
-          c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
-        std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
-        have_tsing = !IsZero(tsing.ts[0]);
-      } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                  (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
-                 c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
-        sock_extended_err ee;
-        std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-        if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
-            ee.ee_info == SCM_TSTAMP_SND) {
-          is_tx_stamp = true;
-          id = ee.ee_data;
-        }
+    read += n;
+    for (int k = 0; k < n && !closed_; ++k) DeliverTxTimestamp(env, msgs[k].msg_hdr, msgs[k].msg_len);
+    if (n < kBatch) break;
+  }
+}
+
+void UdpSocket::DeliverTxTimestamp(Napi::Env env, msghdr& m, size_t length) {
+  Timestamping tsing;
+  bool have_tsing = false;
+  bool is_tx_stamp = false;
+  uint32_t id = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+        c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
+      std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
+      have_tsing = !IsZero(tsing.ts[0]);
+    } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+               c->cmsg_len >= CMSG_LEN(sizeof(sock_extended_err))) {
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
+          ee.ee_info == SCM_TSTAMP_SND) {
+        is_tx_stamp = true;
+        id = ee.ee_data;
       }
     }
-    if (!have_tsing || !is_tx_stamp || on_tx_timestamp_.IsEmpty()) continue;
-    Napi::HandleScope scope(env);
-    try {
+  }
+  if (!have_tsing || !is_tx_stamp || on_tx_timestamp_.IsEmpty()) return;
+  // Reply TX timestamps carry the datagram: its NTP T2 says which reply it was.
+  uint32_t key[2] = {0, 0};
+  if (reply_tx_timestamps_ &&
+      !ReplyReceiveTimestamp(static_cast<const uint8_t*>(m.msg_iov[0].iov_base), length, key)) {
+    return;
+  }
+  Napi::HandleScope scope(env);
+  try {
+    Napi::Value sec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_sec));
+    Napi::Value nsec = Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_nsec));
+    if (reply_tx_timestamps_) {
       on_tx_timestamp_.Value().Call(
-          env.Undefined(), {Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_sec)),
-                            Napi::Number::New(env, static_cast<double>(tsing.ts[0].tv_nsec)),
-                            Napi::Number::New(env, id)});
-    } catch (const Napi::Error& e) {
-      ReportUncaught(e);
+          env.Undefined(), {sec, nsec, Napi::Number::New(env, id), Napi::Number::New(env, key[0]),
+                            Napi::Number::New(env, key[1])});
+    } else {
+      on_tx_timestamp_.Value().Call(env.Undefined(), {sec, nsec, Napi::Number::New(env, id)});
     }
+  } catch (const Napi::Error& e) {
+    ReportUncaught(e);
   }
 }
 

@@ -38,6 +38,7 @@
 #include "udp_socket.h"
 
 #include <errno.h>
+#include <linux/net_tstamp.h>
 #include <time.h>
 
 #include <cmath>
@@ -146,6 +147,22 @@ bool UdpSocket::Enqueue(uint8_t* data, size_t length, const sockaddr_storage& to
   if (finish != nullptr && !TakeReplyFinish(finish, length, &f)) return false;
   std::memcpy(send_iovs_[k].iov_base, data, length);
   send_iovs_[k].iov_len = length;
+  msghdr& h = send_msgs_[k].msg_hdr;
+  if (reply_tx_timestamps_ && (f.kind & kFinishTxStamp) != 0) {
+    // Stamp this datagram only (Documentation/networking/timestamping.rst, 1.3.4).
+    h.msg_control = &send_control_[k * kSendControlWords];
+    h.msg_controllen = CMSG_SPACE(sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_TIMESTAMPING;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+    std::memcpy(CMSG_DATA(c), &flags, sizeof flags);
+    tx_stamps_pending_ = true;
+  } else {
+    h.msg_control = nullptr;
+    h.msg_controllen = 0;
+  }
   std::memcpy(&send_names_[k], &to, len);
   send_msgs_[k].msg_hdr.msg_namelen = len;
   send_count_ = k + 1;

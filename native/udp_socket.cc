@@ -29,6 +29,8 @@ constexpr size_t kDefaultMaxDatagram = 2048;
 constexpr size_t kMinMaxDatagram = 48;
 constexpr size_t kMaxMaxDatagram = 65535;
 constexpr size_t kDefaultSendBatchSize = 8;
+// SOF_TIMESTAMPING_OPT_RX_FILTER (linux/net_tstamp.h since 6.10; older headers lack it).
+constexpr int kTimestampingOptRxFilter = 1 << 17;
 
 // Linux turns receive timestamping on globally (a static key) while any socket wants it,
 // and the first enable is deferred to a workqueue: a datagram that arrives before that
@@ -69,6 +71,7 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
           InstanceMethod<&UdpSocket::Close>("close"),
           InstanceAccessor<&UdpSocket::GetKernelTimestamps>("kernelTimestamps"),
           InstanceAccessor<&UdpSocket::GetTxTimestamps>("txTimestamps"),
+          InstanceAccessor<&UdpSocket::GetReplyTxTimestamps>("replyTxTimestamps"),
           InstanceAccessor<&UdpSocket::GetErrorQueueWakeups>("pollErrorWakeups"),
           InstanceAccessor<&UdpSocket::GetTruncatedDatagrams>("truncatedDatagrams"),
           InstanceAccessor<&UdpSocket::GetFd>("fd"),
@@ -87,10 +90,11 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocke
   max_datagram_ = size("maxDatagramSize", kDefaultMaxDatagram, kMinMaxDatagram, kMaxMaxDatagram);
   send_capacity_ = size("sendBatchSize", kDefaultSendBatchSize, 1, kMaxBatchSize);
   bool want_tx_timestamps = BooleanOption(options, "txTimestamps", "UdpSocket");
+  bool want_reply_tx_timestamps = BooleanOption(options, "replyTxTimestamps", "UdpSocket");
   // The queues first: if anything there throws, no fd has been opened yet (the
   // destructor does not run for a constructor that throws).
   AllocateQueues(env);
-  OpenFd(env, want_tx_timestamps);
+  OpenFd(env, want_tx_timestamps, want_reply_tx_timestamps);
 }
 
 void UdpSocket::AllocateQueues(Napi::Env env) {
@@ -100,6 +104,7 @@ void UdpSocket::AllocateQueues(Napi::Env env) {
   send_iovs_.resize(send_capacity_);
   send_names_.resize(send_capacity_);
   send_finishes_.assign(send_capacity_, ReplyFinish{});
+  send_control_.assign(send_capacity_ * kSendControlWords, 0);
   for (size_t i = 0; i < send_capacity_; ++i) {
     send_iovs_[i].iov_base = &send_data_[i * max_datagram_];
     send_iovs_[i].iov_len = 0;
@@ -130,7 +135,7 @@ void UdpSocket::AllocateQueues(Napi::Env env) {
   }
 }
 
-void UdpSocket::OpenFd(Napi::Env env, bool want_tx_timestamps) {
+void UdpSocket::OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_tx_timestamps) {
   // An AF_INET6 socket keeps the kernel's IPV6_V6ONLY default (net.ipv6.bindv6only,
   // normally 0: a wildcard bind is dual-stack and IPv4 peers appear as ::ffff:a.b.c.d).
   fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -142,6 +147,21 @@ void UdpSocket::OpenFd(Napi::Env env, bool want_tx_timestamps) {
     int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
                 SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_ID;
     tx_timestamps_ = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+  } else if (want_reply_tx_timestamps) {
+    // Reporting only: no TX_SOFTWARE here, so no send is stamped unless its own control
+    // message asks (udp_send.cc); no OPT_TSONLY, so each stamp comes back with the
+    // reply's bytes, which say which reply it was (its T2) whatever the order.
+    // OPT_RX_FILTER (Linux 6.10): SOFTWARE would otherwise also report every received
+    // datagram's time a second time (SCM_TIMESTAMPING next to SCM_TIMESTAMPNS), a cost on
+    // every request; older kernels refuse the flag and get the plain setting.
+    int flags = SOF_TIMESTAMPING_SOFTWARE | kTimestampingOptRxFilter;
+    reply_tx_timestamps_ =
+        setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+    if (!reply_tx_timestamps_) {
+      flags = SOF_TIMESTAMPING_SOFTWARE;
+      reply_tx_timestamps_ =
+          setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+    }
   }
   KeepKernelTimestampingEnabled();
 }
@@ -360,6 +380,10 @@ Napi::Value UdpSocket::GetKernelTimestamps(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::GetTxTimestamps(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), tx_timestamps_);
+}
+
+Napi::Value UdpSocket::GetReplyTxTimestamps(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), reply_tx_timestamps_);
 }
 
 Napi::Value UdpSocket::GetErrorQueueWakeups(const Napi::CallbackInfo& info) {

@@ -66,6 +66,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
  private:
   // Ancillary data room per receive slot (timestamps), in uint64_t for cmsghdr alignment.
   static constexpr size_t kControlWords = 16;
+  // Control room per send slot: one SO_TIMESTAMPING message (CMSG_SPACE(sizeof(int))).
+  static constexpr size_t kSendControlWords = 4;
 
   // One receive slot of the recvmmsg batch: `data` is the memory of the JS Buffer
   // `buffer` keeps alive (see BUFFER LIFETIMES).
@@ -97,6 +99,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetKernelTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetTxTimestamps(const Napi::CallbackInfo& info);
+  Napi::Value GetReplyTxTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetErrorQueueWakeups(const Napi::CallbackInfo& info);
   Napi::Value GetTruncatedDatagrams(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
@@ -104,7 +107,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // Lifetime (udp_socket.cc).
   void AllocateQueues(Napi::Env env);
-  void OpenFd(Napi::Env env, bool want_tx_timestamps);
+  void OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_tx_timestamps);
   void CheckOpen(Napi::Env env, const char* syscall) const;
   void StartPolling(Napi::Env env);
   // Stops polling and closes the fd; no JS is touched, so it is safe from the env
@@ -121,6 +124,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void RecoverFromPollError(Napi::Env env);
   // Empties the error queue (MSG_ERRQUEUE); TX timestamps in it go to on_tx_timestamp_.
   void DrainErrorQueue(Napi::Env env);
+  // One error-queue message: its TX timestamp (if it is one) to on_tx_timestamp_.
+  void DeliverTxTimestamp(Napi::Env env, msghdr& m, size_t length);
   // Calls the error handler (if any, and open) with an errno error.
   void ReportError(Napi::Env env, int err, const char* syscall, const char* address = nullptr,
                    int port = -1);
@@ -149,6 +154,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   bool kernel_timestamps_ = false;
   // SO_TIMESTAMPING with SOF_TIMESTAMPING_TX_SOFTWARE is on (option txTimestamps).
   bool tx_timestamps_ = false;
+  // Reply mode: replies whose finish asks for it (kFinishTxStamp) are sent with a
+  // per-message SO_TIMESTAMPING request, and their TX timestamps come back with the
+  // reply's bytes (option replyTxTimestamps; interleaved mode).
+  bool reply_tx_timestamps_ = false;
+  // A flush asked for TX timestamps: read the error queue before the wakeup ends.
+  bool tx_stamps_pending_ = false;
   // POLLERR wakeups (pending socket error or error-queue entries), for tests.
   double poll_error_wakeups_ = 0;
   // Datagrams longer than max_datagram_ (MSG_TRUNC), dropped without a handler call.
@@ -187,6 +198,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<mmsghdr> send_msgs_;
   std::vector<iovec> send_iovs_;
   std::vector<sockaddr_storage> send_names_;
+  // Per slot: room for one SO_TIMESTAMPING control message (uint64_t for alignment).
+  std::vector<uint64_t> send_control_;
   // The finish of each queued reply (its key overwritten once applied or dropped).
   std::vector<ReplyFinish> send_finishes_;
   std::vector<SendFailure> send_failures_;

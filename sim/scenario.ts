@@ -78,6 +78,12 @@ export interface ServerSpec {
   rootDispersion?: number;
   /** Time between its receive and transmit timestamps, s (default 20 µs). */
   processing?: number;
+  /**
+   * Time from its T3 reading to the reply leaving, s (default 0): what a basic
+   * reply's T3 misses. The server keeps the time each reply left and gives it
+   * in interleaved mode (docs/interleaved.md).
+   */
+  sendPath?: number;
 }
 
 export interface Scenario {
@@ -94,6 +100,8 @@ export interface Scenario {
   pollLimits?: PollIntervalLimits;
   /** `initial-poll-interval` of every source, log2 s (default the minimum of the limits). */
   initialPoll?: number;
+  /** Every source asks in interleaved mode (`interleaved = true`). */
+  interleaved?: boolean;
   /** `[synchronization]` keys that differ from the defaults. */
   synchronization?: Partial<Omit<SynchronizationConfig, "algorithm">>;
   /** `[synchronization.algorithm]` keys that differ from the defaults. */

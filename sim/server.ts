@@ -5,7 +5,8 @@
 // publishes a primary's system state (stratum 1 unless the scenario says
 // otherwise, LI 0).
 
-import { finishReply } from "../src/proto/server/finish.js";
+import { readU32 } from "../src/proto/packet/header.js";
+import { finishReply, FinishStep } from "../src/proto/server/finish.js";
 import { NtpServerCore } from "../src/proto/server/server.js";
 import {
   initialSystemState,
@@ -14,7 +15,7 @@ import {
   type SystemState,
 } from "../src/proto/system/system-state.js";
 import { referenceIdFromAscii } from "../src/proto/packet/reference-id.js";
-import { NtpTimestamp } from "../src/proto/time.js";
+import { NTP_UNIX_OFFSET_SECONDS, NtpTimestamp } from "../src/proto/time.js";
 import { START_UNIX_SECONDS } from "./local-clock.js";
 import { NetworkPath } from "./network.js";
 import { Rng } from "./random.js";
@@ -57,6 +58,7 @@ export class SimServer {
     this.#core = new NtpServerCore({
       systemState: new SystemStateCell(state),
       rateLimitSeed: 1,
+      interleaved: true,
     });
   }
 
@@ -99,9 +101,22 @@ export class SimServer {
       this.counters.drops++;
       return null;
     }
+    const stamped = (decision.finish.kind & FinishStep.TxStamp) !== 0;
     finishReply(this.#out, decision.finish, this.#read(departs));
+    // The reply leaves sendPath after its T3 reading; in interleaved mode the server
+    // learns when (the kernel's TX timestamp), read on its clock like any time.
+    const leaves = departs + (this.spec.sendPath ?? 0);
+    if (stamped) {
+      const wire = this.#read(leaves);
+      this.#core.saveTransmitTimestamp(
+        readU32(this.#out, 32),
+        readU32(this.#out, 36),
+        wire.seconds - NTP_UNIX_OFFSET_SECONDS,
+        Math.floor((wire.fraction * 1e9) / 2 ** 32),
+      );
+    }
     this.counters.replies++;
-    return { reply: this.#out.slice(0, decision.length), departs };
+    return { reply: this.#out.slice(0, decision.length), departs: leaves };
   }
 
   #read(t: number): NtpTimestamp {

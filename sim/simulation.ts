@@ -186,6 +186,8 @@ export class Simulation {
 
   readonly #limits: PollIntervalLimits;
   readonly #initialPoll: number;
+  /** The sources ask in interleaved mode. */
+  readonly #interleaved: boolean;
   readonly #localStratum: number;
   readonly #falseAbove: number;
   readonly #queue = new EventQueue<SimEvent>();
@@ -220,6 +222,7 @@ export class Simulation {
     this.#onInput = options.onInput;
     this.#limits = scenario.pollLimits ?? DEFAULT_POLL_LIMITS;
     this.#initialPoll = scenario.initialPoll ?? this.#limits.min;
+    this.#interleaved = scenario.interleaved === true;
     const sync = synchronizationConfig(scenario);
     this.#localStratum = sync.localStratum;
     this.#falseAbove = scenario.falsetickerThreshold ?? DEFAULT_FALSETICKER_THRESHOLD;
@@ -369,6 +372,7 @@ export class Simulation {
       pollLimits: this.#limits,
       initialPollInterval: this.#initialPoll,
       localStratum: this.#localStratum,
+      interleaved: this.#interleaved,
       random: (() => {
         const rng = new Rng(this.seed, `source:${id}`);
         return (n: number) => rng.bytes(n);
@@ -463,6 +467,10 @@ export class Simulation {
         return;
       case "ignored":
         record.ignored[event.reason] = (record.ignored[event.reason] ?? 0) + 1;
+        return;
+      case "no-sample":
+        record.ignored[`no-sample-${event.reason}`] =
+          (record.ignored[`no-sample-${event.reason}`] ?? 0) + 1;
         return;
       case "unusable":
         record.ignored[`unusable-${event.reason}`] =

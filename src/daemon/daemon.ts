@@ -286,6 +286,7 @@ export class Daemon {
       initialPollInterval: config.initialPollInterval,
       localStratum: this.options.config.synchronization.localStratum,
       protector,
+      interleaved: config.interleaved,
     });
     const task = new SourceTask({
       nts: protector !== undefined,
@@ -315,6 +316,7 @@ export class Daemon {
           delay: `${m.delay.toFixed(6)}s`,
           stratum: m.stratum,
           poll: `${2 ** task.source.effectivePollInterval()}s`,
+          ...(m.interleaved === true ? { interleaved: true } : {}),
         });
         this.clockDiscipline?.measurement(task, m);
         break;
@@ -344,6 +346,12 @@ export class Daemon {
           ...fields,
           code: event.code,
           action: event.action,
+        });
+        break;
+      case "no-sample":
+        this.sourceLog.debug("interleaved reply gave no sample", {
+          ...fields,
+          reason: event.reason,
         });
         break;
       case "ignored":

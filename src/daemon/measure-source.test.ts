@@ -16,6 +16,7 @@ const CONFIG: NetworkSourceCommon = {
   pollIntervalLimits: { min: 4, max: 10 },
   initialPollInterval: 4,
   ntpVersion: 4,
+  interleaved: false,
 };
 
 const servers: { close(): Promise<void> }[] = [];

@@ -118,6 +118,11 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
           if (event.action === "none") next();
           else finish();
           return;
+        case "no-sample":
+          // Only in interleaved mode, which force-sync does not ask in (a few quick
+          // basic exchanges measure at once).
+          next();
+          return;
         case "ignored":
           // Someone else's datagram, or a late one: keep waiting. A reply that fails
           // NTS authentication is worth telling if nothing better comes.

@@ -23,6 +23,14 @@
 // always, both ways: T3 is raised to the T2 in the reply should the clock
 // have been stepped back since the datagram arrived.
 //
+// Interleaved mode (docs/interleaved.md): the socket also gives the kernel's TX
+// timestamps of the replies whose finish asks (FinishStep.TxStamp: replies to
+// requests in interleaved form only), with the T2 written in each; they go to
+// the core's table (saveTransmitTimestamp), and the client's next request gets
+// that wire time as T3. Only with the wire finish (the addon, the system clock):
+// the timestamps are CLOCK_REALTIME. With serving threads, the threads of one
+// [[server]] share the table (interleaveTable).
+//
 // SEND_BATCH is then what is left of the wait: on loopback the kernel delivers
 // each reply to its receiver inside the sendmmsg, so the k-th reply of a
 // sendmmsg leaves several microseconds per reply ahead of it after its T3.
@@ -93,9 +101,12 @@ export class ServerTask {
         maxDatagramSize: MAX_REQUEST_BYTES,
         receiveBufferSize: 1 << 20,
         sendBatchSize: SEND_BATCH,
+        replyTxTimestamps: true,
       }),
     /** Bind with SO_REUSEPORT: one socket per serving thread on the same address. */
     private readonly bindOptions: BindOptions = {},
+    /** Interleaved mode's table, shared with the other serving threads of this server. */
+    private readonly interleaveTable?: SharedArrayBuffer,
   ) {
     // The parsed table is the core's policy as it is; listen is ours.
     const { listen: _listen, ...policy } = config;
@@ -114,6 +125,15 @@ export class ServerTask {
     // The socket stamps CLOCK_REALTIME: only right when that is our clock.
     this.wireFinish =
       socket.finishesReplies && this.clock === systemWallClock ? new NativeReplyFinish() : null;
+    // Interleaved mode needs the kernel's TX timestamps of replies, on the clock the
+    // replies carry (the socket's CLOCK_REALTIME).
+    const interleaved = this.wireFinish !== null && socket.replyTxTimestamps;
+    this.core.setInterleaved(interleaved, this.interleaveTable);
+    if (interleaved) {
+      socket.onTxTimestamp((sec, nsec, _id, t2Seconds, t2Fraction) =>
+        this.core.saveTransmitTimestamp(t2Seconds ?? 0, t2Fraction ?? 0, sec, nsec),
+      );
+    }
     socket.onRequest(
       (data, length, address, _port, rxSec, rxNsec) =>
         this.answer(data, length, address, rxSec, rxNsec),
@@ -147,6 +167,7 @@ export class ServerTask {
     this.log.info("serving NTP", {
       listen: this.listenText,
       kernel_timestamps: socket.kernelTimestamps,
+      interleaved: interleaved,
     });
   }
 

@@ -65,6 +65,7 @@ const serverConfig: ServerSourceConfig = {
   pollIntervalLimits: { min: 4, max: 10 },
   initialPollInterval: 4,
   ntpVersion: 4,
+  interleaved: false,
 };
 
 function poolConfig(count: number, ignore: string[] = []): PoolSourceConfig {

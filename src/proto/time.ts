@@ -122,7 +122,7 @@ export class NtpTimestamp {
 }
 
 /** floor(nanoseconds * 2^32 / 1e9) without losing precision above 2^53. */
-function fractionFromNanos(nanoseconds: number): number {
+export function fractionFromNanos(nanoseconds: number): number {
   // nanoseconds < 1e9 < 2^30; split 2^32 = 2^16 * 2^16.
   const high = nanoseconds * 65_536; // < 2^46, exact
   const q1 = Math.floor(high / NANOS_PER_SECOND);

@@ -198,6 +198,45 @@ test("plain requests from many source ports are all answered, by both threads", 
   await bothThreadsSaw("receivedPackets", before);
 });
 
+test("interleaved mode across threads: each request from a new port finds its reply's T3", async (t) => {
+  if (noAddon) return t.skip(noAddon);
+  // As our client and chrony ask: every request from a fresh socket, so the kernel
+  // spreads them over both threads; the threads share one table of TX timestamps.
+  const ask = (request: Uint8Array) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const socket = createSocket("udp4");
+      const timer = setTimeout(() => {
+        socket.close();
+        reject(new Error("no reply in 3 s"));
+      }, 3000);
+      socket.once("message", (message) => {
+        clearTimeout(timer);
+        socket.close();
+        resolve(message);
+      });
+      socket.send(request, ntpPort, HOST);
+    });
+  const before = threadCounts("receivedPackets");
+  const ROUNDS = 24;
+  let previousT2 = Buffer.alloc(8); // the first request names nothing
+  let interleaved = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const request = plainRequest();
+    request.set(previousT2, 24); // origin: the last reply's T2
+    const token = randomBytes(8);
+    request.set(token, 32); // receive: a token (≠ transmit)
+    const reply = await ask(request);
+    sent++;
+    if (reply.subarray(24, 32).equals(token)) interleaved++;
+    previousT2 = Buffer.from(reply.subarray(32, 40));
+    await sleep(5); // the thread that sent the reply saves its TX timestamp meanwhile
+  }
+  // The first two are basic (nothing named, then a reply that was not stamped); with
+  // a table per thread about half the rest would miss.
+  assert.equal(interleaved, ROUNDS - 2, `${interleaved} of ${ROUNDS} replies interleaved`);
+  await bothThreadsSaw("receivedPackets", before);
+});
+
 test("a cookie from either thread's key exchange is accepted by both threads", async (t) => {
   if (noAddon) return t.skip(noAddon);
   const before = threadCounts("ntsAcceptedPackets");

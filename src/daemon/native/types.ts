@@ -120,13 +120,28 @@ export interface NativeUdpSocketOptions {
    * given to the setOnTxTimestamp handler (default false; never on a server socket).
    */
   txTimestamps?: boolean;
+  /**
+   * Servers (reply mode): replies whose finish asks for it (FinishStep.TxStamp) are sent
+   * with a per-message request for their software TX timestamp, which the handler gets
+   * with the reply's receive timestamp (interleaved mode). Default false; not with
+   * txTimestamps.
+   */
+  replyTxTimestamps?: boolean;
 }
 
 /**
  * A kernel software transmit timestamp (CLOCK_REALTIME) of the `id`-th datagram sent on
- * the socket (0-based, SOF_TIMESTAMPING_OPT_ID).
+ * the socket (0-based, SOF_TIMESTAMPING_OPT_ID). On a replyTxTimestamps socket, `id` is
+ * 0 and (t2Seconds, t2Fraction) are the NTP receive timestamp written in the reply
+ * (octets 32..39) that was sent then.
  */
-export type NativeTxTimestampHandler = (seconds: number, nanoseconds: number, id: number) => void;
+export type NativeTxTimestampHandler = (
+  seconds: number,
+  nanoseconds: number,
+  id: number,
+  t2Seconds?: number,
+  t2Fraction?: number,
+) => void;
 
 /**
  * The addon's UDP socket (native/udp_socket.h). Buffer lifetimes, stated in full once in
@@ -146,6 +161,8 @@ export interface NativeUdpSocket {
   readonly kernelTimestamps: boolean;
   /** Whether the txTimestamps option was given and SO_TIMESTAMPING could be enabled. */
   readonly txTimestamps: boolean;
+  /** Whether the replyTxTimestamps option was given and SO_TIMESTAMPING could be enabled. */
+  readonly replyTxTimestamps: boolean;
   /** POLLERR wakeups so far (pending socket errors, error-queue entries). */
   readonly pollErrorWakeups: number;
   /** Datagrams longer than maxDatagramSize, dropped unread (MSG_TRUNC). */

@@ -27,6 +27,7 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly finishesReplies = false;
   /** node:dgram cannot read the error queue: no TX timestamps, ever. */
   readonly txTimestamps = false;
+  readonly replyTxTimestamps = false;
   /** node:dgram reads every datagram whole: the server core sees (and drops) long ones. */
   readonly truncatedDatagrams = 0;
   private readonly socket: dgram.Socket;

@@ -22,6 +22,7 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly finishesReplies = true;
   readonly kernelTimestamps: boolean;
   readonly txTimestamps: boolean;
+  readonly replyTxTimestamps: boolean;
   private readonly socket: NativeUdpSocket;
   private readonly t1 = new Float64Array(2);
 
@@ -35,9 +36,13 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     if (options.maxDatagramSize !== undefined) native.maxDatagramSize = options.maxDatagramSize;
     if (options.sendBatchSize !== undefined) native.sendBatchSize = options.sendBatchSize;
     if (options.txTimestamps !== undefined) native.txTimestamps = options.txTimestamps;
+    if (options.replyTxTimestamps !== undefined) {
+      native.replyTxTimestamps = options.replyTxTimestamps;
+    }
     this.socket = new addon.UdpSocket(family, native);
     this.kernelTimestamps = this.socket.kernelTimestamps;
     this.txTimestamps = this.socket.txTimestamps;
+    this.replyTxTimestamps = this.socket.replyTxTimestamps;
     if (options.receiveBufferSize !== undefined) {
       try {
         this.socket.setReceiveBufferSize(options.receiveBufferSize);

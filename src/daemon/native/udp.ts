@@ -28,8 +28,16 @@
 //   the device: after the pre-send reading send() returns, before the peer's receive
 //   time) and the 0-based index of the send on this socket. It arrives asynchronously
 //   (never inside send()), normally within microseconds and before a reply. dgram has
-//   none: txTimestamps is false and the handler is never called. Servers must not ask
-//   for them (every reply would cost an error-queue wakeup).
+//   none: txTimestamps is false and the handler is never called. Servers do not ask
+//   for them on every send (each would cost an error-queue read): see replyTxTimestamps.
+// - Reply TX timestamps (option replyTxTimestamps, addon only, for servers;
+//   `replyTxTimestamps` says whether they are on): a reply whose finish has the
+//   FinishStep.TxStamp bit goes out with a per-message request for its kernel software
+//   TX timestamp, and the onTxTimestamp handler gets (sec, nsec, 0, t2Seconds,
+//   t2Fraction), the last two being the NTP receive timestamp in that reply (octets
+//   32..39), which names it. Read right after the sendmmsg of the replies (on loopback
+//   and most drivers the kernel has queued it by then) or at the next wakeup. Replies
+//   without the bit cost nothing. The interleaved mode's T3 (server-task.ts).
 // - Reply mode, onRequest(handler, reply): the handler (same arguments as a message
 //   handler) answers a datagram by writing the answer to reply[0, n) and returning n
 //   (0: no answer); it goes to the datagram's source address and port. The addon copies
@@ -105,10 +113,21 @@ export interface UdpSocketOptions {
   receiveBufferSize?: number;
   /** Addon only, client sockets only: ask for kernel TX timestamps (see onTxTimestamp). */
   txTimestamps?: boolean;
+  /** Addon only, reply mode: TX timestamps of the replies that ask (see onTxTimestamp). */
+  replyTxTimestamps?: boolean;
 }
 
-/** A kernel TX timestamp (CLOCK_REALTIME) of the `id`-th send (0-based) on the socket. */
-export type TxTimestampHandler = (sec: number, nsec: number, id: number) => void;
+/**
+ * A kernel TX timestamp (CLOCK_REALTIME) of the `id`-th send (0-based) on the socket; on
+ * a replyTxTimestamps socket id is 0 and (t2Seconds, t2Fraction) name the reply.
+ */
+export type TxTimestampHandler = (
+  sec: number,
+  nsec: number,
+  id: number,
+  t2Seconds?: number,
+  t2Fraction?: number,
+) => void;
 
 export interface BindOptions {
   /**
@@ -127,6 +146,8 @@ export interface TimestampedUdpSocket {
   readonly kernelTimestamps: boolean;
   /** true: sends are followed by kernel TX timestamps (onTxTimestamp). */
   readonly txTimestamps: boolean;
+  /** true: replies that ask for it are followed by kernel TX timestamps (onTxTimestamp). */
+  readonly replyTxTimestamps: boolean;
   /**
    * Datagrams longer than maxDatagramSize the socket dropped without calling a handler
    * (the addon; node:dgram reads every datagram whole, so there it stays 0).

@@ -38,6 +38,8 @@ export interface ServingThreadData {
   thread: number;
   /** Ports already resolved (a port 0 in the config becomes the first thread's port). */
   servers: ServerConfig[];
+  /** Per server: the interleaved mode's table, shared by all threads (interleave.ts). */
+  interleaveTables: SharedArrayBuffer[];
   ntsKeServers: NtsKeServerConfig[];
   /** The key set as key-file bytes (transferred, zeroed after parsing). */
   keys: Uint8Array;

@@ -20,6 +20,7 @@ import { Worker } from "node:worker_threads";
 import type { NtsKeServerConfig, ServerConfig } from "../../proto/config/types.js";
 import type { KeySet } from "../../proto/nts/keyset/keyset.js";
 import { serializeKeySet } from "../../proto/nts/keyset/storage.js";
+import { TransmitTimestampTable } from "../../proto/server/interleave.js";
 import { ServerStats } from "../../proto/server/stats.js";
 import type { SystemStateCell } from "../../proto/system/system-state.js";
 import type { Logger } from "../log.js";
@@ -99,6 +100,11 @@ export class ServingPool {
   /** NTS-KE counters of threads that died, per `[[nts-ke-server]]`. */
   private readonly retiredNtsKe: NtsKeStats[];
   private servers: ServerConfig[];
+  /**
+   * Per `[[server]]`: the interleaved mode's table of reply TX timestamps, shared by
+   * every thread (a client's next request may reach another thread).
+   */
+  private readonly interleaveTables: SharedArrayBuffer[];
   private ntsKeServers: NtsKeServerConfig[];
   private stopped = false;
   /** start() succeeded: from now on a thread that dies is restarted. */
@@ -110,6 +116,7 @@ export class ServingPool {
     this.servers = [...options.servers];
     this.ntsKeServers = [...options.ntsKeServers];
     this.retired = this.servers.map(() => new ServerStats());
+    this.interleaveTables = this.servers.map(() => TransmitTimestampTable.sharedBuffer());
     this.retiredNtsKe = this.ntsKeServers.map(() => new NtsKeStats());
     this.slots = Array.from({ length: options.threads }, () => ({
       worker: null,
@@ -240,6 +247,7 @@ export class ServingPool {
     const data: ServingThreadData = {
       thread: index + 1,
       servers: this.servers,
+      interleaveTables: this.interleaveTables,
       ntsKeServers: this.ntsKeServers,
       keys,
       staleKeyCount: this.options.staleKeyCount,

@@ -49,8 +49,17 @@ const keys = { current: () => keyset };
 const system = new SystemStateCell(systemStateFromPlain(data.system));
 
 const servers = data.servers.map(
-  (config) =>
-    new ServerTask(config, systemWallClock, system, log, keys, undefined, { reusePort: true }),
+  (config, i) =>
+    new ServerTask(
+      config,
+      systemWallClock,
+      system,
+      log,
+      keys,
+      undefined,
+      { reusePort: true },
+      data.interleaveTables[i],
+    ),
 );
 const addon = getAddon();
 const keServers = data.ntsKeServers.map((config) => {

@@ -39,6 +39,12 @@
 // `precision-hysteresis` votes) and on the desired poll interval (±1 after
 // `poll-interval-hysteresis` votes).
 //
+// Interleaved samples (docs/interleaved.md) describe the exchange before the
+// reply that brought them, up to a poll interval or more behind the state
+// when they arrive; they are compared with the state carried back to their
+// time (H = [1, −lag] instead of [1, 0]), so neither the frequency nor its
+// uncertainty is left out of the comparison.
+//
 // Pop filter: a measurement whose delay exceeds the median of the last 8 delays
 // by more than `delay-outlier-threshold` × σ_trim is dropped, but never two in a
 // row (a lasting change of the path must get through). ntpd-rs compares with
@@ -99,6 +105,12 @@ export const NOISE_FLOOR = 1e-9;
  * short-delay reply of another source moved all filters forward.
  */
 export const LATE_TOLERANCE = 1;
+/**
+ * An interleaved measurement may lie up to this many maximum poll intervals
+ * behind the state (it describes the exchange before the reply, which lost
+ * replies can make several polls old).
+ */
+export const INTERLEAVED_LAG_POLLS = 8;
 /**
  * A stable filter restarts its start-up (with the sample at hand as the first)
  * when a measurement's innovation has a p-value below JUMP_P and exceeds the
@@ -636,10 +648,18 @@ export class SourceFilter {
     }
 
     let t = time;
-    const lag = s.filterTime.diffSeconds(time);
-    if (lag > 0) {
-      if (lag > LATE_TOLERANCE) return { kind: "stale", lag };
+    // How far back from the state the sample lies, for the measurement model: an
+    // interleaved sample describes an exchange a poll interval (or a few, after lost
+    // replies) before it arrives, when other samples or steering may have moved the
+    // state on; it is compared with the state carried back to its time (H = [1, −lag]).
+    let lag = 0;
+    const behind = s.filterTime.diffSeconds(time);
+    if (behind > 0) {
+      const tolerance =
+        m.interleaved === true ? INTERLEAVED_LAG_POLLS * 2 ** this.limits.max : LATE_TOLERANCE;
+      if (behind > tolerance) return { kind: "stale", lag: behind };
       t = s.filterTime;
+      if (m.interleaved === true) lag = behind;
     }
 
     const meanDelay = s.delays.mean();
@@ -656,10 +676,15 @@ export class SourceFilter {
     s.prevWasOutlier = false;
 
     this.#progress(s, t);
+    // H = [1, h1]: the offset at the sample's time, lag seconds before the state's.
+    const h1 = -lag;
+    const predicted = s.x[0] + h1 * s.x[1];
+    const ph0 = s.P[0] + h1 * s.P[1];
+    const ph1 = s.P[2] + h1 * s.P[3];
+    const hph = ph0 + h1 * ph1;
     {
-      const y = m.offset - s.x[0];
-      const S =
-        s.P[0] + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + s.offsetNoise;
+      const y = m.offset - predicted;
+      const S = hph + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + s.offsetNoise;
       const p = chi1((y * y) / S);
       if (
         p < JUMP_P &&
@@ -687,7 +712,7 @@ export class SourceFilter {
     }
     s.delays.push(m.delay);
 
-    // Kalman update with H = [1, 0].
+    // Kalman update with H = [1, h1] ([1, 0] but for interleaved samples).
     // Queueing delay beyond the recent minimum is (possibly one-sided) offset
     // error on top of the usual noise: trust such a sample less.
     const fromDelay = offsetVariance(
@@ -697,15 +722,15 @@ export class SourceFilter {
       Math.sqrt(s.delays.variance()),
     );
     const r = fromDelay + s.offsetNoise;
-    const y = m.offset - s.x[0];
-    const S = s.P[0] + r;
+    const y = m.offset - predicted;
+    const S = hph + r;
     s.offsetNoise *= 1 - NOISE_FADE;
     s.innovations.push(Math.abs(y));
-    const k0 = s.P[0] / S;
-    const k1 = s.P[2] / S;
+    const k0 = ph0 / S;
+    const k1 = ph1 / S;
     s.x = vec2(s.x[0] + k0 * y, s.x[1] + k1 * y);
     // (I − K H) P
-    const ikh = mat2(1 - k0, 0, -k1, 1);
+    const ikh = mat2(1 - k0, -k0 * h1, -k1, 1 - k1 * h1);
     s.P = symmetrize(mul(ikh, s.P));
 
     const p = chi1((y * y) / S);

@@ -75,6 +75,7 @@ test("package default ntp.toml: parses, observation-path included", () => {
       count: 4,
       ignore: [],
       ntpVersion: 4,
+      interleaved: false,
       pollIntervalLimits: { min: 4, max: 10 },
       initialPollInterval: 4,
     },

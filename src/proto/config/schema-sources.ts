@@ -68,6 +68,14 @@ export function networkFields(defaultPort: number) {
       4,
       '4, 5 (draft NTPv5 only) or "auto" (NTPv4, trying to upgrade to NTPv5).',
     ),
+    interleaved: withDefault(
+      "interleaved",
+      bool,
+      false,
+      "Ask in NTP interleaved mode (chrony's `xleave`; an ntpd-ts extension): the server's " +
+        "T3 is the time its reply left, not a reading before the send. A server without it " +
+        "answers in basic mode, which is used as it is. See docs/interleaved.md.",
+    ),
   };
 }
 

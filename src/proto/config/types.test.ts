@@ -57,6 +57,7 @@ same<
       pollIntervalLimits: { min: number; max: number };
       initialPollInterval: number;
       ntpVersion: NtpVersionSetting;
+      interleaved: boolean;
     }
   >
 >();

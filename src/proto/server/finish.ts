@@ -23,6 +23,7 @@
 import { AeadId, type RekeyableAeadCipher } from "../crypto/aead.js";
 import { readU32, writeU32 } from "../packet/header.js";
 import type { NtpTimestamp } from "../time.js";
+import { SERVER_RECEIVE_MARK } from "./interleave.js";
 
 /** Bits of ReplyFinish.kind. */
 export const FinishStep = {
@@ -30,6 +31,12 @@ export const FinishStep = {
   Stamp: 1,
   /** Seal the NTS authenticator (after the stamp: T3 is associated data). */
   Seal: 2,
+  /**
+   * Have the kernel timestamp the reply as it leaves and hand the time to the
+   * core (NtpServerCore.saveTransmitTimestamp): the T3 of an interleaved reply
+   * to come (interleave.ts). Nothing to do for finishReply.
+   */
+  TxStamp: 4,
 } as const;
 
 /** Offset of the transmit timestamp (T3) in an NTP header. */
@@ -111,8 +118,13 @@ export function finishReply(out: Uint8Array, finish: ReplyFinish, t3: NtpTimesta
   finish.clear();
 }
 
-/** Writes T3 at TRANSMIT_OFFSET, or the reply's T2 when T3 is before it (wrapping compare). */
+/**
+ * Writes T3 at TRANSMIT_OFFSET, its lowest bit cleared, or the reply's T2 when T3 is
+ * before it (wrapping compare).
+ */
 function stampTransmit(out: Uint8Array, seconds: number, fraction: number): void {
+  // The lowest bit clear: our T3s are told from our T2s (interleave.ts).
+  fraction = (fraction & ~SERVER_RECEIVE_MARK) >>> 0;
   const t2Seconds = readU32(out, RECEIVE_OFFSET);
   const t2Fraction = readU32(out, RECEIVE_OFFSET + 4);
   const ahead = (seconds - t2Seconds) | 0;

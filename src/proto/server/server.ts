@@ -19,6 +19,10 @@
 //   7. reply: time (fields of §6.2) or DENY kiss; Unique Identifier fields are
 //      echoed (untrusted, plain NTP), nothing else is; never larger than the
 //      request.
+//   7b. interleaved mode (interleave.ts), for time replies when the daemon
+//      gives the core its replies' TX timestamps: a request that names a
+//      reply of ours gets that reply's wire T3 (else a basic reply), and its
+//      own reply is stamped for the next one.
 //   8. T3 last: handle() lays the whole reply out but for T3 (and, for NTS,
 //      the S2C seal over it) and says in `decision.finish` what is left; the
 //      caller reads its clock and applies it (finishReply, finish.ts) or has
@@ -36,8 +40,14 @@ import { readU32, writeU32 } from "../packet/header.js";
 import { kissCodes } from "../packet/kiss.js";
 import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
-import { encodeShortFormat, type NtpTimestamp } from "../time.js";
+import {
+  encodeShortFormat,
+  fractionFromNanos,
+  NTP_UNIX_OFFSET_SECONDS,
+  type NtpTimestamp,
+} from "../time.js";
 import { FinishStep, ReplyFinish } from "./finish.js";
+import { INTERLEAVE_SLOTS, SERVER_RECEIVE_MARK, TransmitTimestampTable } from "./interleave.js";
 import { parseIpInto } from "../ip-address.js";
 import type { AeadProvider } from "../crypto/aead.js";
 import { fillFrom, type RandomBytes } from "../nts/keyset/keyset.js";
@@ -83,6 +93,12 @@ export interface NtpServerCoreOptions {
   random?: RandomBytes;
   /** Where the NTS ciphers come from; default: the TypeScript ones (the daemon injects native ones). */
   aead?: AeadProvider;
+  /**
+   * Interleaved mode: the daemon sends the replies whose finish has
+   * FinishStep.TxStamp with a kernel TX timestamp request and passes each
+   * timestamp to saveTransmitTimestamp. Default false: every reply is basic.
+   */
+  interleaved?: boolean;
 }
 
 /** Low 7 bits of the seconds are cleared in the reference timestamp (ntpd-rs 1.5). */
@@ -128,6 +144,8 @@ export class NtpServerCore {
   private readonly address = new Uint32Array(4);
   private readonly scan = new NtsFieldScanner(MAX_EXTENSION_FIELDS);
   private readonly decision = new ServerDecision();
+  /** The TX timestamps of interleaved clients' replies; null: basic mode only. */
+  private transmitTimes: TransmitTimestampTable | null = null;
 
   /** The policy is the configuration's, validated there: nothing is checked again here. */
   constructor(options: NtpServerCoreOptions) {
@@ -150,6 +168,7 @@ export class NtpServerCore {
     }
     this.requireNts = p.requireNts;
     this.keySet = options.keySet ?? null;
+    this.setInterleaved(options.interleaved === true);
     this.nts =
       this.keySet === null
         ? null
@@ -242,7 +261,7 @@ export class NtpServerCore {
       stats.deniedPackets++;
       return this.reply("deny", false, replyLength);
     }
-    this.writeTimeHeader(out, version, poll, originSeconds, originFraction, rxTimestamp);
+    this.writeTimeHeader(out, request, version, poll, originSeconds, originFraction, rxTimestamp);
     stats.acceptedPackets++;
     return this.reply("time", false, replyLength);
   }
@@ -292,7 +311,7 @@ export class NtpServerCore {
     stats.ntsReceivedPackets++;
     const offset = this.echoUids(request, out, scan.authenticatedUidCount);
     if (deny) writeKissHeader(out, 4, kissCodes.DENY, originSeconds, originFraction);
-    else this.writeTimeHeader(out, 4, poll, originSeconds, originFraction, rxTimestamp);
+    else this.writeTimeHeader(out, request, 4, poll, originSeconds, originFraction, rxTimestamp);
     const end = nts.layoutAuthenticator(out, offset, length, !deny, this.decision.finish);
     if (end < 0) return this.drop("response-too-large");
     if (deny) {
@@ -323,15 +342,42 @@ export class NtpServerCore {
     return off;
   }
 
-  /** The header of a time reply (§6.2) but T3, which the finish stamps. */
+  /**
+   * The header of a time reply (§6.2) but T3, which the finish stamps; in
+   * interleaved mode with T3 (interleave.ts). `request` is read before `out`
+   * (which may be the same buffer) is written.
+   */
   private writeTimeHeader(
     out: Uint8Array,
+    request: Uint8Array,
     version: number,
     poll: number,
     originSeconds: number,
     originFraction: number,
     rxTimestamp: NtpTimestamp,
   ): void {
+    const finish = this.decision.finish;
+    let interleaved = false;
+    const table = this.transmitTimes;
+    if (table !== null && version === 4) {
+      // Interleaved form: the origin is one of our T2s (mark bit set) and the
+      // receive field differs from the transmit field (chrony's test).
+      const requestOriginSeconds = readU32(request, 24);
+      const requestOriginFraction = readU32(request, 28);
+      const echoSeconds = readU32(request, 32);
+      const echoFraction = readU32(request, 36);
+      if (
+        (requestOriginFraction & SERVER_RECEIVE_MARK) !== 0 &&
+        (echoSeconds !== originSeconds || echoFraction !== originFraction)
+      ) {
+        finish.kind |= FinishStep.TxStamp;
+        if (table.take(requestOriginSeconds, requestOriginFraction)) {
+          interleaved = true;
+          originSeconds = echoSeconds;
+          originFraction = echoFraction;
+        }
+      }
+    }
     const state = this.systemState.current();
     out[0] = ((state.leap & 3) << 6) | (version << 3) | NtpMode.Server;
     out[1] = state.stratum & 0xff;
@@ -345,10 +391,56 @@ export class NtpServerCore {
     writeU32(out, 24, originSeconds);
     writeU32(out, 28, originFraction);
     writeU32(out, 32, rxTimestamp.seconds >>> 0);
-    writeU32(out, 36, rxTimestamp.fraction >>> 0);
+    writeU32(out, 36, (rxTimestamp.fraction | SERVER_RECEIVE_MARK) >>> 0);
+    if (interleaved) {
+      // T3 of the reply the request named, as it left: complete now.
+      writeU32(out, 40, table!.seconds);
+      writeU32(out, 44, table!.fraction);
+      this.stats.interleavedPackets++;
+      return;
+    }
     writeU32(out, 40, 0);
     writeU32(out, 44, 0);
-    this.decision.finish.kind |= FinishStep.Stamp;
+    finish.kind |= FinishStep.Stamp;
+  }
+
+  /**
+   * Turns interleaved mode on (the caller will pass the TX timestamps of the
+   * replies that ask for them to saveTransmitTimestamp) or off (basic replies
+   * only; the table is dropped). `shared`: the table's memory, shared with the
+   * other serving threads of this server (TransmitTimestampTable.sharedBuffer).
+   */
+  setInterleaved(on: boolean, shared?: SharedArrayBuffer): void {
+    if (!on) this.transmitTimes = null;
+    else {
+      this.transmitTimes ??=
+        shared === undefined
+          ? new TransmitTimestampTable()
+          : new TransmitTimestampTable(INTERLEAVE_SLOTS, shared);
+    }
+  }
+
+  /** Whether interleaved requests get interleaved replies. */
+  get interleaved(): boolean {
+    return this.transmitTimes !== null;
+  }
+
+  /**
+   * The kernel's TX timestamp (Unix seconds, nanoseconds) of the reply whose
+   * receive timestamp was (t2Seconds, t2Fraction): kept for the client's next
+   * request (interleaved mode). Ignored without `interleaved`.
+   */
+  saveTransmitTimestamp(
+    t2Seconds: number,
+    t2Fraction: number,
+    unixSeconds: number,
+    nanoseconds: number,
+  ): void {
+    const table = this.transmitTimes;
+    if (table === null || (t2Fraction & SERVER_RECEIVE_MARK) === 0) return;
+    const seconds = (unixSeconds + NTP_UNIX_OFFSET_SECONDS) >>> 0;
+    const fraction = (fractionFromNanos(nanoseconds) & ~SERVER_RECEIVE_MARK) >>> 0;
+    table.save(t2Seconds, t2Fraction, seconds, fraction);
   }
 
   /** The daemon calls this when sending a reply failed. */

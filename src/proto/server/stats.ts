@@ -62,6 +62,11 @@ export class ServerStats {
    * request. Not an ntpd-rs counter (not in the observation).
    */
   ntsCookiesWithheld = 0;
+  /**
+   * Time replies in interleaved mode (T3 of the client's previous reply, from the
+   * wire: interleave.ts). Part of acceptedPackets. Not an ntpd-rs counter.
+   */
+  interleavedPackets = 0;
   /** ignoredPackets split by reason; the values sum to ignoredPackets. */
   readonly ignoredByReason: Record<DropReason, number> = {
     "invalid-address": 0,

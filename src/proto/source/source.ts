@@ -13,6 +13,24 @@
 //   2. handleResponse(bytes, length, t4) for every datagram from the server's
 //      address, t4 being the receive timestamp. A "measurement" goes to the
 //      clock filter; a kiss with action "reduce-rate" may re-arm the timer.
+//   3. clockStepped() whenever the clock the times come from is stepped.
+//
+// Interleaved mode (option `interleaved`; draft-ietf-ntp-interleaved-modes,
+// chrony's `xleave`; the server's side is src/proto/server/interleave.ts):
+// after a reply, the next request carries that reply's T2 as origin and a
+// random token as receive timestamp (≠ the random transmit timestamp). A
+// server that keeps the TX timestamps of its replies answers with the token
+// as origin and, as T3, the time its previous reply to us left the wire; the
+// measurement is then the previous exchange's (our T1 of the previous
+// request, its T2, that wire T3, our T4 of the previous reply), with a T3
+// that no longer includes the server's send path. A server that does not
+// answers as in basic mode (origin = our transmit timestamp), and that reply
+// is measured as in basic mode. An exchange is measured once: the first
+// interleaved reply after a basic one gives no sample (its exchange was
+// measured already); after MAX_INTERLEAVED_TRIES requests without a reply, or
+// after a clock step, the next request is basic again. Chrony puts its own T4
+// in the receive field; a random token is worth as much to the server (it
+// only echoes it) and keeps the reply as hard to forge as a basic one.
 
 import { randomBytes } from "node:crypto";
 
@@ -56,6 +74,13 @@ export const MAX_STRATUM = 16;
 export const MIN_BURST_POLL = 1;
 /** Measured delays are clamped to at least this (ntpd-rs: 2^-18 s). */
 export const MIN_DELAY_SECONDS = 2 ** -18;
+/**
+ * Interleaved requests sent on one previous exchange without a reply, after which
+ * the next request is basic (chrony: 4): a late answer would carry an old T3.
+ */
+export const MAX_INTERLEAVED_TRIES = 4;
+/** An interleaved T3 more than this after its T2 is not believed (chrony: 4 s). */
+export const MAX_SERVER_INTERVAL_SECONDS = 4;
 
 export type RandomSource = (n: number) => Uint8Array;
 
@@ -80,11 +105,31 @@ export interface NtpSourceOptions {
   localStratum?: number;
   /** Request/response protection; default plain NTP. NTS plugs in here. */
   protector?: RequestProtector;
+  /** Ask in interleaved mode (see the top of this file); default false. */
+  interleaved?: boolean;
+}
+
+/** The last answered exchange, for an interleaved reply to measure. */
+interface Exchange {
+  /** Our T1 of the request (kernel TX timestamp when there was one). */
+  t1: NtpTimestamp;
+  /** The reply's receive timestamp, as it came (the server's key to its T3). */
+  t2: NtpTimestamp;
+  /** Our receive time of the reply. */
+  t4: NtpTimestamp;
+  /** It already gave a measurement (basic mode): never measured twice. */
+  measured: boolean;
+  /** Interleaved requests sent on it so far. */
+  tries: number;
 }
 
 interface Outstanding {
   /** The random transmit timestamp of the request, expected back as origin. */
   origin: NtpTimestamp;
+  /** Interleaved requests: the random receive field, expected back as origin. */
+  token: NtpTimestamp | null;
+  /** Interleaved requests: the exchange the request named (null after a clock step). */
+  previous: Exchange | null;
   /** Local send time; the poll() time until sent() reports the real one. */
   t1: NtpTimestamp;
   /** A kiss for this request was already acted on. */
@@ -93,6 +138,7 @@ interface Outstanding {
 
 interface Retired {
   origin: NtpTimestamp;
+  token: NtpTimestamp | null;
   answered: boolean;
 }
 
@@ -106,6 +152,9 @@ export class NtpSource {
   readonly #random: RandomSource;
   readonly #protector: RequestProtector;
   readonly #localStratum: number;
+  readonly #interleaved: boolean;
+  /** The last answered exchange (interleaved mode only). */
+  #previous: Exchange | null = null;
 
   readonly #reach = new Reach();
   #polls = 0;
@@ -158,6 +207,7 @@ export class NtpSource {
     this.#localStratum = localStratum;
     this.#random = options.random ?? defaultRandom;
     this.#protector = options.protector ?? PLAIN_NTP;
+    this.#interleaved = options.interleaved === true;
 
     this.#desiredPoll = limits.min;
     this.#remoteMinPoll = limits.min;
@@ -243,6 +293,13 @@ export class NtpSource {
     this.#polls++;
     const poll = this.effectivePollInterval();
     const origin = this.#randomTimestamp();
+    let token: NtpTimestamp | null = null;
+    const previous = this.#previous;
+    if (previous !== null && previous.tries < MAX_INTERLEAVED_TRIES) {
+      previous.tries++;
+      do token = this.#randomTimestamp();
+      while (token.equals(origin));
+    }
     const header: NtpHeader = {
       leap: 0,
       version: this.version,
@@ -254,8 +311,8 @@ export class NtpSource {
       rootDispersion: 0,
       referenceId: 0,
       referenceTimestamp: NtpTimestamp.ZERO,
-      originTimestamp: NtpTimestamp.ZERO,
-      receiveTimestamp: NtpTimestamp.ZERO,
+      originTimestamp: token !== null ? previous!.t2 : NtpTimestamp.ZERO,
+      receiveTimestamp: token ?? NtpTimestamp.ZERO,
       transmitTimestamp: origin,
     };
     const bytes = new Uint8Array(NTP_HEADER_LENGTH);
@@ -263,9 +320,24 @@ export class NtpSource {
     const request = this.#protector.finishRequest(bytes);
     if (request === null) return { kind: "reset", reason: "protector" };
 
-    this.#outstanding = { origin, t1: now, kissSeen: false };
+    this.#outstanding = {
+      origin,
+      token,
+      previous: token !== null ? previous : null,
+      t1: now,
+      kissSeen: false,
+    };
     this.#lastPoll = poll;
     return { kind: "request", request, poll };
+  }
+
+  /**
+   * The clock the times come from was stepped: the last exchange's times no longer
+   * compare with new ones, so no interleaved reply is measured against them.
+   */
+  clockStepped(): void {
+    this.#previous = null;
+    if (this.#outstanding !== null) this.#outstanding.previous = null;
   }
 
   /** The real send time of the latest request (kernel TX timestamp or clock read before send). */
@@ -294,9 +366,14 @@ export class NtpSource {
     // Origin ("bogus") and one-reply-per-request ("duplicate") checks: first,
     // so nothing unsolicited, kisses included, has any effect.
     const out = this.#outstanding;
-    if (out === null || !h.originTimestamp.equals(out.origin)) {
+    const interleaved = out !== null && out.token !== null && h.originTimestamp.equals(out.token);
+    if (out === null || (!interleaved && !h.originTimestamp.equals(out.origin))) {
       const retired = this.#retired;
-      if (retired !== null && h.originTimestamp.equals(retired.origin)) {
+      if (
+        retired !== null &&
+        (h.originTimestamp.equals(retired.origin) ||
+          (retired.token !== null && h.originTimestamp.equals(retired.token)))
+      ) {
         return ignored(retired.answered ? "duplicate" : "late");
       }
       return ignored("bogus");
@@ -328,14 +405,42 @@ export class NtpSource {
     this.#rootDelay = h.rootDelay;
     this.#rootDispersion = h.rootDispersion;
 
-    const { offset, delay } = offsetAndDelay(out.t1, h.receiveTimestamp, h.transmitTimestamp, t4);
+    // The exchange measured: this one (basic), or the one the request named
+    // (interleaved), with the T3 this reply brings.
+    const previous = out.previous;
+    const exchange = interleaved
+      ? previous !== null && !previous.measured && isPlausibleT3(previous.t2, h.transmitTimestamp)
+        ? previous
+        : null
+      : { t1: out.t1, t2: h.receiveTimestamp, t4 };
+    if (this.#interleaved) {
+      this.#previous = {
+        t1: out.t1,
+        t2: h.receiveTimestamp,
+        t4,
+        measured: exchange !== null && !interleaved,
+        tries: 0,
+      };
+    }
+    if (exchange === null) {
+      const reason =
+        previous === null ? "clock-stepped" : previous.measured ? "measured" : "implausible";
+      return { kind: "no-sample", reason };
+    }
+
+    const { offset, delay } = offsetAndDelay(
+      exchange.t1,
+      exchange.t2,
+      h.transmitTimestamp,
+      exchange.t4,
+    );
     const measurement: Measurement = {
       offset,
       delay: Math.max(delay, MIN_DELAY_SECONDS),
-      t1: out.t1,
-      t2: h.receiveTimestamp,
+      t1: exchange.t1,
+      t2: exchange.t2,
       t3: h.transmitTimestamp,
-      t4,
+      t4: exchange.t4,
       version: h.version,
       leap: h.leap,
       stratum: h.stratum,
@@ -345,6 +450,7 @@ export class NtpSource {
       poll: h.poll,
       precision: h.precision,
     };
+    if (interleaved) measurement.interleaved = true;
     this.#lastMeasurement = measurement;
 
     const unusable: UnusableReason | null =
@@ -414,7 +520,11 @@ export class NtpSource {
 
   #retireOutstanding(answered: boolean): void {
     if (this.#outstanding === null) return;
-    this.#retired = { origin: this.#outstanding.origin, answered };
+    this.#retired = {
+      origin: this.#outstanding.origin,
+      token: this.#outstanding.token,
+      answered,
+    };
     this.#outstanding = null;
   }
 
@@ -436,6 +546,15 @@ export class NtpSource {
 
 function ignored(reason: IgnoreReason, detail?: string): SourceEvent {
   return detail === undefined ? { kind: "ignored", reason } : { kind: "ignored", reason, detail };
+}
+
+/**
+ * An interleaved T3 must follow the T2 of the same exchange, by at most
+ * MAX_SERVER_INTERVAL_SECONDS (what a server holds a reply; chrony's test).
+ */
+function isPlausibleT3(t2: NtpTimestamp, t3: NtpTimestamp): boolean {
+  const held = t3.diffSeconds(t2);
+  return held >= 0 && held <= MAX_SERVER_INTERVAL_SECONDS;
 }
 
 function validateLocalStratum(stratum: number): void {

@@ -18,6 +18,11 @@ export interface Measurement {
   t3: NtpTimestamp;
   /** Local receive time. */
   t4: NtpTimestamp;
+  /**
+   * Interleaved mode: T3 is the time the server's reply to the previous request
+   * left it, and t1..t4 are that earlier exchange's (taken a poll interval ago).
+   */
+  interleaved?: boolean;
   /** Version of the reply (3 or 4). */
   version: number;
   leap: LeapIndicator;
@@ -78,6 +83,14 @@ export type SourceEvent =
    * `minPoll` is the server-imposed minimum poll exponent after the kiss.
    */
   | { kind: "kiss"; code: string; action: KissAction; minPoll: number }
+  /**
+   * Interleaved mode: a valid reply (the server is reachable) that gives no sample:
+   * "measured", the exchange it describes was measured in basic mode already (the
+   * first interleaved reply after a basic one); "implausible", its T3 is before that
+   * exchange's T2 or more than 4 s after it; "clock-stepped", the clock was stepped
+   * since that exchange.
+   */
+  | { kind: "no-sample"; reason: "measured" | "implausible" | "clock-stepped" }
   /** Dropped; nothing changed. */
   | { kind: "ignored"; reason: IgnoreReason; detail?: string };
 

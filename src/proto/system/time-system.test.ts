@@ -211,3 +211,46 @@ test("a layered clock: measurements move into its frame, estimates are reported 
   assert.equal(h.clock.leap(), 3, "the measured clock's leap is not the layered clock's to set");
   assert.equal(h.clock.errorEstimates(), null);
 });
+
+test("a step tells every source to forget the times it kept (interleaved mode)", () => {
+  const steps: number[] = [];
+  const h = harness({ initialOffset: 5, events: { step: (a) => steps.push(a.offset) } });
+  const stepped = [0, 0];
+  class SteppedSource extends RecordingSource {
+    constructor(private readonly index: number) {
+      super();
+    }
+    clockStepped(): void {
+      stepped[this.index]!++;
+    }
+  }
+  h.system.addSource(1, new SteppedSource(0), { address: "192.0.2.7", initialPoll: 4 });
+  h.system.addSource(2, new SteppedSource(1), { address: "192.0.2.8", initialPoll: 4 });
+  run(h, () => steps.length > 0);
+  assert.ok(steps.length > 0, "the clock was stepped");
+  assert.deepEqual(stepped, [steps.length, steps.length]);
+});
+
+test("a layered clock: an interleaved measurement moves into its frame as it was when taken", () => {
+  // The layered clock gains 100 ppm on the measured one and is 1 ms ahead of it now;
+  // 16 s ago it was 1 ms - 1.6 ms = -0.6 ms ahead.
+  const layered: LayeredClock = { offsetFromSystem: () => 0.001, frequencyVsSystem: () => 100 };
+  const offsets: number[] = [];
+  for (const interleaved of [false, true]) {
+    const h = harness({ layered });
+    h.system.addSource(1, new RecordingSource(), { address: "192.0.2.7", initialPoll: 4 });
+    const m = measure(h.clock);
+    const ago = interleaved ? 16 : 0;
+    h.system.measurement(1, {
+      ...m,
+      offset: 0.002,
+      t1: m.t1.addSeconds(-ago),
+      t4: m.t4.addSeconds(-ago),
+      ...(interleaved ? { interleaved: true } : {}),
+    });
+    offsets.push(h.system.controller.sourceSnapshot(1)!.offset);
+  }
+  // Basic: 2 ms - 1 ms (the shift now). Interleaved: 2 ms - (1 ms - 1.6 ms).
+  assert.ok(Math.abs(offsets[0]! - 0.001) < 1e-9, `basic ${offsets[0]}`);
+  assert.ok(Math.abs(offsets[1]! - 0.0026) < 1e-8, `interleaved ${offsets[1]}`);
+});

@@ -49,9 +49,17 @@ export type NoConsensusAction = ActionOf<"no-consensus">;
 export type MeddlingAction = ActionOf<"meddling">;
 
 /** What the core needs of a source's driver: where to route its desired poll interval. */
+/**
+ * Frequency changes kept for interleaved measurements: one per update or slew end,
+ * far more than the few poll intervals an interleaved measurement lies behind.
+ */
+const MAX_FREQUENCY_CHANGES = 64;
+
 export interface PolledSource {
   readonly pollLimits: Readonly<PollIntervalLimits>;
   setDesiredPollInterval(log2: number, burst?: boolean): void;
+  /** The steered clock was stepped (interleaved mode forgets the times it kept). */
+  clockStepped?(): void;
 }
 
 /**
@@ -170,6 +178,11 @@ export class TimeSystem {
   readonly controller: ClockController;
   readonly #options: TimeSystemOptions;
   readonly #sources = new Map<number, PolledSource>();
+  /**
+   * The measured clock's recent frequency changes (monotonic s, relative change),
+   * for interleaved measurements taken before them (#inClockFrame). Bounded.
+   */
+  readonly #frequencyChanges: { at: number; change: number }[] = [];
   #controlTaken = false;
   #state = NO_STATE;
   /** The steered clock's error since the last update. */
@@ -260,11 +273,37 @@ export class TimeSystem {
   // the layered clock), which only the core sees; and so the simulator can drive a
   // layered clock through the very same code.
 
-  /** Sources measure against the measured clock; a layered clock differs from it. */
+  /**
+   * Sources measure against the measured clock; a layered clock differs from it.
+   * An interleaved measurement's times were taken a poll interval or more ago,
+   * before corrections that the filters have taken in since: it is expressed as
+   * the filters see the past, as if the steered clock had always run at its
+   * present rate (what applyFrequencySteer assumes). Steps in between: the
+   * sources dropped those times (clockStepped).
+   */
   #inClockFrame(m: Measurement): Measurement {
     const layered = this.#options.layered;
-    if (layered == null) return m;
-    const shift = layered.offsetFromSystem();
+    const ago = m.interleaved === true ? this.#options.clock.now().diffSeconds(m.t4) : 0;
+    if (layered == null) {
+      if (!(ago > 0)) return m;
+      // Each change since then: at the time of the measurement the clock would have
+      // read change × (the change's time − then) less had it run at the new rate.
+      const then = this.#options.clock.monotonic() - ago;
+      let shift = 0;
+      for (const { at, change } of this.#frequencyChanges) {
+        if (at > then) shift -= change * (at - then);
+      }
+      if (shift === 0) return m;
+      return {
+        ...m,
+        offset: m.offset - shift,
+        t1: m.t1.addSeconds(shift),
+        t4: m.t4.addSeconds(shift),
+      };
+    }
+    // The layered clock then was `ago` less far along its present frequency.
+    let shift = layered.offsetFromSystem();
+    if (ago > 0) shift -= layered.frequencyVsSystem() * 1e-6 * ago;
     return {
       ...m,
       offset: m.offset - shift,
@@ -297,6 +336,7 @@ export class TimeSystem {
         this.#takeControl();
         clock.step(action.offset);
         this.#error.stepped(action.offset);
+        for (const polled of this.#sources.values()) polled.clockStepped?.();
         batch.stepped += action.offset;
         this.controller.applied(action, this.#now());
         events.step?.(action);
@@ -315,6 +355,8 @@ export class TimeSystem {
               : undefined;
         const now = this.#now();
         this.#error.frequencyChanged(change, now.mono, slewRate);
+        this.#frequencyChanges.push({ at: now.mono, change });
+        if (this.#frequencyChanges.length > MAX_FREQUENCY_CHANGES) this.#frequencyChanges.shift();
         batch.frequencyChange += change;
         this.controller.applied(action, now);
         events.frequency?.(action);

@@ -23,6 +23,7 @@ test("every ntpd-rs metric is there with its type, unit, help and labels", async
   const o = sampleObservation();
   o.system.offset = 2.5e-6;
   o.system.frequency = 1.25e-5;
+  for (const s of o.servers) s.stats.interleaved_packets = 0;
   const text = await renderMetrics(o);
   assert.ok(text.endsWith("\n# EOF\n"));
   const families = parseOpenMetrics(text);
@@ -107,6 +108,21 @@ test("values: system, per source, per server", async () => {
   assert.equal(v("ntp_server_nts_denied_packets_total"), 5);
   assert.equal(v("ntp_server_nts_rate_limited_packets_total"), 0);
   assert.equal(v("ntp_server_nts_nak_packets_total"), 6);
+});
+
+test("ntpd-ts: interleaved replies per server; a server without the count (ntpd-rs) is left out", async () => {
+  const o = sampleObservation();
+  o.servers[1]!.stats.interleaved_packets = 7;
+  const f = parseOpenMetrics(await renderMetrics(o));
+  assert.deepEqual(
+    family(f, "ntp_server_interleaved_packets_total").samples.map((s) => [
+      s.labels.listen_address,
+      s.value,
+    ]),
+    [[o.servers[1]!.address, 7]],
+  );
+  const without = parseOpenMetrics(await renderMetrics(sampleObservation()));
+  assert.equal(without.get("ntp_server_interleaved_packets_total"), undefined);
 });
 
 test("ntpd-ts: the system clock's error as the observation gives it; left out, not 0, without it", async () => {

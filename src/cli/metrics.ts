@@ -87,11 +87,13 @@ function serverCounter(
     help,
     type: "counter",
     labels: SERVER_LABELS,
+    // A key an observation may lack (an ntpd-ts extension, read from ntpd-rs)
+    // leaves that server out rather than reporting 0.
     samples: (o) =>
-      o.servers.map((s: ObservedServer) => ({
-        labels: { listen_address: s.address },
-        value: s.stats[key],
-      })),
+      o.servers.flatMap((s: ObservedServer) => {
+        const value = s.stats[key];
+        return value === undefined ? [] : [{ labels: { listen_address: s.address }, value }];
+      }),
   };
 }
 
@@ -285,6 +287,12 @@ export const METRICS: readonly MetricDefinition[] = [
     "ntp_server_nts_nak_packets_total",
     "Number of NTS nak responses to packets.",
     "nts_nak_packets",
+  ),
+  // ntpd-ts: not in ntpd-rs, named in its style.
+  serverCounter(
+    "ntp_server_interleaved_packets_total",
+    "Number of time responses in interleaved mode (T3 from the wire).",
+    "interleaved_packets",
   ),
   // ntpd-ts: not in ntpd-rs, named in its style. The system clock's error as
   // the daemon estimates it at the moment of the request (the observation's

@@ -128,3 +128,18 @@ test("servers sort as Rust's SocketAddr: IPv4 first, then address bytes, then po
     "[2001:db8::]:123",
   ]);
 });
+
+test("ntpd-ts: a server's interleaved answers, under its counters, only when the observation has them", () => {
+  const o = sampleObservation();
+  o.servers[0]!.stats.interleaved_packets = 12;
+  const lines = formatStatusPlain(o).split("\n");
+  const at = lines.indexOf(o.servers[0]!.address);
+  assert.ok(at >= 0);
+  assert.equal(lines[at + 11], "\tNTS Rate limited\t0");
+  assert.equal(lines[at + 12], "\tInterleaved\t\t12");
+  assert.equal(
+    formatStatusPlain(sampleObservation()).includes("Interleaved"),
+    false,
+    "ntpd-rs's layout without the count",
+  );
+});

@@ -98,6 +98,7 @@ function serverLines(server: ObservedServer): string[] {
     `\tNTS Accepted\t\t${s.nts_accepted_packets}`,
     `\tNTS Denied\t\t${s.nts_denied_packets}`,
     `\tNTS Rate limited\t${s.nts_rate_limited_packets}`,
+    ...(s.interleaved_packets === undefined ? [] : [`\tInterleaved\t\t${s.interleaved_packets}`]),
   ];
 }
 

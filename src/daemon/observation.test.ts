@@ -243,7 +243,7 @@ test("system fields: leap names, precision in seconds, threshold, root variance"
   }
 });
 
-test("servers: listen address and ntpd-rs's counter names", () => {
+test("servers: listen address, ntpd-rs's counter names and ntpd-ts's interleaved_packets", () => {
   const o = buildObservation(input());
   assert.deepEqual(o.servers, [
     {
@@ -260,6 +260,7 @@ test("servers: listen address and ntpd-rs's counter names", () => {
         nts_denied_packets: 0,
         nts_rate_limited_packets: 0,
         nts_nak_packets: 0,
+        interleaved_packets: 0,
       },
     },
   ]);
@@ -334,6 +335,14 @@ test("malformed observations are refused with the field's path", () => {
       /^program: expected an object/,
     ],
     ["stratum string", (o) => (o.system!.stratum = "3"), /^system\.stratum: expected an integer/],
+    [
+      "interleaved count",
+      (o) => {
+        const servers = (o as unknown as { servers: { stats: Record<string, unknown> }[] }).servers;
+        servers[0]!.stats.interleaved_packets = 1.5;
+      },
+      /stats\.interleaved_packets: expected an integer/,
+    ],
     ["leap", (o) => (o.system!.leap_indicator = "Maybe"), /leap_indicator: unknown value "Maybe"/],
     [
       "timestamp negative",

@@ -491,6 +491,12 @@ function parseServer(value: unknown, at: string): ObservedServer {
   const stats = object(o.stats, `${at}.stats`);
   const parsed = {} as ServerStatsObservation;
   for (const key of STAT_KEYS) parsed[key] = integer(stats[key], `${at}.stats.${key}`);
+  if (stats.interleaved_packets !== undefined) {
+    parsed.interleaved_packets = integer(
+      stats.interleaved_packets,
+      `${at}.stats.interleaved_packets`,
+    );
+  }
   return { address: string(o.address, `${at}.address`), stats: parsed };
 }
 

@@ -191,7 +191,7 @@ export function statsDelta(
 ): ServerStatsObservation {
   const out = {} as ServerStatsObservation;
   for (const k of Object.keys(after) as (keyof ServerStatsObservation)[]) {
-    out[k] = after[k] - before[k];
+    out[k] = (after[k] ?? 0) - (before[k] ?? 0);
   }
   return out;
 }

@@ -175,6 +175,8 @@ export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], uni
   // Only when the observation has system.offset / system.frequency.
   ["ntp_system_offset_seconds", "gauge", [], "seconds"],
   ["ntp_system_frequency_ratio", "gauge", []],
+  // Only for servers whose observation has interleaved_packets.
+  ["ntp_server_interleaved_packets_total", "counter", ["listen_address"]],
   [
     "ntp_nts_ke_server_certificate_expiry_timestamp_seconds",
     "gauge",

@@ -94,6 +94,8 @@ export interface ServerStatsObservation {
   nts_denied_packets: number;
   nts_rate_limited_packets: number;
   nts_nak_packets: number;
+  /** ntpd-ts: time replies in interleaved mode (absent from an ntpd-rs observation). */
+  interleaved_packets?: number;
 }
 
 export function serverStatsObservation(s: ServerStats): ServerStatsObservation {
@@ -109,5 +111,6 @@ export function serverStatsObservation(s: ServerStats): ServerStatsObservation {
     nts_denied_packets: s.ntsDeniedPackets,
     nts_rate_limited_packets: s.ntsRateLimitedPackets,
     nts_nak_packets: s.ntsNakPackets,
+    interleaved_packets: s.interleavedPackets,
   };
 }

@@ -502,7 +502,7 @@ test("the request buffer may be the output buffer", () => {
   assert.deepEqual(inPlace.subarray(0, n2), separate);
 });
 
-test("send errors are counted through countSendError; observation names are ntpd-rs'", () => {
+test("send errors are counted through countSendError; observation names are ntpd-rs', then ntpd-ts's", () => {
   const h = harness();
   h.core.countSendError();
   const o = serverStatsObservation(h.core.stats);
@@ -519,6 +519,7 @@ test("send errors are counted through countSendError; observation names are ntpd
     "nts_denied_packets",
     "nts_rate_limited_packets",
     "nts_nak_packets",
+    "interleaved_packets",
   ]);
 });
 

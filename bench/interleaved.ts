@@ -18,7 +18,7 @@
 // ways, and the median of wire T3 − basic T3 (what basic mode misses).
 import { parseArgs } from "node:util";
 
-import { decodeHeader, encodeHeader } from "../src/proto/packet/header.js";
+import { decodeHeader } from "../src/proto/packet/header.js";
 import type { NtpHeader } from "../src/proto/packet/types.js";
 import { NtpTimestamp, offsetAndDelay } from "../src/proto/time.js";
 import { createUdpSocket, type TimestampedUdpSocket } from "../src/daemon/native/udp.js";
@@ -27,6 +27,7 @@ import { makeTempDir } from "../test/helpers/tmp.js";
 import { ensureDistBuilt } from "./dist.js";
 import { buildLoadgen, runLoadgen } from "./loadgen.js";
 import { defaultDaemonEntry, SkipTarget, targets, type RunningServer } from "./targets.js";
+import { clientRequest } from "../test/helpers/ntp-request.js";
 
 const { values } = parseArgs({
   options: {
@@ -52,29 +53,7 @@ interface Sample {
   sendPath: number;
 }
 
-function header(fields: Partial<NtpHeader>): Uint8Array {
-  const out = new Uint8Array(48);
-  encodeHeader(
-    {
-      leap: 0,
-      version: 4,
-      mode: 3,
-      stratum: 0,
-      poll: 0,
-      precision: 0,
-      rootDelay: 0,
-      rootDispersion: 0,
-      referenceId: 0,
-      referenceTimestamp: NtpTimestamp.ZERO,
-      originTimestamp: NtpTimestamp.ZERO,
-      receiveTimestamp: NtpTimestamp.ZERO,
-      transmitTimestamp: NtpTimestamp.ZERO,
-      ...fields,
-    },
-    out,
-  );
-  return out;
-}
+const header = clientRequest;
 
 let counter = 1;
 const unique = (odd: boolean): NtpTimestamp =>

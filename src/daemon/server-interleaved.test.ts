@@ -5,7 +5,7 @@
 // ones are dropped and counted as in basic mode.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeHeader, encodeHeader } from "../proto/packet/header.js";
+import { decodeHeader } from "../proto/packet/header.js";
 import type { NtpHeader } from "../proto/packet/types.js";
 import { serverPolicy } from "../proto/server/policy.js";
 import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
@@ -15,33 +15,12 @@ import { createUdpSocket, type TimestampedUdpSocket } from "./native/udp.js";
 import { createLogger, MemorySink } from "./log.js";
 import { ServerTask } from "./server-task.js";
 import { systemWallClock } from "./wall-clock.js";
+import { clientRequest } from "../../test/helpers/ntp-request.js";
 
 const noAddon =
   getAddon() === null ? `the native addon is not loaded: ${loadAddon().reason}` : undefined;
 
-function request(fields: Partial<NtpHeader>): Uint8Array {
-  const out = new Uint8Array(48);
-  encodeHeader(
-    {
-      leap: 0,
-      version: 4,
-      mode: 3,
-      stratum: 0,
-      poll: 0,
-      precision: 0,
-      rootDelay: 0,
-      rootDispersion: 0,
-      referenceId: 0,
-      referenceTimestamp: NtpTimestamp.ZERO,
-      originTimestamp: NtpTimestamp.ZERO,
-      receiveTimestamp: NtpTimestamp.ZERO,
-      transmitTimestamp: NtpTimestamp.ZERO,
-      ...fields,
-    },
-    out,
-  );
-  return out;
-}
+const request = clientRequest;
 
 interface Reply {
   header: NtpHeader;

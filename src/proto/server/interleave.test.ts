@@ -3,7 +3,7 @@
 // stamped, what an interleaved reply carries), and that nothing else changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeHeader, encodeHeader } from "../packet/header.js";
+import { decodeHeader } from "../packet/header.js";
 import { kissCode } from "../packet/kiss.js";
 import type { NtpHeader } from "../packet/types.js";
 import { NtpTimestamp } from "../time.js";
@@ -12,6 +12,7 @@ import { finishReply, FinishStep } from "./finish.js";
 import { INTERLEAVE_SLOTS, SERVER_RECEIVE_MARK, TransmitTimestampTable } from "./interleave.js";
 import { NtpServerCore, type NtpServerCoreOptions } from "./server.js";
 import { initialSystemState, SystemStateCell } from "../system/system-state.js";
+import { clientRequest } from "../../../test/helpers/ntp-request.js";
 
 /** Deterministic xorshift32 words. */
 function words(seed: number): () => number {
@@ -78,27 +79,11 @@ function core(options: Partial<NtpServerCoreOptions> = {}): NtpServerCore {
 }
 
 function request(fields: Partial<NtpHeader>): Uint8Array {
-  const out = new Uint8Array(48);
-  encodeHeader(
-    {
-      leap: 0,
-      version: 4,
-      mode: 3,
-      stratum: 0,
-      poll: 6,
-      precision: 0,
-      rootDelay: 0,
-      rootDispersion: 0,
-      referenceId: 0,
-      referenceTimestamp: NtpTimestamp.ZERO,
-      originTimestamp: NtpTimestamp.ZERO,
-      receiveTimestamp: NtpTimestamp.ZERO,
-      transmitTimestamp: new NtpTimestamp(0x11111111, 0x22222222),
-      ...fields,
-    },
-    out,
-  );
-  return out;
+  return clientRequest({
+    poll: 6,
+    transmitTimestamp: new NtpTimestamp(0x11111111, 0x22222222),
+    ...fields,
+  });
 }
 
 const TOKEN = new NtpTimestamp(0x33333333, 0x44444444);

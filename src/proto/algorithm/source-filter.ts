@@ -748,10 +748,11 @@ export class SourceFilter {
 
   /**
    * The Kalman state at the end of start-up: the line through the samples
-   * (startupLine), its frequency uncertainty no smaller than a frequency
-   * error the wander could build up over the burst and no larger than
-   * `initial-frequency-uncertainty`; without a usable line, the offset of the
-   * lowest-delay half and a frequency of 0 ± `initial-frequency-uncertainty`.
+   * (startupLine) with its covariance, when its frequency and that
+   * frequency's σ are both below `initial-frequency-uncertainty`; otherwise
+   * (no line, or a slope such as a slew in progress gives) the offset of the
+   * lowest-delay half and a frequency of 0 ± `initial-frequency-uncertainty`,
+   * with no scatter carried over.
    */
   #startupSeed(s: StartupState): { x: Vec2; P: Mat2; scatter: number; residuals: number[] } {
     const ifu = this.#config.initialFrequencyUncertainty;

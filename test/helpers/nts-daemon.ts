@@ -6,11 +6,17 @@
 //
 // plus starting the daemon inside a network namespace (test/helpers/netns.ts).
 import { writeFile } from "node:fs/promises";
-import { DAEMON_ENTRY, parseMeasurement } from "../daemon/run-daemon.js";
+import type { TestContext } from "node:test";
+import { DAEMON_ENTRY, parseMeasurement, startDaemon } from "../daemon/run-daemon.js";
+import { chronyUnavailable } from "./chrony.js";
+import { ensureLoopbackName, GUIDE_HOST } from "./hosts.js";
 import type { Netns } from "./netns.js";
-import type { Spawned } from "./process.js";
+import { makeTestPki, type TestPki } from "./pki.js";
+import { freePort, freeUdpPort } from "./ports.js";
+import { which, type Spawned } from "./process.js";
+import { skipIfMissing } from "./skip.js";
 import type { TempDir } from "./tmp.js";
-import { waitFor } from "./wait.js";
+import { waitFor, waitForTcpPort, waitForUdpBound } from "./wait.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -136,4 +142,61 @@ export async function startDaemonInNetns(
     ["--import", "tsx", DAEMON_ENTRY, "-c", config, "--no-clock-control"],
     { cwd: root, name: `${name} (netns ${ns.name})` },
   );
+}
+
+/**
+ * Skips (or fails under CI) unless chrony, openssl and the hosts entry for
+ * GUIDE_HOST are there, and `alsoMissing` (another reason) is undefined.
+ */
+export async function chronyNtsPrerequisites(
+  t: TestContext,
+  alsoMissing?: string,
+): Promise<boolean> {
+  if (skipIfMissing(t, chronyUnavailable() ?? alsoMissing)) return false;
+  if (skipIfMissing(t, which("openssl") ? undefined : "openssl is not installed")) return false;
+  const hosts = await ensureLoopbackName(GUIDE_HOST);
+  return !skipIfMissing(t, hosts.ok ? undefined : hosts.reason);
+}
+
+export interface OurNtsServer {
+  /** The test PKI whose CA signed the server's certificate (for GUIDE_HOST). */
+  pki: TestPki;
+  ntpPort: number;
+  kePort: number;
+  server: Spawned;
+}
+
+/**
+ * Our daemon as a stratum-1 NTS server on loopback (ntsServerConfig) with a
+ * fresh test PKI, its NTS-KE and NTP ports open when this resolves. The
+ * caller stops `server`; it is stopped here when it does not come up.
+ */
+export async function startOurNtsServer(
+  dir: TempDir,
+  options: Pick<NtsServerConfigOptions, "keyStoragePath" | "logLevel"> = {},
+): Promise<OurNtsServer> {
+  const pki = await makeTestPki(dir);
+  const cert = await pki.issue("server", [GUIDE_HOST]);
+  const ntpPort = await freeUdpPort();
+  const kePort = await freePort();
+  const server = await startDaemon(
+    dir,
+    "server",
+    ntsServerConfig({
+      ntpPort,
+      kePort,
+      chainPath: cert.chainPath,
+      keyPath: cert.keyPath,
+      ...options,
+    }),
+  );
+  try {
+    await server.waitForOutput(/serving NTS-KE/, 30_000);
+    await waitForUdpBound(ntpPort);
+    await waitForTcpPort(kePort);
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  return { pki, ntpPort, kePort, server };
 }

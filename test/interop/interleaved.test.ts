@@ -5,10 +5,13 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { chronyUnavailable, startChronyClient, startChronyServer } from "../helpers/chrony.js";
 import { freePort, freeUdpPort } from "../helpers/ports.js";
-import { ensureLoopbackName, GUIDE_HOST } from "../helpers/hosts.js";
-import { ntsClientConfig, ntsServerConfig } from "../helpers/nts-daemon.js";
+import { GUIDE_HOST } from "../helpers/hosts.js";
+import {
+  chronyNtsPrerequisites,
+  ntsClientConfig,
+  startOurNtsServer,
+} from "../helpers/nts-daemon.js";
 import { makeTestPki } from "../helpers/pki.js";
-import { which } from "../helpers/process.js";
 import { skipIfMissing } from "../helpers/skip.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { sleep, waitFor, waitForTcpPort, waitForUdpBound } from "../helpers/wait.js";
@@ -140,12 +143,8 @@ test(
 // ---- NTS: the same, authenticated (the T3 is inside what the seal covers) ----
 
 /** Skips (or fails under CI) unless chrony, openssl, the addon and the hosts entry are there. */
-async function ntsPrerequisites(t: TestContext): Promise<boolean> {
-  if (skipIfMissing(t, chronyUnavailable() ?? addonUnavailable())) return false;
-  if (skipIfMissing(t, which("openssl") ? undefined : "openssl is not installed")) return false;
-  const hosts = await ensureLoopbackName(GUIDE_HOST);
-  return !skipIfMissing(t, hosts.ok ? undefined : hosts.reason);
-}
+const ntsPrerequisites = (t: TestContext): Promise<boolean> =>
+  chronyNtsPrerequisites(t, addonUnavailable());
 
 /** ntsClientConfig with `interleaved = true` on its source. */
 function interleavedNtsClientConfig(address: string, caPath: string): string {
@@ -159,18 +158,8 @@ test(
     if (!(await ntsPrerequisites(t))) return;
     const dir = await makeTempDir("ntpd-ts-xleave-nts-");
     try {
-      const pki = await makeTestPki(dir);
-      const cert = await pki.issue("server", [GUIDE_HOST]);
-      const ntpPort = await freeUdpPort();
-      const kePort = await freePort();
-      const server = await startDaemon(
-        dir,
-        "server",
-        ntsServerConfig({ ntpPort, kePort, chainPath: cert.chainPath, keyPath: cert.keyPath }),
-      );
+      const { pki, kePort, server } = await startOurNtsServer(dir);
       try {
-        await server.waitForOutput(/serving NTS-KE/, 30_000);
-        await waitForTcpPort(kePort);
         const client = await startDaemon(
           dir,
           "client",
@@ -204,19 +193,8 @@ test(
     if (!(await ntsPrerequisites(t))) return;
     const dir = await makeTempDir("ntpd-ts-xleave-nts-");
     try {
-      const pki = await makeTestPki(dir);
-      const cert = await pki.issue("server", [GUIDE_HOST]);
-      const ntpPort = await freeUdpPort();
-      const kePort = await freePort();
-      const server = await startDaemon(
-        dir,
-        "server",
-        ntsServerConfig({ ntpPort, kePort, chainPath: cert.chainPath, keyPath: cert.keyPath }),
-      );
+      const { pki, ntpPort, kePort, server } = await startOurNtsServer(dir);
       try {
-        await server.waitForOutput(/serving NTS-KE/, 30_000);
-        await waitForUdpBound(ntpPort);
-        await waitForTcpPort(kePort);
         const chrony = await startChronyClient({
           serverHost: GUIDE_HOST,
           sourceOptions: `iburst nts ntsport ${kePort} port ${ntpPort} minpoll 0 maxpoll 0 xleave`,

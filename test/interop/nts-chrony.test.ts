@@ -5,31 +5,25 @@
 // and our daemon with --no-clock-control: nothing touches the clock.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { chronyUnavailable, startChronyClient, startChronyServer } from "../helpers/chrony.js";
-import { ensureLoopbackName, GUIDE_HOST } from "../helpers/hosts.js";
+import { startChronyClient, startChronyServer } from "../helpers/chrony.js";
+import { GUIDE_HOST } from "../helpers/hosts.js";
 import {
   keyExchanges,
   measurementOf,
+  chronyNtsPrerequisites,
   ntsClientConfig,
-  ntsServerConfig,
+  startOurNtsServer,
   waitForNtsMeasurements,
 } from "../helpers/nts-daemon.js";
 import { makeTestPki, type Issued, type TestPki } from "../helpers/pki.js";
 import { freePort, freeUdpPort } from "../helpers/ports.js";
-import { which } from "../helpers/process.js";
-import { skipIfMissing } from "../helpers/skip.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { waitFor, waitForTcpPort, waitForUdpBound } from "../helpers/wait.js";
+import { waitFor, waitForTcpPort } from "../helpers/wait.js";
 import { startDaemon } from "../daemon/run-daemon.js";
 import { assertLoopbackOffset, assertOffsetWithin } from "../helpers/loopback-offset.js";
 
 /** Skips (or fails under CI) unless chrony, openssl and the hosts entry are there. */
-async function prerequisites(t: TestContext): Promise<boolean> {
-  if (skipIfMissing(t, chronyUnavailable())) return false;
-  if (skipIfMissing(t, which("openssl") ? undefined : "openssl is not installed")) return false;
-  const hosts = await ensureLoopbackName(GUIDE_HOST);
-  return !skipIfMissing(t, hosts.ok ? undefined : hosts.reason);
-}
+const prerequisites = (t: TestContext): Promise<boolean> => chronyNtsPrerequisites(t);
 
 async function pkiFor(dir: TempDir): Promise<{ pki: TestPki; server: Issued }> {
   const pki = await makeTestPki(dir);
@@ -43,25 +37,11 @@ test(
     if (!(await prerequisites(t))) return;
     const dir = await makeTempDir("ntpd-ts-nts-chrony-");
     try {
-      const { pki, server: cert } = await pkiFor(dir);
-      const ntpPort = await freeUdpPort();
-      const kePort = await freePort();
-      const server = await startDaemon(
-        dir,
-        "server",
-        ntsServerConfig({
-          ntpPort,
-          kePort,
-          chainPath: cert.chainPath,
-          keyPath: cert.keyPath,
-          keyStoragePath: dir.file("nts-keys"),
-          logLevel: "debug",
-        }),
-      );
+      const { pki, ntpPort, kePort, server } = await startOurNtsServer(dir, {
+        keyStoragePath: dir.file("nts-keys"),
+        logLevel: "debug",
+      });
       try {
-        await server.waitForOutput(/serving NTS-KE/, 30_000);
-        await waitForUdpBound(ntpPort);
-        await waitForTcpPort(kePort);
         // `port` is only the fallback: our NTS-KE server names the NTP port.
         const chrony = await startChronyClient({
           serverHost: GUIDE_HOST,

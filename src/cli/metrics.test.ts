@@ -214,3 +214,29 @@ test("the NTS-KE counters are counters per listen address; an entry without them
     assert.deepEqual(fam.samples, [{ name, labels: { listen_address: "[::]:4460" }, value }]);
   }
 });
+
+test("ntpd-ts: the key set's state, labelled with its role; none without a key set", async () => {
+  const o = sampleObservation();
+  const none = parseOpenMetrics(await renderMetrics(o));
+  assert.deepEqual(family(none, "ntp_keyset_primary_key_id").samples, []);
+  o.keyset = {
+    role: "follower",
+    primary_key_id: 41,
+    keys: 9,
+    stored_at: 1_803_000_000,
+    reloads: 3,
+    file_errors: 2,
+    late: true,
+  };
+  const f = parseOpenMetrics(await renderMetrics(o));
+  const expected: [string, number][] = [
+    ["ntp_keyset_primary_key_id", 41],
+    ["ntp_keyset_stored_timestamp_seconds", 1_803_000_000],
+    ["ntp_keyset_late", 1],
+    ["ntp_keyset_reloads_total", 3],
+    ["ntp_keyset_file_errors_total", 2],
+  ];
+  for (const [name, value] of expected) {
+    assert.deepEqual(family(f, name).samples, [{ name, labels: { role: "follower" }, value }]);
+  }
+});

@@ -19,6 +19,7 @@ import {
   LEAP_INDICATORS,
   systemRootDispersion,
   type Observation,
+  type ObservedKeyset,
   type ObservedServer,
   type ObservedSource,
 } from "../daemon/observation.js";
@@ -108,6 +109,24 @@ function ntsKeServerCounter(key: keyof NtsKeStatsObservation, help: string): Met
       (o.nts_ke_servers ?? []).flatMap((s) =>
         s.stats ? [{ labels: { listen_address: s.address }, value: s.stats[key] }] : [],
       ),
+  };
+}
+
+/** ntpd-ts: one value of the key set, labelled with its role; none without a key set. */
+function keysetMetric(
+  name: string,
+  help: string,
+  type: "gauge" | "counter",
+  value: (k: ObservedKeyset) => number,
+  unit?: "seconds",
+): MetricDefinition {
+  return {
+    name,
+    help,
+    type,
+    unit,
+    labels: ["role"],
+    samples: (o) => (o.keyset ? [{ labels: { role: o.keyset.role }, value: value(o.keyset) }] : []),
   };
 }
 
@@ -346,6 +365,38 @@ export const METRICS: readonly MetricDefinition[] = [
   ntsKeServerCounter("key_exchanges", "Number of NTS key exchanges completed."),
   ntsKeServerCounter("error_responses", "Number of NTS-KE requests answered with an error record."),
   ntsKeServerCounter("no_alpn_connections", "Number of NTS-KE connections without ALPN ntske/1."),
+  // ntpd-ts: the NTS cookie key set, so that a fleet's followers can be watched (docs/nts-fleet.md).
+  keysetMetric(
+    "ntp_keyset_primary_key_id",
+    "Key id that new NTS cookies are sealed with.",
+    "gauge",
+    (k) => k.primary_key_id,
+  ),
+  keysetMetric(
+    "ntp_keyset_stored_timestamp_seconds",
+    "Time of the key rotation stored in the key file, in seconds since the Unix epoch.",
+    "gauge",
+    (k) => k.stored_at,
+    "seconds",
+  ),
+  keysetMetric(
+    "ntp_keyset_late",
+    "1 when a follower's key file is older than key-rotation-interval and a quarter allow.",
+    "gauge",
+    (k) => (k.late ? 1 : 0),
+  ),
+  keysetMetric(
+    "ntp_keyset_reloads_total",
+    "Number of times a follower took a changed key file.",
+    "counter",
+    (k) => k.reloads,
+  ),
+  keysetMetric(
+    "ntp_keyset_file_errors_total",
+    "Number of failed uses of the key file: a follower's unusable reads, the primary's failed stores.",
+    "counter",
+    (k) => k.file_errors,
+  ),
 ];
 
 /** The OpenMetrics exposition of `observation`, ending in "# EOF\n". */

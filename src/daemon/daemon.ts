@@ -14,6 +14,7 @@ import type { RequestProtector } from "../proto/source/request-protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
 import { packageVersion } from "./version.js";
 import type { ClockDiscipline } from "./discipline.js";
+import { KeySetFollower } from "./keyset-follower.js";
 import { KeySetRotation, loadKeySet } from "./keyset-store.js";
 import type { Logger } from "./log.js";
 import { loadAddon } from "./native/addon.js";
@@ -59,7 +60,7 @@ export class Daemon {
   readonly sources = new Map<number, SourceTask>();
   readonly system: SystemStateCell;
   /** The NTS cookie keys, shared by the NTS-KE servers and the NTP servers. */
-  keys: KeySetRotation | null = null;
+  keys: KeySetRotation | KeySetFollower | null = null;
   /** The clock discipline's estimates for the observation; null until it runs. */
   discipline: DisciplineObserver | null = null;
   /** The observation socket, while it is up. */
@@ -126,10 +127,19 @@ export class Daemon {
         "no [keyset] key-storage-path: NTS clients need a new key exchange after a restart",
       );
     }
-    const loaded = await loadKeySet(config.keyset, unixNowSeconds(), keysLog);
-    this.keys = new KeySetRotation(loaded, config.keyset, unixNowSeconds, keysLog);
-    this.keys.start();
-    const keys = { current: (): KeySet => loaded.keyset };
+    const keySet =
+      config.keyset.role === "follower"
+        ? await KeySetFollower.load(config.keyset, unixNowSeconds, keysLog)
+        : new KeySetRotation(
+            await loadKeySet(config.keyset, unixNowSeconds(), keysLog),
+            config.keyset,
+            unixNowSeconds,
+            keysLog,
+          );
+    this.keys = keySet;
+    keySet.start();
+    // A follower replaces its set when the file changes: servers ask for it each time.
+    const keys = { current: (): KeySet => keySet.keyset };
 
     const threads = this.serverThreads();
     if (threads > 1) {
@@ -230,7 +240,14 @@ export class Daemon {
             certificateNotAfter: server.certificateNotAfter,
             stats: server.stats,
           })),
+      keyset: this.serves() ? this.keys?.status() : undefined,
     });
+  }
+
+  /** Whether this daemon serves NTP or NTS-KE (and so uses its cookie keys). */
+  private serves(): boolean {
+    const { config } = this.options;
+    return config.servers.length + config.ntsKeServers.length > 0;
   }
 
   /**

@@ -32,6 +32,7 @@ import { nextRotationDelay, parseKeySet, serializeKeySet } from "../proto/nts/ke
 import type { KeysetConfig } from "../proto/config/types.js";
 import { fsReason } from "./fs-reason.js";
 import type { Logger } from "./log.js";
+import type { KeysetStatus } from "./keyset-status.js";
 
 export class KeyFileError extends Error {}
 
@@ -69,6 +70,7 @@ export async function loadKeySet(
         reason: "the file does not exist",
       });
       const keyset = KeySet.generate(random, config.staleKeyCount);
+      keyset.publishNext(random);
       createFirstKeyFile(path, keyset, nowUnixSeconds, log);
       return { keyset, rotatedAt: nowUnixSeconds };
     }
@@ -187,22 +189,46 @@ function warnIfReadableByOthers(path: string, log: Logger): void {
 
 /**
  * Rotates the key set every `key-rotation-interval` seconds, the first time
- * one interval after `rotatedAt`, and stores it after each rotation. A failed
+ * one interval after `rotatedAt`, and stores it after each rotation. The set
+ * always holds the key the next rotation makes primary (KeySet.publishNext),
+ * so the stored file announces every key one interval before its first
+ * cookie: what lets followers (KeySetFollower) accept it in time. A failed
  * store is logged and the rotated keys stay in use.
  */
 export class KeySetRotation {
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners: ((keyset: KeySet) => void)[] = [];
+  private readonly stats = { storeFailures: 0 };
 
   constructor(
     private readonly loaded: LoadedKeySet,
     private readonly config: KeysetConfig,
     private readonly now: () => number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (!loaded.keyset.hasNext) {
+      // A set from before publishing ahead, or a new one: announce the next
+      // key now, keeping the stored time (the rotation schedule) as it was.
+      loaded.keyset.publishNext(random);
+      this.store("could not store the NTS keys with the next key published");
+    }
+  }
 
   get keyset(): KeySet {
     return this.loaded.keyset;
+  }
+
+  /** What the observation shows of the key set. */
+  status(): KeysetStatus {
+    return {
+      role: "primary",
+      primaryKeyId: this.loaded.keyset.primaryId,
+      keys: this.loaded.keyset.size,
+      storedAt: Math.floor(this.loaded.rotatedAt),
+      reloads: 0,
+      fileErrors: this.stats.storeFailures,
+      late: false,
+    };
   }
 
   start(): void {
@@ -227,20 +253,22 @@ export class KeySetRotation {
   /** Rotates now; exposed for tests and the timer. */
   rotate(): void {
     this.loaded.keyset.rotate(random);
+    this.loaded.keyset.publishNext(random);
     this.loaded.rotatedAt = this.now();
-    const path = this.config.keyStoragePath;
-    if (path !== null) {
-      try {
-        storeKeySet(path, this.loaded.keyset, this.loaded.rotatedAt);
-      } catch (error) {
-        this.log.error("could not store the rotated NTS keys", {
-          path,
-          reason: fsReason(error),
-        });
-      }
-    }
+    this.store("could not store the rotated NTS keys");
     this.log.info("rotated nts server keys", { primary_id: this.loaded.keyset.primaryId });
     for (const listener of this.listeners) listener(this.loaded.keyset);
+  }
+
+  private store(failure: string): void {
+    const path = this.config.keyStoragePath;
+    if (path === null) return;
+    try {
+      storeKeySet(path, this.loaded.keyset, this.loaded.rotatedAt);
+    } catch (error) {
+      this.stats.storeFailures++;
+      this.log.error(failure, { path, reason: fsReason(error) });
+    }
   }
 
   private schedule(delaySeconds: number): void {

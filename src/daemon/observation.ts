@@ -36,6 +36,7 @@ import type { SystemState } from "../proto/system/system-state.js";
 import type { ServerStats, ServerStatsObservation } from "../proto/server/stats.js";
 import { serverStatsObservation } from "../proto/server/stats.js";
 import type { SourceSnapshot } from "../proto/source/types.js";
+import type { KeysetStatus } from "./keyset-status.js";
 import type { NtpTimestamp } from "../proto/time.js";
 import {
   NTS_KE_OBSERVATION_NAMES,
@@ -130,6 +131,17 @@ export interface ObservedNtsKeServer {
   stats?: NtsKeStatsObservation;
 }
 
+/** ntpd-ts: the NTS cookie key set (src/daemon/keyset-status.ts says what each field means). */
+export interface ObservedKeyset {
+  role: "primary" | "follower";
+  primary_key_id: number;
+  keys: number;
+  stored_at: number;
+  reloads: number;
+  file_errors: number;
+  late: boolean;
+}
+
 export interface Observation {
   program: ObservedProgram;
   system: ObservedSystem;
@@ -137,6 +149,8 @@ export interface Observation {
   servers: ObservedServer[];
   /** ntpd-ts: absent without `[[nts-ke-server]]`s. */
   nts_ke_servers?: ObservedNtsKeServer[];
+  /** ntpd-ts: absent when the daemon serves nothing (no `[[server]]`, no `[[nts-ke-server]]`). */
+  keyset?: ObservedKeyset;
 }
 
 // ---------------------------------------------------------------------------
@@ -218,6 +232,7 @@ export interface ObservationInput {
   sources: SourceInput[];
   servers: ServerInput[];
   ntsKeServers?: NtsKeServerInput[];
+  keyset?: KeysetStatus;
 }
 
 const timestamp = (t: NtpTimestamp): ObservedTimestamp => ({ timestamp: t.toBits() });
@@ -302,6 +317,18 @@ export function buildObservation(input: ObservationInput): Observation {
     });
   }
   if (keServers.length > 0) observation.nts_ke_servers = keServers;
+  if (input.keyset !== undefined) {
+    const k = input.keyset;
+    observation.keyset = {
+      role: k.role,
+      primary_key_id: k.primaryKeyId,
+      keys: k.keys,
+      stored_at: k.storedAt,
+      reloads: k.reloads,
+      file_errors: k.fileErrors,
+      late: k.late,
+    };
+  }
   return observation;
 }
 
@@ -414,7 +441,27 @@ export function parseObservation(text: string): Observation {
       return server;
     });
   }
+  if (root.keyset !== undefined) observation.keyset = parseKeyset(root.keyset, "keyset");
   return observation;
+}
+
+function parseKeyset(value: unknown, at: string): ObservedKeyset {
+  const o = object(value, at);
+  const role = string(o.role, `${at}.role`);
+  if (role !== "primary" && role !== "follower") {
+    throw new ObservationFormatError(`${at}.role: unknown value "${role}"`);
+  }
+  if (typeof o.late !== "boolean")
+    throw new ObservationFormatError(`${at}.late: expected a boolean`);
+  return {
+    role,
+    primary_key_id: integer(o.primary_key_id, `${at}.primary_key_id`),
+    keys: integer(o.keys, `${at}.keys`),
+    stored_at: integer(o.stored_at, `${at}.stored_at`),
+    reloads: integer(o.reloads, `${at}.reloads`),
+    file_errors: integer(o.file_errors, `${at}.file_errors`),
+    late: o.late,
+  };
 }
 
 function parseSystem(o: Record<string, unknown>): ObservedSystem {

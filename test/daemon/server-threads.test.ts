@@ -18,6 +18,7 @@ import { NtsProtector } from "../../src/proto/nts/packet/client-protector.js";
 import { parsePacket } from "../../src/proto/packet/parse.js";
 import { renderMetrics } from "../../src/cli/metrics.js";
 import { Daemon } from "../../src/daemon/daemon.js";
+import { KeySetRotation } from "../../src/daemon/keyset-store.js";
 import { createLogger, MemorySink } from "../../src/daemon/log.js";
 import { getAddon, loadAddon } from "../../src/daemon/native/addon.js";
 import {
@@ -258,7 +259,7 @@ test("after a key rotation, new cookies from any thread work on both, old ones s
   if (noAddon) return t.skip(noAddon);
   const old = await keyExchange();
   const keys = daemon.keys;
-  assert.ok(keys);
+  assert.ok(keys instanceof KeySetRotation, "this daemon is the primary of its keys");
   keys.rotate();
   const primary = keys.keyset.primaryId;
   const keyIdOf = (cookie: Uint8Array) =>

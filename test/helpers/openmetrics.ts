@@ -197,6 +197,12 @@ export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], uni
     "counter",
     ["listen_address"],
   ]),
+  // Only when the observation has a keyset (a daemon that serves).
+  ["ntp_keyset_primary_key_id", "gauge", ["role"]],
+  ["ntp_keyset_stored_timestamp_seconds", "gauge", ["role"], "seconds"],
+  ["ntp_keyset_late", "gauge", ["role"]],
+  ["ntp_keyset_reloads_total", "counter", ["role"]],
+  ["ntp_keyset_file_errors_total", "counter", ["role"]],
 ];
 
 /** The family a scraper stores ntpd-rs's metric `name` under (counters: without `_total`). */

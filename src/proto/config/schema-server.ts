@@ -1,12 +1,13 @@
 // [[server]], [[nts-ke-server]] and [keyset]. Each key is declared once, here: its TOML name,
 // value type (validation), default (ntpd-rs 1.9's) and one-line doc. The TypeScript types
 // (types.ts) and docs/ntp.toml.md (npm run docs:config) are derived from these declarations.
-import { list, optional, parseValue, required, table, withDefault } from "./fields.js";
+import { INVALID, list, optional, parseValue, required, table, withDefault } from "./fields.js";
 import {
   cidr,
   filePath,
   filterAction,
   integer,
+  oneOf,
   oneOfIntegers,
   requireNts,
   socketAddress,
@@ -162,5 +163,23 @@ export const keysetTable = table({
       filePath,
       "File the keys are kept in across restarts (mode 0600); none: keys are ephemeral.",
     ),
+    role: withDefault(
+      "role",
+      oneOf(["primary", "follower"] as const),
+      "primary",
+      "primary: this daemon rotates the keys and stores them; follower: it reads the key " +
+        "file another daemon (the primary) writes, reloads it when it changes, never writes it " +
+        "(ntpd-ts only; docs/nts-fleet.md).",
+    ),
+  },
+  finish: (raw, ctx) => {
+    if (raw.role === "follower" && raw.keyStoragePath === null) {
+      ctx.keyError(
+        "role",
+        'role = "follower" reads the keys from key-storage-path: give the path of the key file the primary writes',
+      );
+      return INVALID;
+    }
+    return raw;
   },
 });

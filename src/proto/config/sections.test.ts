@@ -28,6 +28,7 @@ test("an empty file is the documented default configuration", () => {
     staleKeyCount: 7,
     keyRotationInterval: 86400,
     keyStoragePath: null,
+    role: "primary",
   });
   assert.deepEqual(c.observability, {
     logLevel: "info",
@@ -335,13 +336,23 @@ test('[daemon]: server-threads is 1 by default, a count or "auto"', () => {
 
 test("[keyset]: every key", () => {
   const c = ok(
-    '[keyset]\nstale-key-count = 5\nkey-rotation-interval = 500\nkey-storage-path = "/var/lib/ntpd-rs/keys"\n',
+    '[keyset]\nstale-key-count = 5\nkey-rotation-interval = 500\nkey-storage-path = "/var/lib/ntpd-rs/keys"\nrole = "follower"\n',
   );
   assert.deepEqual(c.keyset, {
     staleKeyCount: 5,
     keyRotationInterval: 500,
     keyStoragePath: "/var/lib/ntpd-rs/keys",
+    role: "follower",
   });
+});
+
+test('[keyset]: role = "follower" needs the key file it follows; other roles are refused', () => {
+  const noPath = parseConfig('[keyset]\nrole = "follower"\n', "ntp.toml");
+  assert.equal(noPath.ok, false);
+  const error = noPath.ok ? undefined : noPath.errors[0];
+  assert.equal(error?.line, 2, "reported at the role line");
+  assert.match(error?.message ?? "", /role.*key-storage-path/);
+  assert.equal(parseConfig('[keyset]\nrole = "secondary"\n', "ntp.toml").ok, false);
 });
 
 test("[observability]: every implemented key", () => {

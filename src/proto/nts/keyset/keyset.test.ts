@@ -60,12 +60,60 @@ test("stale-key-count 0 and 1", () => {
 
 test("a loaded set with more keys than the history is trimmed at the next rotation", () => {
   const keys = Array.from({ length: 10 }, (_, i) => key(i + 1));
-  const ks = KeySet.fromParts({ keys, idOffset: 100, primary: 4 }, 3);
-  assert.equal(ks.primaryId, 104);
+  const ks = KeySet.fromParts({ keys, idOffset: 100, primary: 9 }, 3);
+  assert.equal(ks.primaryId, 109);
   assert.equal(ks.size, 10);
   ks.rotate(random);
   assert.deepEqual(ks.ids(), [107, 108, 109, 110]);
   assert.equal(ks.primaryId, 110);
+});
+
+test("a published next key becomes the primary at the next rotation, unchanged", () => {
+  const ks = KeySet.fromParts({ keys: [key(1), key(2)], idOffset: 100, primary: 1 }, 2);
+  assert.equal(ks.hasNext, false);
+  ks.publishNext(random);
+  assert.equal(ks.hasNext, true);
+  assert.deepEqual(ks.ids(), [100, 101, 102]);
+  assert.equal(ks.primaryId, 101, "publishing does not change the key new cookies use");
+  const published = ks.keyBytes(2);
+  ks.publishNext(random);
+  assert.equal(ks.size, 3, "a second publish before the rotation adds nothing");
+  ks.rotate(random);
+  assert.equal(ks.primaryId, 102);
+  assert.deepEqual(ks.keyBytes(ks.primaryIndex), published);
+  assert.equal(ks.hasNext, false);
+  ks.publishNext(random);
+  ks.rotate(random);
+  ks.publishNext(random);
+  assert.deepEqual(ks.ids(), [101, 102, 103, 104], "2 stale keys, the primary, the next");
+  assert.equal(ks.primaryId, 103);
+});
+
+test("keys published for several rotations become primary one per rotation", () => {
+  const keys = Array.from({ length: 10 }, (_, i) => key(i + 1));
+  const ks = KeySet.fromParts({ keys, idOffset: 100, primary: 4 }, 3);
+  ks.rotate(random);
+  assert.equal(ks.primaryId, 105);
+  assert.deepEqual(ks.ids(), [102, 103, 104, 105, 106, 107, 108, 109]);
+});
+
+test("dispose wipes every key", () => {
+  const ks = KeySet.fromParts({ keys: [key(1), key(2)], idOffset: 0, primary: 1 }, 2);
+  let disposed = 0;
+  const provider: AeadProvider = {
+    name: "counting",
+    create: (id, k) => {
+      const cipher: AeadCipher = TS_AEAD.create(id, k);
+      cipher.dispose = () => void disposed++;
+      return cipher;
+    },
+    rekeyable: (id) => TS_AEAD.rekeyable(id),
+  };
+  ks.primaryCipher(provider);
+  ks.dispose();
+  assert.ok(ks.keyBytes(0).every((b) => b === 0));
+  assert.ok(ks.keyBytes(1).every((b) => b === 0));
+  assert.equal(disposed, 1, "the cipher made from the primary key is disposed");
 });
 
 test("the id offset wraps at 2^32", () => {

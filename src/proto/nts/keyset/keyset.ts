@@ -9,6 +9,12 @@
 // keys dropped, so ids stay stable across rotations (with the default 7, eight
 // keys are valid at any time and a cookie lives 7–8 rotation intervals).
 //
+// A set may also hold the key that becomes primary at the next rotation, after
+// the primary (`publishNext`): a daemon that stores its set for others to
+// follow (docs/nts-fleet.md) publishes every key one rotation interval before
+// it seals its first cookie, so a follower that reloads the file within that
+// interval knows every key before a client can present a cookie made with it.
+//
 // The set is mutable on purpose: the daemon has one, rotates it on a timer and
 // every server reads the current keys from the same object. The AEAD object of
 // each key is created on first use and kept until the key is dropped.
@@ -169,25 +175,44 @@ export class KeySet {
     return Uint8Array.from(key.bytes);
   }
 
+  /** Whether the key that becomes primary at the next rotation is already in the set. */
+  get hasNext(): boolean {
+    return this.#primary < this.#keys.length - 1;
+  }
+
   /**
-   * Makes a fresh random key the primary and forgets all but the newest
-   * `staleKeyCount` older keys (ntpd-rs `KeySetProvider::rotate`). The bytes of
-   * forgotten keys are overwritten with zeros (best effort: a JS engine may
-   * hold other copies; the ciphers' own key state is wiped by their dispose()).
+   * Adds a fresh random key after the primary, unless one is there: the key
+   * the next rotation makes primary, known (and stored) one interval early.
+   */
+  publishNext(random: RandomBytes): void {
+    if (this.hasNext) return;
+    this.#keys.push({ bytes: freshKey(random), cipher: null, provider: null });
+  }
+
+  /**
+   * Makes the next key the primary (the published one, or a fresh random key
+   * when none was published) and forgets all but the newest `staleKeyCount`
+   * keys before it (ntpd-rs `KeySetProvider::rotate`). The bytes of forgotten
+   * keys are overwritten with zeros (best effort: a JS engine may hold other
+   * copies; the ciphers' own key state is wiped by their dispose()).
    */
   rotate(random: RandomBytes): void {
-    const next: MasterKey = { bytes: freshKey(random), cipher: null, provider: null };
-    const dropped = Math.max(0, this.#keys.length - this.staleKeyCount);
-    for (const key of this.#keys.slice(0, dropped)) {
-      key.bytes.fill(0);
-      key.cipher?.dispose?.();
-      key.cipher = null;
+    if (this.hasNext) {
+      this.#primary += 1;
+    } else {
+      this.#keys.push({ bytes: freshKey(random), cipher: null, provider: null });
+      this.#primary = this.#keys.length - 1;
     }
-    const kept = this.#keys.slice(dropped);
-    kept.push(next);
-    this.#keys = kept;
+    const dropped = Math.max(0, this.#primary - this.staleKeyCount);
+    for (const key of this.#keys.slice(0, dropped)) wipe(key);
+    this.#keys = this.#keys.slice(dropped);
     this.#idOffset = (this.#idOffset + dropped) >>> 0;
-    this.#primary = kept.length - 1;
+    this.#primary -= dropped;
+  }
+
+  /** Wipes every key: for a set that is being replaced by another (a follower's reload). */
+  dispose(): void {
+    for (const key of this.#keys) wipe(key);
   }
 
   #cipherAt(index: number, provider: AeadProvider): AeadCipher | undefined {
@@ -200,6 +225,13 @@ export class KeySet {
     }
     return key.cipher;
   }
+}
+
+function wipe(key: MasterKey): void {
+  key.bytes.fill(0);
+  key.cipher?.dispose?.();
+  key.cipher = null;
+  key.provider = null;
 }
 
 function checkStaleKeyCount(n: number): void {

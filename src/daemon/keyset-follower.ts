@@ -230,7 +230,7 @@ export class KeySetFollower {
   }
 
   private async checkOnce(): Promise<void> {
-    let identity: FileIdentity | null = null;
+    let identity: FileIdentity;
     try {
       identity = await identify(this.path);
     } catch (error) {

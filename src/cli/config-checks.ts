@@ -6,22 +6,55 @@ import type { Config, ConfigDiagnostic } from "../proto/config/index.js";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { certificateDateProblem } from "../daemon/certificate-dates.js";
+import { fsReason } from "../daemon/fs-reason.js";
 import { keyFileLocationProblem } from "../daemon/keyset-store.js";
+import { parseKeySet } from "../proto/nts/keyset/storage.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
+  const keys = keyFileWarning(config.keyset);
+  return [
+    ...(keys === null
+      ? []
+      : [{ file, line: 0, column: 0, path: "keyset.key-storage-path", message: keys }]),
+    ...certificateWarnings(config, file),
+  ];
+}
+
+/** What is wrong with the key file `[keyset]` names for this daemon's role, or null. */
+function keyFileWarning(keyset: Config["keyset"]): string | null {
+  const path = keyset.keyStoragePath;
+  if (path === null) return null;
+  if (keyset.role === "follower") {
+    const problem = followedKeyFileProblem(path);
+    return problem === null
+      ? null
+      : `[keyset].key-storage-path: ${problem}; a follower does not start without the key file its primary writes`;
+  }
+  const problem = keyFileLocationProblem(path);
+  return problem === null
+    ? null
+    : `[keyset].key-storage-path: the key file cannot be created (${problem}); ` +
+        "the daemon would serve NTS, but cookies would not survive a restart";
+}
+
+/** Why a follower could not load `path` now, or null when it is a valid key file. */
+function followedKeyFileProblem(path: string): string | null {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    return `cannot read ${path} (${fsReason(error)})`;
+  }
+  const parsed = parseKeySet(bytes);
+  bytes.fill(0);
+  return parsed.ok ? null : `${path} is not a valid key file (${parsed.error})`;
+}
+
+function certificateWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const warnings: ConfigDiagnostic[] = [];
   const warn = (path: string, message: string): void => {
     warnings.push({ file, line: 0, column: 0, path, message });
   };
-  const keys = config.keyset.keyStoragePath;
-  const keysProblem = keys === null ? null : keyFileLocationProblem(keys);
-  if (keysProblem !== null) {
-    warn(
-      "keyset.key-storage-path",
-      `[keyset].key-storage-path: the key file cannot be created (${keysProblem}); ` +
-        "the daemon would serve NTS, but cookies would not survive a restart",
-    );
-  }
   config.ntsKeServers.forEach((server, i) => {
     const path = server.certificateChainPath;
     let problem: string | null;

@@ -36,6 +36,7 @@ import type { Logger } from "./log.js";
 import { formatHostPort } from "./resolve.js";
 import { CredentialsWatcher, loadTlsCredentials, type TlsCredentials } from "./tls-credentials.js";
 import { NtsKeStats, type NtsKeOutcome } from "./nts-ke-stats.js";
+import { NtpServerChoice } from "../proto/nts/ke/ntp-server-choice.js";
 
 export { NtsKeStats } from "./nts-ke-stats.js";
 
@@ -81,6 +82,8 @@ export class NtsKeServer {
   private server: Server | null = null;
   private readonly watcher: CredentialsWatcher;
   private readonly keConfig: KeServerConfig;
+  /** `ntp-server` / `ntp-port`: where each client is sent. */
+  private readonly ntpServers: NtpServerChoice;
   private active = 0;
   /** The accepted (raw) socket's bookkeeping, found again from its TLSSocket. */
   private readonly connectionsBySocket = new WeakMap<Socket, Connection>();
@@ -95,6 +98,7 @@ export class NtsKeServer {
      */
     private readonly listenFd?: () => number,
   ) {
+    this.ntpServers = new NtpServerChoice(config.ntpServer ?? [], config.ntpPort);
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
     this.keConfig = {
       acceptNtpVersions: config.acceptNtpVersions,
@@ -302,8 +306,7 @@ export class NtsKeServer {
           protocol: decision.protocol,
           aead: decision.aead,
           cookies,
-          server: this.config.ntpServer ?? undefined,
-          port: this.config.ntpPort ?? undefined,
+          ...this.ntpServers.choose(decision.deniedServers),
           compliantGcmSivContext: decision.compliantGcmSivContext,
         });
       }
@@ -313,8 +316,7 @@ export class NtsKeServer {
           protocol: decision.protocol,
           aead: decision.aead,
           cookies: this.mintCookies(decision.aead, decision.c2sKey, decision.s2cKey),
-          server: this.config.ntpServer ?? undefined,
-          port: this.config.ntpPort ?? undefined,
+          ...this.ntpServers.choose(),
         });
       }
       case "supported-lists":

@@ -13,6 +13,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { describeExit, runCommand, spawnProcess, which, type Spawned } from "./process.js";
+import type { Netns } from "./netns.js";
 import { makeTempDir, type TempDir } from "./tmp.js";
 import { waitFor, waitForFile } from "./wait.js";
 import { waitForNtpServer } from "./ntp-probe.js";
@@ -41,6 +42,8 @@ export interface ChronyOptions {
   name?: string;
   /** How long to wait for the command socket to appear (default 10 s). */
   startTimeoutMs?: number;
+  /** Run chronyd inside this network namespace (a test host; test/helpers/netns-lan.ts). */
+  netns?: Netns;
 }
 
 export interface Chrony {
@@ -105,7 +108,9 @@ export async function startChrony(opts: ChronyOptions): Promise<Chrony> {
       "-l",
       logPath,
     ];
-    const proc = await spawnProcess("setpriv", args, { name, cpus: opts.cpus });
+    const proc = opts.netns
+      ? await opts.netns.spawn("setpriv", args, { name, cpus: opts.cpus })
+      : await spawnProcess("setpriv", args, { name, cpus: opts.cpus });
     const exitedEarly = new AbortController();
     const readLog = async () => {
       try {

@@ -7,6 +7,7 @@ import {
   filePath,
   filterAction,
   integer,
+  ntpServerTargets,
   oneOf,
   oneOfIntegers,
   requireNts,
@@ -116,8 +117,9 @@ export const ntsKeServerTable = table({
     ntpPort: optional("ntp-port", u16, "NTP port sent to clients (Port record)."),
     ntpServer: optional(
       "ntp-server",
-      string,
-      "NTP server name or IP sent to clients (Server record).",
+      ntpServerTargets,
+      "NTP server name or IP sent to clients (Server record); ntpd-ts also takes an array " +
+        '(["ntp1.example.com", "ntp2.example.com:1123"]) and sends clients to each in turn.',
     ),
     acceptNtpVersions: withDefault(
       "accept-ntp-versions",

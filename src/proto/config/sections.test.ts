@@ -472,7 +472,7 @@ concurrent-connections = 99
       concurrentConnections: 100,
       longlivedConnections: 5,
       ntpPort: 1123,
-      ntpServer: "time.example.com",
+      ntpServer: [{ host: "time.example.com", port: null }],
       acceptNtpVersions: [4, 5],
       acceptedPoolAuthenticationTokens: ["token"],
     },
@@ -489,6 +489,29 @@ concurrent-connections = 99
       acceptedPoolAuthenticationTokens: [],
     },
   ]);
+});
+
+test("[[nts-ke-server]] ntp-server: one name, or several with their ports (ntpd-ts)", () => {
+  const ke = (value: string) =>
+    parseConfig(
+      `[[nts-ke-server]]\nlisten = "[::]:4460"\ncertificate-chain-path = "c.pem"\nprivate-key-path = "k.pem"\nntp-server = ${value}\n`,
+      "ntp.toml",
+    );
+  const several = ke(
+    '["ntp1.example.net", "ntp2.example.net:1123", "[2001:db8::3]:124", "192.0.2.4"]',
+  );
+  assert.ok(several.ok);
+  assert.deepEqual(several.config.ntsKeServers[0]!.ntpServer, [
+    { host: "ntp1.example.net", port: null },
+    { host: "ntp2.example.net", port: 1123 },
+    { host: "2001:db8::3", port: 124 },
+    { host: "192.0.2.4", port: null },
+  ]);
+  for (const bad of ["[]", '["ok.example", 5]', '"host:99999"', '":123"']) {
+    const r = ke(bad);
+    assert.equal(r.ok, false, bad);
+    assert.equal(r.ok ? 0 : r.errors[0]!.line, 5, `${bad}: reported at its line`);
+  }
 });
 
 test("[observability]: the exporter and observation keys", () => {

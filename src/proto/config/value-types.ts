@@ -7,6 +7,7 @@ import type { Ctx, Invalid, ValueType } from "./fields.js";
 import { didYouMean } from "./suggest.js";
 import { describeValue, getOwn, isTable, tableKeys } from "./toml-value.js";
 import type { TomlValue } from "./toml-value.js";
+import type { NtpServerTarget } from "../nts/ke/ntp-server-choice.js";
 import type {
   Cidr,
   FilterAction,
@@ -136,6 +137,50 @@ export function sourceAddress(defaultPort: number): ValueType<SourceAddress> {
     parse: (raw, ctx) => fromParsed(raw, ctx, expected, (s) => parseSourceAddress(s, defaultPort)),
   };
 }
+
+/** No port in an `ntp-server` entry: parseSourceAddress's default, never a real port. */
+const NO_PORT = -1;
+const NTP_SERVER =
+  'a server name or address, with or without a port, like "ntp1.example.com" or "[2001:db8::1]:123"';
+const ntpServerEntry: ValueType<NtpServerTarget> = {
+  expected: NTP_SERVER,
+  parse: (raw, ctx) =>
+    fromParsed(raw, ctx, NTP_SERVER, (s): Parsed<NtpServerTarget> => {
+      const r = parseSourceAddress(s, NO_PORT);
+      if (!r.ok) return r;
+      if (r.value.host === "") return { ok: false, reason: "the server name is empty" };
+      return {
+        ok: true,
+        value: { host: r.value.host, port: r.value.port === NO_PORT ? null : r.value.port },
+      };
+    }),
+};
+
+/**
+ * `[[nts-ke-server]] ntp-server`: one server (ntpd-rs's string) or, an ntpd-ts
+ * addition, an array of them that key exchanges spread clients over.
+ */
+export const ntpServerTargets: ValueType<NtpServerTarget[]> = {
+  expected: `${NTP_SERVER}, or an array of them`,
+  parse(raw, ctx) {
+    if (!Array.isArray(raw)) {
+      const one = ntpServerEntry.parse(raw, ctx);
+      return one === INVALID ? INVALID : [one];
+    }
+    if (raw.length === 0)
+      return ctx.valueError(
+        "an empty list of NTP servers: give at least one, or leave ntp-server out",
+      );
+    const out: NtpServerTarget[] = [];
+    let bad = false;
+    raw.forEach((element, index) => {
+      const v = ntpServerEntry.parse(element, ctx.child(index));
+      if (v === INVALID) bad = true;
+      else out.push(v);
+    });
+    return bad ? INVALID : out;
+  },
+};
 
 const IP_ADDRESS = 'an IP address like "192.0.2.1" or "2001:db8::1"';
 export const ipAddress: ValueType<string> = {

@@ -143,3 +143,34 @@ test("ntpd-ts: a server's interleaved answers, under its counters, only when the
     "ntpd-rs's layout without the count",
   );
 });
+
+test("ntpd-ts: the NTS key set after the servers, when the observation has it", () => {
+  const o = sampleObservation();
+  assert.doesNotMatch(formatStatusPlain(o), /NTS keys:/);
+  o.keyset = {
+    role: "follower",
+    primary_key_id: 41,
+    keys: 9,
+    stored_at: 1_803_000_000,
+    reloads: 3,
+    file_errors: 0,
+    late: true,
+  };
+  const text = formatStatusPlain(o);
+  assert.ok(
+    text.endsWith(
+      [
+        "NTS keys:",
+        "\tRole:\t\t\tfollower (LATE: the key file is older than a rotation interval)",
+        "\tPrimary key id:\t\t41 (9 keys)",
+        "\tStored rotation:\t2027-02-19T01:20:00Z",
+        "\tReloads:\t\t3",
+        "\tKey file errors:\t0",
+        "",
+      ].join("\n"),
+    ),
+    text,
+  );
+  o.keyset = { ...o.keyset, role: "primary", late: false };
+  assert.doesNotMatch(formatStatusPlain(o), /Reloads|LATE/);
+});

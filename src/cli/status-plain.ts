@@ -30,6 +30,7 @@ import {
   MAX_NTS_COOKIES,
   systemRootDispersion,
   type Observation,
+  type ObservedKeyset,
   type ObservedServer,
   type ObservedSource,
 } from "../daemon/observation.js";
@@ -62,7 +63,21 @@ export function formatStatusPlain(observation: Observation): string {
       lines.push("", ...serverLines(server));
     }
   }
+  // ntpd-ts: the cookie key set of a daemon that serves (docs/nts-fleet.md).
+  if (observation.keyset !== undefined) lines.push("", ...keysetLines(observation.keyset));
   return lines.join("\n") + "\n";
+}
+
+function keysetLines(k: ObservedKeyset): string[] {
+  const stored = new Date(k.stored_at * 1000).toISOString().replace(".000Z", "Z");
+  return [
+    "NTS keys:",
+    `	Role:			${k.role}${k.late ? " (LATE: the key file is older than a rotation interval)" : ""}`,
+    `	Primary key id:		${k.primary_key_id} (${k.keys} keys)`,
+    `	Stored rotation:	${stored}`,
+    ...(k.role === "follower" ? [`	Reloads:		${k.reloads}`] : []),
+    `	Key file errors:	${k.file_errors}`,
+  ];
 }
 
 function sourceLines(s: ObservedSource): string[] {

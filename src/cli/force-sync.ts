@@ -12,20 +12,9 @@
 
 import { createInterface } from "node:readline";
 import { formatDiagnostic } from "../proto/config/index.js";
-import type {
-  Config,
-  NtsSourceConfig,
-  PoolSourceConfig,
-  ServerSourceConfig,
-} from "../proto/config/types.js";
-import type { RequestProtector } from "../proto/source/request-protector.js";
 import { loadConfigFile } from "../daemon/config-file.js";
 import { FORBID_CLOCK_CONTROL_ENV } from "../daemon/clock-choice.js";
-import { leastDelay, measureSource } from "../daemon/measure-source.js";
-import { NTS_KE_TIMEOUT_MS, TrustStore } from "../daemon/nts-ke-client.js";
-import { NtsResolveError, startNtsSession } from "../daemon/nts-session.js";
-import { formatHostPort, resolveHost, type ResolvedAddress } from "../daemon/resolve.js";
-import { errorText } from "../daemon/source-task.js";
+import { collectTargets, measureTarget } from "../daemon/measure-targets.js";
 import { unixNowSeconds } from "../daemon/wall-clock.js";
 
 /** Offsets within this of the cluster's centre agree (ntpd-rs: ±0.5 s). */
@@ -34,8 +23,6 @@ export const AGREEMENT_WINDOW_SECONDS = 0.5;
 export const ALREADY_SYNCED_SECONDS = 1;
 /** The whole query phase (resolution and exchanges) is bounded by this. */
 export const QUERY_DEADLINE_MS = 10_000;
-const EXCHANGES_PER_ADDRESS = 3;
-const EXCHANGE_TIMEOUT_MS = 1_500;
 
 /** How many agreeing offsets force-sync needs (ntpd-rs: max(minimum-agreeing-sources, n/2)). */
 export function requiredAgreement(minimumAgreeingSources: number, sourceCount: number): number {
@@ -105,125 +92,6 @@ export function humanDuration(seconds: number): string {
 /** "ahead by …" when the clock is ahead (offset < 0), else "behind by …". */
 export function aheadBehindText(offset: number): string {
   return `${offset < 0 ? "ahead" : "behind"} by ${humanDuration(offset)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Measuring the sources, with the daemon's source code (measure-source.ts, nts-session.ts)
-
-/** One thing to measure: an address of a server or pool source, or an NTS source. */
-export type Target =
-  | {
-      kind: "plain";
-      config: ServerSourceConfig | PoolSourceConfig;
-      /** The configured host name (or address). */
-      name: string;
-      address: ResolvedAddress;
-      port: number;
-    }
-  /** Its NTP server's address comes from the key exchange. */
-  | { kind: "nts"; config: NtsSourceConfig; name: string };
-
-export interface TargetResult {
-  /** "pool.ntp.org 192.0.2.1:123", "192.0.2.1:123", "nts.example [NTS] 192.0.2.2:123". */
-  label: string;
-  /** The least-delay offset, s, or null with `problem` saying why. */
-  offset: number | null;
-  /** That measurement's delay, s (null with the offset). */
-  delay: number | null;
-  problem: string | null;
-}
-
-/** The targets: a server's first address, a pool's first `count`, each NTS source. */
-export async function collectTargets(
-  config: Config,
-  note: (line: string) => void,
-  deadline: number,
-): Promise<Target[]> {
-  const lists = await Promise.all(
-    config.sources.map(async (source): Promise<Target[]> => {
-      if (source.mode === "nts")
-        return [{ kind: "nts", config: source, name: source.address.host }];
-      if (source.mode !== "server" && source.mode !== "pool") return [];
-      const { host, port } = source.address;
-      try {
-        const left = Math.max(1, deadline - Date.now());
-        let addresses = await resolveHost(host, Math.min(5_000, left));
-        if (source.mode === "server") addresses = addresses.slice(0, 1);
-        else
-          addresses = addresses
-            .filter((a) => !source.ignore.includes(a.address))
-            .slice(0, source.count);
-        if (addresses.length === 0) note(`${host}: no addresses`);
-        return addresses.map((address): Target => ({
-          kind: "plain",
-          config: source,
-          name: host,
-          address,
-          port,
-        }));
-      } catch (error) {
-        note(`${host}: could not resolve: ${errorText(error)}`);
-        return [];
-      }
-    }),
-  );
-  return lists.flat();
-}
-
-function addressLabel(name: string, address: ResolvedAddress, port: number): string {
-  const where = formatHostPort(address.address, port);
-  return name === address.address ? where : `${name} ${where}`;
-}
-
-/** Measures one target a few times by `deadline` (ms since the epoch); never rejects. */
-export async function measureTarget(
-  target: Target,
-  config: Config,
-  deadline: number,
-): Promise<TargetResult> {
-  const localStratum = config.synchronization.localStratum;
-  const measure = async (
-    label: string,
-    address: ResolvedAddress,
-    port: number,
-    protector?: RequestProtector,
-  ): Promise<TargetResult> => {
-    const sample = await measureSource({
-      config: target.config,
-      localStratum,
-      name: target.name,
-      address,
-      port,
-      protector,
-      exchanges: EXCHANGES_PER_ADDRESS,
-      exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
-      timeLimitMs: Math.max(1, deadline - Date.now()),
-    });
-    const best = leastDelay(sample.measurements);
-    return best !== null
-      ? { label, offset: best.offset, delay: best.delay, problem: null }
-      : { label, offset: null, delay: null, problem: sample.problem ?? "no answer" };
-  };
-
-  if (target.kind === "plain") {
-    const label = addressLabel(target.name, target.address, target.port);
-    return measure(label, target.address, target.port);
-  }
-  const { host, port } = target.config.address;
-  const keLabel = `${formatHostPort(host, port)} [NTS]`;
-  let session;
-  try {
-    session = await startNtsSession(target.config, {
-      trust: await TrustStore.fromFile(target.config.certificateAuthority),
-      resolve: (name) => resolveHost(name, Math.max(1, Math.min(5_000, deadline - Date.now()))),
-      keyExchangeTimeoutMs: Math.max(1, Math.min(NTS_KE_TIMEOUT_MS, deadline - Date.now())),
-    });
-  } catch (error) {
-    const stage = error instanceof NtsResolveError ? "NTP server" : "NTS key exchange";
-    return { label: keLabel, offset: null, delay: null, problem: `${stage}: ${errorText(error)}` };
-  }
-  const label = `${target.name} [NTS] ${formatHostPort(session.address.address, session.port)}`;
-  return measure(label, session.address, session.port, session.protector);
 }
 
 // ---------------------------------------------------------------------------------------------

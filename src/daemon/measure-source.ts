@@ -37,6 +37,8 @@ export interface MeasureSourceOptions {
   timeLimitMs: number;
   clock?: WallClock;
   createSocket?: SourceTaskOptions["createSocket"];
+  /** Ends the measuring early: what was measured is kept, the socket closed ("aborted"). */
+  signal?: AbortSignal;
 }
 
 export interface SourceSample {
@@ -78,6 +80,7 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
     const finish = () => {
       if (finished) return;
       finished = true;
+      options.signal?.removeEventListener("abort", onAbort);
       clearTimeout(limitTimer);
       if (exchangeTimer) clearTimeout(exchangeTimer);
       task.stop();
@@ -159,6 +162,12 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
       if (measurements.length === 0 && problem === null) problem = pending ?? "no answer";
       finish();
     }, options.timeLimitMs);
+    const onAbort = () => {
+      if (measurements.length === 0) problem = "aborted";
+      finish();
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     next();
   });
 }

@@ -46,6 +46,8 @@ export interface KeyExchangeOptions {
   timeoutMs?: number;
   /** AEAD ids to offer, in order of preference (default 17, 15, 30). */
   aeadAlgorithms?: readonly number[];
+  /** Gives up at once when aborted (the connection is closed). */
+  signal?: AbortSignal;
 }
 
 export interface KeyExchangeResult {
@@ -147,10 +149,15 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
       options.timeoutMs ?? NTS_KE_TIMEOUT_MS,
     );
 
+    const onAbort = () => fail("aborted");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+
     function fail(message: string): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       socket.destroy();
       reject(new KeyExchangeError(message));
     }
@@ -182,6 +189,7 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
       const s2c = exportKey("s2c");
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       socket.end();
       resolve({
         aead: response.aead,
@@ -215,6 +223,7 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
         // Node's message only repeats the code: look at the dates, then fail.
         settled = true;
         clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
         void explainCertificateDates(options, servername).then((text) =>
           reject(new KeyExchangeError(text)),
         );

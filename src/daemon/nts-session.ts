@@ -36,6 +36,8 @@ export interface NtsSessionOptions {
   keyExchange?: typeof performKeyExchange;
   /** Bound on the key exchange (default: the client's own, 5 s). */
   keyExchangeTimeoutMs?: number;
+  /** Gives the key exchange up when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function startNtsSession(
     host: config.address.host,
     port: config.address.port,
     trust: options.trust,
+    signal: options.signal,
     ...(options.keyExchangeTimeoutMs === undefined
       ? {}
       : { timeoutMs: options.keyExchangeTimeoutMs }),

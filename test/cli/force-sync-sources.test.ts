@@ -9,7 +9,7 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { collectTargets, measureTarget } from "../../src/cli/force-sync.js";
+import { collectTargets, measureTarget } from "../../src/daemon/measure-targets.js";
 import { loadConfigFile } from "../../src/daemon/config-file.js";
 import { trackPid, untrackPid } from "../helpers/cleanup.js";
 import { startFakeNtpServer } from "../helpers/fake-ntp-server.js";

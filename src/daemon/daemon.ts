@@ -47,7 +47,30 @@ export interface DaemonOptions {
   system?: SystemStateCell;
   /** Turns measurements into clock corrections; without it they are only logged. */
   discipline?: ClockDiscipline;
+  /** Told of every source as it starts and stops and of each of its events (the library). */
+  sourceHooks?: SourceHooks;
 }
+
+/** A source as the hooks name it. */
+export interface SourceIdentity {
+  id: number;
+  name: string;
+  address: string;
+  nts: boolean;
+}
+
+export interface SourceHooks {
+  started?(source: SourceIdentity): void;
+  stopped?(source: SourceIdentity): void;
+  event?(source: SourceIdentity, event: SourceEvent): void;
+}
+
+const identity = (task: SourceTask): SourceIdentity => ({
+  id: task.id,
+  name: task.name,
+  address: task.addressText,
+  nts: task.nts,
+});
 
 export class Daemon {
   /** The NTP and NTS-KE servers of the main thread (`server-threads` = 1). */
@@ -103,11 +126,13 @@ export class Daemon {
         });
         const taskConfig = this.taskConfigs.get(task.id);
         if (taskConfig) this.clockDiscipline?.addSource(task, taskConfig);
+        options.sourceHooks?.started?.(identity(task));
       },
       onTaskStopped: (task) => {
         this.sources.delete(task.id);
         this.taskConfigs.delete(task.id);
         this.clockDiscipline?.removeSource(task);
+        options.sourceHooks?.stopped?.(identity(task));
       },
     };
     this.spawners = config.sources.map((s) => createSpawner(s, context));
@@ -320,6 +345,12 @@ export class Daemon {
   }
 
   private onSourceEvent(task: SourceTask, event: SourceEvent): void {
+    this.logSourceEvent(task, event);
+    if (event.kind === "measurement") this.clockDiscipline?.measurement(task, event.measurement);
+    this.options.sourceHooks?.event?.(identity(task), event);
+  }
+
+  private logSourceEvent(task: SourceTask, event: SourceEvent): void {
     const fields = { source: task.name, address: task.addressText, id: task.id, nts: task.nts };
     switch (event.kind) {
       case "measurement": {
@@ -335,7 +366,6 @@ export class Daemon {
           poll: `${2 ** task.source.effectivePollInterval()}s`,
           ...(m.interleaved === true ? { interleaved: true } : {}),
         });
-        this.clockDiscipline?.measurement(task, m);
         break;
       }
       case "unusable": {

@@ -6,6 +6,7 @@
 // by itself after close(): no socket or timer may be left open.
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startChronyServer, type Chrony } from "../helpers/chrony.js";
@@ -120,13 +121,15 @@ console.log(JSON.stringify({ names: Object.keys(lib).sort(), internal }));`,
     names: ["TimeClient", "TimeQueryError", "queryTime"],
     internal: "ERR_PACKAGE_PATH_NOT_EXPORTED",
   });
-  const typecheck = (code: string) =>
-    writeFile(join(project, "use.ts"), code).then(() =>
+  const typecheck = (code: string, file = "use.ts") =>
+    writeFile(join(project, file), code).then(() =>
       runCommand(
         process.execPath,
         [
           tsc,
           "--noEmit",
+          "--allowJs",
+          "--checkJs",
           "--strict",
           "--module",
           "nodenext",
@@ -138,7 +141,7 @@ console.log(JSON.stringify({ names: Object.keys(lib).sort(), internal }));`,
           join(root, "node_modules/@types"),
           "--types",
           "node",
-          "use.ts",
+          file,
         ],
         { cwd: project, timeoutMs: 120_000 },
       ),
@@ -159,6 +162,14 @@ console.log(offset, ok, ns, now.uncertainty ?? 0);
 const r = await queryTime({ adress: "time.example" });
 const s: string = r.offset;
 `);
+  const examples = [
+    ...readFileSync(join(root, "docs/library.md"), "utf8").matchAll(/```js\n([^]*?)```/g),
+  ];
+  assert.ok(examples.length >= 2, "docs/library.md has its examples");
+  for (const [i, example] of examples.entries()) {
+    const checked = await typecheck(example[1]!, `docs-example-${i}.mjs`);
+    assert.equal(checked.code, 0, `docs/library.md example ${i + 1}:\n${checked.stdout}`);
+  }
   assert.notEqual(bad.code, 0, "a misspelt option and a wrong type are errors");
   assert.match(bad.stdout, /adress/);
   assert.match(bad.stdout, /'number' is not assignable to type 'string'/);

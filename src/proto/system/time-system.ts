@@ -43,6 +43,7 @@ import type { NtpTimestamp } from "../time.js";
 import { SMEAR_HALF_WINDOW } from "../leap/smear.js";
 import { decideLeap, type LeapDecision, type LeapEvent } from "../leap/leap-decision.js";
 import type { LeapSecondsList } from "../leap/leap-seconds-list.js";
+import { DRIFT_WRITE_INTERVAL, driftPrior, type DriftRecord } from "./drift.js";
 import { ErrorTrack } from "./error-track.js";
 import type { SystemStateCell } from "./system-state.js";
 
@@ -137,6 +138,11 @@ export interface TimeSystemEvents {
   update?(action: UpdateAction): void;
   noConsensus?(action: NoConsensusAction): void;
   meddling?(action: MeddlingAction): void;
+  /**
+   * Time to write the drift file (drift.ts): at an update, DRIFT_WRITE_INTERVAL
+   * after the start and after the last time.
+   */
+  driftDue?(record: DriftRecord): void;
   /** The leap indicator decided at an update changed (or where it came from did). */
   leap?(decision: LeapDecision): void;
   /** A panic threshold was exceeded; nothing was stepped. The driver must stop (the daemon exits 70). */
@@ -151,6 +157,11 @@ export interface TimeSystemOptions {
   layered?: LayeredClock | null;
   /** Where the servers read what to publish; null when the clock is not really steered. */
   published?: SystemStateCell | null;
+  /**
+   * A frequency kept from an earlier run (the drift file): put on the clock at
+   * once (control is taken then) and seeds the filters' frequency.
+   */
+  drift?: DriftRecord | null;
   /** A checked leap-seconds file (leap-seconds-list.ts); null or absent: none. */
   leapSeconds?: LeapSecondsList | null;
   /** Call timer() once monotonic time `at` (s) has come; replaces any earlier request. */
@@ -199,14 +210,26 @@ export class TimeSystem {
   readonly #error = new ErrorTrack();
   #leapSeconds: LeapSecondsList | null;
   #leap: LeapDecision | null = null;
+  /** The frequency uncertainty of the last update, ppm; null before it. */
+  #frequencyUncertainty: number | null = null;
+  /** Monotonic time of the last drift write (or of the start). */
+  #driftWritten: number;
   /** The last leap announced: published for half a day after it, for smearing servers. */
   #lastLeapEvent: LeapEvent | null = null;
 
   constructor(options: TimeSystemOptions) {
     this.#options = options;
     this.#leapSeconds = options.leapSeconds ?? null;
+    this.#driftWritten = options.clock.monotonic();
+    const drift = options.drift ?? null;
+    let frequency = options.clock.frequency();
+    if (drift !== null) {
+      this.#takeControl();
+      frequency = options.clock.setFrequency(drift.frequencyPpm);
+    }
     this.controller = new ClockController(options.synchronization, {
-      initialFrequencyPpm: options.clock.frequency(),
+      initialFrequencyPpm: frequency,
+      frequencyPriorPpm: drift === null ? undefined : driftPrior(drift),
     });
   }
 
@@ -217,6 +240,19 @@ export class TimeSystem {
   /** The leap decision of the last update, or null before it. */
   get leap(): LeapDecision | null {
     return this.#leap;
+  }
+
+  /**
+   * What the drift file should hold now: the frequency correction commanded
+   * (without a slew in progress) and the last update's uncertainty; null before
+   * the first update.
+   */
+  driftRecord(): DriftRecord | null {
+    if (this.#frequencyUncertainty === null) return null;
+    return {
+      frequencyPpm: this.controller.baseFrequencyPpm,
+      uncertaintyPpm: this.#frequencyUncertainty,
+    };
   }
 
   /** Replaces the leap-seconds file (a reload); it counts from the next update. */
@@ -432,6 +468,11 @@ export class TimeSystem {
     this.#error.frequencyChanged(batch.frequencyChange, now.mono);
     const system = this.#withLeap(action.system, now.wall);
     this.#options.published?.set(system);
+    this.#frequencyUncertainty = action.frequencyUncertainty * 1e6;
+    if (now.mono - this.#driftWritten >= DRIFT_WRITE_INTERVAL && this.#options.events.driftDue) {
+      this.#driftWritten = now.mono;
+      this.#options.events.driftDue(this.driftRecord()!);
+    }
     // The leap indicator and error estimates describe the measured clock to the
     // kernel; a layered clock leaves that clock alone.
     if (this.#options.layered == null) {
@@ -460,7 +501,8 @@ export class TimeSystem {
     if (decision.event !== null) this.#lastLeapEvent = decision.event;
     const recent = this.#lastLeapEvent;
     const leapEvent =
-      decision.event ?? (recent !== null && nowSeconds < recent.at + SMEAR_HALF_WINDOW ? recent : null);
+      decision.event ??
+      (recent !== null && nowSeconds < recent.at + SMEAR_HALF_WINDOW ? recent : null);
     return { ...system, leap: decision.leap, leapEvent };
   }
 

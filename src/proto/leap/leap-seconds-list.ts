@@ -43,6 +43,8 @@ export interface LeapSecondsList {
   updated: number;
   /** `#@`: expiry, NTP seconds. */
   expires: number;
+  /** The line of the `#@`, for messages. */
+  expiresLine: number;
   /** In increasing order of `at`. */
   entries: readonly LeapEntry[];
 }
@@ -64,6 +66,7 @@ export function parseLeapSecondsList(input: Uint8Array | string): LeapListResult
   const entries: LeapEntry[] = [];
   let updated: number | null = null;
   let expires: number | null = null;
+  let expiresLine = 0;
   let hash: { hex: string; line: number } | null = null;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -80,6 +83,7 @@ export function parseLeapSecondsList(input: Uint8Array | string): LeapListResult
       } else {
         if (expires !== null) return fail(n, "a second #@ (expiry) line");
         expires = Number(value);
+        expiresLine = n;
       }
       hashed.push(value);
       continue;
@@ -121,7 +125,7 @@ export function parseLeapSecondsList(input: Uint8Array | string): LeapListResult
     );
   }
   if (expires <= updated) return fail(null, "expires (#@) before its last update (#$)");
-  return { ok: true, list: { updated, expires, entries } };
+  return { ok: true, list: { updated, expires, expiresLine, entries } };
 }
 
 function checkEntry(entry: LeapEntry, previous: LeapEntry | undefined): string | null {

@@ -7,6 +7,9 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { certificateDateProblem } from "../daemon/certificate-dates.js";
 import { keyFileLocationProblem } from "../daemon/keyset-store.js";
+import { driftFileLocationProblem } from "../daemon/drift-file.js";
+import { readLeapSecondsFile } from "../daemon/leap-file.js";
+import { NTP_UNIX_OFFSET_SECONDS } from "../proto/time.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const warnings: ConfigDiagnostic[] = [];
@@ -37,5 +40,20 @@ export function machineWarnings(config: Config, file: string): ConfigDiagnostic[
       );
     }
   });
+  const leapFile = config.synchronization.leapSecondsFile;
+  if (leapFile !== null) {
+    const outcome = readLeapSecondsFile(leapFile, Date.now() / 1000 + NTP_UNIX_OFFSET_SECONDS);
+    if (!outcome.ok) {
+      warn("synchronization.leap-seconds-file", `[synchronization] ${outcome.problem}`);
+    }
+  }
+  const driftFile = config.synchronization.driftFile;
+  const driftProblem = driftFile === null ? null : driftFileLocationProblem(driftFile);
+  if (driftProblem !== null) {
+    warn(
+      "synchronization.drift-file",
+      `[synchronization] drift-file ${driftFile}: ${driftProblem}`,
+    );
+  }
   return warnings;
 }

@@ -4,7 +4,17 @@
 // it). Writing: a temporary file beside it, then a rename, so that a crash or a
 // full disk leaves the old file whole; 0644 (a frequency is no secret).
 
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { dirname, basename, join } from "node:path";
 import {
   formatDriftFile,
@@ -54,4 +64,25 @@ export function writeDriftFile(path: string, record: DriftRecord): void {
     }
     throw new Error(`cannot write drift file ${path}: ${fsReason(error)}`, { cause: error });
   }
+}
+
+/**
+ * For `ntp-ctl validate`: why the daemon could not keep its drift file at `path`
+ * (its directory missing or not writable by this user, which should be the
+ * daemon's; an existing file corrupt), or null.
+ */
+export function driftFileLocationProblem(path: string): string | null {
+  const directory = dirname(path);
+  try {
+    if (!statSync(directory).isDirectory()) return `${directory} is not a directory`;
+  } catch (error) {
+    return `its directory ${directory}: ${fsReason(error)}`;
+  }
+  try {
+    accessSync(directory, constants.W_OK);
+  } catch (error) {
+    return `its directory ${directory} is not writable by this user: ${fsReason(error)}`;
+  }
+  const existing = readDriftFile(path);
+  return existing.kind === "bad" ? existing.problem : null;
 }

@@ -11,7 +11,8 @@
 //   #h  <5 groups of hex>          SHA-1 of the data
 //   # ...                          comments (also after the data on a line)
 //
-// The hash, as the file's own comments specify it: SHA-1 over the ASCII digits of
+// The hash, by the method the file's comments point to (the IERS's README), and
+// which tzdata's copy checks against: SHA-1 over the ASCII digits of
 // the `#$` and `#@` values and of each data line's two numbers, in file order,
 // without any whitespace or comment. Some published copies print a group without
 // its leading zeros, so each group is left-padded to 8 digits before comparing.

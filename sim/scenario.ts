@@ -32,6 +32,12 @@ export interface LocalClockSpec {
   /** A frequency correction the kernel kept from an earlier run, ppm (default 0). */
   initialFrequency?: number;
   /**
+   * A drift file kept from an earlier run (`[synchronization] drift-file`,
+   * src/proto/system/drift.ts): the core puts its frequency on the clock at start
+   * and seeds the filters with it. Default none.
+   */
+  driftFile?: { frequencyPpm: number; uncertaintyPpm: number };
+  /**
    * Someone else steps the clock (`date -s`, another daemon): forward by `by`
    * seconds at true time `at`, without telling the controller.
    */

@@ -63,6 +63,23 @@ const LOOPBACK_WITH_STALLS: PathSpec = {
 };
 
 /** A typical crystal: 12 ppm slow, a slow random walk, a small daily-ish swing. */
+/** Five Internet servers, asymmetric paths of 8 to 45 ms. */
+const INTERNET_SERVERS: ServerSpec[] = [
+  honest("inet-a", internet(ms(8), us(300))),
+  honest("inet-b", internet(ms(15), us(-600))),
+  honest("inet-c", internet(ms(22), us(900))),
+  honest("inet-d", internet(ms(31), us(-1200))),
+  honest("inet-e", internet(ms(45), us(200)), { noise: us(20) }),
+];
+
+/** Four Internet servers with symmetric paths: the error left is the filters' own. */
+const REBOOT_SERVERS: ServerSpec[] = [
+  honest("inet-a", internet(ms(8), 0)),
+  honest("inet-b", internet(ms(15), 0)),
+  honest("inet-c", internet(ms(22), 0)),
+  honest("inet-d", internet(ms(31), 0)),
+];
+
 const TYPICAL_CLOCK = {
   frequencyError: 12,
   wander: 2e-4,
@@ -94,13 +111,7 @@ export const scenarios: readonly Scenario[] = [
       wander: 1e-3,
       thermal: { amplitude: 0.3, period: hours(12), phase: 1 },
     },
-    servers: [
-      honest("inet-a", internet(ms(8), us(300))),
-      honest("inet-b", internet(ms(15), us(-600))),
-      honest("inet-c", internet(ms(22), us(900))),
-      honest("inet-d", internet(ms(31), us(-1200))),
-      honest("inet-e", internet(ms(45), us(200)), { noise: us(20) }),
-    ],
+    servers: [...INTERNET_SERVERS],
   },
   {
     name: "falseticker",
@@ -150,6 +161,31 @@ export const scenarios: readonly Scenario[] = [
       honest("vanishes", lan({ delay: us(90) }), { stopsAt: hours(1) }),
       honest("lan-d", lan({ delay: us(210), asymmetry: us(10) })),
     ],
+  },
+  {
+    name: "reboot",
+    description:
+      "A reboot: the clock starts 0.2 s off (the RTC) and 35 ppm slow, the kernel's frequency " +
+      "back at 0, four LAN servers. The baseline for reboot-drift-file.",
+    hours: 2,
+    seed: 11,
+    clock: { initialOffset: 0.2, frequencyError: 35, wander: 2e-4 },
+    servers: REBOOT_SERVERS,
+  },
+  {
+    name: "reboot-drift-file",
+    description:
+      "The same reboot with a drift file from before it, 0.1 ppm off the oscillator's frequency " +
+      "now (it was warm then): expect the first minutes' error to be far smaller than reboot's.",
+    hours: 2,
+    seed: 11,
+    clock: {
+      initialOffset: 0.2,
+      frequencyError: 35,
+      wander: 2e-4,
+      driftFile: { frequencyPpm: 34.9, uncertaintyPpm: 0.02 },
+    },
+    servers: REBOOT_SERVERS,
   },
   {
     name: "large-initial-offset",

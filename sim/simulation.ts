@@ -234,6 +234,7 @@ export class Simulation {
       synchronization: sync,
       clock: this.clock,
       published: this.published,
+      drift: scenario.clock.driftFile ?? null,
       wakeAt: (at) => this.#wakeAt(at),
       events: {
         action: (action, id) => {

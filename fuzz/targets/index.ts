@@ -4,6 +4,7 @@ import type { FuzzTarget } from "../engine/target.js";
 import { config } from "./config.js";
 import { extensionFields } from "./extension-fields.js";
 import { keyFile } from "./key-file.js";
+import { driftFile, leapSecondsList } from "./leap-files.js";
 import { ntpPacket } from "./ntp-packet.js";
 import { ntsCookie } from "./nts-cookie.js";
 import { ntsFields } from "./nts-fields.js";
@@ -23,6 +24,8 @@ export const TARGETS: readonly FuzzTarget[] = [
   config,
   observationClient,
   serverHandle,
+  leapSecondsList,
+  driftFile,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -9,6 +9,9 @@ import { certificateDateProblem } from "../daemon/certificate-dates.js";
 import { fsReason } from "../daemon/fs-reason.js";
 import { keyFileLocationProblem } from "../daemon/keyset-store.js";
 import { parseKeySet } from "../proto/nts/keyset/storage.js";
+import { driftFileLocationProblem } from "../daemon/drift-file.js";
+import { readLeapSecondsFile } from "../daemon/leap-file.js";
+import { NTP_UNIX_OFFSET_SECONDS } from "../proto/time.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const keys = keyFileWarning(config.keyset);
@@ -17,7 +20,32 @@ export function machineWarnings(config: Config, file: string): ConfigDiagnostic[
       ? []
       : [{ file, line: 0, column: 0, path: "keyset.key-storage-path", message: keys }]),
     ...certificateWarnings(config, file),
+    ...synchronizationFileWarnings(config, file),
   ];
+}
+
+/** The leap-seconds file must be valid now; the drift file's directory writable. */
+function synchronizationFileWarnings(config: Config, file: string): ConfigDiagnostic[] {
+  const warnings: ConfigDiagnostic[] = [];
+  const warn = (path: string, message: string): void => {
+    warnings.push({ file, line: 0, column: 0, path, message });
+  };
+  const leapFile = config.synchronization.leapSecondsFile;
+  if (leapFile !== null) {
+    const outcome = readLeapSecondsFile(leapFile, Date.now() / 1000 + NTP_UNIX_OFFSET_SECONDS);
+    if (!outcome.ok) {
+      warn("synchronization.leap-seconds-file", `[synchronization] ${outcome.problem}`);
+    }
+  }
+  const driftFile = config.synchronization.driftFile;
+  const driftProblem = driftFile === null ? null : driftFileLocationProblem(driftFile);
+  if (driftProblem !== null) {
+    warn(
+      "synchronization.drift-file",
+      `[synchronization] drift-file ${driftFile}: ${driftProblem}`,
+    );
+  }
+  return warnings;
 }
 
 /** What is wrong with the key file `[keyset]` names for this daemon's role, or null. */

@@ -31,6 +31,12 @@
 // the timestamps are CLOCK_REALTIME. With serving threads, the threads of one
 // [[server]] share the table (interleaveTable).
 //
+// Leap smear (`leap-smear = true`, src/proto/leap/smear.ts): T2 and T3 are both
+// moved by the smear's correction at the receive time (it changes by 12 ppm at
+// most, nothing between the two), so the reply is finished here, not at the wire
+// (the socket would stamp unsmeared time), and interleaved mode is off (its T3s
+// are the kernel's unsmeared TX times).
+//
 // SEND_BATCH is then what is left of the wait: on loopback the kernel delivers
 // each reply to its receiver inside the sendmmsg, so the k-th reply of a
 // sendmmsg leaves several microseconds per reply ahead of it after its T3.
@@ -43,6 +49,7 @@
 
 import type { ServerConfig } from "../proto/config/types.js";
 import { finishReply } from "../proto/server/finish.js";
+import { LeapSmear } from "../proto/leap/smear.js";
 import { NtpServerCore } from "../proto/server/server.js";
 import type { ServerStats } from "../proto/server/stats.js";
 import type { SystemStateProvider } from "../proto/system/system-state.js";
@@ -88,11 +95,13 @@ export class ServerTask {
   private wireFinish: NativeReplyFinish | null = null;
   /** How many of the socket's truncatedDatagrams are in the core's counters. */
   private truncatedCounted = 0;
+  /** `leap-smear = true`: the smear of this server's replies; null: none. */
+  private readonly smear: LeapSmear | null;
 
   constructor(
     readonly config: ServerConfig,
     private readonly clock: WallClock,
-    system: SystemStateProvider,
+    private readonly system: SystemStateProvider,
     private readonly log: Logger,
     /** The NTS cookie keys; without them NTS requests get plain replies. */
     keySet?: KeySetProvider,
@@ -109,12 +118,14 @@ export class ServerTask {
     private readonly interleaveTable?: SharedArrayBuffer,
   ) {
     // The parsed table is the core's policy as it is; listen is ours.
-    const { listen: _listen, ...policy } = config;
+    const { listen: _listen, leapSmear, ...policy } = config;
+    this.smear = leapSmear ? new LeapSmear() : null;
     this.core = new NtpServerCore({
       policy,
       systemState: system,
       keySet,
       aead: defaultAeadProvider(),
+      leapSmear,
     });
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
   }
@@ -124,7 +135,9 @@ export class ServerTask {
     const socket = this.createSocket(this.config.listen.family);
     // The socket stamps CLOCK_REALTIME: only right when that is our clock.
     this.wireFinish =
-      socket.finishesReplies && this.clock === systemWallClock ? new NativeReplyFinish() : null;
+      socket.finishesReplies && this.clock === systemWallClock && this.smear === null
+        ? new NativeReplyFinish()
+        : null;
     // Interleaved mode needs the kernel's TX timestamps of replies, on the clock the
     // replies carry (the socket's CLOCK_REALTIME).
     const interleaved = this.wireFinish !== null && socket.replyTxTimestamps;
@@ -168,6 +181,7 @@ export class ServerTask {
       listen: this.listenText,
       kernel_timestamps: socket.kernelTimestamps,
       interleaved: interleaved,
+      ...(this.smear !== null ? { leap_smear: true } : {}),
     });
   }
 
@@ -207,12 +221,30 @@ export class ServerTask {
     rxNsec: number,
   ): number {
     const rx = NtpTimestamp.fromUnix(rxSec, rxNsec);
+    if (this.smear !== null) return this.answerSmeared(data, length, address, rx);
     const decision = this.core.handle(data, length, address, rx, this.reply);
     if (decision.action !== "reply") return 0;
     const wire = this.wireFinish;
     if (wire === null || !wire.take(decision.finish)) {
       finishReply(this.reply, decision.finish, this.clock.now());
     }
+    return decision.length;
+  }
+
+  /** answer() for a smearing server: T2 and T3 moved by the smear at T2. */
+  private answerSmeared(data: Buffer, length: number, address: string, rx: NtpTimestamp): number {
+    const event = this.system.current().leapEvent;
+    const correction =
+      event == null
+        ? 0
+        : this.smear!.correction(
+            event,
+            rx.seconds + rx.fraction / 2 ** 32,
+            performance.now() / 1000,
+          );
+    const decision = this.core.handle(data, length, address, rx.addSeconds(correction), this.reply);
+    if (decision.action !== "reply") return 0;
+    finishReply(this.reply, decision.finish, this.clock.now().addSeconds(correction));
     return decision.length;
   }
 }

@@ -113,6 +113,13 @@ export interface ControllerOptions {
    * kernel keeps it across daemon restarts). Default 0.
    */
   initialFrequencyPpm?: number;
+  /**
+   * How far the true frequency may be from `initialFrequencyPpm`, one σ in ppm,
+   * when that was kept from an earlier run (the drift file): each source's filter
+   * starts with this prior on its frequency instead of
+   * `initial-frequency-uncertainty` (SourceFilter's frequencyPrior). Default none.
+   */
+  frequencyPriorPpm?: number;
 }
 
 export interface SourceOptions {
@@ -247,6 +254,8 @@ export class ClockController {
   #inStartup = true;
   #accumulated = 0;
   #system: SystemState;
+  /** σ of the filters' frequency prior, s/s; null: none. */
+  #frequencyPrior: number | null;
   /** Emitted steps and frequency changes not yet confirmed through applied(). */
   #pending = new Set<ControllerAction>();
 
@@ -257,6 +266,8 @@ export class ClockController {
     const freq = (options.initialFrequencyPpm ?? 0) * 1e-6;
     this.#freq = freq;
     this.#appliedFreq = freq;
+    this.#frequencyPrior =
+      options.frequencyPriorPpm === undefined ? null : options.frequencyPriorPpm * 1e-6;
     this.#system = initialSystemState({
       localStratum: config.localStratum,
       referenceId: config.referenceId,
@@ -277,6 +288,11 @@ export class ClockController {
   /** The total frequency correction commanded, ppm. */
   get frequencyPpm(): number {
     return this.#freq * 1e6;
+  }
+
+  /** The frequency correction commanded without the slew in progress, ppm (the drift file's). */
+  get baseFrequencyPpm(): number {
+    return (this.#freq + this.#desiredFreq) * 1e6;
   }
 
   get slewing(): boolean {
@@ -301,6 +317,7 @@ export class ClockController {
     const filter = new SourceFilter(this.config.algorithm, pollLimits, {
       initialPoll: options.initialPoll,
       startupBurst: this.#startupBurst,
+      frequencyPrior: this.#frequencyPrior ?? undefined,
     });
     const entry: SourceEntry = {
       filter,

@@ -168,6 +168,12 @@ export interface SourceFilterOptions {
    * start-up is complete. Default true.
    */
   startupBurst?: boolean;
+  /**
+   * The local clock's frequency was kept from an earlier run (the drift file):
+   * the first start-up takes its frequency as 0 ± this σ (s/s) rather than
+   * knowing nothing beyond `initial-frequency-uncertainty`. Default none.
+   */
+  frequencyPrior?: number;
 }
 
 /** The state a filter exposes to selection, combination and observers. */
@@ -538,6 +544,8 @@ export class SourceFilter {
   #referenceId = 0;
   #rootDelay = 0;
   #rootDispersion = 0;
+  /** σ of the frequency prior (s/s) for the first start-up; null once used or without one. */
+  #frequencyPrior: number | null;
 
   constructor(
     config: AlgorithmConfig,
@@ -552,6 +560,8 @@ export class SourceFilter {
     this.initialPoll = Math.min(limits.max, Math.max(limits.min, Math.round(initial)));
     this.#config = config;
     this.#burst = options.startupBurst ?? true;
+    const prior = options.frequencyPrior;
+    this.#frequencyPrior = prior !== undefined && prior > 0 && prior < Infinity ? prior : null;
   }
 
   static #freshStartup(): StartupState {
@@ -755,6 +765,30 @@ export class SourceFilter {
    * with no scatter carried over.
    */
   #startupSeed(s: StartupState): { x: Vec2; P: Mat2; scatter: number; residuals: number[] } {
+    const seed = this.#startupEstimate(s);
+    const prior = this.#frequencyPrior;
+    if (prior === null) return seed;
+    this.#frequencyPrior = null;
+    // The kept frequency as a measurement of the frequency: 0 ± prior (the clock
+    // already runs at it), folded in as a Kalman update with H = [0, 1].
+    const { x, P } = seed;
+    const S = P[3] + prior * prior;
+    const k0 = P[1] / S;
+    const k1 = P[3] / S;
+    return {
+      ...seed,
+      x: vec2(x[0] - k0 * x[1], x[1] - k1 * x[1]),
+      P: symmetrize(mat2(P[0] - k0 * P[2], P[1] - k0 * P[3], P[2] - k1 * P[2], P[3] - k1 * P[3])),
+    };
+  }
+
+  /** #startupSeed without a frequency prior. */
+  #startupEstimate(s: StartupState): {
+    x: Vec2;
+    P: Mat2;
+    scatter: number;
+    residuals: number[];
+  } {
     const ifu = this.#config.initialFrequencyUncertainty;
     const first = s.series[0];
     const line =

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import { NtpTimestamp } from "../time.js";
 import { SimulatedClock } from "./simulated-clock.js";
 
@@ -140,4 +140,35 @@ describe("SimulatedClock", () => {
     assert.throws(() => new SimulatedClock({ wander: -1 }), RangeError);
     assert.throws(() => new SimulatedClock({ initialOffset: NaN }), RangeError);
   });
+});
+
+test("leap seconds as the kernel applies them: 23:59:59 twice with INS, skipped with DEL, once per flag", () => {
+  const midnightUnix = 1_483_228_800; // 1 Jan 2017 00:00:00 UTC
+  const reading = (c: SimulatedClock) => c.now().toUnixNanos(midnightUnix);
+  for (const leap of [1, 2] as const) {
+    const clock = new SimulatedClock({ startSeconds: midnightUnix - 3 });
+    clock.setLeap(leap);
+    const seconds: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      seconds.push(Number(reading(clock) / 1_000_000_000n) - midnightUnix);
+      clock.advance(0.5);
+    }
+    // Readings every half second of true time from 23:59:57.
+    assert.deepEqual(
+      seconds,
+      leap === 1
+        ? [-3, -3, -2, -2, -1, -1, -1, -1, 0, 0, 1, 1]
+        : [-3, -3, -2, -2, 0, 0, 1, 1, 2, 2, 3, 3],
+    );
+    assert.deepEqual(clock.leaps(), [
+      { at: leap === 1 ? 3 : 2, midnight: midnightUnix + 2_208_988_800, inserted: leap === 1 },
+    ]);
+    // Still flagged at the next midnight: the kernel waits for the flag to be cleared.
+    clock.advance(86_400);
+    assert.equal(clock.leaps().length, 1);
+    clock.setLeap(0);
+    clock.setLeap(leap);
+    clock.advance(86_400);
+    assert.equal(clock.leaps().length, 2, "cleared and set again: it acts again");
+  }
 });

@@ -13,6 +13,13 @@
 // trueOffset() = 0. Over a true interval dt the clock advances by
 // dt · (1 − trueFrequency/1e6) (its frequency during dt is the mean of the values at
 // the two ends: exact without wander), and so does monotonic(), which steps never move.
+//
+// Leap seconds as Linux applies them (kernel/time/ntp.c): with the leap indicator 1
+// (STA_INS) set when the clock's reading reaches a UTC midnight, the reading is set
+// back by one second (23:59:59 repeats: the kernel's 23:59:60); with 2 (STA_DEL),
+// reaching 23:59:59 sets it forward to midnight. Like the kernel (TIME_WAIT), it does
+// not act again until the flag has been cleared. True time here runs on without
+// leaps, so an inserted second shows in trueOffset() as +1 s: UTC's own jump.
 
 import { NtpTimestamp } from "../time.js";
 import { StatusRecordingClock } from "./status-recording-clock.js";
@@ -51,6 +58,16 @@ export interface SimulatedStep {
   seconds: number;
 }
 
+export interface SimulatedLeap {
+  /** True seconds since the start when the kernel acted. */
+  at: number;
+  /** The UTC midnight (NTP seconds) the leap belonged to. */
+  midnight: number;
+  inserted: boolean;
+}
+
+const SECONDS_PER_DAY = 86_400;
+
 export class SimulatedClock extends StatusRecordingClock implements SystemClock {
   readonly kind = "simulated";
   private readonly start: NtpTimestamp;
@@ -67,6 +84,9 @@ export class SimulatedClock extends StatusRecordingClock implements SystemClock 
   private mono: number;
   private controlled = false;
   private readonly stepLog: SimulatedStep[] = [];
+  private readonly leapLog: SimulatedLeap[] = [];
+  /** The kernel's TIME_WAIT: a leap was applied and the flag not yet cleared. */
+  private leapDone = false;
 
   constructor(options: SimulatedClockOptions = {}) {
     super();
@@ -93,6 +113,7 @@ export class SimulatedClock extends StatusRecordingClock implements SystemClock 
     requireFinite("advance (s)", seconds);
     if (seconds < 0) throw new RangeError(`true time cannot go back (advance ${seconds})`);
     if (seconds === 0) return;
+    const before = this.readingSeconds();
     const f0 = this.trueFrequency();
     if (this.wander > 0) this.wandered += this.wander * Math.sqrt(seconds) * this.gaussian();
     const f1 = this.trueFrequency();
@@ -100,6 +121,36 @@ export class SimulatedClock extends StatusRecordingClock implements SystemClock 
     this.offset += drift;
     this.mono += seconds - drift;
     this.elapsed += seconds;
+    this.kernelLeap(before, this.readingSeconds());
+  }
+
+  /** The clock's reading, NTP seconds (era 0) with fraction. */
+  private readingSeconds(): number {
+    const t = this.now();
+    return t.seconds + t.fraction / 4_294_967_296;
+  }
+
+  /** Applies an armed leap second when the reading went from `before` to `after`. */
+  private kernelLeap(before: number, after: number): void {
+    const leap = this.leap();
+    if (this.leapDone || (leap !== 1 && leap !== 2)) return;
+    // Insertion acts on reaching midnight, deletion on reaching 23:59:59.
+    const mark = leap === 1 ? 0 : 1;
+    const midnight = Math.floor((after + mark) / SECONDS_PER_DAY) * SECONDS_PER_DAY;
+    if (!(before + mark < midnight && after + mark >= midnight)) return;
+    this.offset += leap === 1 ? 1 : -1;
+    this.leapDone = true;
+    this.leapLog.push({ at: this.elapsed, midnight, inserted: leap === 1 });
+  }
+
+  override setLeap(leap: 0 | 1 | 2 | 3): void {
+    super.setLeap(leap);
+    if (leap === 0 || leap === 3) this.leapDone = false;
+  }
+
+  /** The leap seconds the emulated kernel applied, in order. */
+  leaps(): readonly SimulatedLeap[] {
+    return this.leapLog;
   }
 
   /** Advances to `elapsed` true seconds since the start (not before the current one). */

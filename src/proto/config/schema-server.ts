@@ -3,6 +3,7 @@
 // (types.ts) and docs/ntp.toml.md (npm run docs:config) are derived from these declarations.
 import { INVALID, list, optional, parseValue, required, table, withDefault } from "./fields.js";
 import {
+  bool,
   cidr,
   filePath,
   filterAction,
@@ -76,6 +77,13 @@ export const serverTable = table({
       }),
       [3, 4],
       "NTP versions answered; others are ignored.",
+    ),
+    leapSmear: withDefault(
+      "leap-smear",
+      bool,
+      false,
+      "Serve time smeared over the 24 h around a leap second, with LI 0 (an ntpd-ts extension; " +
+        "smeared time is not UTC: never mix smeared and unsmeared servers). See docs/leap-seconds.md.",
     ),
   },
 });

@@ -230,6 +230,18 @@ export const synchronizationTable = table({
       "XNON",
       "Reference id served at local-stratum 1 (padded with spaces).",
     ),
+    leapSecondsFile: optional(
+      "leap-seconds-file",
+      filePath,
+      "The IERS/NIST leap-seconds.list (hash and expiry checked) that decides leap seconds " +
+        "(an ntpd-ts extension); default: the sources' leap indicators. See docs/leap-seconds.md.",
+    ),
+    driftFile: optional(
+      "drift-file",
+      filePath,
+      "Where the clock's frequency is kept across restarts (an ntpd-ts extension, chrony's " +
+        "driftfile); default: none. See docs/ntp-daemon.md.",
+    ),
     algorithm: section("algorithm", algorithmTable, algorithmTable.doc, {
       displayName: "[synchronization.algorithm]",
     }),

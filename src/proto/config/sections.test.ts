@@ -256,6 +256,7 @@ allowlist = { filter = ["192.168.0.0/16", "fe80::/10"], action = "deny" }
 denylist = { filter = ["192.168.1.1/32"], action = "ignore" }
 require-nts = "deny"
 accept-ntp-versions = [4, 5]
+leap-smear = true
 
 [[server]]
 listen = "127.0.0.1:1123"
@@ -283,6 +284,7 @@ require-nts = true
     },
     requireNts: "deny",
     acceptNtpVersions: [4, 5],
+    leapSmear: true,
   });
   assert.deepEqual(c.servers[1], {
     listen: { address: "127.0.0.1", port: 1123, family: 4 },
@@ -298,6 +300,7 @@ require-nts = true
     denylist: { filter: [], action: "deny" },
     requireNts: "ignore",
     acceptNtpVersions: [3, 4],
+    leapSmear: false,
   });
 });
 
@@ -384,8 +387,13 @@ accumulated-step-panic-threshold = 1800
 warn-on-jump = false
 local-stratum = 1
 reference-id = "GPS"
+leap-seconds-file = "/usr/share/zoneinfo/leap-seconds.list"
+drift-file = "/var/lib/ntpd-rs/ntp.drift"
 `);
   const s = c.synchronization;
+  assert.equal(s.leapSecondsFile, "/usr/share/zoneinfo/leap-seconds.list");
+  assert.equal(s.driftFile, "/var/lib/ntpd-rs/ntp.drift");
+  assert.equal(ok("").synchronization.driftFile, null, "no drift file unless asked");
   assert.equal(s.minimumAgreeingSources, 1);
   assert.deepEqual(s.singleStepPanicThreshold, { forward: Infinity, backward: Infinity });
   assert.deepEqual(s.startupStepPanicThreshold, { forward: 10, backward: Infinity });

@@ -57,7 +57,11 @@ import { NtsRequestHandler, pooledRandomFill, type KeySetProvider } from "./nts.
 import { serverPolicy, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
-import { rootDispersionAt, type SystemStateProvider } from "../system/system-state.js";
+import {
+  leapIndicatorAt,
+  rootDispersionAt,
+  type SystemStateProvider,
+} from "../system/system-state.js";
 
 /**
  * What to do with one datagram. One object per core, reused by every handle()
@@ -99,6 +103,12 @@ export interface NtpServerCoreOptions {
    * timestamp to saveTransmitTimestamp. Default false: every reply is basic.
    */
   interleaved?: boolean;
+  /**
+   * `[[server]] leap-smear`: the caller hands handle() smeared receive times and
+   * stamps smeared transmit times (src/proto/leap/smear.ts); the core only keeps
+   * the leap indicator at 0, as a smearing server's clients never see a leap.
+   */
+  leapSmear?: boolean;
 }
 
 /** Low 7 bits of the seconds are cleared in the reference timestamp (ntpd-rs 1.5). */
@@ -139,6 +149,7 @@ export class NtpServerCore {
   private readonly requireNts: ServerPolicy["requireNts"];
   private readonly keySet: KeySetProvider | null;
   private readonly nts: NtsRequestHandler | null;
+  private readonly leapSmear: boolean;
 
   // Scratch reused by every handle() call.
   private readonly address = new Uint32Array(4);
@@ -168,6 +179,7 @@ export class NtpServerCore {
     }
     this.requireNts = p.requireNts;
     this.keySet = options.keySet ?? null;
+    this.leapSmear = options.leapSmear === true;
     this.setInterleaved(options.interleaved === true);
     this.nts =
       this.keySet === null
@@ -379,7 +391,8 @@ export class NtpServerCore {
       }
     }
     const state = this.systemState.current();
-    out[0] = ((state.leap & 3) << 6) | (version << 3) | NtpMode.Server;
+    const leap = leapIndicatorAt(state, rxTimestamp.seconds, this.leapSmear);
+    out[0] = (leap << 6) | (version << 3) | NtpMode.Server;
     out[1] = state.stratum & 0xff;
     out[2] = poll;
     out[3] = state.precisionLog2 & 0xff;

@@ -13,6 +13,7 @@
 import { NtpTimestamp } from "../time.js";
 import { REFERENCE_ID_NONE, referenceIdFromAscii } from "../packet/reference-id.js";
 import type { LeapIndicator } from "../packet/types.js";
+import type { LeapEvent } from "../leap/leap-decision.js";
 
 /** RFC 5905 frequency tolerance PHI, s/s. */
 export const PHI = 15e-6;
@@ -42,6 +43,11 @@ export interface SystemState {
   rootVarianceQuadratic: number;
   /** s²/s³. */
   rootVarianceCubic: number;
+  /**
+   * The leap second `leap` announces, or the one just done (for half a day after
+   * it, for the smear): leap-decision.ts. Absent: none known.
+   */
+  leapEvent?: LeapEvent | null;
 }
 
 /** Where the server gets the current state: read once per request. */
@@ -78,6 +84,25 @@ export function rootDispersionAt(state: SystemState, now: NtpTimestamp): number 
     t *
       (state.rootVarianceLinear + t * (state.rootVarianceQuadratic + t * state.rootVarianceCubic));
   return variance > 0 ? Math.sqrt(variance) : 0;
+}
+
+/**
+ * The LI bits of a reply received at `rxSeconds` (NTP seconds): the system's
+ * leap indicator, but 0 once the announced leap is past (the next clock update
+ * would clear it; a client must not carry it to the next midnight), and 0 from
+ * a smearing server, whose clients never see the leap itself.
+ */
+export function leapIndicatorAt(
+  state: SystemState,
+  rxSeconds: number,
+  smearing: boolean,
+): LeapIndicator {
+  const leap = state.leap;
+  if (leap === 0 || leap === 3) return leap;
+  if (smearing) return 0;
+  const event = state.leapEvent;
+  if (event != null && rxSeconds >= event.at) return 0;
+  return leap;
 }
 
 /**

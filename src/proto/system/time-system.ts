@@ -16,6 +16,8 @@
 //   desired-poll          the source's setDesiredPollInterval (a burst below its minimum)
 //   update                the DisciplineState kept for observation, the SystemState
 //                         the servers publish, the clock's leap and error estimates
+//                         (the leap indicator decided by leap-decision.ts from the
+//                         sources' vote and the leap-seconds file, if any)
 //
 // Between updates it follows the error it last estimated through every
 // correction it carries out (error-track.ts), so that estimate() and source()
@@ -37,6 +39,11 @@ import type { SynchronizationConfig } from "../config/types.js";
 import { referenceIdFromAddress } from "../packet/reference-id.js";
 import type { PollIntervalLimits } from "../source/poll-interval.js";
 import type { Measurement } from "../source/types.js";
+import type { NtpTimestamp } from "../time.js";
+import { SMEAR_HALF_WINDOW } from "../leap/smear.js";
+import { decideLeap, type LeapDecision, type LeapEvent } from "../leap/leap-decision.js";
+import type { LeapSecondsList } from "../leap/leap-seconds-list.js";
+import { DRIFT_WRITE_INTERVAL, driftPrior, type DriftRecord } from "./drift.js";
 import { ErrorTrack } from "./error-track.js";
 import type { SystemStateCell } from "./system-state.js";
 
@@ -131,6 +138,13 @@ export interface TimeSystemEvents {
   update?(action: UpdateAction): void;
   noConsensus?(action: NoConsensusAction): void;
   meddling?(action: MeddlingAction): void;
+  /**
+   * Time to write the drift file (drift.ts): at an update, DRIFT_WRITE_INTERVAL
+   * after the start and after the last time.
+   */
+  driftDue?(record: DriftRecord): void;
+  /** The leap indicator decided at an update changed (or where it came from did). */
+  leap?(decision: LeapDecision): void;
   /** A panic threshold was exceeded; nothing was stepped. The driver must stop (the daemon exits 70). */
   panic(action: PanicAction): void;
 }
@@ -143,6 +157,13 @@ export interface TimeSystemOptions {
   layered?: LayeredClock | null;
   /** Where the servers read what to publish; null when the clock is not really steered. */
   published?: SystemStateCell | null;
+  /**
+   * A frequency kept from an earlier run (the drift file): put on the clock at
+   * once (control is taken then) and seeds the filters' frequency.
+   */
+  drift?: DriftRecord | null;
+  /** A checked leap-seconds file (leap-seconds-list.ts); null or absent: none. */
+  leapSeconds?: LeapSecondsList | null;
   /** Call timer() once monotonic time `at` (s) has come; replaces any earlier request. */
   wakeAt(at: number): void;
   events: TimeSystemEvents;
@@ -187,16 +208,56 @@ export class TimeSystem {
   #state = NO_STATE;
   /** The steered clock's error since the last update. */
   readonly #error = new ErrorTrack();
+  #leapSeconds: LeapSecondsList | null;
+  #leap: LeapDecision | null = null;
+  /** The frequency uncertainty of the last update, ppm; null before it. */
+  #frequencyUncertainty: number | null = null;
+  /** Monotonic time of the last drift write (or of the start). */
+  #driftWritten: number;
+  /** The last leap announced: published for half a day after it, for smearing servers. */
+  #lastLeapEvent: LeapEvent | null = null;
 
   constructor(options: TimeSystemOptions) {
     this.#options = options;
+    this.#leapSeconds = options.leapSeconds ?? null;
+    this.#driftWritten = options.clock.monotonic();
+    const drift = options.drift ?? null;
+    let frequency = options.clock.frequency();
+    if (drift !== null) {
+      this.#takeControl();
+      frequency = options.clock.setFrequency(drift.frequencyPpm);
+    }
     this.controller = new ClockController(options.synchronization, {
-      initialFrequencyPpm: options.clock.frequency(),
+      initialFrequencyPpm: frequency,
+      frequencyPriorPpm: drift === null ? undefined : driftPrior(drift),
     });
   }
 
   get lastState(): DisciplineState {
     return this.#state;
+  }
+
+  /** The leap decision of the last update, or null before it. */
+  get leap(): LeapDecision | null {
+    return this.#leap;
+  }
+
+  /**
+   * What the drift file should hold now: the frequency correction commanded
+   * (without a slew in progress) and the last update's uncertainty; null before
+   * the first update.
+   */
+  driftRecord(): DriftRecord | null {
+    if (this.#frequencyUncertainty === null) return null;
+    return {
+      frequencyPpm: this.controller.baseFrequencyPpm,
+      uncertaintyPpm: this.#frequencyUncertainty,
+    };
+  }
+
+  /** Replaces the leap-seconds file (a reload); it counts from the next update. */
+  setLeapSecondsList(list: LeapSecondsList | null): void {
+    this.#leapSeconds = list;
   }
 
   /** Starts steering with source `id` (before its first poll). */
@@ -405,13 +466,44 @@ export class TimeSystem {
     this.#error.update(action.offset + action.frequency * elapsed, action.frequency, now.mono);
     this.#error.stepped(batch.stepped);
     this.#error.frequencyChanged(batch.frequencyChange, now.mono);
-    this.#options.published?.set(action.system);
+    const system = this.#withLeap(action.system, now.wall);
+    this.#options.published?.set(system);
+    this.#frequencyUncertainty = action.frequencyUncertainty * 1e6;
+    if (now.mono - this.#driftWritten >= DRIFT_WRITE_INTERVAL && this.#options.events.driftDue) {
+      this.#driftWritten = now.mono;
+      this.#options.events.driftDue(this.driftRecord()!);
+    }
     // The leap indicator and error estimates describe the measured clock to the
     // kernel; a layered clock leaves that clock alone.
     if (this.#options.layered == null) {
-      this.#options.clock.setLeap(action.system.leap);
+      this.#options.clock.setLeap(system.leap);
       this.#options.clock.setErrorEstimates(action.offsetUncertainty, action.system.rootDelay);
     }
+  }
+
+  /**
+   * The system state with the leap indicator for today (leap-decision.ts) and the
+   * leap it announces, or the last one for half a day after it (the smear's end).
+   */
+  #withLeap(system: UpdateAction["system"], wall: NtpTimestamp): UpdateAction["system"] {
+    const nowSeconds = wall.seconds + wall.fraction / 2 ** 32;
+    const decision = decideLeap(system.leap, this.#leapSeconds, nowSeconds);
+    const previous = this.#leap;
+    this.#leap = decision;
+    if (
+      previous === null ||
+      previous.leap !== decision.leap ||
+      previous.from !== decision.from ||
+      previous.sourcesDisagree !== decision.sourcesDisagree
+    ) {
+      this.#options.events.leap?.(decision);
+    }
+    if (decision.event !== null) this.#lastLeapEvent = decision.event;
+    const recent = this.#lastLeapEvent;
+    const leapEvent =
+      decision.event ??
+      (recent !== null && nowSeconds < recent.at + SMEAR_HALF_WINDOW ? recent : null);
+    return { ...system, leap: decision.leap, leapEvent };
   }
 
   #takeControl(): void {

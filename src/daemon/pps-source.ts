@@ -2,8 +2,9 @@
 //
 // The device is opened once (read-write, or read-only when a udev rule grants
 // only that), its assert edge checked and captured; then PPS_FETCH waits for
-// each pulse on a libuv worker thread, FETCH_TIMEOUT_SECONDS at a time so that
-// stop() is never kept waiting longer and a silent device is noticed. Each new
+// each pulse on a libuv worker thread, FETCH_TIMEOUT_SECONDS at a time (two
+// periods for a longer period) so that a silent device is noticed; a fetch
+// cannot be interrupted, so the daemon's exit may wait that long for it. Each new
 // assert event (its sequence number moved on) becomes a measurement: the
 // kernel's timestamp of the pulse, which marks a whole `period`
 // (ppsMeasurement; the core wraps it into ±period/2 and never lets it vote).
@@ -70,9 +71,10 @@ export class PpsSourceTask extends ReferenceClockTask {
 
   async #fetchLoop(addon: ReferenceClockAddon, fd: number): Promise<void> {
     const fields = { source: this.name, path: this.path };
+    const fetchTimeout = Math.max(FETCH_TIMEOUT_SECONDS, 2 * (this.noise.period ?? 1));
     try {
       while (!this.#stopped) {
-        const pulse = await addon.ppsFetch(fd, FETCH_TIMEOUT_SECONDS);
+        const pulse = await addon.ppsFetch(fd, fetchTimeout);
         if (this.#stopped) break;
         if (pulse === null || pulse.sequence === this.#lastSequence) {
           if (++this.#silent === 1) this.context.log.warn("no pulse from the pps device", fields);

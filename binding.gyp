@@ -16,13 +16,15 @@
         "native/clock.cc",
         "native/errors.cc",
         "native/napi_extras.cc",
+        "native/pps.cc",
         "native/sd_notify.cc",
         "native/sockaddr.cc",
         "native/reply_finish.cc",
         "native/tcp_listen.cc",
         "native/udp_receive.cc",
         "native/udp_send.cc",
-        "native/udp_socket.cc"
+        "native/udp_socket.cc",
+        "native/unix_dgram.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -13,6 +13,9 @@
 //   sivSeal / sivOpen (+ *Components) AES-SIV-CMAC on OpenSSL (see aes_siv_binding.cc)
 //   ntsOpenRequest / ntsSealCookie   an NTS request's cookie and authenticator in one call
 //   tcpListen(family, host, port, backlog)  a listening SO_REUSEPORT TCP fd (tcp_listen.cc)
+//   UnixDgramSocket, unixDgramSend   a bound Unix datagram socket read on the loop (unix_dgram.cc)
+//   ppsOpen / ppsFetch / ppsClose    RFC 2783 kernel PPS (pps.cc)
+//   (these two are looked up by name, not covered by abiVersion: see src/daemon/native/reference-clocks.ts)
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
 
@@ -20,9 +23,11 @@
 
 #include "aes_siv_binding.h"
 #include "clock.h"
+#include "pps.h"
 #include "sd_notify.h"
 #include "tcp_listen.h"
 #include "udp_socket.h"
+#include "unix_dgram.h"
 
 namespace {
 
@@ -45,6 +50,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntpd::InitAesSiv(env, exports);
   exports.Set("UdpSocket", ntpd::UdpSocket::Init(env));
   ntpd::InitTcpListen(env, exports);
+  exports.Set("UnixDgramSocket", ntpd::InitUnixDgram(env, exports));
+  ntpd::InitPps(env, exports);
   return exports;
 }
 

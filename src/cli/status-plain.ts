@@ -95,6 +95,8 @@ function sourceLines(s: ObservedSource): string[] {
   if (s.nts_cookies !== null) {
     lines.push(`\tNTS cookies:\t\t${s.nts_cookies}/${MAX_NTS_COOKIES} available`);
   }
+  if (s.samples !== undefined) lines.push(`\tSamples:\t\t${s.samples}`);
+  if (s.dropped_samples !== undefined) lines.push(`\tDropped samples:\t${s.dropped_samples}`);
   return lines;
 }
 

@@ -7,7 +7,13 @@
 // (workers/pool.ts); everything else stays in this thread.
 
 import { availableParallelism } from "node:os";
-import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";
+import type {
+  Config,
+  NetworkSourceCommon,
+  PpsSourceConfig,
+  SockSourceConfig,
+  SourceConfig,
+} from "../proto/config/types.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import type { RequestProtector } from "../proto/source/request-protector.js";
@@ -33,6 +39,8 @@ import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
+import { ReferenceClockSpawner, type ReferenceClockTask } from "./reference-clock.js";
+import { createReferenceClockTask } from "./reference-clock-tasks.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
 import { ServingPool } from "./workers/pool.js";
 
@@ -81,6 +89,8 @@ export class Daemon {
   readonly spawners: Spawner[];
   /** Running source tasks by id. */
   readonly sources = new Map<number, SourceTask>();
+  /** Running sock and pps sources by id. */
+  readonly referenceClocks = new Map<number, ReferenceClockTask>();
   readonly system: SystemStateCell;
   /** The NTS cookie keys, shared by the NTS-KE servers and the NTP servers. */
   keys: KeySetRotation | KeySetFollower | null = null;
@@ -135,7 +145,41 @@ export class Daemon {
         options.sourceHooks?.stopped?.(identity(task));
       },
     };
-    this.spawners = config.sources.map((s) => createSpawner(s, context));
+    this.spawners = config.sources.map((s) =>
+      s.mode === "sock" || s.mode === "pps"
+        ? this.referenceClockSpawner(s)
+        : createSpawner(s, context),
+    );
+  }
+
+  private referenceClockSpawner(config: SockSourceConfig | PpsSourceConfig): Spawner {
+    const task = createReferenceClockTask(config, {
+      clock: this.clock,
+      log: this.sourceLog,
+      hooks: {
+        onMeasurement: (t, m) => {
+          this.sourceLog.debug("measurement", {
+            source: t.name,
+            address: t.path,
+            id: t.id,
+            offset: formatSeconds(m.offset),
+          });
+          this.clockDiscipline?.measurement(t, m);
+        },
+      },
+    });
+    return new ReferenceClockSpawner(
+      task,
+      (t) => {
+        this.referenceClocks.set(t.id, t);
+        this.sourceLog.info("new source", { source: t.name, address: t.path, id: t.id });
+        this.clockDiscipline?.addReferenceClock(t);
+      },
+      (t) => {
+        this.referenceClocks.delete(t.id);
+        this.clockDiscipline?.removeSource(t);
+      },
+    );
   }
 
   /**
@@ -238,14 +282,27 @@ export class Daemon {
       system: this.system.current(),
       accumulatedStepsThreshold: this.options.config.synchronization.accumulatedStepPanicThreshold,
       systemEstimate: discipline?.system(),
-      sources: [...this.sources.values()].map((task) => ({
-        id: task.id,
-        name: task.name,
-        address: task.addressText,
-        ntsCookies: task.nts ? (cookies.get(task.id) ?? 0) : null,
-        snapshot: task.source.snapshot(),
-        estimate: discipline?.source(task.id),
-      })),
+      sources: [...this.sources.values()]
+        .map((task) => ({
+          id: task.id,
+          name: task.name,
+          address: task.addressText,
+          ntsCookies: task.nts ? (cookies.get(task.id) ?? 0) : null,
+          snapshot: task.source.snapshot(),
+          estimate: discipline?.source(task.id),
+        }))
+        .concat(
+          [...this.referenceClocks.values()].map((task) => ({
+            id: task.id,
+            name: task.name,
+            address: task.path,
+            ntsCookies: null,
+            snapshot: task.snapshot(),
+            estimate: discipline?.source(task.id),
+            samples: task.samples,
+            dropped: task.droppedTotal,
+          })),
+        ),
       servers: this.pool
         ? this.pool.serverStats().map((stats, i) => {
             const listen = this.options.config.servers[i]!.listen;

@@ -32,6 +32,7 @@ import {
 import type { Measurement } from "../proto/source/types.js";
 import type { DisciplineObserver, SourceEstimate, SystemEstimate } from "./observation.js";
 import type { VirtualClock } from "./clock/virtual-clock.js";
+import type { ReferenceClockTask } from "./reference-clock.js";
 import type { Logger } from "./log.js";
 import type { LeapDecision } from "../proto/leap/leap-decision.js";
 import { ntpDate } from "../proto/leap/leap-seconds-list.js";
@@ -111,11 +112,21 @@ export class ClockDiscipline implements DisciplineObserver {
     });
   }
 
-  removeSource(task: DisciplinedSource): void {
+  /** A sock or pps source: its stated noise instead of delay statistics (reference-filter.ts). */
+  addReferenceClock(task: ReferenceClockTask): void {
+    this.core.addSource(task.id, task.polled, {
+      address: task.path,
+      initialPoll: 0,
+      referenceClock: task.noise,
+      referenceId: referenceClockId(task.noise.period === null ? "GPS" : "PPS"),
+    });
+  }
+
+  removeSource(task: Pick<DisciplinedSource, "id">): void {
     this.core.removeSource(task.id);
   }
 
-  measurement(task: DisciplinedSource, measurement: Measurement): void {
+  measurement(task: Pick<DisciplinedSource, "id">, measurement: Measurement): void {
     this.core.measurement(task.id, measurement);
   }
 
@@ -231,4 +242,11 @@ export class ClockDiscipline implements DisciplineObserver {
       this.options.log.log(line.level, line.message);
     }
   }
+}
+
+/** A stratum-1 reference id: up to four ASCII letters, left-aligned (RFC 5905 "GPS", "PPS"). */
+function referenceClockId(code: string): number {
+  let id = 0;
+  for (let i = 0; i < 4; i++) id = id * 256 + (code.charCodeAt(i) || 0);
+  return id >>> 0;
 }

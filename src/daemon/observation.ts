@@ -116,6 +116,9 @@ export interface ObservedSource {
   id: number;
   /** ntpd-ts: the clock discipline uses this source now. */
   selected?: boolean;
+  /** ntpd-ts, sock and pps sources only: samples taken in, and dropped as malformed or unusable. */
+  samples?: number;
+  dropped_samples?: number;
 }
 
 export interface ObservedServer {
@@ -205,6 +208,9 @@ export interface SourceInput {
   ntsCookies: number | null;
   snapshot: SourceSnapshot;
   estimate?: SourceEstimate;
+  /** Sock and pps sources: samples taken in and dropped. */
+  samples?: number;
+  dropped?: number;
 }
 
 export interface ServerInput {
@@ -269,6 +275,8 @@ export function observedSource(input: SourceInput): ObservedSource {
     id: input.id,
   };
   if (estimate?.selected !== undefined) source.selected = estimate.selected;
+  if (input.samples !== undefined) source.samples = input.samples;
+  if (input.dropped !== undefined) source.dropped_samples = input.dropped;
   return source;
 }
 
@@ -515,6 +523,10 @@ function parseSource(value: unknown, at: string): ObservedSource {
       throw new ObservationFormatError(`${at}.selected: expected a boolean`);
     }
     source.selected = o.selected;
+  }
+  if (o.samples !== undefined) source.samples = integer(o.samples, `${at}.samples`);
+  if (o.dropped_samples !== undefined) {
+    source.dropped_samples = integer(o.dropped_samples, `${at}.dropped_samples`);
   }
   return source;
 }

@@ -54,8 +54,13 @@ export const MAX_TX_STAMP_LAG_SECONDS = 1;
 
 let nextSourceId = 1;
 
+/** A fresh source id, unique among every kind of source (network and reference clocks). */
+export function allocateSourceId(): number {
+  return nextSourceId++;
+}
+
 export class SourceTask {
-  readonly id = nextSourceId++;
+  readonly id = allocateSourceId();
   readonly nts: boolean;
   readonly name: string;
   readonly address: ResolvedAddress;

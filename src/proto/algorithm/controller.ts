@@ -36,6 +36,7 @@ import { initialSystemState, type SystemState } from "../system/system-state.js"
 import type { NtpTimestamp } from "../time.js";
 import { combine, systemStateFrom, type CombineInput } from "./combine.js";
 import { MeasuredInterval, driftBound } from "./measured-interval.js";
+import { ReferenceClockFilter, type ReferenceClockNoise } from "./reference-filter.js";
 import { selectSources, type SelectionCandidate } from "./select.js";
 import {
   LATE_TOLERANCE,
@@ -133,10 +134,26 @@ export interface SourceOptions {
   initialPoll?: number;
   /** Whether the source may be selected (see setUsable); default true. */
   usable?: boolean;
+  /** A reference clock (sock, pps): its stated noise replaces the delay statistics. */
+  referenceClock?: ReferenceClockNoise;
 }
 
+/** What the controller needs of a source's filter (SourceFilter, ReferenceClockFilter). */
+type ClockFilter = Pick<
+  SourceFilter,
+  | "update"
+  | "snapshot"
+  | "desiredPoll"
+  | "filterTime"
+  | "progress"
+  | "applyOffsetSteer"
+  | "applyFrequencySteer"
+>;
+
 interface SourceEntry {
-  filter: SourceFilter;
+  filter: ClockFilter;
+  /** Offsets known only modulo this period (pps): the source does not vote. */
+  periodic: boolean;
   /** What the source's own samples prove: its selection interval while the filter is young. */
   measured: MeasuredInterval;
   usable: boolean;
@@ -314,13 +331,18 @@ export class ClockController {
     pollLimits: PollIntervalLimits,
     options: SourceOptions = {},
   ): ControllerActions {
-    const filter = new SourceFilter(this.config.algorithm, pollLimits, {
-      initialPoll: options.initialPoll,
-      startupBurst: this.#startupBurst,
-      frequencyPrior: this.#frequencyPrior ?? undefined,
-    });
+    const reference = options.referenceClock;
+    const filter =
+      reference === undefined
+        ? new SourceFilter(this.config.algorithm, pollLimits, {
+            initialPoll: options.initialPoll,
+            startupBurst: this.#startupBurst,
+            frequencyPrior: this.#frequencyPrior ?? undefined,
+          })
+        : new ReferenceClockFilter(this.config.algorithm, reference);
     const entry: SourceEntry = {
       filter,
+      periodic: reference?.period != null,
       measured: new MeasuredInterval(),
       usable: options.usable ?? true,
       referenceId: options.referenceId ?? 0,
@@ -462,7 +484,13 @@ export class ClockController {
         stratum: snap.stratum,
         usable: this.#usable(entry, snap.stratum),
         startup: snap.startup,
-        measured: entry.measured.at(time, drift, snap.startup ? snap.offset : null),
+        // A reference clock has no round trip to bound its samples: it votes with
+        // its filter's interval (too wide until its start-up is over).
+        measured:
+          entry.filter instanceof ReferenceClockFilter
+            ? null
+            : entry.measured.at(time, drift, snap.startup ? snap.offset : null),
+        periodic: entry.periodic,
       });
     }
     const selection = selectSources(candidates, {

@@ -285,3 +285,20 @@ test("property: young falsetickers whose proven intervals miss every honest one 
     }),
   );
 });
+
+test("periodic (pps) candidates neither vote nor count, and are selected only inside the agreeing region", () => {
+  const params = { ...UNIT, minimumAgreeingSources: 2 };
+  const a = cand(0.0, 0.01, 0.0);
+  const b = cand(0.005, 0.01, 0.0);
+  const inside = cand(0.004, 0.0001, 0, { periodic: true });
+  const outside = cand(0.2, 0.0001, 0, { periodic: true });
+  const r = selectSources([a, b, inside, outside], params);
+  assert.ok(r.kind === "selected");
+  assert.deepEqual(r.selected, [a.id, b.id, inside.id]);
+  assert.equal(r.voting, 2, "periodic candidates are not voters");
+  assert.deepEqual(r.rejected, [{ id: outside.id, reason: "periodic" }]);
+  // Two periodic sources and one voter: still one voter, below the minimum of 2.
+  const lone = selectSources([a, cand(0.0, 0.001, 0, { periodic: true })], params);
+  assert.equal(lone.kind, "no-consensus");
+  assert.ok(lone.kind === "no-consensus" && lone.voting === 1);
+});

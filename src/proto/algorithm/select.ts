@@ -18,6 +18,10 @@
 // voters whose interval contains that point (the first such point from the
 // left when several reach M). Unlike classic NTP, intervals only have to
 // overlap, not to contain each other's centres.
+// A periodic source (pps: its offset is known only modulo its period) never
+// votes, nor counts toward M or the majority (ntpd-rs). It is selected when
+// it passes the same gates and its interval meets the region where the M
+// agreeing intervals overlap: it refines the agreed time, never picks it.
 
 import type { LeapIndicator } from "../packet/types.js";
 import type { Interval } from "./measured-interval.js";
@@ -38,6 +42,8 @@ export interface SelectionCandidate {
   startup?: boolean;
   /** What the source's samples prove (MeasuredInterval.at), seconds; null: no samples. */
   measured?: Interval | null;
+  /** The offset is known only modulo a period (pps): the source does not vote. */
+  periodic?: boolean;
 }
 
 export interface SelectionParameters {
@@ -47,12 +53,12 @@ export interface SelectionParameters {
   maximumSourceUncertainty: number;
 }
 
-export type RejectReason = "unusable" | "unsynchronized" | "uncertainty";
+export type RejectReason = "unusable" | "unsynchronized" | "uncertainty" | "periodic";
 
 export type SelectionResult =
   | {
       kind: "selected";
-      /** Voters agreeing on the chosen point, in candidate order. */
+      /** Voters agreeing on the chosen point in candidate order, then the periodic sources there. */
       selected: number[];
       /** Voters whose interval misses the chosen point (falsetickers). */
       outvoted: number[];
@@ -99,6 +105,7 @@ export function selectSources(
 ): SelectionResult {
   const rejected: { id: number; reason: RejectReason }[] = [];
   const voters: { id: number; low: number; high: number }[] = [];
+  const periodic: { id: number; low: number; high: number }[] = [];
   for (const c of candidates) {
     if (!c.usable) {
       rejected.push({ id: c.id, reason: "unusable" });
@@ -120,7 +127,8 @@ export function selectSources(
       rejected.push({ id: c.id, reason: "uncertainty" });
       continue;
     }
-    voters.push({ id: c.id, low, high });
+    if (c.periodic === true) periodic.push({ id: c.id, low, high });
+    else voters.push({ id: c.id, low, high });
   }
 
   // Sweep: starts before ends at the same coordinate (closed intervals).
@@ -132,12 +140,19 @@ export function selectSources(
   events.sort((a, b) => a.at - b.at || b.delta - a.delta);
   let best = 0;
   let bestAt = 0;
+  // Where the first region of best overlap ends: the next end after bestAt.
+  let bestEnd = 0;
   let current = 0;
+  let endPending = false;
   for (const e of events) {
     current += e.delta;
     if (current > best) {
       best = current;
       bestAt = e.at;
+      endPending = true;
+    } else if (endPending && e.delta < 0) {
+      bestEnd = e.at;
+      endPending = false;
     }
   }
 
@@ -150,6 +165,10 @@ export function selectSources(
   for (const v of voters) {
     if (v.low <= bestAt && bestAt <= v.high) selected.push(v.id);
     else outvoted.push(v.id);
+  }
+  for (const p of periodic) {
+    if (p.low <= bestEnd && bestAt <= p.high) selected.push(p.id);
+    else rejected.push({ id: p.id, reason: "periodic" });
   }
   return { kind: "selected", selected, outvoted, rejected, voting };
 }

@@ -96,13 +96,22 @@ const ntsFields = {
 const countField = (doc: string) => withDefault("count", usize, 4, doc);
 
 const precisionFields = {
-  precision: optional("precision", positiveNumber, "Measurement noise in seconds (1 sigma)."),
+  precision: optional(
+    "precision",
+    positiveNumber,
+    "Measurement noise in seconds (1 sigma); squared, the filter's fixed measurement noise.",
+  ),
   measurementNoiseEstimate: optional(
     "measurement_noise_estimate",
     positiveNumber,
     "Deprecated: noise variance in s^2; precision = sqrt(value).",
   ),
-  accuracy: withDefault("accuracy", nonNegativeNumber, 0, "Systematic error in seconds."),
+  accuracy: withDefault(
+    "accuracy",
+    nonNegativeNumber,
+    0,
+    "Systematic error in seconds: widens the source's interval in the vote by as much.",
+  ),
 };
 
 type RawPrecision = FieldsValue<typeof precisionFields>;
@@ -170,7 +179,11 @@ const MODE_TABLES = {
     doc: "A Unix datagram socket the daemon creates, to which gpsd writes samples.",
     fields: {
       mode: modeField("sock"),
-      path: required("path", filePath, "Socket path."),
+      path: required(
+        "path",
+        filePath,
+        "Socket the daemon creates (replacing a stale socket) with mode 0660; see docs/reference-clocks.md.",
+      ),
       ...precisionFields,
     },
     finish: (raw, ctx) => {
@@ -186,7 +199,12 @@ const MODE_TABLES = {
       mode: modeField("pps"),
       path: required("path", filePath, "PPS device, e.g. /dev/pps0."),
       ...precisionFields,
-      period: withDefault("period", positiveNumber, 1, "Pulse period in seconds."),
+      period: withDefault(
+        "period",
+        positiveNumber,
+        1,
+        "Pulse period in seconds; offsets are known modulo it (wrapped into ±period/2).",
+      ),
     },
     finish: (raw, ctx) => {
       const precision = resolvePrecision(raw, ctx);

@@ -44,7 +44,10 @@ function checkSourceCount(config: Config, document: TomlTable): Issue[] {
   const text =
     `${total} source${total === 1 ? " is" : "s are"} configured, fewer than ` +
     `minimum-agreeing-sources (${needed}${explicit ? "" : ", the default"}) that must agree ` +
-    "on the time: the daemon will not change the system clock";
+    "on the time: the daemon will not change the system clock" +
+    (config.sources.some((s) => s.mode === "pps")
+      ? " (pps sources do not count: they only refine the time the others agree on)"
+      : "");
   return [
     explicit
       ? {
@@ -130,9 +133,28 @@ export function checkPollLimits(config: Config): Issue[] {
   return issues;
 }
 
+/** ntpd-rs warns that `measurement_noise_estimate` (sock, pps) is deprecated for `precision`. */
+function checkDeprecatedNoiseKey(document: TomlTable): Issue[] {
+  const sources = getOwn(document, "source");
+  if (!Array.isArray(sources)) return [];
+  const issues: Issue[] = [];
+  sources.forEach((source, i) => {
+    if (!isTable(source) || getOwn(source, "measurement_noise_estimate") === undefined) return;
+    issues.push({
+      path: ["source", i, "measurement_noise_estimate"],
+      at: "key",
+      message:
+        "[[source]].measurement_noise_estimate is deprecated: write precision = its square " +
+        "root (seconds, one standard deviation) instead",
+    });
+  });
+  return issues;
+}
+
 export function checkConfig(config: Config, document: TomlTable): Issue[] {
   return [
     ...checkSomethingToDo(config),
+    ...checkDeprecatedNoiseKey(document),
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
     ...checkNtsKeServers(config),

@@ -33,6 +33,7 @@ import {
   type ControllerActions,
   type Instant,
 } from "../algorithm/controller.js";
+import type { ReferenceClockNoise } from "../algorithm/reference-filter.js";
 import type { SourceFilterSnapshot } from "../algorithm/source-filter.js";
 import type { SystemClock } from "../clock/system-clock.js";
 import type { SynchronizationConfig } from "../config/types.js";
@@ -174,6 +175,10 @@ export interface AddSourceOptions {
   address: string;
   /** Desired poll exponent after start-up (`initial-poll-interval`). */
   initialPoll: number;
+  /** A reference clock (sock, pps): its stated noise and period (reference-filter.ts). */
+  referenceClock?: ReferenceClockNoise;
+  /** Published while it is the primary instead of one derived from `address`. */
+  referenceId?: number;
 }
 
 /** What one batch of actions did, for the update among them. */
@@ -264,8 +269,9 @@ export class TimeSystem {
   addSource(id: number, source: PolledSource, options: AddSourceOptions): void {
     this.#sources.set(id, source);
     const actions = this.controller.addSource(id, source.pollLimits, {
-      referenceId: referenceIdFromAddress(options.address) ?? 0,
+      referenceId: options.referenceId ?? referenceIdFromAddress(options.address) ?? 0,
       initialPoll: options.initialPoll,
+      referenceClock: options.referenceClock,
     });
     this.#apply(actions, id);
   }

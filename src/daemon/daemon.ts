@@ -28,6 +28,8 @@ import {
 import { Observer } from "./observer.js";
 import { NtsKeServer } from "./nts-ke-server.js";
 import { NtsSpawner } from "./nts-spawner.js";
+import { NtsPoolSpawner } from "./nts-pool-spawner.js";
+import { ValidatingSrvDiscovery, type SrvDiscovery } from "./srv-resolve.js";
 import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
@@ -40,6 +42,8 @@ export interface DaemonOptions {
   log: Logger;
   clock?: WallClock;
   resolve?: Resolver;
+  /** SRV discovery for enable-srv-resolution (default: validated answers of a local resolver). */
+  srv?: SrvDiscovery;
   /** What the observation says about the program (default: package.json's version). */
   program?: ProgramInfo;
   /** What the servers publish; the clock discipline updates it. */
@@ -89,6 +93,7 @@ export class Daemon {
       );
     const context: SpawnerContext = {
       resolve: options.resolve ?? ((host) => resolveHost(host)),
+      srv: options.srv ?? new ValidatingSrvDiscovery(),
       createTask: (sourceConfig, name, address, port, onEnd, protector) =>
         this.createTask(sourceConfig, name, address, port, onEnd, protector),
       log: options.log.child("spawner"),
@@ -188,7 +193,7 @@ export class Daemon {
   observe(): Observation {
     const cookies = new Map<number, number>();
     for (const spawner of this.spawners) {
-      if (!(spawner instanceof NtsSpawner)) continue;
+      if (!(spawner instanceof NtsSpawner || spawner instanceof NtsPoolSpawner)) continue;
       for (const [id, state] of spawner.state) cookies.set(id, state.stash.count);
     }
     const discipline = this.discipline;
@@ -373,6 +378,8 @@ function createSpawner(config: SourceConfig, context: SpawnerContext): Spawner {
       return new PoolSpawner(config, context);
     case "nts":
       return new NtsSpawner(config, context);
+    case "nts-pool":
+      return new NtsPoolSpawner(config, context);
     default:
       // The config's feature gate rejects every other mode before we get here.
       throw new Error(`source mode "${config.mode}" is not implemented yet`);

@@ -51,6 +51,18 @@ test("a pool counts its count, pps counts nothing, sock counts one", () => {
   assert.deepEqual(warnings(sock + server("a") + server("b")), []);
   const ntsPool = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 3\n';
   assert.deepEqual(warnings(ntsPool), []);
+  const small = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 2\n';
+  assert.equal(warnings(small).length, 1, "nts-pool count 2 < the default minimum of 3");
+});
+
+test("an nts-pool with count = 0 is a warning at its count", () => {
+  const text = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 0\n';
+  assert.ok(
+    warnings(text).includes(
+      "ntp.toml:4:9: [[source]].count: an nts-pool source with count = 0 never uses the pool; use 1 or more",
+    ),
+    warnings(text).join("\n"),
+  );
 });
 
 test("an explicit minimum-agreeing-sources is where the warning points", () => {

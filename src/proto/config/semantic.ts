@@ -72,6 +72,22 @@ function checkNtpV5(config: Config): Issue[] {
   return issues;
 }
 
+/** An nts-pool with count = 0 would never ask the pool for a server. */
+function checkNtsPoolCount(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  config.sources.forEach((s, i) => {
+    if (s.mode === "nts-pool" && s.count < 1) {
+      issues.push({
+        path: ["source", i, "count"],
+        at: "value",
+        message:
+          "[[source]].count: an nts-pool source with count = 0 never uses the pool; use 1 or more",
+      });
+    }
+  });
+  return issues;
+}
+
 function checkNtsKeServers(config: Config): Issue[] {
   const issues: Issue[] = [];
   config.ntsKeServers.forEach((ke, i) => {
@@ -135,6 +151,7 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkSomethingToDo(config),
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
+    ...checkNtsPoolCount(config),
     ...checkNtsKeServers(config),
   ];
 }

@@ -29,6 +29,7 @@ import { Observer } from "./observer.js";
 import { NtsKeServer } from "./nts-ke-server.js";
 import { NtsSpawner } from "./nts-spawner.js";
 import { NtsPoolSpawner } from "./nts-pool-spawner.js";
+import { NtsPoolKeServer } from "./nts-pool-ke-server.js";
 import { ValidatingSrvDiscovery, type SrvDiscovery } from "./srv-resolve.js";
 import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
@@ -56,6 +57,8 @@ export class Daemon {
   /** The NTP and NTS-KE servers of the main thread (`server-threads` = 1). */
   servers: ServerTask[] = [];
   ntsKeServers: NtsKeServer[] = [];
+  /** `[[nts-pool-ke-server]]` fronts (always on the main thread). */
+  poolFronts: NtsPoolKeServer[] = [];
   /** The serving threads instead (`server-threads` > 1). */
   pool: ServingPool | null = null;
   readonly spawners: Spawner[];
@@ -151,6 +154,9 @@ export class Daemon {
     } else {
       await this.startServers(keys);
     }
+    const poolLog = this.log.child("nts-pool-ke");
+    this.poolFronts = config.ntsPoolKeServers.map((c) => new NtsPoolKeServer(c, poolLog));
+    for (const front of this.poolFronts) await front.start();
     for (const spawner of this.spawners) spawner.start();
     await this.startObserver();
   }
@@ -264,6 +270,7 @@ export class Daemon {
   /** SIGHUP: load the NTS-KE certificates again. */
   reload(): void {
     for (const server of this.ntsKeServers) server.reloadCredentials("SIGHUP");
+    for (const front of this.poolFronts) front.reloadCredentials("SIGHUP");
     this.pool?.reload("SIGHUP");
   }
 
@@ -271,6 +278,7 @@ export class Daemon {
     for (const spawner of this.spawners) spawner.stop();
     for (const server of this.servers) server.stop();
     for (const server of this.ntsKeServers) server.stop();
+    for (const front of this.poolFronts) front.stop();
     this.pool?.stop();
     this.keys?.stop();
     this.clockDiscipline?.stop();

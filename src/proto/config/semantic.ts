@@ -22,7 +22,8 @@ export function sourceCount(source: SourceConfig): number {
 
 /** A daemon without sources and servers starts, runs and does nothing: say so. */
 function checkSomethingToDo(config: Config): Issue[] {
-  if (config.sources.length + config.servers.length + config.ntsKeServers.length > 0) return [];
+  const serving = config.servers.length + config.ntsKeServers.length;
+  if (config.sources.length + serving + config.ntsPoolKeServers.length > 0) return [];
   return [
     {
       path: [],
@@ -84,6 +85,21 @@ function checkNtsPoolCount(config: Config): Issue[] {
           "[[source]].count: an nts-pool source with count = 0 never uses the pool; use 1 or more",
       });
     }
+  });
+  return issues;
+}
+
+/** A pool front without back ends can only answer errors. */
+function checkPoolFronts(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  config.ntsPoolKeServers.forEach((front, i) => {
+    if (front.keyExchangeServers.length > 0) return;
+    issues.push({
+      path: ["nts-pool-ke-server", i, "key-exchange-servers"],
+      at: "value",
+      message:
+        "[[nts-pool-ke-server]].key-exchange-servers: no back ends, so every client gets an error",
+    });
   });
   return issues;
 }
@@ -152,6 +168,7 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
     ...checkNtsPoolCount(config),
+    ...checkPoolFronts(config),
     ...checkNtsKeServers(config),
   ];
 }

@@ -40,7 +40,9 @@ export const ntsPoolKeServerTable = table({
     keyExchangeServers: required(
       "key-exchange-servers",
       list(backendTable, { expected: "an array of back-end tables" }),
-      "The back ends, tried in turn (round robin), skipping those the client denies.",
+      'The back ends, each `{ address = "name[:port]", authentication-token = "..." }`: ' +
+        "`address` is its NTS-KE server (port 4460 by default; TLS checks the name), " +
+        "`authentication-token` a token it lists in `accepted-pool-authentication-tokens`.",
     ),
     certificateAuthority: optional(
       "certificate-authority",

@@ -24,6 +24,7 @@ import {
   decodeDnsResponse,
   DnsType,
   encodeDnsQuery,
+  normalizeDnsName,
   orderSrvAnswers,
   type DnsQueryType,
   type DnsResponse,
@@ -106,6 +107,9 @@ export function queryDns(
       if (remote.address !== server.address || remote.port !== server.port) return;
       const result = decodeDnsResponse(new Uint8Array(message), id);
       if (!result.ok) return;
+      // An answer to another question (a confused or hostile sender) is no answer.
+      const q = result.value.question;
+      if (q?.name !== normalizeDnsName(name) || q.type !== type) return;
       done(null, result.value);
     });
     socket.send(query, server.port, server.address);

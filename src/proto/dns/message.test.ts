@@ -40,6 +40,7 @@ test("a response with a compressed SRV target, A and AAAA answers decodes", () =
   assert.ok(r.ok, JSON.stringify(r));
   assert.equal(r.value.authenticData, true);
   assert.equal(r.value.rcode, 0);
+  assert.deepEqual(r.value.question, { name: "pool.test", type: DnsType.SRV });
   assert.deepEqual(r.value.srv, [{ priority: 10, weight: 5, port: 4444, target: "a.pool.test" }]);
   assert.deepEqual(r.value.addresses, ["127.0.0.2", "2001:db8::1"]);
   assert.equal(decodeDnsResponse(message, 2).ok, false, "another id");

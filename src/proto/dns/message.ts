@@ -33,6 +33,8 @@ export interface SrvAnswer {
 
 export interface DnsResponse {
   id: number;
+  /** The (first) question as the response repeats it: lower-case name, type. */
+  question: { name: string; type: number } | null;
   /** RCODE: 0 no error, 2 server failure, 3 no such name, ... */
   rcode: number;
   /** The resolver says it validated the answer with DNSSEC (AD bit). */
@@ -160,12 +162,18 @@ export function decodeDnsResponse(message: Uint8Array, id: number): DnsDecodeRes
     rcode: flags & 0x000f,
     authenticData: (flags & FLAG_AD) !== 0,
     truncated: (flags & FLAG_TC) !== 0,
+    question: null,
     srv: [],
     addresses: [],
   };
   try {
     let offset = 12;
-    for (let i = 0; i < questions; i++) offset = readName(message, offset).next + 4;
+    for (let i = 0; i < questions; i++) {
+      const q = readName(message, offset);
+      if (q.next + 4 > message.length) throw new Truncated("question runs past the end");
+      response.question ??= { name: q.name, type: view.getUint16(q.next) };
+      offset = q.next + 4;
+    }
     for (let i = 0; i < answers; i++) {
       offset = readName(message, offset).next;
       if (offset + 10 > message.length) throw new Truncated("record header runs past the end");

@@ -135,3 +135,26 @@ test("warnings come with errors too, when the config itself was valid", () => {
   assert.equal(invalid.ok, false);
   assert.deepEqual(invalid.warnings, [], "no config, no semantic checks");
 });
+
+const front = (extra = "") =>
+  `[[nts-pool-ke-server]]\nlisten = "[::]:4460"\ncertificate-chain-path = "c"\nprivate-key-path = "k"\n${extra}`;
+
+test("a pool front: back ends needed, its own address, a back-end timeout below the client's", () => {
+  const backends =
+    'key-exchange-servers = [{ address = "t.example", authentication-token = "x" }]\n';
+  assert.deepEqual(warnings(front(backends)), []);
+  assert.deepEqual(warnings(front("key-exchange-servers = []\n")), [
+    "ntp.toml:5:24: [[nts-pool-ke-server]].key-exchange-servers: no back ends, so every client gets an error",
+  ]);
+  const shared = warnings(`${front(backends)}${ke()}`);
+  assert.ok(
+    shared.some((w) => /listen: an \[\[nts-ke-server\]\] listens on the same address/.test(w)),
+    shared.join("\n"),
+  );
+  const slow = warnings(front(`${backends}timesource-timeout-ms = 5000\n`));
+  assert.equal(slow.length, 1);
+  assert.match(
+    slow[0]!,
+    /timesource-timeout-ms: 5000 ms is not shorter than key-exchange-timeout-ms \(5000 ms\)/,
+  );
+});

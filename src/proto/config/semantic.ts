@@ -89,17 +89,43 @@ function checkNtsPoolCount(config: Config): Issue[] {
   return issues;
 }
 
-/** A pool front without back ends can only answer errors. */
+/**
+ * A pool front without back ends can only answer errors; one on an
+ * [[nts-ke-server]]'s address cannot listen; a back-end timeout as long as
+ * the client's leaves no time to answer the client.
+ */
 function checkPoolFronts(config: Config): Issue[] {
   const issues: Issue[] = [];
+  const keListens = new Set(config.ntsKeServers.map((k) => `${k.listen.address}|${k.listen.port}`));
   config.ntsPoolKeServers.forEach((front, i) => {
-    if (front.keyExchangeServers.length > 0) return;
-    issues.push({
-      path: ["nts-pool-ke-server", i, "key-exchange-servers"],
-      at: "value",
-      message:
-        "[[nts-pool-ke-server]].key-exchange-servers: no back ends, so every client gets an error",
-    });
+    const at = (key: string): Issue["path"] => ["nts-pool-ke-server", i, key];
+    if (front.keyExchangeServers.length === 0) {
+      issues.push({
+        path: at("key-exchange-servers"),
+        at: "value",
+        message:
+          "[[nts-pool-ke-server]].key-exchange-servers: no back ends, so every client gets an error",
+      });
+    }
+    if (keListens.has(`${front.listen.address}|${front.listen.port}`)) {
+      issues.push({
+        path: at("listen"),
+        at: "value",
+        message:
+          "[[nts-pool-ke-server]].listen: an [[nts-ke-server]] listens on the same address; " +
+          "only one of them can",
+      });
+    }
+    if (front.timesourceTimeoutMs >= front.keyExchangeTimeoutMs) {
+      issues.push({
+        path: at("timesource-timeout-ms"),
+        at: "value",
+        message:
+          `[[nts-pool-ke-server]].timesource-timeout-ms: ${front.timesourceTimeoutMs} ms is not ` +
+          `shorter than key-exchange-timeout-ms (${front.keyExchangeTimeoutMs} ms), so a slow ` +
+          "back end uses up the client's whole deadline and the next one is never tried",
+      });
+    }
   });
   return issues;
 }

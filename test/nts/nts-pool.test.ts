@@ -8,8 +8,8 @@
 //     cookies the front relayed);
 //   - our KE client straight at the front: a denied back end is not handed
 //     out again, the dead one never is;
-//   - an `nts-pool` source with SRV resolution through the test DNS
-//     responder (NTPD_TS_TEST_DNS_SERVER), and an `nts` source whose SRV
+//   - an `nts-pool` and an `nts` source with SRV resolution through the test
+//     DNS responder (NTPD_TS_TEST_DNS_SERVER), and an `nts` source whose SRV
 //     answer is not DNSSEC-validated (refused, falls back to the name).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -183,6 +183,9 @@ minimum-agreeing-sources = 1
           port: b.kePort,
           target: b.name,
         })),
+        "_ntske._tcp.one.test": [
+          { priority: 1, weight: 1, port: running[1]!.kePort, target: running[1]!.name },
+        ],
         "_ntske._tcp.unsigned.test": [
           { priority: 1, weight: 1, port: running[0]!.kePort, target: running[0]!.name },
         ],
@@ -203,6 +206,13 @@ address = "pool.test"
 enable-srv-resolution = true
 certificate-authority = "${pki.caCertPath}"
 count = 2
+poll-interval-limits = { min = 0, max = 0 }
+
+[[source]]
+mode = "nts"
+address = "one.test"
+enable-srv-resolution = true
+certificate-authority = "${pki.caCertPath}"
 poll-interval-limits = { min = 0, max = 0 }
 
 [[source]]
@@ -229,7 +239,14 @@ minimum-agreeing-sources = 1
       },
     );
     started.push(client);
-    await waitForNtsMeasurements(client, 4, 90_000);
+    await waitForNtsMeasurements(client, 6, 90_000);
+    const one = keyExchanges(client.output()).filter((l) =>
+      l.line.includes("source=one.test:4460"),
+    );
+    assert.match(
+      one[0]?.line ?? "",
+      new RegExp(`ntp_server=127\\.0\\.0\\.2:${running[1]!.ntpPort}`),
+    );
     const exchanged = keyExchanges(client.output())
       .filter((l) => l.line.includes("source=pool.test:4460"))
       .map((l) => /ntp_server=(\S+)/.exec(l.line)?.[1]);

@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { formatDiagnostic } from "../proto/config/index.js";
 import type {
   Config,
+  NtsPoolSourceConfig,
   NtsSourceConfig,
   PoolSourceConfig,
   ServerSourceConfig,
@@ -121,7 +122,7 @@ export type Target =
       port: number;
     }
   /** Its NTP server's address comes from the key exchange. */
-  | { kind: "nts"; config: NtsSourceConfig; name: string };
+  | { kind: "nts"; config: NtsSourceConfig | NtsPoolSourceConfig; name: string };
 
 export interface TargetResult {
   /** "pool.ntp.org 192.0.2.1:123", "192.0.2.1:123", "nts.example [NTS] 192.0.2.2:123". */
@@ -133,7 +134,7 @@ export interface TargetResult {
   problem: string | null;
 }
 
-/** The targets: a server's first address, a pool's first `count`, each NTS source. */
+/** The targets: a server's first address, a pool's first `count`, each NTS source, one server of each NTS pool. */
 export async function collectTargets(
   config: Config,
   note: (line: string) => void,
@@ -141,7 +142,8 @@ export async function collectTargets(
 ): Promise<Target[]> {
   const lists = await Promise.all(
     config.sources.map(async (source): Promise<Target[]> => {
-      if (source.mode === "nts")
+      // An nts-pool gives one server here: one key exchange with the pool.
+      if (source.mode === "nts" || source.mode === "nts-pool")
         return [{ kind: "nts", config: source, name: source.address.host }];
       if (source.mode !== "server" && source.mode !== "pool") return [];
       const { host, port } = source.address;
@@ -292,7 +294,7 @@ export async function forceSync(configPath: string): Promise<number> {
   const targets = await collectTargets(config, note, deadline);
   if (targets.length === 0) {
     process.stderr.write(
-      "No NTP sources to query (force-sync uses server, pool and nts sources)\n",
+      "No NTP sources to query (force-sync uses server, pool, nts and nts-pool sources)\n",
     );
     return 1;
   }

@@ -15,6 +15,7 @@ import { configSchema, UNIMPLEMENTED } from "../src/proto/config/index.js";
 import type { FieldSpec, TableType, ValueType } from "../src/proto/config/fields.js";
 import { SOURCE_MODE_TABLES } from "../src/proto/config/schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "../src/proto/config/schema-server.js";
+import { ntsPoolKeServerTable } from "../src/proto/config/schema-pool-front.js";
 import {
   clockTable,
   daemonTable,
@@ -133,7 +134,8 @@ const SOURCE_INTRO: Record<string, string> = {
   server: "",
   pool: "",
   nts: "ntpd-ts extensions: `address` may be a raw IPv4 or IPv6 address (checked against the certificate's IP SANs), and `certificate-authority` may hold the server's own self-signed certificate, which is then trusted for that server. See [the NTS guide](nts.md).",
-  "nts-pool": "",
+  "nts-pool":
+    "Each of the `count` members is one key exchange with the pool, sending an NTP Server Deny record for every server already in use; a server handed out twice is discarded, members that end are replaced. `enable-srv-resolution` (here and for `nts`) uses only DNSSEC-validated answers of a resolver on this machine and the SRV record's port. See [the NTS pool guide](nts-pool.md).",
   sock: "Keys of this mode are snake_case, as in ntpd-rs. `precision` (or the deprecated `measurement_noise_estimate`, not both) is required.",
   pps: "Keys of this mode are snake_case, as in ntpd-rs. `precision` (or the deprecated `measurement_noise_estimate`, not both) is required. A PPS source counts as no source for `minimum-agreeing-sources`.",
   csptp: "Keys of this mode are snake_case. Experimental in ntpd-rs (its development branch only).",
@@ -146,6 +148,8 @@ const SECTION_INTRO: Record<string, string> = {
     "One table per UDP socket; repeat it to listen on several addresses. NTS requests are answered once an `[[nts-ke-server]]` hands out cookies. Rate limiting is on only when both `rate-limiting-cache-size` and `rate-limiting-cutoff-ms` are non-zero; rate-limited requests are dropped silently. When `allowlist` or `denylist` is given, both its `filter` and its `action` are required.",
   "nts-ke-server":
     "TLS 1.3 with ALPN `ntske/1`. The certificate chain and key are loaded again when either file changes (checked every 5 s) and on SIGHUP; a reload that fails keeps the old ones and logs why. Without `ntp-server`, `ntp-ctl validate` wants a `[[server]]` on `ntp-port` (default 123) that accepts each of `accept-ntp-versions`.",
+  "nts-pool-ke-server":
+    "Not in ntpd-rs. TLS 1.3 with ALPN `ntske/1` for the pool's name; each back end is an NTS-KE server (ours, or ntpd-rs 1.9+) that lists the table's `authentication-token` in its `accepted-pool-authentication-tokens`. Back ends are used in turn, skipping those a client denies (NTP Server Deny) and, for 30 s, those that failed. The certificate is reloaded like an `[[nts-ke-server]]`'s. See [the NTS pool guide](nts-pool.md).",
   keyset:
     "With `key-storage-path`, a restart keeps every client's cookies valid; the file is written atomically with mode 0600, its missing directories are created with mode 0700, and a file that cannot be written at all is a warning (NTS is served; cookies then do not survive a restart). A file that exists but cannot be read or parsed is never replaced: the daemon exits 70 and says why.",
   observability:
@@ -176,6 +180,7 @@ export function configSections(): SectionDoc[] {
     ["[source-defaults]", "source-defaults", sourceDefaultsTable],
     ["[[server]]", "server", serverTable],
     ["[[nts-ke-server]]", "nts-ke-server", ntsKeServerTable],
+    ["[[nts-pool-ke-server]]", "nts-pool-ke-server", ntsPoolKeServerTable],
     ["[keyset]", "keyset", keysetTable],
     ["[observability]", "observability", observabilityTable],
     ["[synchronization]", "synchronization", synchronizationTable],

@@ -160,7 +160,7 @@ export async function forceSync(configPath: string): Promise<number> {
   const targets = await collectTargets(config, note, deadline);
   if (targets.length === 0) {
     process.stderr.write(
-      "No NTP sources to query (force-sync uses server, pool and nts sources)\n",
+      "No NTP sources to query (force-sync uses server, pool, nts and nts-pool sources)\n",
     );
     return 1;
   }

@@ -35,6 +35,9 @@ import {
 import { Observer } from "./observer.js";
 import { NtsKeServer } from "./nts-ke-server.js";
 import { NtsSpawner } from "./nts-spawner.js";
+import { NtsPoolSpawner } from "./nts-pool-spawner.js";
+import { NtsPoolKeServer } from "./nts-pool-ke-server.js";
+import { ValidatingSrvDiscovery, type SrvDiscovery } from "./srv-resolve.js";
 import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
@@ -49,6 +52,8 @@ export interface DaemonOptions {
   log: Logger;
   clock?: WallClock;
   resolve?: Resolver;
+  /** SRV discovery for enable-srv-resolution (default: validated answers of a local resolver). */
+  srv?: SrvDiscovery;
   /** What the observation says about the program (default: package.json's version). */
   program?: ProgramInfo;
   /** What the servers publish; the clock discipline updates it. */
@@ -84,6 +89,8 @@ export class Daemon {
   /** The NTP and NTS-KE servers of the main thread (`server-threads` = 1). */
   servers: ServerTask[] = [];
   ntsKeServers: NtsKeServer[] = [];
+  /** `[[nts-pool-ke-server]]` fronts (always on the main thread). */
+  poolFronts: NtsPoolKeServer[] = [];
   /** The serving threads instead (`server-threads` > 1). */
   pool: ServingPool | null = null;
   readonly spawners: Spawner[];
@@ -123,6 +130,7 @@ export class Daemon {
       );
     const context: SpawnerContext = {
       resolve: options.resolve ?? ((host) => resolveHost(host)),
+      srv: options.srv ?? new ValidatingSrvDiscovery(),
       createTask: (sourceConfig, name, address, port, onEnd, protector) =>
         this.createTask(sourceConfig, name, address, port, onEnd, protector),
       log: options.log.child("spawner"),
@@ -225,6 +233,9 @@ export class Daemon {
     } else {
       await this.startServers(keys);
     }
+    const poolLog = this.log.child("nts-pool-ke");
+    this.poolFronts = config.ntsPoolKeServers.map((c) => new NtsPoolKeServer(c, poolLog));
+    for (const front of this.poolFronts) await front.start();
     for (const spawner of this.spawners) spawner.start();
     await this.startObserver();
   }
@@ -267,7 +278,7 @@ export class Daemon {
   observe(): Observation {
     const cookies = new Map<number, number>();
     for (const spawner of this.spawners) {
-      if (!(spawner instanceof NtsSpawner)) continue;
+      if (!(spawner instanceof NtsSpawner || spawner instanceof NtsPoolSpawner)) continue;
       for (const [id, state] of spawner.state) cookies.set(id, state.stash.count);
     }
     const discipline = this.discipline;
@@ -358,6 +369,7 @@ export class Daemon {
   /** SIGHUP: load the NTS-KE certificates again. */
   reload(): void {
     for (const server of this.ntsKeServers) server.reloadCredentials("SIGHUP");
+    for (const front of this.poolFronts) front.reloadCredentials("SIGHUP");
     this.pool?.reload("SIGHUP");
   }
 
@@ -365,6 +377,7 @@ export class Daemon {
     for (const spawner of this.spawners) spawner.stop();
     for (const server of this.servers) server.stop();
     for (const server of this.ntsKeServers) server.stop();
+    for (const front of this.poolFronts) front.stop();
     this.pool?.stop();
     this.keys?.stop();
     this.clockDiscipline?.stop();
@@ -477,6 +490,8 @@ function createSpawner(config: SourceConfig, context: SpawnerContext): Spawner {
       return new PoolSpawner(config, context);
     case "nts":
       return new NtsSpawner(config, context);
+    case "nts-pool":
+      return new NtsPoolSpawner(config, context);
     default:
       // The config's feature gate rejects every other mode before we get here.
       throw new Error(`source mode "${config.mode}" is not implemented yet`);

@@ -5,6 +5,7 @@
 
 import type {
   Config,
+  NtsPoolSourceConfig,
   NtsSourceConfig,
   PoolSourceConfig,
   ServerSourceConfig,
@@ -32,7 +33,7 @@ export type Target =
       port: number;
     }
   /** Its NTP server's address comes from the key exchange. */
-  | { kind: "nts"; config: NtsSourceConfig; name: string };
+  | { kind: "nts"; config: NtsSourceConfig | NtsPoolSourceConfig; name: string };
 
 export interface TargetResult {
   /** "pool.ntp.org 192.0.2.1:123", "192.0.2.1:123", "nts.example [NTS] 192.0.2.2:123". */
@@ -50,7 +51,7 @@ export interface TargetResult {
   kernelTimestamps: boolean;
 }
 
-/** The targets: a server's first address, a pool's first `count`, each NTS source. */
+/** The targets: a server's first address, a pool's first `count`, each NTS source, one server of each NTS pool. */
 export async function collectTargets(
   config: Config,
   note: (line: string) => void,
@@ -58,7 +59,8 @@ export async function collectTargets(
 ): Promise<Target[]> {
   const lists = await Promise.all(
     config.sources.map(async (source): Promise<Target[]> => {
-      if (source.mode === "nts")
+      // An nts-pool gives one server here: one key exchange with the pool.
+      if (source.mode === "nts" || source.mode === "nts-pool")
         return [{ kind: "nts", config: source, name: source.address.host }];
       if (source.mode !== "server" && source.mode !== "pool") return [];
       const { host, port } = source.address;

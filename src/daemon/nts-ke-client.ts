@@ -39,8 +39,13 @@ export const NTS_KE_TIMEOUT_MS = 5_000;
 const DEFAULT_NTP_PORT = 123;
 
 export interface KeyExchangeOptions {
+  /** The server's name: what TLS checks, and where NTP goes without a Server record. */
   host: string;
   port: number;
+  /** Connect to this address instead of resolving `host` (an SRV target already resolved). */
+  address?: string;
+  /** NTP Server Deny records: servers an NTS pool should not hand out (those in use). */
+  denyServers?: readonly string[];
   /** Extra trust: PEM certificates (CAs, or the server's self-signed certificate). */
   trust: TrustStore;
   timeoutMs?: number;
@@ -117,7 +122,7 @@ function keConnection(
   servername: string | undefined,
 ): ConnectionOptions {
   return {
-    host: options.host,
+    host: options.address ?? options.host,
     port: options.port,
     servername,
     ALPNProtocols: [NTS_KE_ALPN],
@@ -130,7 +135,7 @@ function keConnection(
 export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExchangeResult> {
   const aeads = options.aeadAlgorithms ?? SUPPORTED_AEADS;
   const offered = { nextProtocols: [NextProtocolId.NTPv4], aeadAlgorithms: aeads };
-  const request = buildClientRequest(offered);
+  const request = buildClientRequest({ ...offered, denyServers: options.denyServers ?? [] });
   const decoder = new ClientResponseDecoder({ offered });
   // SNI must be a DNS name (RFC 6066); an IP literal is checked against IP SANs.
   const servername = isIP(options.host) !== 0 ? undefined : options.host;

@@ -66,7 +66,7 @@ const random = (n: number) => new Uint8Array(randomBytes(n));
  * each key exchange keeps its own ephemeral (EC)DHE secret. Node has no way
  * to send no ticket at all (SSL_CTX_set_num_tickets); see docs/nts.md.
  */
-function secureContextOptions(credentials: TlsCredentials) {
+export function secureContextOptions(credentials: TlsCredentials) {
   return {
     cert: credentials.cert,
     key: credentials.key,

@@ -38,6 +38,20 @@ export interface NtsSessionOptions {
   keyExchangeTimeoutMs?: number;
   /** Gives the key exchange up when aborted. */
   signal?: AbortSignal;
+  /** The NTS-KE server to use instead of the configured address (an SRV target). */
+  target?: KeTarget;
+  /** NTP Server Deny records for an NTS pool (the servers already in use). */
+  denyServers?: readonly string[];
+}
+
+/** Where to do the key exchange: a name (checked by TLS) and port, maybe a resolved address. */
+export interface KeTarget {
+  host: string;
+  port: number;
+  /** Connect here instead of resolving `host`. */
+  address?: string;
+  /** The SRV target name this came from (an nts-pool's identity of the server). */
+  srvName?: string;
 }
 
 /**
@@ -46,13 +60,16 @@ export interface NtsSessionOptions {
  * resolved.
  */
 export async function startNtsSession(
-  config: NtsSourceConfig,
+  config: Pick<NtsSourceConfig, "address">,
   options: NtsSessionOptions,
 ): Promise<NtsSession> {
   const keyExchange = options.keyExchange ?? performKeyExchange;
+  const target = options.target ?? config.address;
   const result = await keyExchange({
-    host: config.address.host,
-    port: config.address.port,
+    host: target.host,
+    port: target.port,
+    ...(options.target?.address === undefined ? {} : { address: options.target.address }),
+    ...(options.denyServers === undefined ? {} : { denyServers: options.denyServers }),
     trust: options.trust,
     signal: options.signal,
     ...(options.keyExchangeTimeoutMs === undefined

@@ -9,6 +9,7 @@ import type { CookieStash } from "../proto/nts/cookie/stash.js";
 import { performKeyExchange, TrustStore } from "./nts-ke-client.js";
 import { NtsResolveError, startNtsSession, type NtsSession } from "./nts-session.js";
 import type { LogFields } from "./log.js";
+import { keTargets } from "./nts-discovery.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
 import { OneTaskSpawner, type SpawnerContext } from "./spawners.js";
@@ -44,16 +45,35 @@ export class NtsSpawner extends OneTaskSpawner {
     this.backoff.failed();
   }
 
+  /**
+   * The session with the configured server, or with SRV resolution the first
+   * SRV target whose key exchange works (rejects with the last failure).
+   */
+  private async firstSession(trust: TrustStore): Promise<NtsSession> {
+    const targets = await keTargets(this.config, this.context.srv, this.context.log, this.name);
+    let last: unknown;
+    for (const target of targets) {
+      try {
+        return await startNtsSession(this.config, {
+          trust,
+          resolve: this.context.resolve,
+          keyExchange: this.keyExchange,
+          target,
+        });
+      } catch (error) {
+        last = error;
+        if (this.stopped) break;
+      }
+    }
+    throw last;
+  }
+
   protected async spawn(): Promise<void> {
     if (this.stopped) return;
     let session: NtsSession;
     try {
       this.trust ??= await TrustStore.fromFile(this.config.certificateAuthority);
-      session = await startNtsSession(this.config, {
-        trust: this.trust,
-        resolve: this.context.resolve,
-        keyExchange: this.keyExchange,
-      });
+      session = await this.firstSession(this.trust);
     } catch (error) {
       if (this.stopped) return;
       this.retryLater(

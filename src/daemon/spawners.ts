@@ -18,6 +18,7 @@ import type { RequestProtector } from "../proto/source/request-protector.js";
 import type { LogFields, Logger } from "./log.js";
 import { formatHostPort, type ResolvedAddress, type Resolver } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
+import type { SrvDiscovery } from "./srv-resolve.js";
 
 /** Creates (but does not start) a task for one resolved address. */
 export type TaskFactory = (
@@ -32,6 +33,8 @@ export type TaskFactory = (
 
 export interface SpawnerContext {
   resolve: Resolver;
+  /** SRV discovery for `enable-srv-resolution` (nts and nts-pool sources). */
+  srv?: SrvDiscovery;
   createTask: TaskFactory;
   log: Logger;
   /** Called when a task starts or stops, so the system can track it. */

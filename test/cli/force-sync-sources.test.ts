@@ -54,7 +54,14 @@ async function startServers(dir: TempDir): Promise<Servers> {
   return { daemon, ntpPort, kePort, caPath: pki.caCertPath };
 }
 
-function plainAndNtsSources(s: Servers, minimumAgreeing: number): string {
+function plainAndNtsSources(s: Servers, minimumAgreeing: number, ntsPool = false): string {
+  const pool = `[[source]]
+mode = "nts-pool"
+address = "127.0.0.1:${s.kePort}"
+certificate-authority = "${s.caPath}"
+count = 1
+
+`;
   return `[[source]]
 mode = "server"
 address = "127.0.0.1:${s.ntpPort}"
@@ -64,7 +71,7 @@ mode = "nts"
 address = "127.0.0.1:${s.kePort}"
 certificate-authority = "${s.caPath}"
 
-[synchronization]
+${ntsPool ? pool : ""}[synchronization]
 minimum-agreeing-sources = ${minimumAgreeing}
 `;
 }
@@ -121,7 +128,7 @@ function forceSyncOnTerminal(config: string, answer?: string): Promise<TerminalR
 }
 
 test(
-  "force-sync measures a plain and an NTS source with the daemon's source code",
+  "force-sync measures a plain, an NTS and an NTS pool source with the daemon's source code",
   { timeout: 90_000 },
   async (t) => {
     if (missingTools(t, ["openssl"])) return;
@@ -130,7 +137,7 @@ test(
       const servers = await startServers(dir);
       try {
         const path = dir.file("client.toml");
-        await writeFile(path, plainAndNtsSources(servers, 1));
+        await writeFile(path, plainAndNtsSources(servers, 1, true));
         const loaded = await loadConfigFile(path);
         assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
         const deadline = Date.now() + 10_000;
@@ -139,15 +146,17 @@ test(
         assert.deepEqual(notes, []);
         assert.deepEqual(
           targets.map((x) => x.kind),
-          ["plain", "nts"],
+          ["plain", "nts", "nts"],
         );
         const results = await Promise.all(
           targets.map((x) => measureTarget(x, loaded.config, deadline)),
         );
-        const [plain, nts] = results;
+        const [plain, nts, ntsPool] = results;
         assert.equal(plain!.label, `127.0.0.1:${servers.ntpPort}`);
         // The NTS source is named by its NTS-KE address and measured at the NTP port it got.
         assert.equal(nts!.label, `127.0.0.1 [NTS] 127.0.0.1:${servers.ntpPort}`);
+        // An NTS pool: one key exchange with it, one server measured.
+        assert.equal(ntsPool!.label, `127.0.0.1 [NTS] 127.0.0.1:${servers.ntpPort}`);
         for (const r of results) {
           assert.equal(r.problem, null, `${r.label}: ${r.problem}`);
           assert.ok(r.offset !== null && r.delay !== null, r.label);

@@ -2,6 +2,7 @@
 import { list, optional, section, table, withDefault } from "./fields.js";
 import { resolveSource, sourceType } from "./schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "./schema-server.js";
+import { ntsPoolKeServerTable } from "./schema-pool-front.js";
 import {
   clockTable,
   daemonTable,
@@ -40,6 +41,13 @@ export const configSchema = table({
       [],
       ntsKeServerTable.doc,
       { displayName: "[[nts-ke-server]]" },
+    ),
+    ntsPoolKeServers: withDefault(
+      "nts-pool-ke-server",
+      list(ntsPoolKeServerTable, arrayOfTables("nts-pool-ke-server")),
+      [],
+      ntsPoolKeServerTable.doc,
+      { displayName: "[[nts-pool-ke-server]]" },
     ),
     keyset: section("keyset", keysetTable, keysetTable.doc, { displayName: "[keyset]" }),
     observability: section("observability", observabilityTable, observabilityTable.doc, {

@@ -51,6 +51,18 @@ test("a pool counts its count, pps counts nothing, sock counts one", () => {
   assert.deepEqual(warnings(sock + server("a") + server("b")), []);
   const ntsPool = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 3\n';
   assert.deepEqual(warnings(ntsPool), []);
+  const small = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 2\n';
+  assert.equal(warnings(small).length, 1, "nts-pool count 2 < the default minimum of 3");
+});
+
+test("an nts-pool with count = 0 is a warning at its count", () => {
+  const text = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 0\n';
+  assert.ok(
+    warnings(text).includes(
+      "ntp.toml:4:9: [[source]].count: an nts-pool source with count = 0 never uses the pool; use 1 or more",
+    ),
+    warnings(text).join("\n"),
+  );
 });
 
 test("an explicit minimum-agreeing-sources is where the warning points", () => {
@@ -122,4 +134,27 @@ test("warnings come with errors too, when the config itself was valid", () => {
   const invalid = parseConfig(`${server("a")}count = 1\n`, "ntp.toml");
   assert.equal(invalid.ok, false);
   assert.deepEqual(invalid.warnings, [], "no config, no semantic checks");
+});
+
+const front = (extra = "") =>
+  `[[nts-pool-ke-server]]\nlisten = "[::]:4460"\ncertificate-chain-path = "c"\nprivate-key-path = "k"\n${extra}`;
+
+test("a pool front: back ends needed, its own address, a back-end timeout below the client's", () => {
+  const backends =
+    'key-exchange-servers = [{ address = "t.example", authentication-token = "x" }]\n';
+  assert.deepEqual(warnings(front(backends)), []);
+  assert.deepEqual(warnings(front("key-exchange-servers = []\n")), [
+    "ntp.toml:5:24: [[nts-pool-ke-server]].key-exchange-servers: no back ends, so every client gets an error",
+  ]);
+  const shared = warnings(`${front(backends)}${ke()}`);
+  assert.ok(
+    shared.some((w) => /listen: an \[\[nts-ke-server\]\] listens on the same address/.test(w)),
+    shared.join("\n"),
+  );
+  const slow = warnings(front(`${backends}timesource-timeout-ms = 5000\n`));
+  assert.equal(slow.length, 1);
+  assert.match(
+    slow[0]!,
+    /timesource-timeout-ms: 5000 ms is not shorter than key-exchange-timeout-ms \(5000 ms\)/,
+  );
 });

@@ -22,7 +22,8 @@ export function sourceCount(source: SourceConfig): number {
 
 /** A daemon without sources and servers starts, runs and does nothing: say so. */
 function checkSomethingToDo(config: Config): Issue[] {
-  if (config.sources.length + config.servers.length + config.ntsKeServers.length > 0) return [];
+  const serving = config.servers.length + config.ntsKeServers.length;
+  if (config.sources.length + serving + config.ntsPoolKeServers.length > 0) return [];
   return [
     {
       path: [],
@@ -69,6 +70,63 @@ function checkNtpV5(config: Config): Issue[] {
         message:
           "[[source]].ntp-version: ntp-version = 5 forces the draft NTPv5 protocol, " +
           'which this source may not support; use 4 or "auto"',
+      });
+    }
+  });
+  return issues;
+}
+
+/** An nts-pool with count = 0 would never ask the pool for a server. */
+function checkNtsPoolCount(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  config.sources.forEach((s, i) => {
+    if (s.mode === "nts-pool" && s.count < 1) {
+      issues.push({
+        path: ["source", i, "count"],
+        at: "value",
+        message:
+          "[[source]].count: an nts-pool source with count = 0 never uses the pool; use 1 or more",
+      });
+    }
+  });
+  return issues;
+}
+
+/**
+ * A pool front without back ends can only answer errors; one on an
+ * [[nts-ke-server]]'s address cannot listen; a back-end timeout as long as
+ * the client's leaves no time to answer the client.
+ */
+function checkPoolFronts(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  const keListens = new Set(config.ntsKeServers.map((k) => `${k.listen.address}|${k.listen.port}`));
+  config.ntsPoolKeServers.forEach((front, i) => {
+    const at = (key: string): Issue["path"] => ["nts-pool-ke-server", i, key];
+    if (front.keyExchangeServers.length === 0) {
+      issues.push({
+        path: at("key-exchange-servers"),
+        at: "value",
+        message:
+          "[[nts-pool-ke-server]].key-exchange-servers: no back ends, so every client gets an error",
+      });
+    }
+    if (keListens.has(`${front.listen.address}|${front.listen.port}`)) {
+      issues.push({
+        path: at("listen"),
+        at: "value",
+        message:
+          "[[nts-pool-ke-server]].listen: an [[nts-ke-server]] listens on the same address; " +
+          "only one of them can",
+      });
+    }
+    if (front.timesourceTimeoutMs >= front.keyExchangeTimeoutMs) {
+      issues.push({
+        path: at("timesource-timeout-ms"),
+        at: "value",
+        message:
+          `[[nts-pool-ke-server]].timesource-timeout-ms: ${front.timesourceTimeoutMs} ms is not ` +
+          `shorter than key-exchange-timeout-ms (${front.keyExchangeTimeoutMs} ms), so a slow ` +
+          "back end uses up the client's whole deadline and the next one is never tried",
       });
     }
   });
@@ -157,6 +215,8 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkDeprecatedNoiseKey(document),
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
+    ...checkNtsPoolCount(config),
+    ...checkPoolFronts(config),
     ...checkNtsKeServers(config),
   ];
 }

@@ -14,14 +14,8 @@ export interface UnimplementedFeature {
 }
 
 export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
-  { path: "source[].mode", value: "nts-pool", what: '[[source]] mode "nts-pool"' },
   { path: "source[].mode", value: "csptp", what: '[[source]] mode "csptp"' },
   { path: "source[].ntp-version", value: 5, what: "[[source]] ntp-version = 5" },
   { path: "source[].ntp-version", value: "auto", what: '[[source]] ntp-version = "auto"' },
-  {
-    path: "source[].enable-srv-resolution",
-    value: true,
-    what: "[[source]] enable-srv-resolution = true",
-  },
   { path: "clock", what: "[clock]" },
 ];

@@ -130,13 +130,13 @@ const ntsStats = async (host: Host) => {
   return server.stats;
 };
 
-async function prerequisites(t: TestContext): Promise<boolean> {
+function prerequisites(t: TestContext): boolean {
   if (skipIfMissing(t, netnsUnavailable())) return false;
   return !skipIfMissing(t, which("openssl") ? undefined : "openssl is not installed");
 }
 
 test("an NTS fleet: one key exchange host, two NTP hosts following its key set", async (t) => {
-  if (!(await prerequisites(t))) return;
+  if (!prerequisites(t)) return;
   const dir = await makeTempDir("ntpd-ts-fleet-");
   let lan: Lan | undefined;
   let volume: ReturnType<typeof secretVolume> | undefined;

@@ -1,7 +1,7 @@
 // The Debian package, end to end: `npm run package:deb` builds it with debhelper; its
 // metadata is ntpd-rs's (Provides/Conflicts/Replaces time-daemon, the conffile, the
 // modes); then it is installed with dpkg on a copy-on-write view of this machine
-// (deb-overlay.sh says how nothing leaks out: chrony, which the other tests need, stays
+// (test/package/overlay-root.sh says how nothing leaks out: chrony, which the other tests need, stays
 // installed here), its daemon and exporter are started as their units would start
 // them (user, capabilities, directories, umask; there is no systemd here), the daemon
 // answers NTP on loopback, ntp-ctl status and /metrics work, and the package is removed
@@ -15,57 +15,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { trackDir } from "../helpers/cleanup.js";
+import { overlayUnsupported, runInOverlay, shQuote } from "../helpers/overlay-root.js";
 import { execPlan, parseUnit, setprivCommand, type ExecPlan } from "../helpers/unit-exec.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const here = new URL(".", import.meta.url).pathname;
 
-function missing(command: string, args = ["--version"]): boolean {
-  return Boolean(spawnSync(command, args, { stdio: "ignore" }).error);
-}
-
-function overlayUnsupported(): string | false {
-  const probe = spawnSync(
-    "unshare",
-    [
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'd=$(mktemp -d) && mount -t tmpfs tmpfs "$d" && mkdir "$d/u" "$d/w" "$d/m" && ' +
-        'mount -t overlay overlay -o "lowerdir=/,upperdir=$d/u,workdir=$d/w" "$d/m" && test -x "$d/m/bin/sh"; ' +
-        'rc=$?; umount -R "$d" 2>/dev/null; rmdir "$d"; exit $rc',
-    ],
-    { encoding: "utf8", timeout: 30_000 },
-  );
-  return probe.status === 0
-    ? false
-    : `cannot mount an overlay of / in a private mount namespace: ${probe.stderr.trim()}`;
-}
-
 function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return "needs root (dpkg, mount and unshare namespaces, setpriv)";
-  if (missing("dpkg-buildpackage") || missing("dh", ["--help"])) {
+  if (process.getuid?.() !== 0) return "needs root (dpkg, namespaces, setpriv)";
+  if (
+    spawnSync("dh", ["--help"], { stdio: "ignore" }).error ||
+    spawnSync("dpkg-buildpackage", ["--version"], { stdio: "ignore" }).error
+  ) {
     return "debhelper is not installed (apt-get install debhelper; .ci/run does)";
   }
-  for (const tool of ["unshare", "setpriv", "ip", "chroot"])
-    if (missing(tool)) return `${tool} is missing`;
+  // The packaged programs run on /usr/bin/node (the nodejs package), whatever node runs
+  // the tests: testing the package once, in the run on that node, is enough.
+  const system = spawnSync("/usr/bin/node", ["--version"], { encoding: "utf8" }).stdout?.trim();
+  if (system !== process.version) {
+    return `the package runs on /usr/bin/node (${system || "absent"}), not on this test run's node ${process.version}`;
+  }
   return overlayUnsupported();
 }
 
 const skip = skipReason();
-
-/** Quotes a word for sh. */
-const sh = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-const shCommand = (argv: string[]) => argv.map(sh).join(" ");
-
-function sections(output: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const parts = output.split(/^=== (.+)$/m);
-  for (let i = 1; i < parts.length; i += 2) out.set(parts[i]!.trim(), parts[i + 1]!.trim());
-  return out;
-}
+const shCommand = (argv: string[]) => argv.map(shQuote).join(" ");
 
 function hostState() {
   const chrony = spawnSync("dpkg-query", ["-W", "-f", "${Status}", "chrony"], {
@@ -237,39 +211,19 @@ describe("the Debian package", { skip, timeout: 20 * 60_000 }, () => {
     writeFileSync(
       join(input, "run.env"),
       [
-        `DAEMON_DIRS=${sh(dirs(daemon))}`,
-        `DAEMON_UMASK=${sh(daemon.umask)}`,
-        `DAEMON_CMD=${sh(shCommand(setprivCommand(daemon, ["--no-clock-control"])))}`,
-        `EXPORTER_DIRS=${sh(dirs(exporter))}`,
-        `EXPORTER_UMASK=${sh(exporter.umask)}`,
-        `EXPORTER_CMD=${sh(shCommand(setprivCommand(exporter)))}`,
-        `CTL_CMD=${sh(shCommand(setprivCommand(observe)))}`,
+        `DAEMON_DIRS=${shQuote(dirs(daemon))}`,
+        `DAEMON_UMASK=${shQuote(daemon.umask)}`,
+        `DAEMON_CMD=${shQuote(shCommand(setprivCommand(daemon, ["--no-clock-control"])))}`,
+        `EXPORTER_DIRS=${shQuote(dirs(exporter))}`,
+        `EXPORTER_UMASK=${shQuote(exporter.umask)}`,
+        `EXPORTER_CMD=${shQuote(shCommand(setprivCommand(exporter)))}`,
+        `CTL_CMD=${shQuote(shCommand(setprivCommand(observe)))}`,
         "",
       ].join("\n"),
     );
-    const scratch = join(work, "scratch");
-    spawnSync("mkdir", ["-p", scratch]);
-    const run = spawnSync(
-      "unshare",
-      [
-        "--mount",
-        "--propagation",
-        "private",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
-        "--net",
-        "--",
-        "bash",
-        join(here, "deb-overlay.sh"),
-        input,
-        scratch,
-      ],
-      { encoding: "utf8", timeout: 8 * 60_000, maxBuffer: 64 << 20 },
-    );
-    const out = sections(run.stdout);
-    const show = () => `exit ${run.status}\n${run.stdout}\n${run.stderr}`;
+    const run = runInOverlay(input, join(here, "deb-steps.sh"), join(work, "scratch"), 8 * 60_000);
+    const out = run.sections;
+    const show = () => run.transcript;
     assert.ok(!out.has("fatal"), show());
     assert.ok(out.has("end"), `the script ran to its end: ${show()}`);
     const rc = (name: string) => out.get(`${name}.rc`);

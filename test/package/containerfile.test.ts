@@ -28,6 +28,7 @@ import {
   type Stage,
 } from "../helpers/containerfile.js";
 import { overlayUnsupported, runInOverlay, shQuote } from "../helpers/overlay-root.js";
+import { skipOutsideCi } from "../helpers/skip.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const here = new URL(".", import.meta.url).pathname;
@@ -98,7 +99,7 @@ test("the recipe: build on node:N-bookworm, run on node:N-bookworm-slim as an un
 
 describe(
   "its steps, run into directories",
-  { skip: overlayUnsupported(), timeout: 10 * 60_000 },
+  { skip: skipOutsideCi(overlayUnsupported()), timeout: 10 * 60_000 },
   () => {
     let work: string;
     before(() => {

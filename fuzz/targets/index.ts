@@ -2,6 +2,7 @@
 
 import type { FuzzTarget } from "../engine/target.js";
 import { config } from "./config.js";
+import { controlRequest } from "./control-request.js";
 import { extensionFields } from "./extension-fields.js";
 import { keyFile } from "./key-file.js";
 import { ntpPacket } from "./ntp-packet.js";
@@ -23,6 +24,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   config,
   observationClient,
   serverHandle,
+  controlRequest,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -31,6 +31,9 @@ import { NtsSpawner } from "./nts-spawner.js";
 import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
+import { SourceRegistry } from "./source-registry.js";
+import { startControlSocket } from "./control-start.js";
+import type { ControlServer } from "./control-server.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
 import { ServingPool } from "./workers/pool.js";
@@ -54,7 +57,8 @@ export class Daemon {
   ntsKeServers: NtsKeServer[] = [];
   /** The serving threads instead (`server-threads` > 1). */
   pool: ServingPool | null = null;
-  readonly spawners: Spawner[];
+  /** The `[[source]]` entries, from the file and added at run time (ntp-ctl source add). */
+  readonly registry: SourceRegistry;
   /** Running source tasks by id. */
   readonly sources = new Map<number, SourceTask>();
   readonly system: SystemStateCell;
@@ -64,6 +68,8 @@ export class Daemon {
   discipline: DisciplineObserver | null = null;
   /** The observation socket, while it is up. */
   observer: Observer | null = null;
+  /** The control socket, while it is up. */
+  control: ControlServer | null = null;
   private readonly startedAt = performance.now();
   private readonly log: Logger;
   private readonly sourceLog: Logger;
@@ -109,7 +115,12 @@ export class Daemon {
         this.clockDiscipline?.removeSource(task);
       },
     };
-    this.spawners = config.sources.map((s) => createSpawner(s, context));
+    this.registry = new SourceRegistry(createSpawner, context);
+    for (const source of config.sources) this.registry.add(source, "config");
+  }
+
+  get spawners(): Spawner[] {
+    return this.registry.spawners;
   }
 
   /**
@@ -148,6 +159,7 @@ export class Daemon {
     }
     for (const spawner of this.spawners) spawner.start();
     await this.startObserver();
+    this.control = await startControlSocket(config, this.registry, this.log.child("control"));
   }
 
   /**
@@ -271,6 +283,8 @@ export class Daemon {
     this.clockDiscipline?.stop();
     this.observer?.stop();
     this.observer = null;
+    this.control?.stop();
+    this.control = null;
   }
 
   private createTask(

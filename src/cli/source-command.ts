@@ -149,7 +149,13 @@ function describeEntry(e: ControlSourceEntry): string {
   const running =
     e.sources.length === 0
       ? "no running source yet"
-      : e.sources.map((s) => `id ${s.id} ${s.address}`).join(", ");
+      : e.sources
+          .map(
+            (s) =>
+              `id ${s.id} ${s.address}` +
+              (s.certificate_dates_unchecked ? " (certificate dates not checked yet)" : ""),
+          )
+          .join(", ");
   return `${e.mode.padEnd(8)} ${e.address.padEnd(30)} ${e.origin.padEnd(8)} ${running}`;
 }
 

@@ -33,7 +33,12 @@ export interface ControlSourceEntry {
   /** From the configuration file, or added at run time through the control socket. */
   origin: "config" | "runtime";
   /** Its running sources now (a pool has several, a source between retries none). */
-  sources: { id: number; address: string }[];
+  sources: {
+    id: number;
+    address: string;
+    /** NTS accepted out of its certificate dates (no-certificate-time-check), not checked yet. */
+    certificate_dates_unchecked?: true;
+  }[];
 }
 
 /** The control socket's own counters, in the `source list` reply. */

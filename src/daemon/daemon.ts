@@ -34,6 +34,7 @@ import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from ".
 import { SourceRegistry } from "./source-registry.js";
 import { startControlSocket } from "./control-start.js";
 import type { ControlServer } from "./control-server.js";
+import { CertificateTimePolicy } from "./certificate-time-policy.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
 import { ServingPool } from "./workers/pool.js";
@@ -70,6 +71,8 @@ export class Daemon {
   observer: Observer | null = null;
   /** The control socket, while it is up. */
   control: ControlServer | null = null;
+  /** `no-certificate-time-check`: counts clock updates, checks deferred certificate dates. */
+  readonly certificateTimes: CertificateTimePolicy | null;
   private readonly startedAt = performance.now();
   private readonly log: Logger;
   private readonly sourceLog: Logger;
@@ -93,7 +96,21 @@ export class Daemon {
           referenceId: config.synchronization.referenceId,
         }),
       );
+    const limit = config.synchronization.noCertificateTimeCheck;
+    this.certificateTimes =
+      limit === 0
+        ? null
+        : new CertificateTimePolicy(
+            limit,
+            () => Number(this.clock.now().toUnixNanos(Date.now() / 1000) / 1_000_000n),
+            options.log.child("nts"),
+          );
+    if (this.certificateTimes && this.clockDiscipline) {
+      const policy = this.certificateTimes;
+      this.clockDiscipline.onClockUpdate = () => policy.clockUpdated();
+    }
     const context: SpawnerContext = {
+      ...(this.certificateTimes ? { certificateTimes: this.certificateTimes } : {}),
       resolve: options.resolve ?? ((host) => resolveHost(host)),
       createTask: (sourceConfig, name, address, port, onEnd, protector) =>
         this.createTask(sourceConfig, name, address, port, onEnd, protector),

@@ -50,6 +50,8 @@ export interface DisciplineOptions {
 
 export class ClockDiscipline implements DisciplineObserver {
   readonly core: TimeSystem;
+  /** Called after each clock update (a step, or a steer by an update); no-certificate-time-check counts them. */
+  onClockUpdate: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: DisciplineOptions) {
@@ -60,7 +62,10 @@ export class ClockDiscipline implements DisciplineObserver {
       published: options.system,
       wakeAt: (at) => this.wakeAt(at),
       events: {
-        action: (action) => this.logAction(action),
+        action: (action) => {
+          this.logAction(action);
+          if (action.kind === "step" || action.kind === "update") this.onClockUpdate?.();
+        },
         panic: (action) => options.onPanic(action.reason),
       },
     });

@@ -36,6 +36,8 @@ export interface NtsSessionOptions {
   keyExchange?: typeof performKeyExchange;
   /** Bound on the key exchange (default: the client's own, 5 s). */
   keyExchangeTimeoutMs?: number;
+  /** `no-certificate-time-check` is in force: accept a chain out of its dates. */
+  ignoreCertificateDates?: boolean;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function startNtsSession(
     host: config.address.host,
     port: config.address.port,
     trust: options.trust,
+    ...(options.ignoreCertificateDates === true ? { ignoreCertificateDates: true } : {}),
     ...(options.keyExchangeTimeoutMs === undefined
       ? {}
       : { timeoutMs: options.keyExchangeTimeoutMs }),

@@ -6,6 +6,7 @@
 
 import type { SourceConfig } from "../proto/config/types.js";
 import { matchSourceEntry, type ControlSourceEntry } from "./control-protocol.js";
+import { NtsSpawner } from "./nts-spawner.js";
 import { formatHostPort } from "./resolve.js";
 import type { SourceTask } from "./source-task.js";
 import type { Spawner, SpawnerContext } from "./spawners.js";
@@ -92,7 +93,13 @@ export class SourceRegistry {
       mode: entry.config.mode,
       address: address?.text ?? ("path" in entry.config ? entry.config.path : ""),
       origin: entry.origin,
-      sources: [...entry.tasks.values()].map((t) => ({ id: t.id, address: t.addressText })),
+      sources: [...entry.tasks.values()].map((t) => ({
+        id: t.id,
+        address: t.addressText,
+        ...(entry.spawner instanceof NtsSpawner && entry.spawner.datesUnchecked(t.id)
+          ? { certificate_dates_unchecked: true as const }
+          : {}),
+      })),
     };
   }
 }

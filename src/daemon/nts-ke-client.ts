@@ -284,7 +284,7 @@ function verifyIgnoringDates(
     const identity = options.trust.isPinned(peer)
       ? undefined
       : checkServerIdentity(options.host, peer);
-    return identity === undefined ? null : describeTlsError(identity as NodeJS.ErrnoException);
+    return identity === undefined ? null : describeTlsError(identity);
   }
   const code = String(socket.authorizationError);
   if (!DATE_ERRORS.has(code)) {

@@ -7,6 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { certificateDateProblem } from "../daemon/certificate-dates.js";
 import { keyFileLocationProblem } from "../daemon/keyset-store.js";
+import { controlSocketWarnings } from "./control-checks.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const warnings: ConfigDiagnostic[] = [];
@@ -22,6 +23,7 @@ export function machineWarnings(config: Config, file: string): ConfigDiagnostic[
         "the daemon would serve NTS, but cookies would not survive a restart",
     );
   }
+  warnings.push(...controlSocketWarnings(config, file));
   config.ntsKeServers.forEach((server, i) => {
     const path = server.certificateChainPath;
     let problem: string | null;

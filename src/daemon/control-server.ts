@@ -58,6 +58,12 @@ export class ControlServer {
   private server: Server | null = null;
   private readonly active = new Set<Socket>();
   private identity: string | null = null;
+  /**
+   * Set once the socket has its mode and group and is in place: a connection
+   * accepted before (under the temporary name, with the umask's mode) is
+   * closed unread.
+   */
+  private ready = false;
 
   constructor(private readonly options: ControlServerOptions) {}
 
@@ -106,6 +112,7 @@ export class ControlServer {
     }
     await rename(temporary, path).catch((error: unknown) => fail("cannot create", error));
     this.identity = fileIdentity(lstatSync(path, { bigint: true }));
+    this.ready = true;
     this.options.log.info("control socket ready", {
       path,
       permissions: `0o${this.mode.toString(8)}`,
@@ -116,6 +123,7 @@ export class ControlServer {
   stop(): void {
     const server = this.server;
     this.server = null;
+    this.ready = false;
     for (const socket of this.active) socket.destroy();
     server?.close();
     if (this.identity === null) return;
@@ -147,7 +155,11 @@ export class ControlServer {
 
   private accept(socket: Socket): void {
     socket.on("error", () => {});
-    if (this.server === null || this.active.size >= CONTROL_MAX_CONNECTIONS) {
+    if (!this.ready) {
+      socket.destroy();
+      return;
+    }
+    if (this.active.size >= CONTROL_MAX_CONNECTIONS) {
       this.stats.refusedConnections++;
       socket.destroy();
       return;

@@ -3,7 +3,7 @@
 // (`[observability] control-path`). A change lasts until the daemon stops
 // unless --save also writes it to the configuration file (saved-sources.ts).
 
-import { readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { parse } from "smol-toml";
 import { formatDiagnostic, parseConfig } from "../proto/config/index.js";
 import type { Config } from "../proto/config/types.js";
@@ -194,7 +194,8 @@ async function add(
   if (!("added" in reply)) return failed({ ok: false, error: "unexpected reply" }, options);
   options.out(`added ${reply.added.mode} source ${reply.added.address}\n`);
   if (saved !== null) {
-    await writeFile(options.configPath, saved);
+    // Appended, not rewritten: whatever else is in the file stays as it is.
+    await appendFile(options.configPath, saved.slice(file.text.length));
     options.out(`saved to ${options.configPath}\n`);
   }
   return 0;

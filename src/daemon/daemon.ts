@@ -4,7 +4,9 @@
 // into clock corrections. Its state is published on the observation socket
 // (observe(), observer.ts) when `observation-path` is set. With `[daemon]
 // server-threads` > 1 the NTP and NTS-KE servers run in worker threads instead
-// (workers/pool.ts); everything else stays in this thread.
+// (workers/pool.ts); everything else stays in this thread. The sources are
+// entries of a SourceRegistry, so that `[observability] control-path`
+// (control-*.ts) can add and remove them while the daemon runs.
 
 import { availableParallelism } from "node:os";
 import type { Config, NetworkSourceCommon, SourceConfig } from "../proto/config/types.js";

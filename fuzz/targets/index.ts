@@ -2,6 +2,7 @@
 
 import type { FuzzTarget } from "../engine/target.js";
 import { config } from "./config.js";
+import { controlRequest } from "./control-request.js";
 import { extensionFields } from "./extension-fields.js";
 import { keyFile } from "./key-file.js";
 import { driftFile, leapSecondsList } from "./leap-files.js";
@@ -26,6 +27,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   serverHandle,
   leapSecondsList,
   driftFile,
+  controlRequest,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -4,7 +4,7 @@
 // or an ObservationFormatError, never another throw; a parsed observation
 // serializes to JSON that parses and serializes to the same text.
 
-import { ObservationFrameReader } from "../../src/cli/observation-frame.js";
+import { ObservationFrameReader } from "../../src/daemon/message-frame.js";
 import {
   buildObservation,
   encodeObservationMessage,

@@ -12,6 +12,7 @@ import { parseKeySet } from "../proto/nts/keyset/storage.js";
 import { driftFileLocationProblem } from "../daemon/drift-file.js";
 import { readLeapSecondsFile } from "../daemon/leap-file.js";
 import { NTP_UNIX_OFFSET_SECONDS } from "../proto/time.js";
+import { controlSocketWarnings } from "./control-checks.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const keys = keyFileWarning(config.keyset);
@@ -21,6 +22,7 @@ export function machineWarnings(config: Config, file: string): ConfigDiagnostic[
       : [{ file, line: 0, column: 0, path: "keyset.key-storage-path", message: keys }]),
     ...certificateWarnings(config, file),
     ...synchronizationFileWarnings(config, file),
+    ...controlSocketWarnings(config, file),
   ];
 }
 

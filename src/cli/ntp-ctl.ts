@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// ntp-ctl validate [-c PATH] | status [-f plain|prometheus] [-c PATH] | force-sync [-c PATH] | -h | -v
+// ntp-ctl validate [-c PATH] | status [-f plain|prometheus] [-c PATH] | force-sync [-c PATH]
+//   | source list|add|remove ... [--save] [-c PATH] | -h | -v
 // `validate` checks a configuration the way the daemon reads it and also
 // fails on the warnings ntpd-rs's `ntp-ctl validate` fails on. `status` reads
 // the daemon's observation socket (the configuration only says where it is)
 // and prints it in ntpd-rs's plain layout or as OpenMetrics text. `force-sync`
 // (force-sync.ts) asks the configured sources once and offers to step the clock.
+// `source` (source-command.ts) changes the running daemon's sources through
+// its control socket.
 
 import { existsSync } from "node:fs";
 import { formatDiagnostic } from "../proto/config/index.js";
@@ -13,6 +16,7 @@ import { machineWarnings } from "./config-checks.js";
 import { ObservationReadError, readObservation } from "./observation-client.js";
 import { DEFAULT_CONFIG_PATH, parseCommandLine, UsageError } from "./args.js";
 import { forceSync } from "./force-sync.js";
+import { sourceCommand } from "./source-command.js";
 import { renderMetrics } from "./metrics.js";
 import { formatStatusPlain } from "./status-plain.js";
 import { packageVersion } from "../daemon/version.js";
@@ -24,16 +28,21 @@ export const DEFAULT_OBSERVATION_PATH = "/var/run/ntpd-rs/observe";
 const USAGE = `usage: ntp-ctl validate [-c PATH]
        ntp-ctl status [-f FORMAT] [-c PATH]
        ntp-ctl force-sync [-c PATH]
+       ntp-ctl source list [-c PATH]
+       ntp-ctl source add MODE ADDRESS [KEY=VALUE ...] [--save] [-c PATH]
+       ntp-ctl source remove ID|ADDRESS [--save] [-c PATH]
        ntp-ctl -h | -v
 
 Commands:
   validate    check a configuration file; prints "Config looks good" or the problems
   status      show the daemon's sources, servers and synchronization status
   force-sync  ask the configured sources for the time and offer to step the clock
+  source      list, add or remove the running daemon's sources (control-path)
 
 Options:
   -c, --config PATH     configuration file (default ${DEFAULT_CONFIG_PATH})
   -f, --format FORMAT   status output: plain (default) or prometheus
+      --save            source add/remove: also change the configuration file
   -h, --help            this help
   -v, --version         print the version
 `;
@@ -44,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseCommandLine(argv, {
       config: { type: "string", short: "c" },
       format: { type: "string", short: "f" },
+      save: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     });
@@ -75,6 +85,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case "force-sync":
       return forceSync(values.config ?? DEFAULT_CONFIG_PATH);
+    case "source":
+      return sourceCommand(positionals.slice(1), {
+        configPath: values.config ?? DEFAULT_CONFIG_PATH,
+        save: values.save === true,
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
     case undefined:
       process.stderr.write(`ntp-ctl: a command is required\n${USAGE}`);
       return 1;

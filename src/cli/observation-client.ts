@@ -9,7 +9,7 @@ import {
   parseObservation,
   type Observation,
 } from "../daemon/observation.js";
-import { ObservationFrameReader, type ObservationFrameProgress } from "./observation-frame.js";
+import { ObservationFrameReader, type ObservationFrameProgress } from "../daemon/message-frame.js";
 
 export const DEFAULT_READ_TIMEOUT_MS = 3000;
 

@@ -1,5 +1,6 @@
 // Which clock the discipline steers, decided once at start-up:
-//   - no sources: nothing to steer, no discipline;
+//   - no sources and no control socket to add them through: nothing to steer,
+//     no discipline;
 //   - --no-clock-control: a VirtualClock on top of the system clock, which is
 //     never touched;
 //   - otherwise the kernel's clock, which needs the native addon and
@@ -32,7 +33,9 @@ export function chooseClock(
   log: Logger,
   onPanic: (reason: string) => void,
 ): ClockChoice {
-  if (config.sources.length === 0) return { discipline: null, clock: null };
+  if (config.sources.length === 0 && config.observability.controlPath === null) {
+    return { discipline: null, clock: null };
+  }
   const disciplineLog = log.child("clock");
   if (!clockControl) {
     const virtual = new VirtualClock();

@@ -4,7 +4,9 @@
 // into clock corrections. Its state is published on the observation socket
 // (observe(), observer.ts) when `observation-path` is set. With `[daemon]
 // server-threads` > 1 the NTP and NTS-KE servers run in worker threads instead
-// (workers/pool.ts); everything else stays in this thread.
+// (workers/pool.ts); everything else stays in this thread. The sources are
+// entries of a SourceRegistry, so that `[observability] control-path`
+// (control-*.ts) can add and remove them while the daemon runs.
 
 import { availableParallelism } from "node:os";
 import type {
@@ -41,6 +43,10 @@ import { ValidatingSrvDiscovery, type SrvDiscovery } from "./srv-resolve.js";
 import { formatHostPort, resolveHost, type Resolver } from "./resolve.js";
 import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
+import { SourceRegistry } from "./source-registry.js";
+import { startControlSocket } from "./control-start.js";
+import type { ControlServer } from "./control-server.js";
+import { CertificateTimePolicy } from "./certificate-time-policy.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
 import { ReferenceClockSpawner, type ReferenceClockTask } from "./reference-clock.js";
 import { createReferenceClockTask } from "./reference-clock-tasks.js";
@@ -93,7 +99,8 @@ export class Daemon {
   poolFronts: NtsPoolKeServer[] = [];
   /** The serving threads instead (`server-threads` > 1). */
   pool: ServingPool | null = null;
-  readonly spawners: Spawner[];
+  /** The `[[source]]` entries, from the file and added at run time (ntp-ctl source add). */
+  readonly registry: SourceRegistry;
   /** Running source tasks by id. */
   readonly sources = new Map<number, SourceTask>();
   /** Running sock and pps sources by id. */
@@ -105,6 +112,10 @@ export class Daemon {
   discipline: DisciplineObserver | null = null;
   /** The observation socket, while it is up. */
   observer: Observer | null = null;
+  /** The control socket, while it is up. */
+  control: ControlServer | null = null;
+  /** `no-certificate-time-check`: counts clock updates, checks deferred certificate dates. */
+  readonly certificateTimes: CertificateTimePolicy | null;
   private readonly startedAt = performance.now();
   private readonly log: Logger;
   private readonly sourceLog: Logger;
@@ -128,7 +139,21 @@ export class Daemon {
           referenceId: config.synchronization.referenceId,
         }),
       );
+    const limit = config.synchronization.noCertificateTimeCheck;
+    this.certificateTimes =
+      limit === 0
+        ? null
+        : new CertificateTimePolicy(
+            limit,
+            () => Number(this.clock.now().toUnixNanos(Date.now() / 1000) / 1_000_000n),
+            options.log.child("nts"),
+          );
+    if (this.certificateTimes && this.clockDiscipline) {
+      const policy = this.certificateTimes;
+      this.clockDiscipline.onClockUpdate = () => policy.clockUpdated();
+    }
     const context: SpawnerContext = {
+      ...(this.certificateTimes ? { certificateTimes: this.certificateTimes } : {}),
       resolve: options.resolve ?? ((host) => resolveHost(host)),
       srv: options.srv ?? new ValidatingSrvDiscovery(),
       createTask: (sourceConfig, name, address, port, onEnd, protector) =>
@@ -153,11 +178,15 @@ export class Daemon {
         options.sourceHooks?.stopped?.(identity(task));
       },
     };
-    this.spawners = config.sources.map((s) =>
-      s.mode === "sock" || s.mode === "pps"
-        ? this.referenceClockSpawner(s)
-        : createSpawner(s, context),
-    );
+    // sock and pps sources have spawners of their own (reference-clock tasks, not NTP ones).
+    const spawnerFor = (s: SourceConfig, ctx: SpawnerContext): Spawner =>
+      s.mode === "sock" || s.mode === "pps" ? this.referenceClockSpawner(s) : createSpawner(s, ctx);
+    this.registry = new SourceRegistry(spawnerFor, context);
+    for (const source of config.sources) this.registry.add(source, "config");
+  }
+
+  get spawners(): Spawner[] {
+    return this.registry.spawners;
   }
 
   private referenceClockSpawner(config: SockSourceConfig | PpsSourceConfig): Spawner {
@@ -238,6 +267,7 @@ export class Daemon {
     for (const front of this.poolFronts) await front.start();
     for (const spawner of this.spawners) spawner.start();
     await this.startObserver();
+    this.control = await startControlSocket(config, this.registry, this.log.child("control"));
   }
 
   /**
@@ -383,6 +413,8 @@ export class Daemon {
     this.clockDiscipline?.stop();
     this.observer?.stop();
     this.observer = null;
+    this.control?.stop();
+    this.control = null;
   }
 
   private createTask(

@@ -64,6 +64,8 @@ export interface DisciplineOptions {
 
 export class ClockDiscipline implements DisciplineObserver {
   readonly core: TimeSystem;
+  /** Called after each clock update (a step, or a steer by an update); no-certificate-time-check counts them. */
+  onClockUpdate: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private leapTimer: NodeJS.Timeout | null = null;
   /** The leap file's last problem, so a daily re-read repeats no warning. */
@@ -82,7 +84,10 @@ export class ClockDiscipline implements DisciplineObserver {
       leapSeconds: sync.leapSecondsFile == null ? null : this.readLeapFile(sync.leapSecondsFile),
       wakeAt: (at) => this.wakeAt(at),
       events: {
-        action: (action) => this.logAction(action),
+        action: (action) => {
+          this.logAction(action);
+          if (action.kind === "step" || action.kind === "update") this.onClockUpdate?.();
+        },
         panic: (action) => options.onPanic(action.reason),
         driftDue: (record) => this.writeDrift(record),
         leap: (decision) => this.logLeap(decision),

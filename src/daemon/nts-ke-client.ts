@@ -5,6 +5,12 @@
 // for that server (ntpd-rs does not support this). The server may be named by
 // a DNS name or by a raw IPv4/IPv6 address, checked against the certificate's
 // IP SANs (ntpd-rs does not support this either).
+//
+// With `ignoreCertificateDates` (`[synchronization] no-certificate-time-check`,
+// for machines without a real-time clock) a chain that fails only on its
+// validity dates is accepted after every other check is made again without
+// the dates (certificate-chain.ts); the result then carries the chain's
+// validity window, to be checked once the clock is right.
 
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
@@ -30,6 +36,12 @@ import {
 } from "../proto/nts/ke/key-export.js";
 import { NextProtocolId } from "../proto/nts/ke/records.js";
 import { isoSeconds } from "./certificate-dates.js";
+import {
+  peerChain,
+  verifyChainIgnoringDates,
+  type ChainValidity,
+  type TrustAnchors,
+} from "./certificate-chain.js";
 import { fsReason } from "./fs-reason.js";
 import { formatHostPort } from "./resolve.js";
 
@@ -53,6 +65,8 @@ export interface KeyExchangeOptions {
   aeadAlgorithms?: readonly number[];
   /** Gives up at once when aborted (the connection is closed). */
   signal?: AbortSignal;
+  /** Accept a chain whose only fault is its validity dates by this machine's clock. */
+  ignoreCertificateDates?: boolean;
 }
 
 export interface KeyExchangeResult {
@@ -63,17 +77,20 @@ export interface KeyExchangeResult {
   /** Where to send NTP: the Server record, or the KE host. */
   ntpServer: string;
   ntpPort: number;
+  /** Set when the chain was accepted out of its dates: its validity window, to check later. */
+  uncheckedValidity?: ChainValidity;
 }
 
 export class KeyExchangeError extends Error {}
 
 /** System roots plus the certificates of a `certificate-authority` file, built once. */
-export class TrustStore {
+export class TrustStore implements TrustAnchors {
   readonly context: SecureContext;
+  private parsedAnchors: X509Certificate[] | null = null;
   /** Fingerprints of self-signed end-entity certificates trusted as such. */
   private readonly pinned: Set<string>;
 
-  private constructor(extra: string[]) {
+  private constructor(private readonly extra: string[]) {
     this.context = createSecureContext({
       ca: [...rootCertificates, ...extra],
       minVersion: "TLSv1.3",
@@ -110,6 +127,18 @@ export class TrustStore {
     }
   }
 
+  /** The system roots and the certificate-authority file, parsed the first time they are needed. */
+  anchors(): readonly X509Certificate[] {
+    this.parsedAnchors ??= [...rootCertificates, ...this.extra].flatMap((pem) => {
+      try {
+        return [new X509Certificate(pem)];
+      } catch {
+        return [];
+      }
+    });
+    return this.parsedAnchors;
+  }
+
   /** A pinned self-signed certificate identifies its server whatever its names say. */
   isPinned(certificate: PeerCertificate): boolean {
     return this.pinned.has(certificate.fingerprint256);
@@ -142,9 +171,13 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
 
   return new Promise((resolve, reject) => {
     let settled = false;
+    const ignoreDates = options.ignoreCertificateDates === true;
+    let uncheckedValidity: ChainValidity | undefined;
     const socket: TLSSocket = connect({
       ...keConnection(options, servername),
       secureContext: options.trust.context,
+      // Verified by hand in secureConnect instead (node calls this only for chains it trusts).
+      rejectUnauthorized: !ignoreDates,
       checkServerIdentity: (host, certificate) =>
         options.trust.isPinned(certificate) ? undefined : checkServerIdentity(host, certificate),
     });
@@ -203,10 +236,19 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
         cookies: response.cookies,
         ntpServer: response.server ?? options.host,
         ntpPort: response.port ?? DEFAULT_NTP_PORT,
+        ...(uncheckedValidity === undefined ? {} : { uncheckedValidity }),
       });
     }
 
     socket.once("secureConnect", () => {
+      if (ignoreDates) {
+        const problem = verifyIgnoringDates(socket, options);
+        if (typeof problem === "string") {
+          fail(problem);
+          return;
+        }
+        uncheckedValidity = problem ?? undefined;
+      }
       if (socket.alpnProtocol !== NTS_KE_ALPN) {
         fail(`server did not select ALPN ${NTS_KE_ALPN}`);
         return;
@@ -237,6 +279,37 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
       fail(describeTlsError(error));
     });
   });
+}
+
+const DATE_ERRORS = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"]);
+
+/**
+ * With `ignoreCertificateDates`: null when the handshake's verification
+ * passed as it is (node then checked the name too), the chain's validity
+ * window when it failed on dates only and everything else holds without them,
+ * or what is wrong.
+ */
+function verifyIgnoringDates(
+  socket: TLSSocket,
+  options: KeyExchangeOptions,
+): ChainValidity | string | null {
+  const peer = socket.getPeerCertificate(true);
+  if (socket.authorized) {
+    const identity = options.trust.isPinned(peer)
+      ? undefined
+      : checkServerIdentity(options.host, peer);
+    return identity === undefined ? null : describeTlsError(identity);
+  }
+  const code = String(socket.authorizationError);
+  if (!DATE_ERRORS.has(code)) {
+    const error = Object.assign(new Error(code), { code });
+    return describeTlsError(error);
+  }
+  try {
+    return verifyChainIgnoringDates(peerChain(peer), options.host, peer, options.trust);
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function describeTlsError(error: NodeJS.ErrnoException): string {

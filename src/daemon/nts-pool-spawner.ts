@@ -13,6 +13,7 @@
 import type { NtsPoolSourceConfig } from "../proto/config/types.js";
 import { performKeyExchange, TrustStore } from "./nts-ke-client.js";
 import type { NtsSourceState } from "./nts-spawner.js";
+import type { UncheckedSource } from "./certificate-time-policy.js";
 import { keTargets } from "./nts-discovery.js";
 import { NtsResolveError, startNtsSession, type KeTarget } from "./nts-session.js";
 import { formatHostPort } from "./resolve.js";
@@ -133,6 +134,7 @@ export class NtsPoolSpawner implements Spawner {
     try {
       session = await startNtsSession(this.config, {
         trust: this.trust!,
+        ignoreCertificateDates: this.context.certificateTimes?.datesIgnored === true,
         resolve: this.context.resolve,
         keyExchange: this.keyExchange,
         target,
@@ -177,15 +179,38 @@ export class NtsPoolSpawner implements Spawner {
       protector,
     );
     this.members.set(task.id, { task, identity });
-    this.state.set(task.id, { stash, aead: result.aead });
+    this.state.set(task.id, { stash, aead: result.aead, unchecked: this.checkLater(task, result) });
     this.context.onTaskStarted(task);
     task.start();
     return true;
   }
 
+  /**
+   * A member accepted out of its certificate dates (no-certificate-time-check)
+   * is checked again once the clock has been updated, as an nts source is.
+   */
+  private checkLater(
+    task: SourceTask,
+    result: { uncheckedValidity?: UncheckedSource["validity"] },
+  ): NtsSourceState["unchecked"] {
+    const validity = result.uncheckedValidity;
+    const policy = this.context.certificateTimes;
+    if (validity === undefined || policy === undefined) return null;
+    const source: UncheckedSource = {
+      name: this.name,
+      validity,
+      drop: () => {
+        task.stop();
+        this.ended(task, "unreachable");
+      },
+    };
+    return { source, release: policy.register(source) };
+  }
+
   private ended(task: SourceTask, reason: SourceEnd): void {
     const member = this.members.get(task.id);
     this.members.delete(task.id);
+    this.state.get(task.id)?.unchecked?.release();
     this.state.delete(task.id);
     this.context.onTaskStopped(task);
     if (this.stopped || member === undefined) return;

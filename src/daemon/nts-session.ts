@@ -42,6 +42,8 @@ export interface NtsSessionOptions {
   target?: KeTarget;
   /** NTP Server Deny records for an NTS pool (the servers already in use). */
   denyServers?: readonly string[];
+  /** `no-certificate-time-check` is in force: accept a chain out of its dates. */
+  ignoreCertificateDates?: boolean;
 }
 
 /** Where to do the key exchange: a name (checked by TLS) and port, maybe a resolved address. */
@@ -72,6 +74,7 @@ export async function startNtsSession(
     ...(options.denyServers === undefined ? {} : { denyServers: options.denyServers }),
     trust: options.trust,
     signal: options.signal,
+    ...(options.ignoreCertificateDates === true ? { ignoreCertificateDates: true } : {}),
     ...(options.keyExchangeTimeoutMs === undefined
       ? {}
       : { timeoutMs: options.keyExchangeTimeoutMs }),

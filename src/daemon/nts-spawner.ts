@@ -3,6 +3,10 @@
 // ends (out of cookies, unreachable), the whole key exchange is done again,
 // as ntpd-rs does; a DENY/RSTR signed by the server ends it for good. Failed
 // key exchanges are retried with the spawners' back-off (1 s doubling to 64 s).
+// Under `no-certificate-time-check` a key exchange may accept a chain out of
+// its dates; the source is then registered with the CertificateTimePolicy,
+// which drops it if the dates are still wrong once the clock is set, and the
+// next key exchange checks them.
 
 import type { NtsSourceConfig } from "../proto/config/types.js";
 import type { CookieStash } from "../proto/nts/cookie/stash.js";
@@ -13,11 +17,14 @@ import { keTargets } from "./nts-discovery.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
 import { OneTaskSpawner, type SpawnerContext } from "./spawners.js";
+import type { UncheckedSource } from "./certificate-time-policy.js";
 
 /** What the daemon may want to show about an NTS source. */
 export interface NtsSourceState {
   stash: CookieStash;
   aead: number;
+  /** Accepted out of its certificate dates: what the CertificateTimePolicy holds. */
+  unchecked: { source: UncheckedSource; release: () => void } | null;
 }
 
 export class NtsSpawner extends OneTaskSpawner {
@@ -26,6 +33,8 @@ export class NtsSpawner extends OneTaskSpawner {
   private trust: TrustStore | null = null;
   /** The NTS state of the running task, by task id. */
   readonly state = new Map<number, NtsSourceState>();
+  /** Tasks ended because their certificate dates were wrong after all. */
+  private readonly droppedForDates = new Set<number>();
 
   constructor(
     private readonly config: NtsSourceConfig,
@@ -56,6 +65,7 @@ export class NtsSpawner extends OneTaskSpawner {
       try {
         return await startNtsSession(this.config, {
           trust,
+          ignoreCertificateDates: this.context.certificateTimes?.datesIgnored === true,
           resolve: this.context.resolve,
           keyExchange: this.keyExchange,
           target,
@@ -100,18 +110,48 @@ export class NtsSpawner extends OneTaskSpawner {
       (t, reason) => this.ended(t, reason),
       protector,
     );
-    this.state.set(task.id, { stash, aead: result.aead });
+    const validity = result.uncheckedValidity;
+    const policy = this.context.certificateTimes;
+    let unchecked: NtsSourceState["unchecked"] = null;
+    if (validity !== undefined && policy !== undefined) {
+      const source: UncheckedSource = {
+        name: this.name,
+        validity,
+        drop: () => {
+          this.droppedForDates.add(task.id);
+          task.stop();
+          this.ended(task, "unreachable");
+        },
+      };
+      unchecked = { source, release: policy.register(source) };
+    }
+    this.state.set(task.id, { stash, aead: result.aead, unchecked });
     this.run(task);
   }
 
+  /** Whether the task's certificate dates are still to be checked (no-certificate-time-check). */
+  datesUnchecked(taskId: number): boolean {
+    const unchecked = this.state.get(taskId)?.unchecked;
+    return (
+      unchecked != null && this.context.certificateTimes?.isUnchecked(unchecked.source) === true
+    );
+  }
+
   protected override forget(task: SourceTask): void {
+    this.state.get(task.id)?.unchecked?.release();
     this.state.delete(task.id);
   }
 
   protected replacing(
-    _task: SourceTask,
+    task: SourceTask,
     reason: Exclude<SourceEnd, "demobilized">,
   ): { message: string; fields: LogFields } {
+    if (this.droppedForDates.delete(task.id)) {
+      return {
+        message: "NTS source needs a new key exchange",
+        fields: { reason: "certificate out of its validity dates" },
+      };
+    }
     return {
       message: "NTS source needs a new key exchange",
       fields: { reason: reason === "reset" ? "out of cookies" : reason },

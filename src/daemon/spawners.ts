@@ -15,6 +15,7 @@ import type {
   ServerSourceConfig,
 } from "../proto/config/types.js";
 import type { RequestProtector } from "../proto/source/request-protector.js";
+import type { CertificateTimePolicy } from "./certificate-time-policy.js";
 import type { LogFields, Logger } from "./log.js";
 import { formatHostPort, type ResolvedAddress, type Resolver } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
@@ -37,6 +38,8 @@ export interface SpawnerContext {
   srv?: SrvDiscovery;
   createTask: TaskFactory;
   log: Logger;
+  /** `no-certificate-time-check`: whether NTS-KE may ignore certificate dates now. */
+  certificateTimes?: CertificateTimePolicy;
   /** Called when a task starts or stops, so the system can track it. */
   onTaskStarted(task: SourceTask): void;
   onTaskStopped(task: SourceTask): void;

@@ -9,8 +9,12 @@ import { TARGETS } from "../../fuzz/targets/index.js";
 
 const srcUrl = new URL("../../src/", import.meta.url).href;
 const SEED = 20261207;
-/** Slow targets (TOML parsing, JSON observations) get fewer inputs. */
-const RUNS: Record<string, number> = { config: 200, "observation-client": 500 };
+/** Slow targets (TOML parsing, JSON observations and requests) get fewer inputs. */
+const RUNS: Record<string, number> = {
+  config: 200,
+  "observation-client": 500,
+  "control-request": 300,
+};
 
 for (const target of TARGETS) {
   test(`fuzz target ${target.name}: no crasher in a short run`, () => {

@@ -33,7 +33,14 @@ export interface TestPki {
   issue(
     name: string,
     names: string[],
-    options?: { days?: number; expired?: boolean; notYetValid?: boolean; keyType?: LeafKeyType },
+    options?: {
+      days?: number;
+      expired?: boolean;
+      notYetValid?: boolean;
+      /** Explicit validity, as Dates (within the CA's 30 days for a chain that can become valid). */
+      validity?: { from: Date; until: Date };
+      keyType?: LeafKeyType;
+    },
   ): Promise<Issued>;
   /** A self-signed end-entity certificate for `names` (no CA). */
   selfSigned(name: string, names: string[]): Promise<Issued>;
@@ -42,6 +49,14 @@ export interface TestPki {
 async function openssl(args: string[], cwd: string): Promise<void> {
   const r = await runCommand("openssl", args, { cwd, timeoutMs: 20_000 });
   if (r.code !== 0) throw new Error(`openssl ${args.join(" ")} failed:\n${r.stderr}`);
+}
+
+/** "20261207140000Z": the form `openssl ca -startdate/-enddate` takes. */
+function opensslDate(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/[-:T]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 function subjectAltName(names: string[]): string {
@@ -121,11 +136,18 @@ export async function makeTestPki(dir: TempDir): Promise<TestPki> {
         `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${subjectAltName(names)}\n`,
       );
       // `openssl ca` takes explicit validity dates, which an expired certificate needs.
-      const dates = options.expired
-        ? ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]
-        : options.notYetValid
-          ? ["-startdate", "20900101000000Z", "-enddate", "20910101000000Z"]
-          : ["-days", String(options.days ?? 30)];
+      const dates = options.validity
+        ? [
+            "-startdate",
+            opensslDate(options.validity.from),
+            "-enddate",
+            opensslDate(options.validity.until),
+          ]
+        : options.expired
+          ? ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]
+          : options.notYetValid
+            ? ["-startdate", "20900101000000Z", "-enddate", "20910101000000Z"]
+            : ["-days", String(options.days ?? 30)];
       await openssl(
         [
           "ca",

@@ -9,6 +9,7 @@ import {
   filePath,
   finiteNumber,
   finiteSeconds,
+  groupName,
   i32,
   i8,
   integer,
@@ -242,6 +243,15 @@ export const synchronizationTable = table({
       "Where the clock's frequency is kept across restarts (an ntpd-ts extension, chrony's " +
         "driftfile); default: none. See docs/ntp-daemon.md.",
     ),
+    noCertificateTimeCheck: withDefault(
+      "no-certificate-time-check",
+      usize,
+      0,
+      "For machines without a real-time clock (an ntpd-ts extension, chrony's " +
+        "`nocerttimecheck`): NTS-KE accepts certificates that are out of their validity " +
+        "dates by this machine's clock until the clock has been updated this many times, " +
+        "then checks them again. 0: always check. See docs/nts.md.",
+    ),
     algorithm: section("algorithm", algorithmTable, algorithmTable.doc, {
       displayName: "[synchronization.algorithm]",
     }),
@@ -287,6 +297,20 @@ export const observabilityTable = table({
       u32,
       0o666,
       "File mode of the observation socket; write it in octal, e.g. 0o666.",
+    ),
+    controlPath: optional(
+      "control-path",
+      filePath,
+      "Unix socket where `ntp-ctl source add/list/remove` reach the running daemon (an " +
+        "ntpd-ts extension); off when unset. Mode 0o600, or 0o660 with `control-group`.",
+      { defaultDoc: "off" },
+    ),
+    controlGroup: optional(
+      "control-group",
+      groupName,
+      "Group (name or numeric id) whose members may also use the control socket; " +
+        "default: only the daemon's user and root.",
+      { defaultDoc: "none" },
     ),
     metricsExporterListen: withDefault(
       "metrics-exporter-listen",

@@ -37,6 +37,8 @@ test("an empty file is the documented default configuration", () => {
     ansiColors: null,
     observationPath: null,
     observationPermissions: 0o666,
+    controlPath: null,
+    controlGroup: null,
     metricsExporterListen: { address: "127.0.0.1", port: 9975, family: 4 },
   });
   const s = c.synchronization;
@@ -47,6 +49,7 @@ test("an empty file is the documented default configuration", () => {
   assert.equal(s.warnOnJump, true);
   assert.equal(s.localStratum, 16);
   assert.equal(s.referenceId, "XNON");
+  assert.equal(s.noCertificateTimeCheck, 0);
   // ntpd-rs 1.9's AlgorithmConfig defaults, written out independently of the schema.
   assert.deepEqual(s.algorithm, {
     precisionLowProbability: 1 / 3,
@@ -373,6 +376,8 @@ observation-permissions = 0o640
     ansiColors: false,
     observationPath: null,
     observationPermissions: 0o640,
+    controlPath: null,
+    controlGroup: null,
     metricsExporterListen: { address: "127.0.0.1", port: 9975, family: 4 },
   });
 });

@@ -6,6 +6,7 @@ import { getOwn, isTable } from "./toml-value.js";
 import type { TomlTable } from "./toml-value.js";
 import type { Config, PollIntervalLimits, SourceConfig } from "./types.js";
 import { NTP_DEFAULT_PORT } from "./schema-sources.js";
+import { checkControlAndCertificateTime } from "./runtime-checks.js";
 
 /** How many sources a [[source]] may contribute: pools their count, pps none. */
 export function sourceCount(source: SourceConfig): number {
@@ -218,5 +219,6 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkNtsPoolCount(config),
     ...checkPoolFronts(config),
     ...checkNtsKeServers(config),
+    ...checkControlAndCertificateTime(config),
   ];
 }

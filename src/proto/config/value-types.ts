@@ -311,3 +311,14 @@ export const serverThreads: ValueType<number | "auto"> = {
     return mismatch(ctx, SERVER_THREADS, raw);
   },
 };
+
+const GROUP = 'a group name like "ntpd-admin" or a numeric group id';
+/** A Unix group: its name (as in /etc/group) or its numeric id. */
+export const groupName: ValueType<string | number> = {
+  expected: GROUP,
+  parse(raw, ctx) {
+    if (typeof raw === "bigint" && raw >= 0n && raw <= 0xfffffffen) return Number(raw);
+    if (typeof raw === "string" && /^[A-Za-z_][A-Za-z0-9_.-]{0,63}\$?$/.test(raw)) return raw;
+    return mismatch(ctx, GROUP, raw);
+  },
+};

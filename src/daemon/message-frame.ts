@@ -1,4 +1,4 @@
-// The framing of one observation message as the client reads it: a u64
+// The framing of one observation or control-socket message as it is read: a u64
 // big-endian length, then that many bytes of UTF-8 JSON. Pure (no socket), so
 // the client's parse of what arrives can be tested and fuzzed on its own:
 // push() the chunks as they arrive; a length over `maxBytes` is refused before

@@ -44,6 +44,11 @@ export interface CorrectedTime {
    * sources() reports per source.
    */
   uncertainty: number | null;
+  /**
+   * "kernel": replies timestamped by the kernel (the native addon);
+   * "userspace": by JavaScript on arrival, coarser by tens of microseconds.
+   */
+  timestamps: "kernel" | "userspace";
 }
 
 /** A source as the client sees it now. */
@@ -157,11 +162,6 @@ export class TimeClient extends EventEmitter<TimeClientEvents> {
     return this;
   }
 
-  /** Whether timestamps come from the kernel (the native addon is loaded) or from JavaScript. */
-  static get timestamps(): "kernel" | "userspace" {
-    return getAddon() === null ? "userspace" : "kernel";
-  }
-
   /** The corrected time now. */
   now(): CorrectedTime {
     const t = this.#clock.now();
@@ -174,6 +174,8 @@ export class TimeClient extends EventEmitter<TimeClientEvents> {
       synchronized,
       offset: estimate.offset ?? null,
       uncertainty: synchronized ? this.combinedUncertainty() : null,
+      // The daemon's sockets timestamp in the kernel exactly when the addon is loaded.
+      timestamps: getAddon() === null ? "userspace" : "kernel",
     };
   }
 

@@ -282,6 +282,7 @@ console.log(JSON.stringify({
       synchronized: boolean;
       offset: number;
       uncertainty: number;
+      timestamps: string;
     };
     wall: number;
     sources: { authenticated: boolean; offset: number | null; selected: boolean }[];
@@ -289,6 +290,7 @@ console.log(JSON.stringify({
   };
   assert.equal(synced, true);
   assert.equal(now.synchronized, true);
+  assert.equal(now.timestamps, "kernel", "the addon built by the install script is used");
   assert.ok(Math.abs(now.offset) < 0.05, `loopback offset ${now.offset}`);
   assert.ok(now.uncertainty > 0 && now.uncertainty < 0.05, `uncertainty ${now.uncertainty}`);
   assert.ok(Math.abs(now.unixMs - wall) < 1000, "now() is the time");

@@ -22,6 +22,27 @@ export interface UncheckedSource {
   drop(reason: string): void;
 }
 
+/** A source registered for a later check of its dates, and how to unregister it. */
+export interface UncheckedRegistration {
+  source: UncheckedSource;
+  release: () => void;
+}
+
+/**
+ * Registers a source whose key exchange accepted a chain out of its dates
+ * (`validity` set); null when the dates were checked (or there is no policy).
+ */
+export function checkDatesLater(
+  policy: CertificateTimePolicy | undefined,
+  name: string,
+  validity: ChainValidity | undefined,
+  drop: () => void,
+): UncheckedRegistration | null {
+  if (validity === undefined || policy === undefined) return null;
+  const source: UncheckedSource = { name, validity, drop };
+  return { source, release: policy.register(source) };
+}
+
 export class CertificateTimePolicy {
   private updates = 0;
   private readonly unchecked = new Set<UncheckedSource>();

@@ -48,6 +48,20 @@ async function primaryAt(path: string, clock: { now: number }): Promise<KeySetRo
   return new KeySetRotation(loaded, config(path, "primary"), () => clock.now, log);
 }
 
+/** A primary storing at DIR/nts-keys and a follower of that file, on one clock the test moves. */
+async function primaryAndFollower(dir: string) {
+  const path = join(dir, "nts-keys");
+  const clock = { now: NOW };
+  const primary = await primaryAt(path, clock);
+  const sink = new MemorySink();
+  const follower = await KeySetFollower.load(
+    config(path, "follower"),
+    () => clock.now,
+    createLogger("info", sink),
+  );
+  return { path, clock, primary, sink, follower };
+}
+
 const contents = {
   aead: AeadId.AES_SIV_CMAC_256,
   c2s: new Uint8Array(32).fill(7),
@@ -87,10 +101,7 @@ test(
 test(
   "the key the primary will use next is in the file a rotation before: a follower accepts its first cookies",
   withDir(async (dir) => {
-    const path = join(dir, "nts-keys");
-    const clock = { now: NOW };
-    const primary = await primaryAt(path, clock);
-    const follower = await KeySetFollower.load(config(path, "follower"), () => clock.now, quiet());
+    const { clock, primary, follower } = await primaryAndFollower(dir);
     assert.equal(follower.keyset.primaryId, primary.keyset.primaryId);
     // The primary rotates; the follower has not looked at the file since.
     clock.now += INTERVAL;
@@ -113,15 +124,7 @@ test(
 test(
   "a reload replaces the set, tells the listeners, wipes the old keys; the follower never writes",
   withDir(async (dir) => {
-    const path = join(dir, "nts-keys");
-    const clock = { now: NOW };
-    const primary = await primaryAt(path, clock);
-    const sink = new MemorySink();
-    const follower = await KeySetFollower.load(
-      config(path, "follower"),
-      () => clock.now,
-      createLogger("info", sink),
-    );
+    const { path, clock, primary, sink, follower } = await primaryAndFollower(dir);
     const old = follower.keyset;
     const heard: number[] = [];
     follower.onRotate((keyset) => heard.push(keyset.primaryId));
@@ -150,15 +153,7 @@ test(
 test(
   "a corrupt, truncated or missing file keeps the keys in use, warns once per problem and counts",
   withDir(async (dir) => {
-    const path = join(dir, "nts-keys");
-    const clock = { now: NOW };
-    const primary = await primaryAt(path, clock);
-    const sink = new MemorySink();
-    const follower = await KeySetFollower.load(
-      config(path, "follower"),
-      () => clock.now,
-      createLogger("info", sink),
-    );
+    const { path, clock, primary, sink, follower } = await primaryAndFollower(dir);
     const good = readFileSync(path);
     const cookie = cookieFrom(primary.keyset);
     const warnings = () => sink.lines.filter((l) => /cannot use the NTS key file/.test(l));
@@ -188,15 +183,7 @@ test(
 test(
   "a file older than an interval and a quarter is late: a warning and the status say so",
   withDir(async (dir) => {
-    const path = join(dir, "nts-keys");
-    const clock = { now: NOW };
-    await primaryAt(path, clock);
-    const sink = new MemorySink();
-    const follower = await KeySetFollower.load(
-      config(path, "follower"),
-      () => clock.now,
-      createLogger("info", sink),
-    );
+    const { clock, sink, follower } = await primaryAndFollower(dir);
     clock.now += INTERVAL;
     await follower.check();
     assert.equal(follower.status().late, false, "one interval: the next store may be on its way");

@@ -13,7 +13,7 @@
 import type { NtsPoolSourceConfig } from "../proto/config/types.js";
 import { performKeyExchange, TrustStore } from "./nts-ke-client.js";
 import type { NtsSourceState } from "./nts-spawner.js";
-import type { UncheckedSource } from "./certificate-time-policy.js";
+import { checkDatesLater } from "./certificate-time-policy.js";
 import { keTargets } from "./nts-discovery.js";
 import { NtsResolveError, startNtsSession, type KeTarget } from "./nts-session.js";
 import { formatHostPort } from "./resolve.js";
@@ -179,32 +179,20 @@ export class NtsPoolSpawner implements Spawner {
       protector,
     );
     this.members.set(task.id, { task, identity });
-    this.state.set(task.id, { stash, aead: result.aead, unchecked: this.checkLater(task, result) });
-    this.context.onTaskStarted(task);
-    task.start();
-    return true;
-  }
-
-  /**
-   * A member accepted out of its certificate dates (no-certificate-time-check)
-   * is checked again once the clock has been updated, as an nts source is.
-   */
-  private checkLater(
-    task: SourceTask,
-    result: { uncheckedValidity?: UncheckedSource["validity"] },
-  ): NtsSourceState["unchecked"] {
-    const validity = result.uncheckedValidity;
-    const policy = this.context.certificateTimes;
-    if (validity === undefined || policy === undefined) return null;
-    const source: UncheckedSource = {
-      name: this.name,
-      validity,
-      drop: () => {
+    // A member accepted out of its certificate dates is checked again later, as an nts source is.
+    const unchecked = checkDatesLater(
+      this.context.certificateTimes,
+      this.name,
+      result.uncheckedValidity,
+      () => {
         task.stop();
         this.ended(task, "unreachable");
       },
-    };
-    return { source, release: policy.register(source) };
+    );
+    this.state.set(task.id, { stash, aead: result.aead, unchecked });
+    this.context.onTaskStarted(task);
+    task.start();
+    return true;
   }
 
   private ended(task: SourceTask, reason: SourceEnd): void {

@@ -17,14 +17,14 @@ import { keTargets } from "./nts-discovery.js";
 import { formatHostPort } from "./resolve.js";
 import { errorText, type SourceEnd, type SourceTask } from "./source-task.js";
 import { OneTaskSpawner, type SpawnerContext } from "./spawners.js";
-import type { UncheckedSource } from "./certificate-time-policy.js";
+import { checkDatesLater, type UncheckedRegistration } from "./certificate-time-policy.js";
 
 /** What the daemon may want to show about an NTS source. */
 export interface NtsSourceState {
   stash: CookieStash;
   aead: number;
   /** Accepted out of its certificate dates: what the CertificateTimePolicy holds. */
-  unchecked: { source: UncheckedSource; release: () => void } | null;
+  unchecked: UncheckedRegistration | null;
 }
 
 export class NtsSpawner extends OneTaskSpawner {
@@ -110,21 +110,16 @@ export class NtsSpawner extends OneTaskSpawner {
       (t, reason) => this.ended(t, reason),
       protector,
     );
-    const validity = result.uncheckedValidity;
-    const policy = this.context.certificateTimes;
-    let unchecked: NtsSourceState["unchecked"] = null;
-    if (validity !== undefined && policy !== undefined) {
-      const source: UncheckedSource = {
-        name: this.name,
-        validity,
-        drop: () => {
-          this.droppedForDates.add(task.id);
-          task.stop();
-          this.ended(task, "unreachable");
-        },
-      };
-      unchecked = { source, release: policy.register(source) };
-    }
+    const unchecked = checkDatesLater(
+      this.context.certificateTimes,
+      this.name,
+      result.uncheckedValidity,
+      () => {
+        this.droppedForDates.add(task.id);
+        task.stop();
+        this.ended(task, "unreachable");
+      },
+    );
     this.state.set(task.id, { stash, aead: result.aead, unchecked });
     this.run(task);
   }

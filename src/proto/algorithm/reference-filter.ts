@@ -26,7 +26,8 @@ import type { AlgorithmConfig } from "../config/types.js";
 import type { LeapIndicator } from "../packet/types.js";
 import type { Measurement } from "../source/types.js";
 import type { NtpTimestamp } from "../time.js";
-import { add, diag, mat2, mul, mulVec, symmetrize, transpose, vec2, type Mat2 } from "./matrix.js";
+import { predict, voteWander } from "./kalman-steps.js";
+import { diag, mat2, mul, symmetrize, vec2, type Mat2 } from "./matrix.js";
 import {
   LATE_TOLERANCE,
   STARTUP_FREQUENCY_VARIANCE,
@@ -163,7 +164,7 @@ export class ReferenceClockFilter {
     s.P = symmetrize(mul(mat2(1 - k0, 0, -k1, 1), s.P));
     const p = chi1((y * y) / S);
     const weight = 1 - r / S;
-    this.#voteWander(s, p, weight);
+    voteWander(s, this.#config, p, weight);
     s.lastTime = t;
     return { kind: "absorbed", time: t, startup: false, samples: STARTUP_SAMPLES, p, weight };
   }
@@ -180,35 +181,9 @@ export class ReferenceClockFilter {
     if (this.#state.kind === "stable") this.#progress(this.#state, time);
   }
 
+  /** The shared prediction, then the offset wrapped into ±period/2 (pps). */
   #progress(s: Stable, time: NtpTimestamp): void {
-    const dt = time.diffSeconds(s.filterTime);
-    if (!(dt > 0)) return;
-    const F = mat2(1, dt, 0, 1);
-    const w = s.wander;
-    const Q = mat2((w * dt ** 3) / 3, (w * dt * dt) / 2, (w * dt * dt) / 2, w * dt);
-    const x = mulVec(F, vec2(s.x[0], s.x[1]));
-    s.x = [wrapOffset(x[0], this.#noise.period), x[1]];
-    s.P = symmetrize(add(mul(mul(F, s.P), transpose(F)), Q));
-    s.filterTime = time;
-  }
-
-  /** The same wander adaptation as a network source's filter (precision-* settings). */
-  #voteWander(s: Stable, p: number, weight: number): void {
-    const c = this.#config;
-    if (1 - p < c.precisionLowProbability && weight > c.precisionMinimumWeight) {
-      s.precisionScore -= 1;
-    } else if (1 - p > c.precisionHighProbability) {
-      s.precisionScore += 1;
-    } else {
-      s.precisionScore -= Math.sign(s.precisionScore);
-    }
-    if (s.precisionScore <= -c.precisionHysteresis) {
-      s.wander /= 4;
-      s.precisionScore = 0;
-    } else if (s.precisionScore >= c.precisionHysteresis) {
-      s.wander *= 4;
-      s.precisionScore = 0;
-    }
+    if (predict(s, time)) s.x = [wrapOffset(s.x[0], this.#noise.period), s.x[1]];
   }
 
   applyOffsetSteer(offset: number): void {

@@ -68,18 +68,8 @@ import type { LeapIndicator } from "../packet/types.js";
 import type { PollIntervalLimits } from "../source/poll-interval.js";
 import type { Measurement } from "../source/types.js";
 import type { NtpTimestamp } from "../time.js";
-import {
-  add,
-  diag,
-  mat2,
-  mul,
-  mulVec,
-  symmetrize,
-  transpose,
-  vec2,
-  type Mat2,
-  type Vec2,
-} from "./matrix.js";
+import { predict, voteWander } from "./kalman-steps.js";
+import { diag, mat2, mul, symmetrize, vec2, type Mat2, type Vec2 } from "./matrix.js";
 
 /** Measurements averaged before the Kalman filter starts (ntpd-rs: 8). */
 export const STARTUP_SAMPLES = 8;
@@ -685,7 +675,7 @@ export class SourceFilter {
     }
     s.prevWasOutlier = false;
 
-    this.#progress(s, t);
+    predict(s, t);
     // H = [1, h1]: the offset at the sample's time, lag seconds before the state's.
     const h1 = -lag;
     const predicted = s.x[0] + h1 * s.x[1];
@@ -750,7 +740,7 @@ export class SourceFilter {
     s.lastIter = t;
     this.#lastInstant = now;
 
-    this.#voteWander(s, p, weight);
+    voteWander(s, this.#config, p, weight);
     this.#votePoll(s, p, weight, period);
 
     return { kind: "absorbed", time: t, startup: false, samples: STARTUP_SAMPLES, p, weight };
@@ -814,37 +804,7 @@ export class SourceFilter {
 
   /** Move the Kalman state forward to `time` (no-op during start-up or for the past). */
   progress(time: NtpTimestamp): void {
-    if (this.#state.kind === "stable") this.#progress(this.#state, time);
-  }
-
-  #progress(s: StableState, time: NtpTimestamp): void {
-    const dt = time.diffSeconds(s.filterTime);
-    if (!(dt > 0)) return;
-    const F = mat2(1, dt, 0, 1);
-    const w = s.wander;
-    const Q = mat2((w * dt * dt * dt) / 3, (w * dt * dt) / 2, (w * dt * dt) / 2, w * dt);
-    s.x = mulVec(F, s.x);
-    s.P = symmetrize(add(mul(mul(F, s.P), transpose(F)), Q));
-    s.filterTime = time;
-  }
-
-  #voteWander(s: StableState, p: number, weight: number): void {
-    const c = this.#config;
-    // 1 − p is uniform on [0, 1] when the model is right.
-    if (1 - p < c.precisionLowProbability && weight > c.precisionMinimumWeight) {
-      s.precisionScore -= 1;
-    } else if (1 - p > c.precisionHighProbability) {
-      s.precisionScore += 1;
-    } else {
-      s.precisionScore -= Math.sign(s.precisionScore);
-    }
-    if (s.precisionScore <= -c.precisionHysteresis) {
-      s.wander /= 4;
-      s.precisionScore = 0;
-    } else if (s.precisionScore >= c.precisionHysteresis) {
-      s.wander *= 4;
-      s.precisionScore = 0;
-    }
+    if (this.#state.kind === "stable") predict(this.#state, time);
   }
 
   #votePoll(s: StableState, p: number, weight: number, period: number): void {
@@ -908,7 +868,7 @@ export class SourceFilter {
       for (const p of s.series) p.offset += change * time.diffSeconds(p.time);
       return;
     }
-    this.#progress(s, time);
+    predict(s, time);
     s.x = vec2(s.x[0], s.x[1] - change);
   }
 

@@ -422,6 +422,8 @@ class Listener : public Napi::ObjectWrap<Listener> {
     gnutls_deinit(c->session);  // wipes the session's secrets
     c->session = nullptr;
     c->credentials->Release();
+    // Out of epoll before the fd closes (a DEL on a closed fd fails, one system call lost).
+    uv_poll_stop(&c->poll);
     ::close(c->fd);
     uv_timer_stop(&c->timer);
     uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnHandleClosed);

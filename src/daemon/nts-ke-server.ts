@@ -123,7 +123,7 @@ export class NtsKeServer {
      */
     private readonly listenFd?: () => number,
     /** The TLS to serve with (default: NTPD_TS_NTS_KE_TLS, else "auto"); nts-ke-native.ts. */
-    private readonly tls: NtsKeTls = ntsKeTlsFromEnv(),
+    private readonly tls?: NtsKeTls,
   ) {
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
     this.keConfig = {
@@ -156,8 +156,14 @@ export class NtsKeServer {
       this.config.certificateChainPath,
       this.config.privateKeyPath,
     );
-    const gnutls = this.tls === "node" ? null : gnutlsAvailability();
-    if (this.tls === "gnutls" && gnutls?.available === false) {
+    let tls: NtsKeTls;
+    try {
+      tls = this.tls ?? ntsKeTlsFromEnv();
+    } catch (error) {
+      throw new NtsKeListenError(`cannot serve on ${this.listenText}: ${(error as Error).message}`);
+    }
+    const gnutls = tls === "node" ? null : gnutlsAvailability();
+    if (tls === "gnutls" && gnutls?.available === false) {
       throw new NtsKeListenError(
         `NTS-KE on GnuTLS was asked for (${NTS_KE_TLS_ENV}=gnutls), but ${gnutls.reason}`,
       );

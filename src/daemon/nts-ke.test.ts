@@ -178,7 +178,15 @@ test("wrong CA, expired certificate and name mismatch are clear failures", async
 /** A raw TLS client: lets a test omit ALPN, cap TLS at 1.2 or send arbitrary bytes. */
 function rawExchange(
   port: number,
-  options: { alpn?: string[]; maxVersion?: "TLSv1.2" | "TLSv1.3"; send?: Uint8Array },
+  options: {
+    alpn?: string[];
+    maxVersion?: "TLSv1.2" | "TLSv1.3";
+    send?: Uint8Array;
+    /** Written one TLS record each, 20 ms apart, after `send`. */
+    pieces?: Uint8Array[];
+    /** Half-close (FIN after close_notify) once everything is written. */
+    end?: boolean;
+  },
 ): Promise<{ error?: string; response: Buffer }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -197,6 +205,17 @@ function rawExchange(
     const timer = setTimeout(() => done("timeout"), 3000);
     socket.on("secureConnect", () => {
       if (options.send) socket.write(options.send);
+      const pieces = [...(options.pieces ?? [])];
+      const next = () => {
+        const piece = pieces.shift();
+        if (piece) {
+          socket.write(piece);
+          setTimeout(next, 20);
+        } else if (options.end) {
+          socket.end();
+        }
+      };
+      next();
     });
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("end", () => done());
@@ -226,6 +245,34 @@ test("no ALPN, other ALPN and TLS 1.2 are refused; the server keeps serving", as
 
     const ok = await performKeyExchange({ host: "localhost", port: server.port, trust });
     assert.equal(ok.cookies.length, 8, "still serving after the refusals");
+  });
+});
+
+test("a request in pieces, with octets after End of Message, or cut short by the client's close", async () => {
+  const request = buildClientRequest({ nextProtocols: [0], aeadAlgorithms: [15] });
+  await withServer(keConfig(good), async (server) => {
+    // Split inside the first record's header and inside a body; junk after End of Message.
+    const withJunk = Buffer.concat([request, Buffer.from([1, 2, 3])]);
+    const pieces = [withJunk.subarray(0, 1), withJunk.subarray(1, 7), withJunk.subarray(7)];
+    const split = await rawExchange(server.port, { alpn: ["ntske/1"], pieces });
+    const d1 = new ClientResponseDecoder();
+    d1.push(split.response);
+    const r1 = d1.end();
+    assert.ok(r1.ok, "a key exchange answer");
+    assert.equal(r1.value.cookies.length, 8);
+
+    // Half a request, then the client's close: a bad request, answered before closing.
+    const cut = await rawExchange(server.port, {
+      alpn: ["ntske/1"],
+      pieces: [request.subarray(0, 6)],
+      end: true,
+    });
+    const d2 = new ClientResponseDecoder();
+    d2.push(cut.response);
+    const r2 = d2.end();
+    assert.ok(!r2.ok && r2.error.code === "error-record" && r2.error.errorCode === 1);
+    assert.equal(server.stats.keyExchanges, 1);
+    assert.equal(server.stats.rejected, 1);
   });
 });
 

@@ -64,6 +64,7 @@ struct Connection {
   uv_poll_t poll{};
   uv_timer_t timer{};
   int handles_open = 0;  // poll and timer; freed when both have closed
+  int polling = 0;       // the events being polled for (UV_READABLE or UV_WRITABLE), or 0
   bool answered = false;  // onRequest was called: its outcome is counted in JS
   std::vector<uint8_t> request;
   std::vector<uint8_t> response;
@@ -122,9 +123,18 @@ class Listener : public Napi::ObjectWrap<Listener> {
     on_request_ = Napi::Persistent(info[2].As<Napi::Function>());
     on_outcome_ = Napi::Persistent(info[3].As<Napi::Function>());
     // TLS 1.3 only (RFC 8915 §3) on the system's default priorities, so that a system
-    // crypto policy still applies; chrony does the same.
-    int r = gnutls_priority_init2(&priority_, "-VERS-ALL:+VERS-TLS1.3", nullptr,
-                                  GNUTLS_PRIORITY_INIT_DEF_APPEND);
+    // crypto policy still applies; chrony does the same. Unlike OpenSSL (node:tls) and
+    // rustls (ntpd-rs), GnuTLS refuses to sign with a certificate whose key usage lacks
+    // digitalSignature, and the ntpd-rs guide's certificate has keyEncipherment only: the
+    // keyword lets it serve what the other two serve (whether to accept is the client's
+    // call). GnuTLS versions without the keyword get the plain priorities.
+    int r = gnutls_priority_init2(&priority_,
+                                  "-VERS-ALL:+VERS-TLS1.3:%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS",
+                                  nullptr, GNUTLS_PRIORITY_INIT_DEF_APPEND);
+    if (r < 0) {
+      r = gnutls_priority_init2(&priority_, "-VERS-ALL:+VERS-TLS1.3", nullptr,
+                                GNUTLS_PRIORITY_INIT_DEF_APPEND);
+    }
     if (r < 0) throw Napi::Error::New(env, std::string("GnuTLS priorities: ") + gnutls_strerror(r));
     sockaddr_storage bound{};
     socklen_t bound_len = sizeof bound;
@@ -298,8 +308,13 @@ class Listener : public Napi::ObjectWrap<Listener> {
   }
 
   // Waits until GnuTLS can go on: readable or writable, as its last call was blocked.
+  // Only a change of direction restarts the poll: libuv's uv_poll_start drops the fd's
+  // epoll registration and makes it again (two system calls), and most waits are reads.
   void WaitFor(Connection* c, bool write) {
-    uv_poll_start(&c->poll, write ? UV_WRITABLE : UV_READABLE, OnReady);
+    int events = write ? UV_WRITABLE : UV_READABLE;
+    if (c->polling == events) return;
+    c->polling = events;
+    uv_poll_start(&c->poll, events, OnReady);
   }
   void WaitForTls(Connection* c) { WaitFor(c, gnutls_record_get_direction(c->session) == 1); }
 

@@ -67,15 +67,17 @@ struct Connection {
   int polling = 0;       // the events being polled for (UV_READABLE or UV_WRITABLE), or 0
   bool answered = false;  // onRequest was called: its outcome is counted in JS
   std::vector<uint8_t> request;
+  size_t scanned = 0;  // HasEndOfMessage's place in `request`
   std::vector<uint8_t> response;
   size_t sent = 0;
   std::string peer;
 };
 
 // True when `data` holds a complete End of Message record (type 0, critical bit or not)
-// after whole records: NTS-KE records are type(2) length(2) body (RFC 8915 §4).
-bool HasEndOfMessage(const std::vector<uint8_t>& data) {
-  size_t at = 0;
+// after whole records: NTS-KE records are type(2) length(2) body (RFC 8915 §4). `at` is
+// where the first record not yet seen whole starts, kept between calls so that a request
+// trickled in many small TLS records is scanned once, not once per record.
+bool HasEndOfMessage(const std::vector<uint8_t>& data, size_t& at) {
   while (at + 4 <= data.size()) {
     unsigned type = ((data[at] << 8) | data[at + 1]) & 0x7fff;
     size_t length = (data[at + 2] << 8) | data[at + 3];
@@ -341,6 +343,7 @@ class Listener : public Napi::ObjectWrap<Listener> {
         [[fallthrough]];
       case State::kReceive: {
         bool ended = false;
+        bool complete = false;  // End of Message seen, or the octet limit reached
         const size_t cap = max_request_ + 4;  // enough for the decoder to see the limit crossed
         for (;;) {
           uint8_t chunk[2048];
@@ -355,11 +358,12 @@ class Listener : public Napi::ObjectWrap<Listener> {
           }
           if (n < 0) return Finish(c, "failed", gnutls_strerror(static_cast<int>(n)));
           c->request.insert(c->request.end(), chunk, chunk + n);
-          if (c->request.size() >= cap || HasEndOfMessage(c->request)) break;
+          if (c->request.size() >= cap || HasEndOfMessage(c->request, c->scanned)) {
+            complete = true;
+            break;
+          }
         }
-        if (!ended && c->request.size() < cap && !HasEndOfMessage(c->request)) {
-          return WaitFor(c, false);
-        }
+        if (!ended && !complete) return WaitFor(c, false);
         if (!Answer(c, ended)) return;
         c->state = State::kSend;
       }
@@ -402,27 +406,35 @@ class Listener : public Napi::ObjectWrap<Listener> {
   bool Answer(Connection* c, bool ended) {
     Napi::Env env = Env();
     c->answered = true;
-    Napi::HandleScope scope(env);
-    Napi::Value result;
+    bool have_response = false;
     current_ = c;
     try {
-      CallbackScope callbacks(Value(), async_context_);
-      Napi::Buffer<uint8_t> request =
-          Napi::Buffer<uint8_t>::Copy(env, c->request.data(), c->request.size());
-      Napi::Value peer = peers_ ? Napi::String::New(env, c->peer) : env.Undefined();
-      result = on_request_.Call({request, Napi::Boolean::New(env, ended), peer});
-    } catch (const Napi::Error& e) {
-      ReportUncaught(e);
+      // The scope outlives the inner catch: reporting needs handles too.
+      Napi::HandleScope scope(env);
+      try {
+        CallbackScope callbacks(Value(), async_context_);
+        Napi::Buffer<uint8_t> request =
+            Napi::Buffer<uint8_t>::Copy(env, c->request.data(), c->request.size());
+        Napi::Value peer = peers_ ? Napi::String::New(env, c->peer) : env.Undefined();
+        Napi::Value result = on_request_.Call({request, Napi::Boolean::New(env, ended), peer});
+        TypedArrayView response = ViewTypedArray(result);
+        if (response.data != nullptr && response.type == napi_uint8_array) {
+          const uint8_t* octets = static_cast<const uint8_t*>(response.data);
+          c->response.assign(octets, octets + response.length);
+          have_response = true;
+        }
+      } catch (const Napi::Error& e) {
+        ReportUncaught(e);  // e.g. a thread being terminated: JS can no longer run
+      }
+    } catch (const Napi::Error&) {
+      // No handle scope could be opened: the connection closes unanswered.
     }
     current_ = nullptr;
     std::vector<uint8_t>().swap(c->request);
-    TypedArrayView response = ViewTypedArray(result);
-    if (response.data == nullptr || response.type != napi_uint8_array) {
+    if (!have_response) {
       Finish(c, nullptr, nullptr);
       return false;
     }
-    const uint8_t* octets = static_cast<const uint8_t*>(response.data);
-    c->response.assign(octets, octets + response.length);
     return true;
   }
 
@@ -455,13 +467,18 @@ class Listener : public Napi::ObjectWrap<Listener> {
     if (js_released_ || tearing_down_) return;
     Napi::Env env = Env();
     try {
+      // The scope outlives the inner catch: reporting needs handles too.
       Napi::HandleScope scope(env);
-      CallbackScope callbacks(Value(), async_context_);
-      on_outcome_.Call({Napi::String::New(env, outcome),
-                        Napi::String::New(env, detail != nullptr ? detail : ""),
-                        peers_ ? Napi::String::New(env, peer) : env.Undefined()});
-    } catch (const Napi::Error& e) {
-      ReportUncaught(e);
+      try {
+        CallbackScope callbacks(Value(), async_context_);
+        on_outcome_.Call({Napi::String::New(env, outcome),
+                          Napi::String::New(env, detail != nullptr ? detail : ""),
+                          peers_ ? Napi::String::New(env, peer) : env.Undefined()});
+      } catch (const Napi::Error& e) {
+        ReportUncaught(e);  // e.g. a thread being terminated: JS can no longer run
+      }
+    } catch (const Napi::Error&) {
+      // No handle scope could be opened: nothing can be reported.
     }
   }
 

@@ -1,7 +1,7 @@
 {
   # The ntpd-ts native addon (Linux only): clock_gettime / clock_adjtime (read-only),
   # kernel-timestamped batched UDP, sd_notify, AES-SIV-CMAC on the OpenSSL that Node
-  # exports. Built by scripts/build-addon.mjs at `npm install`; the daemon runs without
+  # exports, NTS-KE's TLS on GnuTLS when libgnutls28-dev is installed. Built by scripts/build-addon.mjs at `npm install`; the daemon runs without
   # it (pure-JS fallback) if the build fails.
   "targets": [
     {
@@ -17,6 +17,7 @@
         "native/errors.cc",
         "native/napi_extras.cc",
         "native/pps.cc",
+        "native/nts_ke_listener.cc",
         "native/sd_notify.cc",
         "native/sockaddr.cc",
         "native/reply_finish.cc",
@@ -30,7 +31,16 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        # NTS-KE on GnuTLS (native/nts_ke_listener.cc) only when its headers are there;
+        # without them the daemon serves NTS-KE with node:tls.
+        ["'<!(pkg-config --exists gnutls && echo yes || echo no)'=='yes'", {
+          "defines": ["NTPD_HAVE_GNUTLS"],
+          "cflags_cc": ["<!@(pkg-config --cflags gnutls)"],
+          "libraries": ["<!@(pkg-config --libs gnutls)"]
+        }]
+      ]
     }
   ]
 }

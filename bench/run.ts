@@ -41,7 +41,7 @@
 // side and the ratio ours/reference.
 //
 //   npm run bench -- [--duration 3] [--runs 3] [--warmup 0.5] [--window 64]
-//                    [--batch 16] [--targets chrony,ntpd-ts[,openssl-floor]]
+//                    [--batch 16] [--targets chrony,ntpd-ts[,openssl-floor,gnutls-floor]]
 //                    [--workloads ntp,nts,nts-ke] [--ke-concurrency 8]
 //                    [--ke-client auto|openssl|node] [--aead 15] [--profile 2]
 //                    [--cert-key p256|rsa2048|ed25519] [--ke-prewarm 3]

@@ -12,6 +12,7 @@ import { freeTcpPort, freeUdpPort } from "../test/helpers/ports.js";
 import { describeExit, spawnProcess } from "../test/helpers/process.js";
 import type { TempDir } from "../test/helpers/tmp.js";
 import { waitForTcpPort } from "../test/helpers/wait.js";
+import { buildGnuTlsFloor } from "./gnutls-floor.js";
 import { buildKeFloor } from "./ke-floor.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -168,44 +169,58 @@ const ours: BenchTarget = {
   },
 };
 
-/** OpenSSL's handshake cost alone: bench/ke-floor.c (see ke-floor.ts); NTS-KE only. */
-const openSslFloor: BenchTarget = {
-  name: "openssl-floor",
-  ours: false,
-  optIn: true,
-  workloads: ["nts-ke"],
-  async start(ctx) {
-    if (!ctx.nts) throw new SkipTarget("serves NTS-KE only");
-    const built = await buildKeFloor();
-    if ("error" in built) throw new SkipTarget(built.error);
-    const kePort = await freeTcpPort();
-    const proc = await spawnProcess(
-      built.bin,
-      ["--port", String(kePort), "--chain", ctx.nts.chainPath, "--key", ctx.nts.keyPath],
-      { cpus: ctx.serverCpus, name: "ke-floor" },
-    );
-    try {
-      await waitForTcpPort(kePort);
-    } catch (e) {
-      await proc.stop(1000);
-      throw new Error(`ke-floor did not listen: ${(e as Error).message}\n${proc.output()}`, {
-        cause: e,
-      });
-    }
-    return {
-      pid: proc.pid,
-      host: "127.0.0.1",
-      port: 0,
-      kePort,
-      stop: async () => {
+/**
+ * A bare serial NTS-KE-shaped server in C (`build` compiles it): what its TLS
+ * library alone costs per exchange; NTS-KE only.
+ */
+function floorTarget(
+  name: string,
+  build: () => Promise<{ bin: string } | { error: string }>,
+): BenchTarget {
+  return {
+    name,
+    ours: false,
+    optIn: true,
+    workloads: ["nts-ke"],
+    async start(ctx) {
+      if (!ctx.nts) throw new SkipTarget("serves NTS-KE only");
+      const built = await build();
+      if ("error" in built) throw new SkipTarget(built.error);
+      const kePort = await freeTcpPort();
+      const proc = await spawnProcess(
+        built.bin,
+        ["--port", String(kePort), "--chain", ctx.nts.chainPath, "--key", ctx.nts.keyPath],
+        { cpus: ctx.serverCpus, name },
+      );
+      try {
+        await waitForTcpPort(kePort);
+      } catch (e) {
         await proc.stop(1000);
-      },
-    };
-  },
-};
+        throw new Error(`${name} did not listen: ${(e as Error).message}\n${proc.output()}`, {
+          cause: e,
+        });
+      }
+      return {
+        pid: proc.pid,
+        host: "127.0.0.1",
+        port: 0,
+        kePort,
+        stop: async () => {
+          await proc.stop(1000);
+        },
+      };
+    },
+  };
+}
+
+/** OpenSSL's handshake cost alone: bench/ke-floor.c (see ke-floor.ts). */
+const openSslFloor = floorTarget("openssl-floor", buildKeFloor);
+
+/** GnuTLS's (chrony's library) handshake cost alone: bench/gnutls-floor.c (see gnutls-floor.ts). */
+const gnuTlsFloor = floorTarget("gnutls-floor", buildGnuTlsFloor);
 
 /** Every target, in table order. */
-export const targets: readonly BenchTarget[] = [chrony, ours, openSslFloor];
+export const targets: readonly BenchTarget[] = [chrony, ours, openSslFloor, gnuTlsFloor];
 
 /** The daemon as it ships (bin/ → dist/; the bench builds dist/ first, dist.ts). */
 export const defaultDaemonEntry = join(repoRoot, "bin/ntp-daemon.js");

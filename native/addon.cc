@@ -12,10 +12,12 @@
 //   UdpSocket                        kernel-timestamped UDP (see udp_socket.h)
 //   sivSeal / sivOpen (+ *Components) AES-SIV-CMAC on OpenSSL (see aes_siv_binding.cc)
 //   ntsOpenRequest / ntsSealCookie   an NTS request's cookie and authenticator in one call
-//   tcpListen(family, host, port, backlog)  a listening SO_REUSEPORT TCP fd (tcp_listen.cc)
 //   UnixDgramSocket, unixDgramSend   a bound Unix datagram socket read on the loop (unix_dgram.cc)
 //   ppsOpen / ppsFetch / ppsClose    RFC 2783 kernel PPS (pps.cc)
 //   (these two are looked up by name, not covered by abiVersion: see src/daemon/native/reference-clocks.ts)
+//   tcpListen(family, host, port, backlog, reusePort?)  a listening TCP fd (tcp_listen.cc)
+//   NtsKeListener                    NTS-KE's TLS on GnuTLS (nts_ke_listener.h); only in a
+//                                    build with GnuTLS
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
 
@@ -24,6 +26,7 @@
 #include "aes_siv_binding.h"
 #include "clock.h"
 #include "pps.h"
+#include "nts_ke_listener.h"
 #include "sd_notify.h"
 #include "tcp_listen.h"
 #include "udp_socket.h"
@@ -41,7 +44,8 @@ namespace {
 // 9: UdpSocket truncatedDatagrams
 // 10: sivSeal/sivOpen take a prepared key too (sivSealPrepared/sivOpenPrepared go);
 //     ntsOpenRequest, ntsSealCookie (the NTS server's cookie and authenticator work)
-constexpr int kAbiVersion = 10;
+// 11: NtsKeListener (GnuTLS builds), tcpListen's reusePort
+constexpr int kAbiVersion = 11;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
@@ -52,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntpd::InitTcpListen(env, exports);
   exports.Set("UnixDgramSocket", ntpd::InitUnixDgram(env, exports));
   ntpd::InitPps(env, exports);
+  ntpd::InitNtsKeListener(env, exports);
   return exports;
 }
 

@@ -1,4 +1,4 @@
-// tcpListen(family, host, port, backlog): socket + SO_REUSEADDR + SO_REUSEPORT + bind +
+// tcpListen(family, host, port, backlog, reusePort = true): socket + SO_REUSEADDR + SO_REUSEPORT + bind +
 // listen, returns the listening fd (non-blocking, close-on-exec). Each NTS-KE serving
 // thread makes its own and hands it to node:tls with server.listen({ fd }): the kernel
 // then spreads new connections over the threads' listeners. Node's net module sets
@@ -26,12 +26,15 @@ Napi::Value TcpListen(const Napi::CallbackInfo& info) {
   int af = FamilyArg(info[0], "tcpListen");
   SocketAddressArg a = AddressArg(info, 1, af, "tcpListen");
   int backlog = static_cast<int>(IntegerArg(info[3], 1, 65535, "tcpListen: backlog"));
+  // reusePort false: one listener alone on the port (the native NTS-KE listener of the
+  // main thread), as node:net's listen() would bind it.
+  bool reuse_port = !info[4].IsBoolean() || info[4].As<Napi::Boolean>().Value();
   int fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) ThrowErrno(env, errno, "socket", a.host, a.port);
   int on = 1;
   const char* step = "setsockopt";
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0 &&
+      (!reuse_port || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0) &&
       (step = "bind", ::bind(fd, reinterpret_cast<sockaddr*>(&a.addr), a.len) == 0) &&
       (step = "listen", ::listen(fd, backlog) == 0)) {
     return Napi::Number::New(env, fd);

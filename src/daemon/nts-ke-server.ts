@@ -1,13 +1,16 @@
 // One `[[nts-ke-server]]`: TLS 1.3 on `listen`, ALPN ntske/1 required, one
 // request and one response per connection (RFC 8915 §4). The protocol
 // decisions come from src/proto/nts/ke; this file moves bytes, exports the
-// keys from the TLS session and mints the cookies.
+// keys from the TLS session and mints the cookies. The TLS is the addon's
+// GnuTLS listener when it has one, else node:tls (nts-ke-native.ts says why
+// and how to choose).
 //
 // Limits: at most `concurrent-connections` connections at once (further ones
 // are closed at once, so a flood cannot exhaust memory), and each connection
 // must finish handshake and exchange within `key-exchange-timeout-ms`.
 
 import { constants as cryptoConstants, randomBytes } from "node:crypto";
+import { closeSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
@@ -16,7 +19,7 @@ import { COOKIE_NONCE_LENGTH, encodeCookie } from "../proto/nts/cookie/cookie.js
 import { MAX_COOKIES } from "../proto/nts/cookie/stash.js";
 import { defaultAeadProvider } from "./native/aead.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
-import { KeErrorCode } from "../proto/nts/ke/records.js";
+import { DEFAULT_MAX_MESSAGE_LENGTH, KeErrorCode } from "../proto/nts/ke/records.js";
 import {
   buildErrorResponse,
   buildServerResponse,
@@ -34,7 +37,21 @@ import {
 import type { AeadId } from "../proto/crypto/aead.js";
 import type { Logger } from "./log.js";
 import { formatHostPort } from "./resolve.js";
-import { CredentialsWatcher, loadTlsCredentials, type TlsCredentials } from "./tls-credentials.js";
+import {
+  CredentialsError,
+  CredentialsWatcher,
+  loadTlsCredentials,
+  type TlsCredentials,
+} from "./tls-credentials.js";
+import { getAddon } from "./native/addon.js";
+import type { NativeNtsKeListener, NativeNtsKeOutcome } from "./native/types.js";
+import {
+  createNativeKeListener,
+  gnutlsAvailability,
+  NTS_KE_TLS_ENV,
+  ntsKeTlsFromEnv,
+  type NtsKeTls,
+} from "./nts-ke-native.js";
 import { NtsKeStats, type NtsKeOutcome } from "./nts-ke-stats.js";
 import { NtpServerChoice } from "../proto/nts/ke/ntp-server-choice.js";
 
@@ -54,6 +71,16 @@ interface Connection {
 }
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
+
+/** The C2S and S2C keys of `length` octets for these exporter contexts, from the session. */
+type KeyExporter = (
+  length: number,
+  c2sContext: Uint8Array,
+  s2cContext: Uint8Array,
+) => { c2s: Uint8Array; s2c: Uint8Array };
+
+/** node's listen() backlog, for the native listener's own socket. */
+const LISTEN_BACKLOG = 511;
 
 /**
  * The TLS settings of every context we serve with (at start and after a
@@ -77,9 +104,10 @@ export function secureContextOptions(credentials: TlsCredentials) {
 }
 
 export class NtsKeServer {
-  readonly stats = new NtsKeStats();
   readonly listenText: string;
+  private readonly counts = new NtsKeStats();
   private server: Server | null = null;
+  private native: NativeNtsKeListener | null = null;
   private readonly watcher: CredentialsWatcher;
   private readonly keConfig: KeServerConfig;
   /** `ntp-server` / `ntp-port`: where each client is sent. */
@@ -97,6 +125,8 @@ export class NtsKeServer {
      * SO_REUSEPORT listener, made by the addon's tcpListen); called once by start().
      */
     private readonly listenFd?: () => number,
+    /** The TLS to serve with (default: NTPD_TS_NTS_KE_TLS, else "auto"); nts-ke-native.ts. */
+    private readonly tls?: NtsKeTls,
   ) {
     this.ntpServers = new NtpServerChoice(config.ntpServer ?? [], config.ntpPort);
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
@@ -113,18 +143,141 @@ export class NtsKeServer {
     );
   }
 
+  /** The counters; `connections` is read from the native listener when there is one. */
+  get stats(): NtsKeStats {
+    if (this.native !== null) this.counts.connections = this.native.accepted;
+    return this.counts;
+  }
+
+  /** Which TLS serves: "gnutls" (the addon's listener) or "node" (node:tls); null before start(). */
+  get tlsInUse(): "gnutls" | "node" | null {
+    return this.native !== null ? "gnutls" : this.server !== null ? "node" : null;
+  }
+
   /** Loads the certificate (throws CredentialsError) and starts listening. */
   async start(): Promise<void> {
     const credentials = loadTlsCredentials(
       this.config.certificateChainPath,
       this.config.privateKeyPath,
     );
+    let tls: NtsKeTls;
+    try {
+      tls = this.tls ?? ntsKeTlsFromEnv();
+    } catch (error) {
+      throw new NtsKeListenError(`cannot serve on ${this.listenText}: ${(error as Error).message}`);
+    }
+    const gnutls = tls === "node" ? null : gnutlsAvailability();
+    if (tls === "gnutls" && gnutls?.available === false) {
+      throw new NtsKeListenError(
+        `NTS-KE on GnuTLS was asked for (${NTS_KE_TLS_ENV}=gnutls), but ${gnutls.reason}`,
+      );
+    }
+    if (gnutls?.available === true) this.startNative(credentials);
+    else await this.startNode(credentials);
+    this.watcher.start(credentials);
+    this.log.info("serving NTS-KE", {
+      listen: this.listenText,
+      tls: this.tlsInUse,
+      subject: credentials.leaf.subject.replace(/\n/g, ", "),
+      valid_to: credentials.leaf.validTo,
+    });
+  }
+
+  /** Serves with the addon's GnuTLS listener (nts-ke-native.ts). */
+  private startNative(credentials: TlsCredentials): void {
+    let fd: number;
+    try {
+      if (this.listenFd !== undefined) {
+        fd = this.listenFd();
+      } else {
+        const addon = getAddon();
+        if (addon === null) throw new Error("the native addon is not loaded");
+        const { family, address, port } = this.config.listen;
+        fd = addon.tcpListen(family, address, port, LISTEN_BACKLOG, false);
+      }
+    } catch (error) {
+      throw new NtsKeListenError(
+        `cannot listen on ${this.listenText}: ${(error as Error).message}`,
+      );
+    }
+    let listener: NativeNtsKeListener | null;
+    try {
+      listener = createNativeKeListener(
+        fd,
+        {
+          maxConnections: this.config.concurrentConnections,
+          timeoutMs: this.config.keyExchangeTimeoutMs,
+          maxRequest: DEFAULT_MAX_MESSAGE_LENGTH,
+          peers: this.log.enabled("debug"),
+        },
+        {
+          request: (l, request, _ended, peer) => this.answerNative(l, request, peer),
+          outcome: (outcome, detail, peer) => this.nativeOutcome(outcome, detail, peer),
+        },
+      );
+    } catch (error) {
+      closeSync(fd);
+      throw new NtsKeListenError(`cannot serve on ${this.listenText}: ${(error as Error).message}`);
+    }
+    if (listener === null) {
+      closeSync(fd);
+      throw new NtsKeListenError("the native addon has no NTS-KE listener");
+    }
+    try {
+      listener.setCredentials(credentials.cert, credentials.key);
+    } catch (error) {
+      listener.close();
+      throw new CredentialsError(
+        `${this.config.certificateChainPath} / ${this.config.privateKeyPath}: ${(error as Error).message}`,
+      );
+    }
+    this.native = listener;
+  }
+
+  /** The one call of an answered connection on the native listener: its response. */
+  private answerNative(
+    listener: NativeNtsKeListener,
+    request: Buffer,
+    peer: string | undefined,
+  ): Uint8Array {
+    const decoder = new ServerRequestDecoder(this.keConfig);
+    // Native hands over a complete request, or all there was at EOF or the octet limit:
+    // whatever is still incomplete then is a bad request.
+    const decision = decoder.push(request) ?? decoder.end();
+    const exporter: KeyExporter = (length, c2sContext, s2cContext) => {
+      const both = listener.exportKeys(length, c2sContext, s2cContext);
+      return { c2s: both.subarray(0, length), s2c: both.subarray(length) };
+    };
+    return this.answer(decision, exporter, () => peer);
+  }
+
+  /** A native connection that ended without an answer. */
+  private nativeOutcome(outcome: NativeNtsKeOutcome, detail: string, peer: string | undefined) {
+    switch (outcome) {
+      case "refused":
+      case "timeouts":
+        this.counts[outcome]++;
+        return;
+      case "noAlpn":
+        this.counts.failed++;
+        this.counts.noAlpn++;
+        this.log.debug("NTS-KE client without ALPN ntske/1 refused", { client: peer });
+        return;
+      case "failed":
+        this.counts.failed++;
+        this.log.debug("TLS handshake failed", { client: peer, error: detail });
+        return;
+    }
+  }
+
+  /** Serves with node:tls. */
+  private async startNode(credentials: TlsCredentials): Promise<void> {
     const server = createServer({
       ...secureContextOptions(credentials),
       ALPNProtocols: [NTS_KE_ALPN],
     });
     server.on("connection", (socket: Socket) => {
-      this.stats.connections++;
+      this.counts.connections++;
       const connection: Connection = { outcome: null };
       if (this.active >= this.config.concurrentConnections) {
         this.settle(connection, "refused");
@@ -177,12 +330,6 @@ export class NtsKeServer {
       this.log.error("NTS-KE server error", { error: error.message }),
     );
     this.server = server;
-    this.watcher.start(credentials);
-    this.log.info("serving NTS-KE", {
-      listen: this.listenText,
-      subject: credentials.leaf.subject.replace(/\n/g, ", "),
-      valid_to: credentials.leaf.validTo,
-    });
   }
 
   /** Loads the certificate and key again (SIGHUP); keeps the old ones on failure. */
@@ -197,11 +344,12 @@ export class NtsKeServer {
 
   /** Connections open now (accepted, not refused, not yet closed). */
   get openConnections(): number {
-    return this.active;
+    return this.native?.open ?? this.active;
   }
 
   /** The port actually bound (useful with port 0 in tests). */
   get port(): number {
+    if (this.native !== null) return this.native.port;
     const address = this.server?.address();
     return address && typeof address === "object" ? address.port : this.config.listen.port;
   }
@@ -210,17 +358,20 @@ export class NtsKeServer {
     this.watcher.stop();
     this.server?.close();
     this.server = null;
+    // Kept (closed) so that its counters can still be read.
+    this.native?.close();
   }
 
   private useCredentials(credentials: TlsCredentials): void {
-    // New connections use the new context; the listener keeps running.
+    // New connections use the new credentials; the listener keeps running.
     this.server?.setSecureContext(secureContextOptions(credentials));
+    this.native?.setCredentials(credentials.cert, credentials.key);
   }
 
   private settle(connection: Connection, outcome: NtsKeOutcome): void {
     if (connection.outcome !== null) return;
     connection.outcome = outcome;
-    this.stats[outcome]++;
+    this.counts[outcome]++;
   }
 
   /**
@@ -238,7 +389,7 @@ export class NtsKeServer {
     // Node accepts a client that offers no ALPN at all; RFC 8915 requires it.
     if (socket.alpnProtocol !== NTS_KE_ALPN) {
       this.settle(connection, "failed");
-      this.stats.noAlpn++;
+      this.counts.noAlpn++;
       this.log.debug("NTS-KE client without ALPN ntske/1 refused", {
         client: socket.remoteAddress,
       });
@@ -247,19 +398,19 @@ export class NtsKeServer {
     }
     const decoder = new ServerRequestDecoder(this.keConfig);
     let answered = false;
+    const exporter: KeyExporter = (length, c2sContext, s2cContext) => ({
+      c2s: socket.exportKeyingMaterial(length, NTS_KE_EXPORTER_LABEL, Buffer.from(c2sContext)),
+      s2c: socket.exportKeyingMaterial(length, NTS_KE_EXPORTER_LABEL, Buffer.from(s2cContext)),
+    });
+    // socket.remoteAddress is a getpeername(2): only when it is logged.
+    const client = () => socket.remoteAddress;
     const answer = (decision: KeServerDecision) => {
       if (answered) return;
       answered = true;
       socket.off("data", onData);
-      let response: Uint8Array;
-      try {
-        response = this.respond(socket, decision);
-        this.settle(connection, "served");
-      } catch (error) {
-        this.settle(connection, "failed");
-        this.log.error("NTS-KE internal error", { error: (error as Error).message });
-        response = buildErrorResponse(KeErrorCode.InternalServerError);
-      }
+      const response = this.answer(decision, exporter, client, (outcome) =>
+        this.settle(connection, outcome),
+      );
       socket.end(response);
     };
     const onData = (chunk: Buffer) => {
@@ -276,31 +427,47 @@ export class NtsKeServer {
     });
   }
 
-  private respond(socket: TLSSocket, decision: KeServerDecision): Uint8Array {
+  /**
+   * The response to `decision`, its outcome settled by `settle` (served, or failed on an
+   * internal error, which still gets an error record).
+   */
+  private answer(
+    decision: KeServerDecision,
+    exporter: KeyExporter,
+    client: () => string | undefined,
+    settle: (outcome: NtsKeOutcome) => void = (outcome) => this.counts[outcome]++,
+  ): Uint8Array {
+    try {
+      const response = this.respond(decision, exporter, client);
+      settle("served");
+      return response;
+    } catch (error) {
+      settle("failed");
+      this.log.error("NTS-KE internal error", { error: (error as Error).message });
+      return buildErrorResponse(KeErrorCode.InternalServerError);
+    }
+  }
+
+  private respond(
+    decision: KeServerDecision,
+    exporter: KeyExporter,
+    client: () => string | undefined,
+  ): Uint8Array {
     switch (decision.kind) {
       case "key-exchange": {
         const keyLength = aeadKeyLength(decision.aead);
         if (keyLength === undefined) throw new Error(`no key length for AEAD ${decision.aead}`);
-        const c2s = socket.exportKeyingMaterial(
+        const { c2s, s2c } = exporter(
           keyLength,
-          NTS_KE_EXPORTER_LABEL,
-          Buffer.from(keyExportContext(decision.protocol, decision.exporterContextAead, "c2s")),
-        );
-        const s2c = socket.exportKeyingMaterial(
-          keyLength,
-          NTS_KE_EXPORTER_LABEL,
-          Buffer.from(keyExportContext(decision.protocol, decision.exporterContextAead, "s2c")),
+          keyExportContext(decision.protocol, decision.exporterContextAead, "c2s"),
+          keyExportContext(decision.protocol, decision.exporterContextAead, "s2c"),
         );
         const cookies = this.mintCookies(decision.aead, c2s, s2c);
         c2s.fill(0);
         s2c.fill(0);
-        this.stats.keyExchanges++;
-        // socket.remoteAddress is a getpeername(2): only when it is logged.
+        this.counts.keyExchanges++;
         if (this.log.enabled("debug")) {
-          this.log.debug("NTS-KE key exchange", {
-            client: socket.remoteAddress,
-            aead: decision.aead,
-          });
+          this.log.debug("NTS-KE key exchange", { client: client(), aead: decision.aead });
         }
         return buildServerResponse({
           protocol: decision.protocol,
@@ -311,7 +478,7 @@ export class NtsKeServer {
         });
       }
       case "fixed-key": {
-        this.stats.keyExchanges++;
+        this.counts.keyExchanges++;
         return buildServerResponse({
           protocol: decision.protocol,
           aead: decision.aead,
@@ -325,10 +492,10 @@ export class NtsKeServer {
           algorithms: decision.algorithms,
         });
       case "reject":
-        this.stats.rejected++;
+        this.counts.rejected++;
         if (this.log.enabled("debug")) {
           this.log.debug("NTS-KE request rejected", {
-            client: socket.remoteAddress,
+            client: client(),
             reason: decision.rejection.message,
           });
         }

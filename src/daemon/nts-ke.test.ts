@@ -17,6 +17,7 @@ import { makeTestPki, type Issued, type TestPki } from "../../test/helpers/pki.j
 import { makeTempDir } from "../../test/helpers/tmp.js";
 import { createLogger, MemorySink } from "./log.js";
 import { NtsKeListenError, NtsKeServer } from "./nts-ke-server.js";
+import { gnutlsAvailability, ntsKeTlsFromEnv } from "./nts-ke-native.js";
 import { KeyExchangeError, performKeyExchange, TrustStore } from "./nts-ke-client.js";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -61,6 +62,15 @@ async function withServer(
     server.stop();
   }
 }
+
+test("serves on the TLS chosen: the addon's GnuTLS when built with it, unless node:tls is forced", async () => {
+  const forced = ntsKeTlsFromEnv();
+  const expected = forced === "node" || !gnutlsAvailability().available ? "node" : "gnutls";
+  await withServer(keConfig(good), (server) => {
+    assert.equal(server.tlsInUse, expected, `NTPD_TS_NTS_KE_TLS=${forced}`);
+    return Promise.resolve();
+  });
+});
 
 test("key exchange by DNS name: 8 cookies holding the keys both sides derived", async () => {
   const trust = await TrustStore.fromFile(pki.caCertPath);
@@ -168,7 +178,15 @@ test("wrong CA, expired certificate and name mismatch are clear failures", async
 /** A raw TLS client: lets a test omit ALPN, cap TLS at 1.2 or send arbitrary bytes. */
 function rawExchange(
   port: number,
-  options: { alpn?: string[]; maxVersion?: "TLSv1.2" | "TLSv1.3"; send?: Uint8Array },
+  options: {
+    alpn?: string[];
+    maxVersion?: "TLSv1.2" | "TLSv1.3";
+    send?: Uint8Array;
+    /** Written one TLS record each, 20 ms apart, after `send`. */
+    pieces?: Uint8Array[];
+    /** Half-close (FIN after close_notify) once everything is written. */
+    end?: boolean;
+  },
 ): Promise<{ error?: string; response: Buffer }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -187,6 +205,17 @@ function rawExchange(
     const timer = setTimeout(() => done("timeout"), 3000);
     socket.on("secureConnect", () => {
       if (options.send) socket.write(options.send);
+      const pieces = [...(options.pieces ?? [])];
+      const next = () => {
+        const piece = pieces.shift();
+        if (piece) {
+          socket.write(piece);
+          setTimeout(next, 20);
+        } else if (options.end) {
+          socket.end();
+        }
+      };
+      next();
     });
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("end", () => done());
@@ -207,10 +236,43 @@ test("no ALPN, other ALPN and TLS 1.2 are refused; the server keeps serving", as
     assert.match(otherAlpn.error ?? "", /NO_APPLICATION_PROTOCOL/);
 
     const tls12 = await rawExchange(server.port, { alpn: ["ntske/1"], maxVersion: "TLSv1.2" });
-    assert.match(tls12.error ?? "", /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION/);
+    // OpenSSL answers protocol_version; GnuTLS, offered no TLS 1.3, finds no cipher suite.
+    assert.match(
+      tls12.error ?? "",
+      /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION|HANDSHAKE_FAILURE/,
+    );
+    assert.equal(server.stats.keyExchanges, 0);
 
     const ok = await performKeyExchange({ host: "localhost", port: server.port, trust });
     assert.equal(ok.cookies.length, 8, "still serving after the refusals");
+  });
+});
+
+test("a request in pieces, with octets after End of Message, or cut short by the client's close", async () => {
+  const request = buildClientRequest({ nextProtocols: [0], aeadAlgorithms: [15] });
+  await withServer(keConfig(good), async (server) => {
+    // Split inside the first record's header and inside a body; junk after End of Message.
+    const withJunk = Buffer.concat([request, Buffer.from([1, 2, 3])]);
+    const pieces = [withJunk.subarray(0, 1), withJunk.subarray(1, 7), withJunk.subarray(7)];
+    const split = await rawExchange(server.port, { alpn: ["ntske/1"], pieces });
+    const d1 = new ClientResponseDecoder();
+    d1.push(split.response);
+    const r1 = d1.end();
+    assert.ok(r1.ok, "a key exchange answer");
+    assert.equal(r1.value.cookies.length, 8);
+
+    // Half a request, then the client's close: a bad request, answered before closing.
+    const cut = await rawExchange(server.port, {
+      alpn: ["ntske/1"],
+      pieces: [request.subarray(0, 6)],
+      end: true,
+    });
+    const d2 = new ClientResponseDecoder();
+    d2.push(cut.response);
+    const r2 = d2.end();
+    assert.ok(!r2.ok && r2.error.code === "error-record" && r2.error.errorCode === 1);
+    assert.equal(server.stats.keyExchanges, 1);
+    assert.equal(server.stats.rejected, 1);
   });
 });
 
@@ -275,12 +337,18 @@ test("no TLS session can be resumed, also after a certificate reload", async () 
   await withServer(keConfig(good), async (server) => {
     for (const phase of ["at start", "after reload"]) {
       const first = await resumingExchange(server.port);
+      if (server.tlsInUse === "gnutls") {
+        // GnuTLS is asked for no tickets at all: nothing to resume with.
+        assert.equal(first.session, undefined, `no ticket ${phase}`);
+        assert.ok(server.reloadCredentials("test"));
+        continue;
+      }
       assert.ok(first.session, `the client got a (stateful) ticket ${phase}`);
       const second = await resumingExchange(server.port, first.session);
       assert.equal(second.reused, false, `full handshake when offered that ticket ${phase}`);
       assert.ok(server.reloadCredentials("test"));
     }
-    assert.equal(server.stats.keyExchanges, 4);
+    assert.equal(server.stats.keyExchanges, server.tlsInUse === "gnutls" ? 2 : 4);
   });
 });
 

@@ -121,6 +121,8 @@ export class CredentialsWatcher {
     let credentials: TlsCredentials;
     try {
       credentials = loadTlsCredentials(this.chainPath, this.keyPath);
+      // The TLS library may still refuse what node:crypto accepted (GnuTLS, nts-ke-native.ts).
+      this.onChange(credentials);
     } catch (error) {
       this.log.error("could not reload the NTS-KE certificate; keeping the current one", {
         reason,
@@ -128,7 +130,6 @@ export class CredentialsWatcher {
       });
       return false;
     }
-    this.onChange(credentials);
     this.leaf = credentials.leaf;
     this.log.info("reloaded the NTS-KE certificate", {
       reason,

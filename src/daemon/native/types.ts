@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 11;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -216,6 +216,32 @@ export type SivOperands = [
   outOff: number,
 ];
 
+export interface NativeNtsKeListenerOptions {
+  /** Further connections are closed at once (reported "refused"). */
+  maxConnections: number;
+  /** One deadline for handshake and exchange (reported "timeouts"). */
+  timeoutMs: number;
+  /** The request's octet limit (the decoder's): native reads at most this + 4. */
+  maxRequest: number;
+  /** Pass the client's address to the callbacks (for logs). */
+  peers: boolean;
+}
+
+/** How a connection ended without an answer (an answer is counted by onRequest). */
+export type NativeNtsKeOutcome = "refused" | "timeouts" | "failed" | "noAlpn";
+
+export interface NativeNtsKeListener {
+  /** The chain and key (PEM) for new connections; throws Error with GnuTLS's reason. */
+  setCredentials(chainPem: Uint8Array, keyPem: Uint8Array): void;
+  /** C2S ‖ S2C from the TLS exporter (RFC 8915 §5.1); only inside onRequest. Zero it after use. */
+  exportKeys(length: number, c2sContext: Uint8Array, s2cContext: Uint8Array): Buffer;
+  /** Stops accepting (and closes the listening fd); connections under way finish. */
+  close(): void;
+  readonly accepted: number;
+  readonly open: number;
+  readonly port: number;
+}
+
 export interface NativeAddon {
   readonly abiVersion: number;
   readonly CLOCK_REALTIME: number;
@@ -269,7 +295,24 @@ export interface NativeAddon {
    * A listening TCP socket (SO_REUSEADDR + SO_REUSEPORT, non-blocking, close-on-exec) on
    * host:port; returns its fd for net.Server.listen({ fd }). Throws an errno error.
    */
-  tcpListen(family: 4 | 6, host: string, port: number, backlog: number): number;
+  tcpListen(
+    family: 4 | 6,
+    host: string,
+    port: number,
+    backlog: number,
+    reusePort?: boolean,
+  ): number;
+  /** NTS-KE's TLS on GnuTLS (native/nts_ke_listener.h); absent from a build without GnuTLS. */
+  NtsKeListener?: new (
+    fd: number,
+    options: NativeNtsKeListenerOptions,
+    onRequest: (
+      request: Buffer,
+      ended: boolean,
+      peer: string | undefined,
+    ) => Uint8Array | undefined,
+    onOutcome: (outcome: NativeNtsKeOutcome, detail: string, peer: string | undefined) => void,
+  ) => NativeNtsKeListener;
   /**
    * A long-lived key (32, 48 or 64 octets, copied) set up once, for sivSeal / sivOpen
    * and the nts* functions: on AES-NI its schedules are expanded here. The handle's memory is

@@ -61,19 +61,33 @@ function replyOf(bytes: Buffer): { ok: boolean; error?: string } {
   return JSON.parse(bytes.subarray(8).toString("utf8")) as { ok: boolean; error?: string };
 }
 
-/** Connects to `path` as uid/gid 65534 in a child process: "ok" or the errno code. */
+/**
+ * Connects to `path` as uid/gid 65534 in a child process: "ok" or the errno
+ * code. The child is python3, not the Node running the tests: that Node may
+ * live where uid 65534 cannot execute it (CI's Node 24 is in a private
+ * mktemp directory).
+ */
 async function connectAs(path: string, gid: number): Promise<string> {
-  const script = `const s=require("net").connect(${JSON.stringify(path)});
-s.on("connect",()=>{process.stdout.write("ok");s.destroy()});
-s.on("error",(e)=>{process.stdout.write(e.code)});`;
-  const child = spawn(process.execPath, ["-e", script], {
+  const script = [
+    "import errno, socket, sys",
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+    "try:",
+    "    s.connect(sys.argv[1])",
+    "    sys.stdout.write('ok')",
+    "except OSError as e:",
+    "    sys.stdout.write(errno.errorcode.get(e.errno, str(e.errno)))",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script, path], {
     uid: NOBODY,
     gid,
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  await new Promise<void>((resolve) => child.once("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", () => resolve());
+  });
   return out;
 }
 

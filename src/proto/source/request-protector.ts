@@ -21,8 +21,9 @@ export type ResponseVerdict =
 export interface RequestProtector {
   /**
    * Completes a request: given the 48-octet header (random transmit timestamp
-   * in place; the protector must not change it), returns the datagram to send,
-   * the header followed by any extension fields. Returns null when no request
+   * or NTPv5 client cookie in place; the protector must not change it),
+   * possibly followed by NTPv5 fields of the request, returns the datagram to
+   * send: the header, the protector's fields, then those NTPv5 fields. Returns null when no request
    * can be built (NTS: no cookie left); the source then asks to be reset.
    */
   finishRequest(header: Uint8Array): Uint8Array | null;

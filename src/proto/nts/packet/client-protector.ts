@@ -130,11 +130,16 @@ export class NtsProtector implements RequestProtector {
     }
     const placeholders = wanted - 1;
     const c2s = this.#c2s;
+    // NTPv5 requests bring fields of their own (draft identification, Bloom
+    // chunk request): they go after ours, before the authenticator, so they
+    // are authenticated too (ntpd-rs `nts_poll_message_v5` order).
+    const extra = header.subarray(NTP_HEADER_LENGTH);
     const length =
       NTP_HEADER_LENGTH +
       uniqueIdentifierFieldLength(UNIQUE_IDENTIFIER_LENGTH) +
       cookieFieldLength(cookie.length, false) +
       placeholders * placeholderFieldLength(cookie.length) +
+      extra.length +
       authenticatorFieldLength(c2s.nonceLength, c2s.tagLength);
     const out = new Uint8Array(length);
     out.set(header.subarray(0, NTP_HEADER_LENGTH));
@@ -145,6 +150,8 @@ export class NtsProtector implements RequestProtector {
     off += writeUniqueIdentifier(out, off, uid);
     off += writeCookie(out, off, cookie, false);
     for (let i = 0; i < placeholders; i++) off += writePlaceholder(out, off, cookie.length);
+    out.set(extra, off);
+    off += extra.length;
     const nonce = this.#random(c2s.nonceLength);
     writeAuthenticator(out, off, c2s, nonce, EMPTY);
 

@@ -287,6 +287,7 @@ export class Daemon {
       localStratum: this.options.config.synchronization.localStratum,
       protector,
       interleaved: config.interleaved,
+      version: config.ntpVersion,
     });
     const task = new SourceTask({
       nts: protector !== undefined,

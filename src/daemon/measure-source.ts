@@ -64,6 +64,7 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
     initialPollInterval: options.config.initialPollInterval,
     localStratum: options.localStratum,
     protector: options.protector,
+    version: options.config.ntpVersion,
   });
   return new Promise((resolve) => {
     const measurements: Measurement[] = [];

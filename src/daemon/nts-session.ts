@@ -12,6 +12,7 @@ import { NtsProtector } from "../proto/nts/packet/client-protector.js";
 import { performKeyExchange, type KeyExchangeResult, type TrustStore } from "./nts-ke-client.js";
 import type { ResolvedAddress, Resolver } from "./resolve.js";
 import { errorText } from "./source-task.js";
+import { ntsNextProtocols, versionOfNextProtocol } from "../proto/source/v5-client.js";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -52,6 +53,7 @@ export async function startNtsSession(
     host: config.address.host,
     port: config.address.port,
     trust: options.trust,
+    nextProtocols: ntsNextProtocols(config.ntpVersion),
     ...(options.keyExchangeTimeoutMs === undefined
       ? {}
       : { timeoutMs: options.keyExchangeTimeoutMs }),
@@ -66,6 +68,7 @@ export async function startNtsSession(
   const stash = new CookieStash();
   for (const cookie of result.cookies) stash.add(cookie);
   const protector = new NtsProtector({
+    ntpVersion: versionOfNextProtocol(result.protocol),
     aead: result.aead as AeadId,
     c2s: result.c2s,
     s2c: result.s2c,

@@ -115,7 +115,20 @@ export interface ObservedSource {
   id: number;
   /** ntpd-ts: the clock discipline uses this source now. */
   selected?: boolean;
+  /** ntpd-ts: the NTP version the source speaks now, in ntpd-rs's names for it. */
+  protocol_version?: ObservedProtocolVersion;
 }
+
+/** ntpd-rs's `ProtocolVersion` states, as its serde would name them. */
+export const OBSERVED_PROTOCOL_VERSIONS = ["V4", "V4UpgradingToV5", "UpgradedToV5", "V5"] as const;
+export type ObservedProtocolVersion = (typeof OBSERVED_PROTOCOL_VERSIONS)[number];
+
+const PROTOCOL_VERSION_NAMES: Record<string, ObservedProtocolVersion> = {
+  v4: "V4",
+  "v4-upgrading": "V4UpgradingToV5",
+  "v5-upgraded": "UpgradedToV5",
+  v5: "V5",
+};
 
 export interface ObservedServer {
   address: string;
@@ -254,6 +267,8 @@ export function observedSource(input: SourceInput): ObservedSource {
     id: input.id,
   };
   if (estimate?.selected !== undefined) source.selected = estimate.selected;
+  if (s.protocolState !== undefined)
+    source.protocol_version = PROTOCOL_VERSION_NAMES[s.protocolState];
   return source;
 }
 
@@ -468,6 +483,15 @@ function parseSource(value: unknown, at: string): ObservedSource {
       throw new ObservationFormatError(`${at}.selected: expected a boolean`);
     }
     source.selected = o.selected;
+  }
+  if (o.protocol_version !== undefined) {
+    const v = o.protocol_version;
+    if (!(OBSERVED_PROTOCOL_VERSIONS as readonly unknown[]).includes(v)) {
+      throw new ObservationFormatError(
+        `${at}.protocol_version: expected one of ${OBSERVED_PROTOCOL_VERSIONS.join(", ")}`,
+      );
+    }
+    source.protocol_version = v as ObservedProtocolVersion;
   }
   return source;
 }

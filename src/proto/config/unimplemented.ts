@@ -18,8 +18,6 @@ export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
   { path: "source[].mode", value: "sock", what: '[[source]] mode "sock"' },
   { path: "source[].mode", value: "pps", what: '[[source]] mode "pps"' },
   { path: "source[].mode", value: "csptp", what: '[[source]] mode "csptp"' },
-  { path: "source[].ntp-version", value: 5, what: "[[source]] ntp-version = 5" },
-  { path: "source[].ntp-version", value: "auto", what: '[[source]] ntp-version = "auto"' },
   {
     path: "source[].enable-srv-resolution",
     value: true,

@@ -29,6 +29,13 @@ export interface RequestProtector {
   finishRequest(header: Uint8Array): Uint8Array | null;
 
   /**
+   * The NTP version a key exchange agreed on (NTS-KE next protocol 0 → 4,
+   * 0x8001 → 5): the source speaks it, whatever its `ntp-version` says.
+   * Undefined: the source's own setting applies.
+   */
+  readonly ntpVersion?: 4 | 5;
+
+  /**
    * Checks a parsed response (mode, version and origin already verified).
    * `bytes[0..length)` is the datagram, for AEAD verification. Never throws on
    * bad input: returns `{ ok: false }`. Under NTS an unauthenticated response

@@ -233,13 +233,13 @@ export class NtpSource {
       throw new RangeError(`unsupported NTP version ${String(version)}`);
     }
     this.version = version;
-    this.#negotiation = new VersionNegotiation(version);
+    this.#protector = options.protector ?? PLAIN_NTP;
+    this.#negotiation = new VersionNegotiation(this.#protector.ntpVersion ?? version);
     this.#serverId = options.serverId ?? null;
     const localStratum = options.localStratum ?? MAX_STRATUM;
     validateLocalStratum(localStratum);
     this.#localStratum = localStratum;
     this.#random = options.random ?? defaultRandom;
-    this.#protector = options.protector ?? PLAIN_NTP;
     this.#interleaved = options.interleaved === true;
 
     this.#desiredPoll = limits.min;
@@ -563,6 +563,7 @@ export class NtpSource {
       lastKissCode: this.#lastKissCode,
       denied: this.#deniedCode !== null,
       demobilized: this.#demobilizedCode !== null,
+      protocolState: this.#negotiation.state,
     };
   }
 

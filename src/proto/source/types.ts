@@ -125,6 +125,8 @@ export interface SourceSnapshot {
   remoteMinPollInterval: number;
   /** Last seen server stratum (16 until the first reply). */
   stratum: number;
+  /** Where the NTPv4/NTPv5 negotiation stands (v5-client.ts). */
+  protocolState?: "v4" | "v4-upgrading" | "v5-upgraded" | "v5";
   /** Last seen server reference id (0 until the first reply). */
   referenceId: number;
   rootDelay: number;

@@ -43,6 +43,25 @@ export type NtpVersionSetting = 4 | 5 | "auto";
 /** Where a source stands: what `ntp-ctl status` and the observation show. */
 export type ProtocolState = "v4" | "v4-upgrading" | "v5-upgraded" | "v5";
 
+/** NTS-KE next protocol ids (records.ts NextProtocolId). */
+const NTPV4_PROTOCOL = 0;
+const DRAFT_NTPV5_PROTOCOL = 0x8001;
+
+/**
+ * The next protocols an NTS source offers in NTS-KE, in order of preference
+ * (ntpd-rs.md §2.2): 4 → [0], 5 → [0x8001], "auto" → [0x8001, 0].
+ */
+export function ntsNextProtocols(setting: NtpVersionSetting): number[] {
+  if (setting === 5) return [DRAFT_NTPV5_PROTOCOL];
+  if (setting === "auto") return [DRAFT_NTPV5_PROTOCOL, NTPV4_PROTOCOL];
+  return [NTPV4_PROTOCOL];
+}
+
+/** The NTP version a negotiated next protocol means (the KE client accepts only what it offered). */
+export function versionOfNextProtocol(protocol: number): 4 | 5 {
+  return protocol === DRAFT_NTPV5_PROTOCOL ? 5 : 4;
+}
+
 /** Replies without the upgrade echo before "auto" gives up (ntpd-rs: 8). */
 export const UPGRADE_TRIES = 8;
 /** Unanswered polls after the switch that send an "auto" source back to v4 (ntpd-rs: 2). */

@@ -5,6 +5,7 @@ import { config } from "./config.js";
 import { extensionFields } from "./extension-fields.js";
 import { keyFile } from "./key-file.js";
 import { ntpPacket } from "./ntp-packet.js";
+import { ntpV5Packet } from "./ntp-v5-packet.js";
 import { ntsCookie } from "./nts-cookie.js";
 import { ntsFields } from "./nts-fields.js";
 import { ntsKeMessages } from "./nts-ke-messages.js";
@@ -23,6 +24,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   config,
   observationClient,
   serverHandle,
+  ntpV5Packet,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

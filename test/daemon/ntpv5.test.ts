@@ -23,7 +23,9 @@ import { freePort, freeUdpPort } from "../helpers/ports.js";
 import { skipIfMissing } from "../helpers/skip.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { waitFor, waitForTcpPort, waitForUdpBound } from "../helpers/wait.js";
-import { parseMeasurement, startDaemon } from "./run-daemon.js";
+import { CTL_ENTRY, parseMeasurement, startDaemon } from "./run-daemon.js";
+import { runCommand } from "../helpers/process.js";
+import { writeFile } from "node:fs/promises";
 import type { Spawned } from "../helpers/process.js";
 
 const DRAFT_HEX = Buffer.from(DRAFT_ID, "ascii").toString("hex");
@@ -381,4 +383,38 @@ minimum-agreeing-sources = 1
       }
     });
   },
+);
+
+test(
+  'ntp-ctl validate: ntp-version = 5 is a warning that fails, "auto" is fine',
+  { timeout: 60_000 },
+  () =>
+    withDir(async (dir) => {
+      const toml = (version: string) => `[[source]]
+mode = "server"
+address = "time.example"
+ntp-version = ${version}
+
+[synchronization]
+minimum-agreeing-sources = 1
+`;
+      for (const [version, code] of [
+        ["5", 1],
+        ['"auto"', 0],
+        ["4", 0],
+      ] as const) {
+        const path = dir.file(`v${code}-${version.length}.toml`);
+        await writeFile(path, toml(version));
+        const r = await runCommand(
+          process.execPath,
+          ["--import", "tsx", CTL_ENTRY, "validate", "-c", path],
+          {
+            timeoutMs: 20_000,
+          },
+        );
+        assert.equal(r.code, code, `${version}: ${r.stderr}`);
+        if (code === 1) assert.match(r.stderr, /Warning: .*ntp-version = 5 forces the draft NTPv5/);
+        else assert.match(r.stderr, /Config looks good/);
+      }
+    }),
 );

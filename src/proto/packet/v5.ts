@@ -33,6 +33,9 @@ export const DRAFT_ID = "draft-ietf-ntp-ntpv5-08";
 /** The same, as the octets of a Draft Identification field. */
 export const DRAFT_ID_BYTES: Uint8Array = new TextEncoder().encode(DRAFT_ID);
 
+/** Largest v5 packet parsed, as for v4 (parse.ts MAX_NTP_PACKET_LENGTH). */
+export const MAX_V5_PACKET_LENGTH = 2048;
+
 /** "NTP5" and "DRFT": the two words of the upgrade reference timestamp. */
 export const UPGRADE_SECONDS = 0x4e545035;
 export const UPGRADE_FRACTION = 0x44524654;
@@ -263,7 +266,10 @@ const parseReader = new ExtensionFieldReader();
  * naming DRAFT_ID among them (ntpd-rs drops any other). Never throws.
  */
 export function parseV5Packet(bytes: Uint8Array, length: number, maxFields = 32): V5ParseResult {
-  if (!(length >= NTP_HEADER_LENGTH && length <= bytes.length) || (length & 3) !== 0) {
+  if (
+    !(length >= NTP_HEADER_LENGTH && length <= bytes.length && length <= MAX_V5_PACKET_LENGTH) ||
+    (length & 3) !== 0
+  ) {
     return { ok: false, code: "bad-length", message: `v5 packet length ${length}` };
   }
   const header = decodeV5Header(bytes);

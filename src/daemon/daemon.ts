@@ -33,7 +33,9 @@ import { ServerTask } from "./server-task.js";
 import { PoolSpawner, ServerSpawner, type Spawner, type SpawnerContext } from "./spawners.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
+import { randomBytes } from "node:crypto";
 import { ServingPool } from "./workers/pool.js";
+import { bloomFilterOf, newServerId } from "../proto/packet/v5-bloom.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -58,6 +60,13 @@ export class Daemon {
   /** Running source tasks by id. */
   readonly sources = new Map<number, SourceTask>();
   readonly system: SystemStateCell;
+  /**
+   * Our NTPv5 server ID and the Bloom filter every server of ours publishes
+   * with it (packet/v5-bloom.ts): a v5 source whose filter holds it depends
+   * on us, and is not used (a loop).
+   */
+  readonly serverId = newServerId((n) => new Uint8Array(randomBytes(n)));
+  private readonly referenceIdFilter = bloomFilterOf(this.serverId);
   /** The NTS cookie keys, shared by the NTS-KE servers and the NTP servers. */
   keys: KeySetRotation | null = null;
   /** The clock discipline's estimates for the observation; null until it runs. */
@@ -141,6 +150,7 @@ export class Daemon {
         staleKeyCount: config.keyset.staleKeyCount,
         system: this.system,
         log: this.log,
+        referenceIdFilter: this.referenceIdFilter,
       });
       await this.pool.start();
     } else {
@@ -175,7 +185,10 @@ export class Daemon {
     const { config } = this.options;
     const serverLog = this.log.child("server");
     this.servers = config.servers.map(
-      (s) => new ServerTask(s, this.clock, this.system, serverLog, keys),
+      (s) =>
+        new ServerTask(s, this.clock, this.system, serverLog, keys, undefined, {}, undefined, {
+          referenceIdFilter: this.referenceIdFilter,
+        }),
     );
     // A failed bind is a ServerBindError: the daemon exits 70 (server-task.ts).
     await Promise.all(this.servers.map((server) => server.start()));
@@ -288,6 +301,7 @@ export class Daemon {
       protector,
       interleaved: config.interleaved,
       version: config.ntpVersion,
+      serverId: this.serverId,
     });
     const task = new SourceTask({
       nts: protector !== undefined,
@@ -328,8 +342,10 @@ export class Daemon {
         const reason =
           event.reason === "unsynchronized"
             ? `the server says it is not synchronized (leap indicator 3, stratum ${m.stratum})`
-            : `the server's stratum ${m.stratum} is not below our local-stratum ` +
-              `${this.options.config.synchronization.localStratum}`;
+            : event.reason === "loop"
+              ? "the server's NTPv5 reference-ID filter holds our server ID (it synchronizes to us)"
+              : `the server's stratum ${m.stratum} is not below our local-stratum ` +
+                `${this.options.config.synchronization.localStratum}`;
         this.sourceLog.log(
           event.first ? "info" : "debug",
           `source not usable: ${reason}; polling it less often until it is`,

@@ -109,7 +109,9 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
           failed(
             event.reason === "unsynchronized"
               ? "the server is not synchronized"
-              : `the server's stratum ${event.measurement.stratum} is not below ` +
+              : event.reason === "loop"
+                ? "the server synchronizes to us (NTPv5 reference-ID filter)"
+                : `the server's stratum ${event.measurement.stratum} is not below ` +
                   `local-stratum ${options.localStratum}`,
           );
           return;

@@ -418,3 +418,38 @@ minimum-agreeing-sources = 1
       }
     }),
 );
+
+test(
+  "a daemon polling its own v5 server finds the loop once it has the whole Bloom filter",
+  { timeout: 120_000 },
+  () =>
+    withDir(async (dir) => {
+      const port = await freeUdpPort();
+      const socket = dir.file("self.sock");
+      const toml =
+        serverToml(port, socket, "[3, 4, 5]") +
+        `
+[[source]]
+mode = "server"
+address = "127.0.0.1:${port}"
+ntp-version = 5
+poll-interval-limits = { min = 0, max = 0 }
+`;
+      const daemon = await startDaemon(
+        dir,
+        "self-v5",
+        toml.replace("[synchronization]\n", "[synchronization]\nminimum-agreeing-sources = 1\n"),
+      );
+      try {
+        // 32 chunks of 16 octets at one poll a second, then the loop is seen. (Until
+        // then its replies are unusable for their stratum: it is our own stratum 1.)
+        const line = await daemon.waitForOutput(
+          /source not usable: .*NTPv5 reference-ID filter/,
+          90_000,
+        );
+        assert.match(line, /synchronizes to us/);
+      } finally {
+        await daemon.stop();
+      }
+    }),
+);

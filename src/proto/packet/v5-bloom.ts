@@ -36,6 +36,13 @@ export function filterHasServerId(filter: Uint8Array, id: Uint16Array): boolean 
   return true;
 }
 
+/** A filter holding only `id`. */
+export function bloomFilterOf(id: Uint16Array): Uint8Array {
+  const filter = emptyBloomFilter();
+  addServerId(filter, id);
+  return filter;
+}
+
 /** An empty filter. */
 export function emptyBloomFilter(): Uint8Array {
   return new Uint8Array(BLOOM_FILTER_LENGTH);

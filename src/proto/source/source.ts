@@ -529,14 +529,14 @@ export class NtpSource {
     if (interleaved) measurement.interleaved = true;
     this.#lastMeasurement = measurement;
 
-    const unusable: UnusableReason | null =
-      h.leap === 3
+    // A loop first: it says more than the stratum it also causes.
+    const unusable: UnusableReason | null = this.#isLoop()
+      ? "loop"
+      : h.leap === 3
         ? "unsynchronized"
         : h.stratum >= localStratum
           ? "stratum"
-          : this.#isLoop()
-            ? "loop"
-            : null;
+          : null;
     if (unusable !== null) {
       this.#unusableStreak++;
       return { kind: "unusable", reason: unusable, measurement, first: this.#unusableStreak === 1 };

@@ -55,7 +55,7 @@ const MAX_COOKIES_PER_REQUEST = 255;
 const EMPTY = new Uint8Array(0);
 
 export interface NtsProtectorOptions {
-  /** The NTP version NTS-KE negotiated (next protocol 0: 4, 0x8001: 5); default 4. */
+  /** The NTP version NTS-KE negotiated (next protocol 0: 4, 0x8001: 5); default: the source's. */
   ntpVersion?: 4 | 5;
   /** The AEAD negotiated in NTS-KE. */
   aead: AeadId;
@@ -91,7 +91,7 @@ export function cookiesToRequest(missing: number, cookieLength: number): number 
 
 export class NtsProtector implements RequestProtector {
   readonly aead: AeadId;
-  readonly ntpVersion: 4 | 5;
+  readonly ntpVersion: 4 | 5 | undefined;
   readonly #c2s: AeadCipher;
   readonly #s2c: AeadCipher;
   readonly #stash: CookieStash;
@@ -109,7 +109,7 @@ export class NtsProtector implements RequestProtector {
   /** @throws RangeError for an unsupported AEAD or keys of the wrong length. */
   constructor(options: NtsProtectorOptions) {
     this.aead = options.aead;
-    this.ntpVersion = options.ntpVersion ?? 4;
+    this.ntpVersion = options.ntpVersion;
     this.#c2s = createAead(options.aead, options.c2s);
     this.#s2c = createAead(options.aead, options.s2c);
     this.#stash = options.stash;

@@ -438,7 +438,10 @@ poll-interval-limits = { min = 0, max = 0 }
       const daemon = await startDaemon(
         dir,
         "self-v5",
-        toml.replace("[synchronization]\n", "[synchronization]\nminimum-agreeing-sources = 1\n"),
+        toml
+          .replace("[synchronization]\n", "[synchronization]\nminimum-agreeing-sources = 1\n")
+          // The first unusable reply of a run is logged at info, the rest at debug.
+          .replace('log-level = "info"', 'log-level = "debug"'),
       );
       try {
         // 32 chunks of 16 octets at one poll a second, then the loop is seen. (Until

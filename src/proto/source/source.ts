@@ -211,6 +211,8 @@ export class NtpSource {
    * a start-up burst forever.
    */
   #unusableStreak = 0;
+  /** Why the last unusable reply was unusable (a new reason is worth a log line too). */
+  #unusableReason: UnusableReason | null = null;
 
   #stratum = MAX_STRATUM;
   #referenceId = 0;
@@ -539,10 +541,13 @@ export class NtpSource {
           : null;
     if (unusable !== null) {
       this.#unusableStreak++;
-      return { kind: "unusable", reason: unusable, measurement, first: this.#unusableStreak === 1 };
+      const first = this.#unusableStreak === 1 || unusable !== this.#unusableReason;
+      this.#unusableReason = unusable;
+      return { kind: "unusable", reason: unusable, measurement, first };
     }
     const usableAgain = this.#unusableStreak > 0;
     this.#unusableStreak = 0;
+    this.#unusableReason = null;
     return { kind: "measurement", measurement, usableAgain };
   }
 

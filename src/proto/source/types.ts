@@ -74,7 +74,8 @@ export type SourceEvent =
   /**
    * A valid response (the server is reachable; its stratum and reference id
    * were recorded) that must not be used to synchronize. `first`: the first
-   * of a run of them (a state change worth one log line; the rest are not).
+   * of a run of them, or the first for a new reason (a state change worth one
+   * log line; the rest are not).
    * While they last the source backs off (NtpSource.effectivePollInterval).
    */
   | { kind: "unusable"; reason: UnusableReason; measurement: Measurement; first: boolean }

@@ -7,6 +7,7 @@ import { extensionFields } from "./extension-fields.js";
 import { keyFile } from "./key-file.js";
 import { driftFile, leapSecondsList } from "./leap-files.js";
 import { ntpPacket } from "./ntp-packet.js";
+import { ntpV5Packet } from "./ntp-v5-packet.js";
 import { ntsCookie } from "./nts-cookie.js";
 import { ntsFields } from "./nts-fields.js";
 import { ntsKeMessages } from "./nts-ke-messages.js";
@@ -28,6 +29,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   leapSecondsList,
   driftFile,
   controlRequest,
+  ntpV5Packet,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -2,8 +2,9 @@
 // never a throw; a reply is never larger than the request, parses as a
 // packet, is a server-mode (4) answer, and NTS replies carry an authenticator.
 // Seeds include NTS requests with authentic cookies of the server's keys, so
-// mutations reach the AEAD paths. Three policies: the defaults, require-nts
-// "deny" with v4 only, and deny lists with rate limiting.
+// mutations reach the AEAD paths. Four policies: the defaults, require-nts
+// "deny" with v4 only, deny lists with rate limiting, and NTPv5 accepted
+// (v5 replies must parse as v5 of our draft, NTS ones verify likewise).
 
 import { decodeCookie, encodeCookie } from "../../src/proto/nts/cookie/cookie.js";
 import { aeadKeyLength } from "../../src/proto/nts/ke/key-export.js";
@@ -19,6 +20,7 @@ import {
 import { AeadId, type AeadId as AeadIdType } from "../../src/proto/crypto/aead.js";
 import { createAead } from "../../src/proto/crypto/registry.js";
 import { parsePacket } from "../../src/proto/packet/parse.js";
+import { parseV5Packet } from "../../src/proto/packet/v5.js";
 import { finishReply } from "../../src/proto/server/finish.js";
 import { NtpServerCore, type ServerDecision } from "../../src/proto/server/server.js";
 import { SystemStateCell, type SystemState } from "../../src/proto/system/system-state.js";
@@ -28,6 +30,7 @@ import { seedsWhere } from "../seeds.js";
 import { cidrs } from "../../test/helpers/cidr.js";
 import { fixedKeySet, seededRandom } from "./common.js";
 import { EF_TYPES } from "./layouts.js";
+import { V5_SEEDS } from "./v5-seeds.js";
 
 const RX = new NtpTimestamp(0xe84948b2, 0xb640d701);
 const TX = new NtpTimestamp(0xe84948b2, 0xb644bff8);
@@ -68,6 +71,7 @@ const cores = [
     rateLimitingCutoffMs: 1000,
     requireNts: "ignore",
   }),
+  core({ acceptNtpVersions: [3, 4, 5] }),
 ];
 const ADDRESSES = ["192.0.2.10", "::ffff:192.0.2.11", "192.0.2.200", "198.51.100.7"];
 const out = new Uint8Array(4096);
@@ -111,6 +115,24 @@ function requestS2c(request: Uint8Array): { aead: AeadIdType; s2c: Uint8Array } 
   return null;
 }
 
+/** A v5 reply: parses as v5 of our draft, mode 4; an NTS one verifies under the request's S2C key. */
+function checkV5Reply(d: ServerDecision, request: Uint8Array, reply: Uint8Array): void {
+  const parsed = parseV5Packet(reply, reply.length);
+  check(parsed.ok, `v5 reply does not parse: ${parsed.ok ? "" : parsed.message}`);
+  if (!parsed.ok) return;
+  check(parsed.value.header.mode === 4, "v5 reply is not a response");
+  if (!d.nts || d.kind === "nak") return;
+  const auth = parsed.value.fields.find((f) => f.type === 0x0404);
+  check(auth !== undefined, "NTS v5 reply without an authenticator");
+  const req = parseV5Packet(request, request.length);
+  const cookie = req.ok ? req.value.fields.find((f) => f.type === 0x0204) : undefined;
+  const contents = cookie === undefined ? null : decodeCookie(keys, cookie.value);
+  check(contents !== null, "NTS v5 reply to a request without a cookie of ours");
+  check(readAuthenticator(reply, auth.offset, auth.value.length, view), "unreadable authenticator");
+  const opened = openAuthenticator(reply, view, createAead(contents.aead, contents.s2c));
+  check(opened !== null, "NTS v5 reply does not verify under the request's S2C key");
+}
+
 function checkDecision(d: ServerDecision, request: Uint8Array): void {
   if (d.action === "drop") return;
   check(
@@ -118,6 +140,10 @@ function checkDecision(d: ServerDecision, request: Uint8Array): void {
     `reply of ${d.length} octets to a ${request.length}-octet request`,
   );
   const reply = out.subarray(0, d.length);
+  if (((reply[0] ?? 0) >>> 3) % 8 === 5) {
+    checkV5Reply(d, request, reply);
+    return;
+  }
   const parsed = parsePacket(reply);
   check(parsed.ok, `reply does not parse: ${parsed.ok ? "" : parsed.error.message}`);
   check(parsed.ok && parsed.value.header.mode === 4, "reply is not server mode");
@@ -149,6 +175,7 @@ export const serverHandle: FuzzTarget = {
     ntsRequest(AeadId.AES_SIV_CMAC_256, 0, false),
     ntsRequest(AeadId.AES_SIV_CMAC_512, 2, true),
     ntsRequest(AeadId.AES_128_GCM_SIV, 1, false),
+    ...V5_SEEDS(),
     ...seedsWhere(/./, (b) => b.length >= 48),
   ],
   run(input) {

@@ -36,6 +36,12 @@ import {
 } from "../daemon/observation.js";
 
 const fixed6 = (x: number) => x.toFixed(6);
+const PROTOCOL_VERSION_TEXT = {
+  V4: "4",
+  V4UpgradingToV5: "4 (asking to upgrade to 5)",
+  UpgradedToV5: "5 (upgraded, no v5 reply yet)",
+  V5: "5",
+} as const;
 const signed6 = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(6)}`;
 const signed3 = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
 
@@ -97,6 +103,10 @@ function sourceLines(s: ObservedSource): string[] {
   }
   if (s.samples !== undefined) lines.push(`\tSamples:\t\t${s.samples}`);
   if (s.dropped_samples !== undefined) lines.push(`\tDropped samples:\t${s.dropped_samples}`);
+  // ntpd-ts: the version spoken, for sources that are not plain NTPv4.
+  if (s.protocol_version !== undefined && s.protocol_version !== "V4") {
+    lines.push(`\tNTP version:\t\t${PROTOCOL_VERSION_TEXT[s.protocol_version]}`);
+  }
   return lines;
 }
 

@@ -51,7 +51,9 @@ import { SourceTask, type SourceEnd } from "./source-task.js";
 import { ReferenceClockSpawner, type ReferenceClockTask } from "./reference-clock.js";
 import { createReferenceClockTask } from "./reference-clock-tasks.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
+import { randomBytes } from "node:crypto";
 import { ServingPool } from "./workers/pool.js";
+import { bloomFilterOf, newServerId } from "../proto/packet/v5-bloom.js";
 
 export interface DaemonOptions {
   config: Config;
@@ -106,6 +108,13 @@ export class Daemon {
   /** Running sock and pps sources by id. */
   readonly referenceClocks = new Map<number, ReferenceClockTask>();
   readonly system: SystemStateCell;
+  /**
+   * Our NTPv5 server ID and the Bloom filter every server of ours publishes
+   * with it (packet/v5-bloom.ts): a v5 source whose filter holds it depends
+   * on us, and is not used (a loop).
+   */
+  readonly serverId = newServerId((n) => new Uint8Array(randomBytes(n)));
+  private readonly referenceIdFilter = bloomFilterOf(this.serverId);
   /** The NTS cookie keys, shared by the NTS-KE servers and the NTP servers. */
   keys: KeySetRotation | KeySetFollower | null = null;
   /** The clock discipline's estimates for the observation; null until it runs. */
@@ -257,6 +266,7 @@ export class Daemon {
         staleKeyCount: config.keyset.staleKeyCount,
         system: this.system,
         log: this.log,
+        referenceIdFilter: this.referenceIdFilter,
       });
       await this.pool.start();
     } else {
@@ -295,7 +305,10 @@ export class Daemon {
     const { config } = this.options;
     const serverLog = this.log.child("server");
     this.servers = config.servers.map(
-      (s) => new ServerTask(s, this.clock, this.system, serverLog, keys),
+      (s) =>
+        new ServerTask(s, this.clock, this.system, serverLog, keys, undefined, {}, undefined, {
+          referenceIdFilter: this.referenceIdFilter,
+        }),
     );
     // A failed bind is a ServerBindError: the daemon exits 70 (server-task.ts).
     await Promise.all(this.servers.map((server) => server.start()));
@@ -431,6 +444,8 @@ export class Daemon {
       localStratum: this.options.config.synchronization.localStratum,
       protector,
       interleaved: config.interleaved,
+      version: config.ntpVersion,
+      serverId: this.serverId,
     });
     const task = new SourceTask({
       nts: protector !== undefined,
@@ -476,8 +491,10 @@ export class Daemon {
         const reason =
           event.reason === "unsynchronized"
             ? `the server says it is not synchronized (leap indicator 3, stratum ${m.stratum})`
-            : `the server's stratum ${m.stratum} is not below our local-stratum ` +
-              `${this.options.config.synchronization.localStratum}`;
+            : event.reason === "loop"
+              ? "the server's NTPv5 reference-ID filter holds our server ID (it synchronizes to us)"
+              : `the server's stratum ${m.stratum} is not below our local-stratum ` +
+                `${this.options.config.synchronization.localStratum}`;
         this.sourceLog.log(
           event.first ? "info" : "debug",
           `source not usable: ${reason}; polling it less often until it is`,

@@ -66,6 +66,7 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
     initialPollInterval: options.config.initialPollInterval,
     localStratum: options.localStratum,
     protector: options.protector,
+    version: options.config.ntpVersion,
   });
   return new Promise((resolve) => {
     const measurements: Measurement[] = [];
@@ -111,7 +112,9 @@ export function measureSource(options: MeasureSourceOptions): Promise<SourceSamp
           failed(
             event.reason === "unsynchronized"
               ? "the server is not synchronized"
-              : `the server's stratum ${event.measurement.stratum} is not below ` +
+              : event.reason === "loop"
+                ? "the server synchronizes to us (NTPv5 reference-ID filter)"
+                : `the server's stratum ${event.measurement.stratum} is not below ` +
                   `local-stratum ${options.localStratum}`,
           );
           return;

@@ -67,6 +67,8 @@ export interface KeyExchangeOptions {
   signal?: AbortSignal;
   /** Accept a chain whose only fault is its validity dates by this machine's clock. */
   ignoreCertificateDates?: boolean;
+  /** Next protocols to offer, in order of preference (default [0]: NTPv4; ntsNextProtocols). */
+  nextProtocols?: readonly number[];
 }
 
 export interface KeyExchangeResult {
@@ -74,6 +76,8 @@ export interface KeyExchangeResult {
   c2s: Uint8Array;
   s2c: Uint8Array;
   cookies: Uint8Array[];
+  /** The next protocol the server chose (0 NTPv4, 0x8001 draft NTPv5). */
+  protocol: number;
   /** Where to send NTP: the Server record, or the KE host. */
   ntpServer: string;
   ntpPort: number;
@@ -163,7 +167,10 @@ function keConnection(
 /** Runs one NTS-KE exchange; rejects with KeyExchangeError saying what failed. */
 export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExchangeResult> {
   const aeads = options.aeadAlgorithms ?? SUPPORTED_AEADS;
-  const offered = { nextProtocols: [NextProtocolId.NTPv4], aeadAlgorithms: aeads };
+  const offered = {
+    nextProtocols: options.nextProtocols ?? [NextProtocolId.NTPv4],
+    aeadAlgorithms: aeads,
+  };
   const request = buildClientRequest({ ...offered, denyServers: options.denyServers ?? [] });
   const decoder = new ClientResponseDecoder({ offered });
   // SNI must be a DNS name (RFC 6066); an IP literal is checked against IP SANs.
@@ -234,6 +241,7 @@ export function performKeyExchange(options: KeyExchangeOptions): Promise<KeyExch
         c2s,
         s2c,
         cookies: response.cookies,
+        protocol: response.protocol,
         ntpServer: response.server ?? options.host,
         ntpPort: response.port ?? DEFAULT_NTP_PORT,
         ...(uncheckedValidity === undefined ? {} : { uncheckedValidity }),

@@ -34,6 +34,7 @@ function fakePool(servers: string[], options: { ignoreDeny?: boolean } = {}) {
     const pick = options.ignoreDeny ? servers[0] : servers.find((s) => !denied.includes(s));
     if (pick === undefined) return Promise.reject(new Error("no server left"));
     return Promise.resolve({
+      protocol: 0,
       aead: 15,
       c2s: new Uint8Array(32),
       s2c: new Uint8Array(32),

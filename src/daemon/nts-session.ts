@@ -12,6 +12,7 @@ import { NtsProtector } from "../proto/nts/packet/client-protector.js";
 import { performKeyExchange, type KeyExchangeResult, type TrustStore } from "./nts-ke-client.js";
 import type { ResolvedAddress, Resolver } from "./resolve.js";
 import { errorText } from "./source-task.js";
+import { ntsNextProtocols, versionOfNextProtocol } from "../proto/source/v5-client.js";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -62,7 +63,7 @@ export interface KeTarget {
  * resolved.
  */
 export async function startNtsSession(
-  config: Pick<NtsSourceConfig, "address">,
+  config: Pick<NtsSourceConfig, "address" | "ntpVersion">,
   options: NtsSessionOptions,
 ): Promise<NtsSession> {
   const keyExchange = options.keyExchange ?? performKeyExchange;
@@ -75,6 +76,7 @@ export async function startNtsSession(
     trust: options.trust,
     signal: options.signal,
     ...(options.ignoreCertificateDates === true ? { ignoreCertificateDates: true } : {}),
+    nextProtocols: ntsNextProtocols(config.ntpVersion),
     ...(options.keyExchangeTimeoutMs === undefined
       ? {}
       : { timeoutMs: options.keyExchangeTimeoutMs }),
@@ -89,6 +91,7 @@ export async function startNtsSession(
   const stash = new CookieStash();
   for (const cookie of result.cookies) stash.add(cookie);
   const protector = new NtsProtector({
+    ntpVersion: versionOfNextProtocol(result.protocol),
     aead: result.aead as AeadId,
     c2s: result.c2s,
     s2c: result.s2c,

@@ -119,7 +119,20 @@ export interface ObservedSource {
   /** ntpd-ts, sock and pps sources only: samples taken in, and dropped as malformed or unusable. */
   samples?: number;
   dropped_samples?: number;
+  /** ntpd-ts: the NTP version the source speaks now, in ntpd-rs's names for it. */
+  protocol_version?: ObservedProtocolVersion;
 }
+
+/** ntpd-rs's `ProtocolVersion` states, as its serde would name them. */
+export const OBSERVED_PROTOCOL_VERSIONS = ["V4", "V4UpgradingToV5", "UpgradedToV5", "V5"] as const;
+export type ObservedProtocolVersion = (typeof OBSERVED_PROTOCOL_VERSIONS)[number];
+
+const PROTOCOL_VERSION_NAMES: Record<string, ObservedProtocolVersion> = {
+  v4: "V4",
+  "v4-upgrading": "V4UpgradingToV5",
+  "v5-upgraded": "UpgradedToV5",
+  v5: "V5",
+};
 
 export interface ObservedServer {
   address: string;
@@ -277,6 +290,8 @@ export function observedSource(input: SourceInput): ObservedSource {
   if (estimate?.selected !== undefined) source.selected = estimate.selected;
   if (input.samples !== undefined) source.samples = input.samples;
   if (input.dropped !== undefined) source.dropped_samples = input.dropped;
+  if (s.protocolState !== undefined)
+    source.protocol_version = PROTOCOL_VERSION_NAMES[s.protocolState];
   return source;
 }
 
@@ -527,6 +542,15 @@ function parseSource(value: unknown, at: string): ObservedSource {
   if (o.samples !== undefined) source.samples = integer(o.samples, `${at}.samples`);
   if (o.dropped_samples !== undefined) {
     source.dropped_samples = integer(o.dropped_samples, `${at}.dropped_samples`);
+  }
+  if (o.protocol_version !== undefined) {
+    const v = o.protocol_version;
+    if (!(OBSERVED_PROTOCOL_VERSIONS as readonly unknown[]).includes(v)) {
+      throw new ObservationFormatError(
+        `${at}.protocol_version: expected one of ${OBSERVED_PROTOCOL_VERSIONS.join(", ")}`,
+      );
+    }
+    source.protocol_version = v as ObservedProtocolVersion;
   }
   return source;
 }

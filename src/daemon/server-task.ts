@@ -116,6 +116,8 @@ export class ServerTask {
     private readonly bindOptions: BindOptions = {},
     /** Interleaved mode's table, shared with the other serving threads of this server. */
     private readonly interleaveTable?: SharedArrayBuffer,
+    /** The NTPv5 reference-ID Bloom filter to publish (the daemon's, the same on every thread). */
+    v5: { referenceIdFilter?: Uint8Array } = {},
   ) {
     // The parsed table is the core's policy as it is; listen is ours.
     const { listen: _listen, leapSmear, ...policy } = config;
@@ -126,6 +128,7 @@ export class ServerTask {
       keySet,
       aead: defaultAeadProvider(),
       leapSmear,
+      referenceIdFilter: v5.referenceIdFilter,
     });
     this.listenText = formatHostPort(config.listen.address, config.listen.port);
   }

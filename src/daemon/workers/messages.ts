@@ -40,6 +40,8 @@ export interface ServingThreadData {
   servers: ServerConfig[];
   /** Per server: the interleaved mode's table, shared by all threads (interleave.ts). */
   interleaveTables: SharedArrayBuffer[];
+  /** The NTPv5 Bloom filter the daemon publishes (copied to each thread). */
+  referenceIdFilter?: Uint8Array;
   ntsKeServers: NtsKeServerConfig[];
   /** The key set as key-file bytes (transferred, zeroed after parsing). */
   keys: Uint8Array;

@@ -72,6 +72,8 @@ export interface ServingPoolOptions {
   staleKeyCount: number;
   system: SystemStateCell;
   log: Logger;
+  /** The NTPv5 Bloom filter every thread publishes (the daemon's server ID). */
+  referenceIdFilter?: Uint8Array;
   /** Overrides for tests. */
   restartMinMs?: number;
   statsIntervalMs?: number;
@@ -254,6 +256,9 @@ export class ServingPool {
       system: plainSystemState(this.options.system.current()),
       logLevel: loggedLevel(this.options.log),
       statsIntervalMs: this.options.statsIntervalMs ?? STATS_INTERVAL_MS,
+      ...(this.options.referenceIdFilter === undefined
+        ? {}
+        : { referenceIdFilter: this.options.referenceIdFilter }),
     };
     const { entry, eval: isCode } = workerEntry();
     const worker = new Worker(entry, {

@@ -59,6 +59,7 @@ const servers = data.servers.map(
       undefined,
       { reusePort: true },
       data.interleaveTables[i],
+      data.referenceIdFilter === undefined ? {} : { referenceIdFilter: data.referenceIdFilter },
     ),
 );
 const addon = getAddon();

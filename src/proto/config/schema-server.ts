@@ -76,7 +76,8 @@ export const serverTable = table({
         expected: "an array of NTP versions (3, 4 or 5)",
       }),
       [3, 4],
-      "NTP versions answered; others are ignored.",
+      "NTP versions answered; others are ignored. 5 is the NTPv5 draft ntpd-rs 1.9 speaks " +
+        "(docs/ntpv5.md).",
     ),
     leapSmear: withDefault(
       "leap-smear",

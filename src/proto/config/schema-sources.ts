@@ -66,7 +66,9 @@ export function networkFields(defaultPort: number) {
       "ntp-version",
       ntpVersionSetting,
       4,
-      '4, 5 (draft NTPv5 only) or "auto" (NTPv4, trying to upgrade to NTPv5).',
+      '4, 5 (draft NTPv5 only; `ntp-ctl validate` warns) or "auto" (NTPv4, upgrading to ' +
+        "NTPv5 when the server offers it, 8 tries). NTS sources: the NTS-KE next protocols " +
+        "offered (4: NTPv4, 5: NTPv5, auto: NTPv5 then NTPv4). See docs/ntpv5.md.",
     ),
     interleaved: withDefault(
       "interleaved",

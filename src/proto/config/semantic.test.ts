@@ -119,12 +119,18 @@ test("poll-interval-limits with min above max is an error, also after merging de
 });
 
 test("warnings come with errors too, when the config itself was valid", () => {
-  const r = parseConfig(`${server("a")}ntp-version = 5\n`, "ntp.toml");
+  const r = parseConfig(
+    `${server("a")}ntp-version = 5\n\n[clock]\ntimestamp-mode = "software"\n`,
+    "ntp.toml",
+    {
+      unimplemented: [{ path: "clock", what: "[clock]" }],
+    },
+  );
   assert.equal(r.ok, false);
   if (!r.ok) {
     assert.deepEqual(
       r.errors.map((e) => e.path),
-      ["source[0].ntp-version"],
+      ["clock"],
     );
     assert.deepEqual(
       r.warnings.map((w) => w.path),

@@ -15,7 +15,5 @@ export interface UnimplementedFeature {
 
 export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
   { path: "source[].mode", value: "csptp", what: '[[source]] mode "csptp"' },
-  { path: "source[].ntp-version", value: 5, what: "[[source]] ntp-version = 5" },
-  { path: "source[].ntp-version", value: "auto", what: '[[source]] ntp-version = "auto"' },
   { path: "clock", what: "[clock]" },
 ];

@@ -114,17 +114,18 @@ export class ExtensionFieldReader {
   private end = 0;
   private cursor = 0;
   private legacyMacAllowed = true;
+  private v5 = false;
   private maxFields = 0;
 
   /** Type of the current field. */
   type = 0;
   /** Offset of the current field's 4-octet header. */
   fieldOffset = 0;
-  /** Whole length of the current field (header + value + padding). */
+  /** Whole length of the current field (header + value + padding) as it sits in the packet. */
   fieldLength = 0;
   /** Offset of the current field's value (fieldOffset + 4). */
   valueOffset = 0;
-  /** Octets of the value including padding (fieldLength - 4). */
+  /** Octets of the value including padding (fieldLength - 4); NTPv5: without the padding. */
   valueLength = 0;
   /** Fields read so far. */
   count = 0;
@@ -139,11 +140,13 @@ export class ExtensionFieldReader {
     end: number,
     legacyMacAllowed: boolean,
     maxFields: number,
+    v5 = false,
   ): void {
     this.bytes = bytes;
     this.end = end;
     this.cursor = start;
-    this.legacyMacAllowed = legacyMacAllowed;
+    this.legacyMacAllowed = legacyMacAllowed && !v5;
+    this.v5 = v5;
     this.maxFields = maxFields;
     this.type = 0;
     this.fieldOffset = 0;
@@ -157,6 +160,7 @@ export class ExtensionFieldReader {
 
   /** Advances to the next field. False at the end or on error (see `error`). */
   next(): boolean {
+    if (this.v5) return this.nextV5();
     const bytes = this.bytes;
     const off = this.cursor;
     const remaining = this.end - off;
@@ -186,6 +190,38 @@ export class ExtensionFieldReader {
     this.valueLength = length - EXTENSION_FIELD_HEADER_LENGTH;
     this.count++;
     this.cursor = off + length;
+    return true;
+  }
+
+  /**
+   * NTPv5 framing (draft-ietf-ntp-ntpv5, as ntpd-rs reads it): the length
+   * counts header and value but not the padding, so it need not be a
+   * multiple of 4; the field takes its length rounded up to 4 octets. Fields
+   * are at least 4 octets and read until `end`; nothing may be left over
+   * (NTPv5 has no legacy MAC). `valueLength` excludes the padding.
+   */
+  private nextV5(): boolean {
+    const bytes = this.bytes;
+    const off = this.cursor;
+    const remaining = this.end - off;
+    if (remaining <= 0) {
+      this.trailingOffset = off;
+      return remaining < 0 ? this.fail("bad-extension-field") : false;
+    }
+    if (remaining < EXTENSION_FIELD_HEADER_LENGTH) return this.fail("bad-extension-field");
+    if (this.count >= this.maxFields) return this.fail("too-many-extension-fields");
+    const length = ((bytes[off + 2] ?? 0) << 8) | (bytes[off + 3] ?? 0);
+    const wire = (length + 3) & ~3;
+    if (length < EXTENSION_FIELD_HEADER_LENGTH || wire > remaining) {
+      return this.fail("bad-extension-field");
+    }
+    this.type = ((bytes[off] ?? 0) << 8) | (bytes[off + 1] ?? 0);
+    this.fieldOffset = off;
+    this.fieldLength = wire;
+    this.valueOffset = off + EXTENSION_FIELD_HEADER_LENGTH;
+    this.valueLength = length - EXTENSION_FIELD_HEADER_LENGTH;
+    this.count++;
+    this.cursor = off + wire;
     return true;
   }
 

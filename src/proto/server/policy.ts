@@ -22,4 +22,4 @@ export function serverPolicy(given: Partial<ServerPolicy> = {}): ServerPolicy {
 }
 
 /** NTP versions this server core can answer. */
-export const SUPPORTED_NTP_VERSIONS: readonly number[] = [3, 4];
+export const SUPPORTED_NTP_VERSIONS: readonly number[] = [3, 4, 5];

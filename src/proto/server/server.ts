@@ -40,6 +40,8 @@ import { readU32, writeU32 } from "../packet/header.js";
 import { kissCodes } from "../packet/kiss.js";
 import { checkPacketLength, MAX_EXTENSION_FIELDS } from "../packet/parse.js";
 import { NTP_HEADER_LENGTH, NtpMode } from "../packet/types.js";
+import { UPGRADE_FRACTION, UPGRADE_SECONDS } from "../packet/v5.js";
+import { addServerId, emptyBloomFilter, newServerId } from "../packet/v5-bloom.js";
 import {
   encodeShortFormat,
   fractionFromNanos,
@@ -50,13 +52,14 @@ import { FinishStep, ReplyFinish } from "./finish.js";
 import { INTERLEAVE_SLOTS, SERVER_RECEIVE_MARK, TransmitTimestampTable } from "./interleave.js";
 import { parseIpInto } from "../ip-address.js";
 import type { AeadProvider } from "../crypto/aead.js";
-import { fillFrom, type RandomBytes } from "../nts/keyset/keyset.js";
+import { fillFrom, type RandomBytes, type RandomFill } from "../nts/keyset/keyset.js";
 import { NtsFieldScanner } from "../nts/packet/scan.js";
 import { IpFilter } from "./ip-filter.js";
 import { NtsRequestHandler, pooledRandomFill, type KeySetProvider } from "./nts.js";
 import { serverPolicy, SUPPORTED_NTP_VERSIONS, type ServerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ServerStats, type DropReason } from "./stats.js";
+import { asksForUpgrade, V5Responder, type V5Outcome } from "./v5.js";
 import {
   leapIndicatorAt,
   rootDispersionAt,
@@ -98,6 +101,11 @@ export interface NtpServerCoreOptions {
   /** Where the NTS ciphers come from; default: the TypeScript ones (the daemon injects native ones). */
   aead?: AeadProvider;
   /**
+   * The NTPv5 reference-ID Bloom filter this server publishes (512 octets,
+   * packet/v5-bloom.ts); default: one holding a random server ID of its own.
+   */
+  referenceIdFilter?: Uint8Array;
+  /**
    * Interleaved mode: the daemon sends the replies whose finish has
    * FinishStep.TxStamp with a kernel TX timestamp request and passes each
    * timestamp to saveTransmitTimestamp. Default false: every reply is basic.
@@ -135,6 +143,20 @@ function writeKissHeader(
   out.fill(0, 32, 48);
 }
 
+/** A Bloom filter holding only a fresh random server ID (no upstream v5 filters known). */
+function ownBloomFilter(randomFill: RandomFill): Uint8Array {
+  const filter = emptyBloomFilter();
+  addServerId(
+    filter,
+    newServerId((n) => {
+      const b = new Uint8Array(n);
+      randomFill(b, 0, n);
+      return b;
+    }),
+  );
+  return filter;
+}
+
 export class NtpServerCore {
   readonly stats = new ServerStats();
   readonly policy: ServerPolicy;
@@ -150,6 +172,8 @@ export class NtpServerCore {
   private readonly keySet: KeySetProvider | null;
   private readonly nts: NtsRequestHandler | null;
   private readonly leapSmear: boolean;
+  /** NTPv5 replies; null when 5 is not in accept-ntp-versions. */
+  private readonly v5: V5Responder | null;
 
   // Scratch reused by every handle() call.
   private readonly address = new Uint32Array(4);
@@ -173,22 +197,19 @@ export class NtpServerCore {
       options.rateLimitSeed ?? randomInt(0, 2 ** 32 - 1),
     );
     for (const v of p.acceptNtpVersions) {
-      // NTPv5 is a valid ntpd-rs setting but this core does not speak it: v5
-      // requests are dropped as "version-not-accepted".
       if (SUPPORTED_NTP_VERSIONS.includes(v)) this.acceptVersion[v] = 1;
     }
     this.requireNts = p.requireNts;
     this.keySet = options.keySet ?? null;
     this.leapSmear = options.leapSmear === true;
     this.setInterleaved(options.interleaved === true);
+    const randomFill = options.random === undefined ? pooledRandomFill() : fillFrom(options.random);
     this.nts =
-      this.keySet === null
-        ? null
-        : new NtsRequestHandler(
-            options.random === undefined ? pooledRandomFill() : fillFrom(options.random),
-            this.stats,
-            options.aead,
-          );
+      this.keySet === null ? null : new NtsRequestHandler(randomFill, this.stats, options.aead);
+    this.v5 =
+      this.acceptVersion[5] === 1
+        ? new V5Responder(options.referenceIdFilter ?? ownBloomFilter(randomFill), randomFill)
+        : null;
   }
 
   /**
@@ -238,6 +259,7 @@ export class NtpServerCore {
     if (checkPacketLength(length, request.length) !== null) return this.drop("malformed");
     const version = (byte0 >>> 3) & 7;
     const scan = this.scan;
+    if (version === 5) return this.handleV5(request, length, rxTimestamp, out, deny);
     if (version === 3) {
       // NTPv3 has no extension fields: anything after the header is a MAC.
       if (length - NTP_HEADER_LENGTH > MAX_LEGACY_MAC_LENGTH) return this.drop("malformed");
@@ -336,6 +358,70 @@ export class NtpServerCore {
     return this.reply("time", true, end);
   }
 
+  /** Steps 3-7 for a version-5 request (v5.ts). */
+  private handleV5(
+    request: Uint8Array,
+    length: number,
+    rxTimestamp: NtpTimestamp,
+    out: Uint8Array,
+    deny: boolean,
+  ): ServerDecision {
+    const v5 = this.v5;
+    if (v5 === null) return this.drop("version-not-accepted");
+    const scan = this.scan;
+    if (!v5.read(request, length, scan)) return this.drop("malformed");
+    const state = this.systemState.current();
+    const finish = this.decision.finish;
+    let outcome: V5Outcome;
+    if (scan.authenticatorCount > 0 && this.nts !== null) {
+      outcome = v5.nts(
+        out,
+        length,
+        scan,
+        this.nts,
+        this.keySet!.current(),
+        state,
+        rxTimestamp,
+        finish,
+        deny,
+      );
+    } else {
+      if (!deny && this.requireNts !== false) {
+        if (this.requireNts === "ignore") return this.drop("nts-required");
+        deny = true;
+      }
+      outcome = v5.plain(out, length, scan, state, rxTimestamp, finish, deny);
+    }
+    const stats = this.stats;
+    switch (outcome) {
+      case "malformed":
+        return this.drop("malformed");
+      case "too-large":
+        finish.clear();
+        return this.drop("response-too-large");
+      case "time":
+        stats.acceptedPackets++;
+        return this.reply("time", false, v5.length);
+      case "deny":
+        stats.deniedPackets++;
+        return this.reply("deny", false, v5.length);
+      case "nak":
+        stats.ntsReceivedPackets++;
+        stats.ntsNakPackets++;
+        return this.reply("nak", true, v5.length);
+      case "nts-time":
+        stats.ntsReceivedPackets++;
+        stats.acceptedPackets++;
+        stats.ntsAcceptedPackets++;
+        return this.reply("time", true, v5.length);
+      default: // "nts-deny"
+        stats.ntsReceivedPackets++;
+        stats.deniedPackets++;
+        stats.ntsDeniedPackets++;
+        return this.reply("deny", true, v5.length);
+    }
+  }
+
   /**
    * Copies the first `count` scanned UID fields to `out` from offset 48;
    * returns the offset after them. They sit at ≥ 48 in the request and move
@@ -390,6 +476,9 @@ export class NtpServerCore {
         }
       }
     }
+    // "auto" clients ask for NTPv5 with "NTP5DRFT" as reference timestamp; a
+    // server that accepts v5 echoes it (v5.ts). Read before `out` is written.
+    const upgrade = this.v5 !== null && asksForUpgrade(request);
     const state = this.systemState.current();
     const leap = leapIndicatorAt(state, rxTimestamp.seconds, this.leapSmear);
     out[0] = (leap << 6) | (version << 3) | NtpMode.Server;
@@ -399,8 +488,13 @@ export class NtpServerCore {
     writeU32(out, 4, encodeShortFormat(state.rootDelay));
     writeU32(out, 8, encodeShortFormat(rootDispersionAt(state, rxTimestamp)));
     writeU32(out, 12, state.referenceId >>> 0);
-    writeU32(out, 16, (rxTimestamp.seconds & REFERENCE_SECONDS_MASK) >>> 0);
-    writeU32(out, 20, 0);
+    if (upgrade) {
+      writeU32(out, 16, UPGRADE_SECONDS);
+      writeU32(out, 20, UPGRADE_FRACTION);
+    } else {
+      writeU32(out, 16, (rxTimestamp.seconds & REFERENCE_SECONDS_MASK) >>> 0);
+      writeU32(out, 20, 0);
+    }
     writeU32(out, 24, originSeconds);
     writeU32(out, 28, originFraction);
     writeU32(out, 32, rxTimestamp.seconds >>> 0);

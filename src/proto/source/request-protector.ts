@@ -21,11 +21,19 @@ export type ResponseVerdict =
 export interface RequestProtector {
   /**
    * Completes a request: given the 48-octet header (random transmit timestamp
-   * in place; the protector must not change it), returns the datagram to send,
-   * the header followed by any extension fields. Returns null when no request
+   * or NTPv5 client cookie in place; the protector must not change it),
+   * possibly followed by NTPv5 fields of the request, returns the datagram to
+   * send: the header, the protector's fields, then those NTPv5 fields. Returns null when no request
    * can be built (NTS: no cookie left); the source then asks to be reset.
    */
   finishRequest(header: Uint8Array): Uint8Array | null;
+
+  /**
+   * The NTP version a key exchange agreed on (NTS-KE next protocol 0 → 4,
+   * 0x8001 → 5): the source speaks it, whatever its `ntp-version` says.
+   * Undefined: the source's own setting applies.
+   */
+  readonly ntpVersion?: 4 | 5;
 
   /**
    * Checks a parsed response (mode, version and origin already verified).

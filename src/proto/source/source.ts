@@ -37,7 +37,9 @@ import { randomBytes } from "node:crypto";
 import { kissCode } from "../packet/kiss.js";
 import { encodeHeader, readU32 } from "../packet/header.js";
 import { parsePacket } from "../packet/parse.js";
-import { NTP_HEADER_LENGTH, NtpMode, type NtpHeader } from "../packet/types.js";
+import { NTP_HEADER_LENGTH, NtpMode, type NtpHeader, type NtpPacket } from "../packet/types.js";
+import { filterHasServerId, RemoteBloomFilter } from "../packet/v5-bloom.js";
+import { extensionFieldTypes } from "../packet/extension-fields.js";
 import { NtpTimestamp, offsetAndDelay } from "../time.js";
 import {
   clampPoll,
@@ -49,6 +51,16 @@ import {
 } from "./poll-interval.js";
 import { PLAIN_NTP, type RequestProtector } from "./request-protector.js";
 import { Reach } from "./reach.js";
+import {
+  buildV5Request,
+  echoesUpgrade,
+  parseV5Reply,
+  UPGRADE_TIMESTAMP,
+  VersionNegotiation,
+  type NtpVersionSetting,
+  type ProtocolState,
+  type V5Reply,
+} from "./v5-client.js";
 import type {
   IgnoreReason,
   KissAction,
@@ -63,6 +75,7 @@ export type * from "./types.js";
 export type { PollIntervalLimits } from "./poll-interval.js";
 export type { RequestProtector, ResponseVerdict } from "./request-protector.js";
 export { PLAIN_NTP } from "./request-protector.js";
+export type { NtpVersionSetting, ProtocolState } from "./v5-client.js";
 
 /** A reply must arrive within this many seconds of its request (ntpd-rs POLL_WINDOW). */
 export const POLL_WINDOW_SECONDS = 5;
@@ -94,8 +107,18 @@ export interface NtpSourceOptions {
    * polls at the minimum.
    */
   initialPollInterval?: number;
-  /** NTP version of the requests. Only 4; replies of version 3 are accepted too. */
-  version?: 4;
+  /**
+   * `ntp-version`: 4 (default; replies of version 3 are accepted too), 5
+   * (draft NTPv5 only) or "auto" (v4, upgrading to v5 when the server offers
+   * it): v5-client.ts. NTS sources get the version NTS-KE chose (4 or 5).
+   */
+  version?: NtpVersionSetting;
+  /**
+   * Our own NTPv5 server ID (packet/v5-bloom.ts): a v5 source whose
+   * reference-ID Bloom filter holds it synchronizes to us (a loop) and is
+   * unusable. Default: no loop check.
+   */
+  serverId?: Uint16Array;
   /** Cryptographic randomness: n octets. Default node:crypto randomBytes. */
   random?: RandomSource;
   /**
@@ -134,6 +157,8 @@ interface Outstanding {
   t1: NtpTimestamp;
   /** A kiss for this request was already acted on. */
   kissSeen: boolean;
+  /** v5 requests: the offset of the Bloom chunk asked for; -1 otherwise. */
+  bloomOffset: number;
 }
 
 interface Retired {
@@ -143,16 +168,20 @@ interface Retired {
 }
 
 const defaultRandom: RandomSource = (n) => randomBytes(n);
+const NTS_AUTHENTICATOR = extensionFieldTypes.NtsAuthenticator;
 
 export class NtpSource {
   readonly pollLimits: Readonly<PollIntervalLimits>;
   readonly initialPollInterval: number;
-  readonly version: 4;
+  readonly version: NtpVersionSetting;
 
   readonly #random: RandomSource;
   readonly #protector: RequestProtector;
   readonly #localStratum: number;
   readonly #interleaved: boolean;
+  readonly #negotiation: VersionNegotiation;
+  readonly #serverId: Uint16Array | null;
+  readonly #bloom = new RemoteBloomFilter();
   /** The last answered exchange (interleaved mode only). */
   #previous: Exchange | null = null;
 
@@ -182,6 +211,8 @@ export class NtpSource {
    * a start-up burst forever.
    */
   #unusableStreak = 0;
+  /** Why the last unusable reply was unusable (a new reason is worth a log line too). */
+  #unusableReason: UnusableReason | null = null;
 
   #stratum = MAX_STRATUM;
   #referenceId = 0;
@@ -200,13 +231,17 @@ export class NtpSource {
     }
     this.initialPollInterval = clampPoll(initial, limits);
     const version = options.version ?? 4;
-    if (version !== 4) throw new RangeError(`unsupported NTP version ${String(version)}`);
+    if (version !== 4 && version !== 5 && version !== "auto") {
+      throw new RangeError(`unsupported NTP version ${String(version)}`);
+    }
     this.version = version;
+    this.#protector = options.protector ?? PLAIN_NTP;
+    this.#negotiation = new VersionNegotiation(this.#protector.ntpVersion ?? version);
+    this.#serverId = options.serverId ?? null;
     const localStratum = options.localStratum ?? MAX_STRATUM;
     validateLocalStratum(localStratum);
     this.#localStratum = localStratum;
     this.#random = options.random ?? defaultRandom;
-    this.#protector = options.protector ?? PLAIN_NTP;
     this.#interleaved = options.interleaved === true;
 
     this.#desiredPoll = limits.min;
@@ -289,10 +324,22 @@ export class NtpSource {
     }
 
     this.#retireOutstanding(false);
+    this.#negotiation.beforePoll(this.#unansweredPolls());
     this.#reach.poll();
     this.#polls++;
     const poll = this.effectivePollInterval();
     const origin = this.#randomTimestamp();
+    if (this.#negotiation.requestVersion === 5) {
+      const bloomOffset = this.#bloom.nextOffset();
+      return this.#send(
+        buildV5Request(poll, origin, bloomOffset),
+        origin,
+        null,
+        now,
+        poll,
+        bloomOffset,
+      );
+    }
     let token: NtpTimestamp | null = null;
     const previous = this.#previous;
     if (previous !== null && previous.tries < MAX_INTERLEAVED_TRIES) {
@@ -302,7 +349,7 @@ export class NtpSource {
     }
     const header: NtpHeader = {
       leap: 0,
-      version: this.version,
+      version: 4,
       mode: NtpMode.Client,
       stratum: 0,
       poll,
@@ -310,25 +357,42 @@ export class NtpSource {
       rootDelay: 0,
       rootDispersion: 0,
       referenceId: 0,
-      referenceTimestamp: NtpTimestamp.ZERO,
+      referenceTimestamp: this.#negotiation.asksUpgrade ? UPGRADE_TIMESTAMP : NtpTimestamp.ZERO,
       originTimestamp: token !== null ? previous!.t2 : NtpTimestamp.ZERO,
       receiveTimestamp: token ?? NtpTimestamp.ZERO,
       transmitTimestamp: origin,
     };
     const bytes = new Uint8Array(NTP_HEADER_LENGTH);
     encodeHeader(header, bytes);
+    return this.#send(bytes, origin, token, now, poll, -1);
+  }
+
+  /** Has the protector finish `bytes` and records the request as outstanding. */
+  #send(
+    bytes: Uint8Array,
+    origin: NtpTimestamp,
+    token: NtpTimestamp | null,
+    now: NtpTimestamp,
+    poll: number,
+    bloomOffset: number,
+  ): PollResult {
     const request = this.#protector.finishRequest(bytes);
     if (request === null) return { kind: "reset", reason: "protector" };
-
     this.#outstanding = {
       origin,
       token,
-      previous: token !== null ? previous : null,
+      previous: token !== null ? this.#previous : null,
       t1: now,
       kissSeen: false,
+      bloomOffset,
     };
     this.#lastPoll = poll;
     return { kind: "request", request, poll };
+  }
+
+  /** Where the source stands in the NTPv4/NTPv5 negotiation (v5-client.ts). */
+  get protocolState(): ProtocolState {
+    return this.#negotiation.state;
   }
 
   /**
@@ -355,13 +419,25 @@ export class NtpSource {
     t4: NtpTimestamp,
     localStratum: number = this.#localStratum,
   ): SourceEvent {
-    const parsed = parsePacket(bytes, length);
-    if (!parsed.ok) return ignored("parse-error", parsed.error.code);
-    const packet = parsed.value;
+    const wireVersion = length >= 1 ? ((bytes[0] ?? 0) >>> 3) & 7 : 0;
+    if (!this.#negotiation.accepts(wireVersion)) {
+      return ignored("version", `version ${wireVersion}`);
+    }
+    let bloomChunks: V5Reply["bloomChunks"] | null = null;
+    let packet: NtpPacket;
+    if (wireVersion === 5) {
+      const parsed = parseV5Reply(bytes, length, this.#lastPoll);
+      if (!parsed.ok) return ignored("parse-error", parsed.error.message);
+      packet = parsed.value.packet;
+      bloomChunks = parsed.value.bloomChunks;
+    } else {
+      const parsed = parsePacket(bytes, length);
+      if (!parsed.ok) return ignored("parse-error", parsed.error.code);
+      packet = parsed.value;
+    }
     const h = packet.header;
 
     if (h.mode !== NtpMode.Server) return ignored("mode", `mode ${h.mode}`);
-    if (h.version !== 4 && h.version !== 3) return ignored("version", `version ${h.version}`);
 
     // Origin ("bogus") and one-reply-per-request ("duplicate") checks: first,
     // so nothing unsolicited, kisses included, has any effect.
@@ -386,6 +462,7 @@ export class NtpSource {
 
     const verdict = this.#protector.checkResponse(packet, bytes, length);
     if (!verdict.ok) return ignored("unauthenticated", verdict.reason);
+    this.#negotiation.validReply(wireVersion === 4 && echoesUpgrade(h));
 
     if (h.stratum === 0) {
       const code = kissCode(h) ?? (h.referenceId >>> 0).toString(16).padStart(8, "0");
@@ -404,6 +481,7 @@ export class NtpSource {
     this.#referenceId = h.referenceId;
     this.#rootDelay = h.rootDelay;
     this.#rootDispersion = h.rootDispersion;
+    if (bloomChunks !== null) this.#takeV5Reply(h, bloomChunks, packet, out.bloomOffset);
 
     // The exchange measured: this one (basic), or the one the request named
     // (interleaved), with the T3 this reply brings.
@@ -453,14 +531,23 @@ export class NtpSource {
     if (interleaved) measurement.interleaved = true;
     this.#lastMeasurement = measurement;
 
-    const unusable: UnusableReason | null =
-      h.leap === 3 ? "unsynchronized" : h.stratum >= localStratum ? "stratum" : null;
+    // A loop first: it says more than the stratum it also causes.
+    const unusable: UnusableReason | null = this.#isLoop()
+      ? "loop"
+      : h.leap === 3
+        ? "unsynchronized"
+        : h.stratum >= localStratum
+          ? "stratum"
+          : null;
     if (unusable !== null) {
       this.#unusableStreak++;
-      return { kind: "unusable", reason: unusable, measurement, first: this.#unusableStreak === 1 };
+      const first = this.#unusableStreak === 1 || unusable !== this.#unusableReason;
+      this.#unusableReason = unusable;
+      return { kind: "unusable", reason: unusable, measurement, first };
     }
     const usableAgain = this.#unusableStreak > 0;
     this.#unusableStreak = 0;
+    this.#unusableReason = null;
     return { kind: "measurement", measurement, usableAgain };
   }
 
@@ -481,7 +568,41 @@ export class NtpSource {
       lastKissCode: this.#lastKissCode,
       denied: this.#deniedCode !== null,
       demobilized: this.#demobilizedCode !== null,
+      protocolState: this.#negotiation.state,
     };
+  }
+
+  /**
+   * A v5 time reply: a poll above the one we use is the server asking us to
+   * slow down (ntpd-rs), up to our maximum; the Bloom chunk answering our
+   * request is kept (under NTS only one before the authenticator counts).
+   */
+  #takeV5Reply(
+    h: NtpHeader,
+    chunks: V5Reply["bloomChunks"],
+    packet: NtpPacket,
+    bloomOffset: number,
+  ): void {
+    if (h.poll > this.#remoteMinPoll) {
+      this.#remoteMinPoll = Math.min(h.poll, this.pollLimits.max);
+    }
+    if (bloomOffset < 0) return;
+    let authenticatorOffset = Infinity;
+    if (this.#protector !== PLAIN_NTP) {
+      const auth = packet.extensionFields.find((f) => f.type === NTS_AUTHENTICATOR);
+      authenticatorOffset = auth === undefined ? -1 : auth.offset;
+    }
+    for (const chunk of chunks) {
+      if (chunk.fieldOffset < authenticatorOffset && this.#bloom.accept(bloomOffset, chunk.bytes)) {
+        return;
+      }
+    }
+  }
+
+  /** A complete v5 Bloom filter of the source holds our own server ID. */
+  #isLoop(): boolean {
+    const filter = this.#bloom.full();
+    return this.#serverId !== null && filter !== null && filterHasServerId(filter, this.#serverId);
   }
 
   #handleKiss(out: Outstanding, code: string, authenticated: boolean): SourceEvent {

@@ -23,7 +23,7 @@ export interface Measurement {
    * left it, and t1..t4 are that earlier exchange's (taken a poll interval ago).
    */
   interleaved?: boolean;
-  /** Version of the reply (3 or 4). */
+  /** Version of the reply (3, 4 or 5). */
   version: number;
   leap: LeapIndicator;
   stratum: number;
@@ -43,7 +43,7 @@ export interface Measurement {
 export type IgnoreReason =
   | "parse-error" // not a well-formed NTP packet
   | "mode" // not mode 4 (server)
-  | "version" // not a version we accept (4, or 3)
+  | "version" // not a version the source expects now (v5-client.ts)
   | "bogus" // origin timestamp is not the transmit value of our outstanding request
   | "duplicate" // a second reply to a request already answered (or timed out)
   | "late" // arrived more than POLL_WINDOW after the request was sent
@@ -62,7 +62,8 @@ export type KissAction =
 /** Why an accepted response may not be used to synchronize. */
 export type UnusableReason =
   | "unsynchronized" // LI = 3
-  | "stratum"; // stratum >= our local stratum (16 by default)
+  | "stratum" // stratum >= our local stratum (16 by default)
+  | "loop"; // NTPv5: the source's reference-ID Bloom filter holds our own server ID
 
 export type SourceEvent =
   /**
@@ -73,7 +74,8 @@ export type SourceEvent =
   /**
    * A valid response (the server is reachable; its stratum and reference id
    * were recorded) that must not be used to synchronize. `first`: the first
-   * of a run of them (a state change worth one log line; the rest are not).
+   * of a run of them, or the first for a new reason (a state change worth one
+   * log line; the rest are not).
    * While they last the source backs off (NtpSource.effectivePollInterval).
    */
   | { kind: "unusable"; reason: UnusableReason; measurement: Measurement; first: boolean }
@@ -124,6 +126,8 @@ export interface SourceSnapshot {
   remoteMinPollInterval: number;
   /** Last seen server stratum (16 until the first reply). */
   stratum: number;
+  /** Where the NTPv4/NTPv5 negotiation stands (v5-client.ts). */
+  protocolState?: "v4" | "v4-upgrading" | "v5-upgraded" | "v5";
   /** Last seen server reference id (0 until the first reply). */
   referenceId: number;
   rootDelay: number;

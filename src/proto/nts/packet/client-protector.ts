@@ -55,6 +55,8 @@ const MAX_COOKIES_PER_REQUEST = 255;
 const EMPTY = new Uint8Array(0);
 
 export interface NtsProtectorOptions {
+  /** The NTP version NTS-KE negotiated (next protocol 0: 4, 0x8001: 5); default: the source's. */
+  ntpVersion?: 4 | 5;
   /** The AEAD negotiated in NTS-KE. */
   aead: AeadId;
   /** Client-to-server key from the TLS exporter. */
@@ -89,6 +91,7 @@ export function cookiesToRequest(missing: number, cookieLength: number): number 
 
 export class NtsProtector implements RequestProtector {
   readonly aead: AeadId;
+  readonly ntpVersion: 4 | 5 | undefined;
   readonly #c2s: AeadCipher;
   readonly #s2c: AeadCipher;
   readonly #stash: CookieStash;
@@ -106,6 +109,7 @@ export class NtsProtector implements RequestProtector {
   /** @throws RangeError for an unsupported AEAD or keys of the wrong length. */
   constructor(options: NtsProtectorOptions) {
     this.aead = options.aead;
+    this.ntpVersion = options.ntpVersion;
     this.#c2s = createAead(options.aead, options.c2s);
     this.#s2c = createAead(options.aead, options.s2c);
     this.#stash = options.stash;
@@ -130,11 +134,16 @@ export class NtsProtector implements RequestProtector {
     }
     const placeholders = wanted - 1;
     const c2s = this.#c2s;
+    // NTPv5 requests bring fields of their own (draft identification, Bloom
+    // chunk request): they go after ours, before the authenticator, so they
+    // are authenticated too (ntpd-rs `nts_poll_message_v5` order).
+    const extra = header.subarray(NTP_HEADER_LENGTH);
     const length =
       NTP_HEADER_LENGTH +
       uniqueIdentifierFieldLength(UNIQUE_IDENTIFIER_LENGTH) +
       cookieFieldLength(cookie.length, false) +
       placeholders * placeholderFieldLength(cookie.length) +
+      extra.length +
       authenticatorFieldLength(c2s.nonceLength, c2s.tagLength);
     const out = new Uint8Array(length);
     out.set(header.subarray(0, NTP_HEADER_LENGTH));
@@ -145,6 +154,8 @@ export class NtsProtector implements RequestProtector {
     off += writeUniqueIdentifier(out, off, uid);
     off += writeCookie(out, off, cookie, false);
     for (let i = 0; i < placeholders; i++) off += writePlaceholder(out, off, cookie.length);
+    out.set(extra, off);
+    off += extra.length;
     const nonce = this.#random(c2s.nonceLength);
     writeAuthenticator(out, off, c2s, nonce, EMPTY);
 

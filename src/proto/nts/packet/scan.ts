@@ -79,12 +79,19 @@ export class NtsFieldScanner {
   /**
    * Scans the fields in `bytes[start..end)`. `legacyMacAllowed`: a whole NTPv4
    * packet, whose last 4..24 octets may be a legacy MAC (ExtensionFieldReader).
-   * Returns false when the framing is broken (see `error`). Never throws.
+   * `v5`: NTPv5 framing (ExtensionFieldReader). Returns false when the
+   * framing is broken (see `error`). Never throws.
    */
-  scan(bytes: Uint8Array, start: number, end: number, legacyMacAllowed = true): boolean {
+  scan(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    legacyMacAllowed = true,
+    v5 = false,
+  ): boolean {
     this.clear();
     const reader = this.reader;
-    reader.reset(bytes, start, end, legacyMacAllowed, this.maxFields);
+    reader.reset(bytes, start, end, legacyMacAllowed, this.maxFields, v5);
     let before = true;
     while (reader.next()) {
       switch (reader.type) {

@@ -370,7 +370,11 @@ export class NtpServerCore {
     if (v5 === null) return this.drop("version-not-accepted");
     const scan = this.scan;
     if (!v5.read(request, length, scan)) return this.drop("malformed");
-    const state = this.systemState.current();
+    const current = this.systemState.current();
+    // The leap is announced until it happens (LI 0 after, as in v4 replies); v5
+    // replies are never smeared, so they announce it even on a smearing server.
+    const leap = leapIndicatorAt(current, rxTimestamp.seconds, false);
+    const state = leap === current.leap ? current : { ...current, leap };
     const finish = this.decision.finish;
     let outcome: V5Outcome;
     if (scan.authenticatorCount > 0 && this.nts !== null) {

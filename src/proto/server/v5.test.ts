@@ -471,3 +471,22 @@ test("NTS over v5: a bad cookie gets a v5 NAK (flag set), which the client takes
   assert.equal(e.kind, "kiss");
   if (e.kind === "kiss") assert.equal(e.code, "NTSN");
 });
+
+test("v5 replies announce a leap until it happens, and say LI 0 after it", () => {
+  const leapDay = (at: number) => {
+    const c = new NtpServerCore({
+      policy: { acceptNtpVersions: [4, 5] },
+      systemState: new SystemStateCell({ ...STATE, leap: 1, leapEvent: { at, insert: true } }),
+      rateLimitSeed: 7,
+      random: seededRandom(42),
+      referenceIdFilter: FILTER,
+    });
+    const out = new Uint8Array(2048);
+    const request = hex(NTPD_RS_V5_REQUEST);
+    const d = c.handle(request, request.length, "192.0.2.10", RX, out);
+    assert.equal(d.action, "reply");
+    return out[0]! >> 6;
+  };
+  assert.equal(leapDay(RX.seconds + 60), 1, "before midnight: insert announced");
+  assert.equal(leapDay(RX.seconds - 1), 0, "after it: no leap pending");
+});

@@ -13,14 +13,9 @@
 // before a byte is read. SO_PEERCRED would say the same thing later and needs
 // the native addon, which the daemon can run without.
 //
-// Start-up as the observation socket's: the directory must exist, a stale
-// socket is replaced (bound under a temporary name, then renamed into place),
-// a path that is not a socket is left alone, and a clean stop removes it.
+// The socket file follows the observation socket's rules (unix-socket-file.ts).
 
-import { lstatSync, unlinkSync, type BigIntStats } from "node:fs";
-import { chmod, chown, lstat, rename, stat, unlink } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { dirname, join } from "node:path";
 import { ObservationFrameReader } from "./message-frame.js";
 import {
   ControlRequestError,
@@ -31,6 +26,12 @@ import {
   type ControlRequest,
 } from "./control-protocol.js";
 import type { Logger } from "./log.js";
+import {
+  checkSocketPath,
+  publishSocket,
+  removeSocketFile,
+  type SocketFileOptions,
+} from "./unix-socket-file.js";
 
 export const CONTROL_MAX_CONNECTIONS = 4;
 export const CONTROL_TIMEOUT_MS = 2_000;
@@ -73,45 +74,28 @@ export class ControlServer {
 
   async start(): Promise<void> {
     const { path, gid } = this.options;
-    await this.prepare(path);
-    const temporary = join(dirname(path), `.ntpd-ts-control-${process.pid}`);
-    await unlink(temporary).catch(() => {});
+    const file: SocketFileOptions = {
+      path,
+      key: "control-path",
+      tag: "control",
+      mode: this.mode,
+      gid,
+      error: (message) => new ControlServerError(message),
+    };
+    await checkSocketPath(file);
     const server = createServer((socket) => this.accept(socket));
     server.on("error", (error) => {
       this.options.log.error("control socket error", { path, error: error.message });
     });
-    const fail = (what: string, error: unknown): never => {
-      this.server = null;
-      server.close();
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // Not created.
-      }
-      throw new ControlServerError(
-        `control-path ${path}: ${what}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    };
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(temporary, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    }).catch((error: unknown) => fail("cannot listen", error));
     this.server = server;
-    // Mode and group are set before the socket appears at `path`: no moment
-    // where others could connect.
-    await chmod(temporary, this.mode).catch((error: unknown) =>
-      fail(`cannot set permissions 0o${this.mode.toString(8)}`, error),
-    );
-    if (gid !== null) {
-      await chown(temporary, -1, gid).catch((error: unknown) =>
-        fail(`cannot give the socket to group ${gid}`, error),
-      );
+    try {
+      // Mode and group are set before the socket appears at `path`: no moment
+      // where others could connect.
+      this.identity = await publishSocket(server, file);
+    } catch (error) {
+      this.server = null;
+      throw error;
     }
-    await rename(temporary, path).catch((error: unknown) => fail("cannot create", error));
-    this.identity = fileIdentity(lstatSync(path, { bigint: true }));
     this.ready = true;
     this.options.log.info("control socket ready", {
       path,
@@ -126,31 +110,8 @@ export class ControlServer {
     this.ready = false;
     for (const socket of this.active) socket.destroy();
     server?.close();
-    if (this.identity === null) return;
-    const identity = this.identity;
+    if (this.identity !== null) removeSocketFile(this.options.path, this.identity);
     this.identity = null;
-    try {
-      const st = lstatSync(this.options.path, { bigint: true });
-      if (st.isSocket() && fileIdentity(st) === identity) unlinkSync(this.options.path);
-    } catch {
-      // Already gone.
-    }
-  }
-
-  private async prepare(path: string): Promise<void> {
-    const dir = dirname(path);
-    const st = await stat(dir).catch(() => null);
-    if (st === null || !st.isDirectory()) {
-      throw new ControlServerError(
-        `control-path ${path}: the directory ${dir} does not exist; create it first (the daemon does not)`,
-      );
-    }
-    const existing = await lstat(path).catch(() => null);
-    if (existing !== null && !existing.isSocket()) {
-      throw new ControlServerError(
-        `control-path ${path}: exists and is not a socket; not replacing it`,
-      );
-    }
   }
 
   private accept(socket: Socket): void {
@@ -219,8 +180,4 @@ export class ControlServer {
     this.options.log.debug("malformed control request", { error: message });
     return { ok: false, error: message };
   }
-}
-
-function fileIdentity(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.ctimeNs}`;
 }

@@ -13,15 +13,19 @@
 // Start-up as ntpd-rs: the parent directory must exist (it is not created);
 // a stale socket file from an earlier run is removed; the socket gets
 // `observation-permissions`. Unlike ntpd-rs, a path that exists and is not a
-// socket is left alone and reported, and a clean stop removes the socket.
+// socket is left alone and reported, and a clean stop removes the socket
+// (unix-socket-file.ts, shared with the control socket).
 // A live socket of another daemon at the same path is replaced too (ntpd-rs
 // does the same): the path belongs to whoever started last.
 
-import { lstatSync, unlinkSync, type BigIntStats } from "node:fs";
-import { chmod, lstat, rename, stat, unlink } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { dirname, join } from "node:path";
 import type { Logger } from "./log.js";
+import {
+  checkSocketPath,
+  publishSocket,
+  removeSocketFile,
+  type SocketFileOptions,
+} from "./unix-socket-file.js";
 
 export const OBSERVER_MAX_CONNECTIONS = 8;
 export const OBSERVER_TIMEOUT_MS = 500;
@@ -77,43 +81,27 @@ export class Observer {
   /** Creates the socket; throws ObserverError with a usable message. */
   async start(): Promise<void> {
     const { path, permissions } = this.options;
-    await this.prepare(path);
-    // Bound under a temporary name, then renamed into place: a stale socket is
-    // replaced atomically, and closing the server cannot delete the path
-    // (libuv unlinks the name it bound when a server closes, which could by
-    // then be another daemon's socket); stop() removes `path` only if it is
-    // still the socket created here.
-    const temporary = join(dirname(path), `.ntpd-ts-observe-${process.pid}`);
-    await unlink(temporary).catch(() => {});
+    const file: SocketFileOptions = {
+      path,
+      key: "observation-path",
+      tag: "observe",
+      mode: permissions,
+      error: (message) => new ObserverError(message),
+    };
+    if (await checkSocketPath(file)) {
+      this.options.log.debug("replacing a stale observation socket", { path });
+    }
     const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     server.on("error", (error) => {
       this.options.log.error("observation socket error", { path, error: error.message });
     });
-    const fail = (what: string, error: unknown): never => {
-      this.server = null;
-      server.close();
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // Not created.
-      }
-      throw new ObserverError(
-        `observation-path ${path}: ${what}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    };
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(temporary, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    }).catch((error: unknown) => fail("cannot listen", error));
     this.server = server;
-    await chmod(temporary, permissions).catch((error: unknown) =>
-      fail(`cannot set permissions 0o${permissions.toString(8)}`, error),
-    );
-    await rename(temporary, path).catch((error: unknown) => fail("cannot create", error));
-    this.identity = fileIdentity(lstatSync(path, { bigint: true }));
+    try {
+      this.identity = await publishSocket(server, file);
+    } catch (error) {
+      this.server = null;
+      throw error;
+    }
     this.options.log.info("observation socket ready", {
       path,
       permissions: `0o${permissions.toString(8)}`,
@@ -131,45 +119,8 @@ export class Observer {
     for (const socket of this.active) socket.destroy();
     for (const socket of this.lingering) socket.destroy();
     server?.close();
-    if (this.identity !== null) {
-      const identity = this.identity;
-      this.identity = null;
-      try {
-        const st = lstatSync(this.options.path, { bigint: true });
-        if (st.isSocket() && fileIdentity(st) === identity) unlinkSync(this.options.path);
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-
-  private async prepare(path: string): Promise<void> {
-    const dir = dirname(path);
-    try {
-      const st = await stat(dir);
-      if (!st.isDirectory()) {
-        throw new ObserverError(`observation-path ${path}: ${dir} is not a directory`);
-      }
-    } catch (error) {
-      if (error instanceof ObserverError) throw error;
-      throw new ObserverError(
-        `observation-path ${path}: the directory ${dir} does not exist or cannot be read ` +
-          `(${errorCode(error)}); create it first (the daemon does not)`,
-      );
-    }
-    let existing;
-    try {
-      existing = await lstat(path);
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return;
-      throw new ObserverError(`observation-path ${path}: ${errorCode(error)}`);
-    }
-    if (!existing.isSocket()) {
-      throw new ObserverError(
-        `observation-path ${path}: exists and is not a socket; not replacing it`,
-      );
-    }
-    this.options.log.debug("replacing a stale observation socket", { path });
+    if (this.identity !== null) removeSocketFile(this.options.path, this.identity);
+    this.identity = null;
   }
 
   private accept(socket: Socket): void {
@@ -241,15 +192,4 @@ export class Observer {
       this.serve(entry.socket);
     }
   }
-}
-
-function fileIdentity(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.ctimeNs}`;
-}
-
-function errorCode(error: unknown): string {
-  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") {
-    return error.code;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,24 +4,15 @@
 // it). Writing: a temporary file beside it, then a rename, so that a crash or a
 // full disk leaves the old file whole; 0644 (a frequency is no secret).
 
-import {
-  accessSync,
-  closeSync,
-  constants,
-  fsyncSync,
-  openSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { dirname, basename, join } from "node:path";
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname } from "node:path";
 import {
   formatDriftFile,
   MAX_DRIFT_FILE_BYTES,
   parseDriftFile,
   type DriftRecord,
 } from "../proto/system/drift.js";
+import { writeFileAtomically } from "./atomic-file.js";
 import { fsReason } from "./fs-reason.js";
 import { readBounded } from "./leap-file.js";
 
@@ -46,22 +37,9 @@ export function readDriftFile(path: string): DriftReadOutcome {
 
 /** Writes `record` atomically; throws an Error with the reason in words. */
 export function writeDriftFile(path: string, record: DriftRecord): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const fd = openSync(temporary, "w", 0o644);
-    try {
-      writeSync(fd, formatDriftFile(record));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
+    writeFileAtomically(path, formatDriftFile(record), 0o644);
   } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Nothing was created, or it is gone already.
-    }
     throw new Error(`cannot write drift file ${path}: ${fsReason(error)}`, { cause: error });
   }
 }

@@ -13,23 +13,13 @@
 //     interval after the stored time, not after the restart.
 
 import { randomBytes } from "node:crypto";
-import {
-  accessSync,
-  closeSync,
-  constants,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, basename, join } from "node:path";
+import { dirname } from "node:path";
 import { KeySet } from "../proto/nts/keyset/keyset.js";
 import { nextRotationDelay, parseKeySet, serializeKeySet } from "../proto/nts/keyset/storage.js";
 import type { KeysetConfig } from "../proto/config/types.js";
+import { writeFileAtomically } from "./atomic-file.js";
 import { fsReason } from "./fs-reason.js";
 import type { Logger } from "./log.js";
 import type { KeysetStatus } from "./keyset-status.js";
@@ -156,20 +146,11 @@ function statKind(path: string): "missing" | "directory" | "other" {
 /** Writes the key file atomically with mode 0600. Throws on failure. */
 export function storeKeySet(path: string, keyset: KeySet, storedAtUnixSeconds: number): void {
   const bytes = serializeKeySet(keyset, storedAtUnixSeconds);
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(temporary, "w", 0o600);
   try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temporary);
-    throw error;
+    writeFileAtomically(path, bytes, 0o600);
   } finally {
     bytes.fill(0);
   }
-  closeSync(fd);
-  renameSync(temporary, path);
 }
 
 function warnIfReadableByOthers(path: string, log: Logger): void {

@@ -30,6 +30,7 @@ import { loadAddon } from "./addon.js";
 import { nativeAeadProvider } from "./aead.js";
 import { NTS_IO_BYTES } from "./nts-crypto.js";
 import type { NativeAddon } from "./types.js";
+import { seededRandom } from "../../../test/helpers/seeded-random.js";
 
 const { addon, reason } = loadAddon();
 
@@ -38,23 +39,6 @@ function needAddon(t: TestContext): NativeAddon | null {
     return null;
   }
   return addon;
-}
-
-/** Deterministic octets (xorshift32). */
-function seededRandom(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
 }
 
 type Options = ConstructorParameters<typeof NtpServerCore>[0];

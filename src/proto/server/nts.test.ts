@@ -37,6 +37,7 @@ import { DROP_REASONS, ServerStats } from "./stats.js";
 import { SystemStateCell, type SystemState } from "../system/system-state.js";
 import { NtsRequestHandler } from "./nts.js";
 import { NtsFieldScanner } from "../nts/packet/scan.js";
+import { seededRandom } from "../../../test/helpers/seeded-random.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -58,23 +59,6 @@ const packets = fixture<Packets>("nts_ntp_packets.json");
 const exchanges = fixture<{ exchanges: Exchange[] }>("captures.json").exchanges;
 
 // ---------------------------------------------------------------- helpers
-
-/** Deterministic octets (xorshift32). */
-function seededRandom(seed = 0x9e3779b9): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
 
 /** The synthetic response's time fields: RX, TX and a system state giving its header. */
 const RX = new NtpTimestamp(0xe84948b2, 0xb640d701);

@@ -23,6 +23,7 @@ import { SystemStateCell, type SystemState } from "../system/system-state.js";
 import { finishReply } from "./finish.js";
 import type { ServerPolicy } from "./policy.js";
 import { NtpServerCore, type ServerDecision } from "./server.js";
+import { seededRandom } from "../../../test/helpers/seeded-random.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -41,23 +42,6 @@ const STATE: SystemState = {
   rootVarianceQuadratic: 0,
   rootVarianceCubic: 0,
 };
-
-/** Deterministic octets (xorshift32). */
-function seededRandom(seed = 0x9e3779b9): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
 
 // A Bloom filter whose octets are their own offsets, so an answered chunk shows where it came from.
 const FILTER = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff);

@@ -10,23 +10,7 @@ import { finishReply, FinishStep } from "../server/finish.js";
 import { NtpServerCore } from "../server/server.js";
 import { initialSystemState, SystemStateCell } from "../system/system-state.js";
 import { MAX_INTERLEAVED_TRIES, NtpSource, type SourceEvent } from "./source.js";
-
-/** Deterministic "random" octets (xorshift32). */
-function seededRandom(seed = 0x2545f491): (n: number) => Uint8Array {
-  let x = seed;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
+import { seededRandom } from "../../../test/helpers/seeded-random.js";
 
 const T0 = new NtpTimestamp(0xe8494800, 0);
 /** The server's clock minus ours. */

@@ -13,25 +13,9 @@ import {
   type RequestProtector,
   type SourceEvent,
 } from "./source.js";
+import { seededRandom } from "../../../test/helpers/seeded-random.js";
 
 // ---------------------------------------------------------------- helpers
-
-/** Deterministic "random" octets (xorshift32), so tests are reproducible. */
-function seededRandom(seed = 0x9e3779b9): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
 
 const T0 = new NtpTimestamp(0xe5f663a8, 0);
 const at = (seconds: number): NtpTimestamp => T0.addSeconds(seconds);

@@ -17,6 +17,7 @@ import { NtpTimestamp } from "../../time.js";
 import { CookieStash } from "../cookie/stash.js";
 import { NtsFieldType, writeAuthenticator, writeCookie, writeUniqueIdentifier } from "./fields.js";
 import { NtsProtector, cookiesToRequest, MAX_REQUEST_COOKIE_LENGTH } from "./client-protector.js";
+import { seededRandom } from "../../../../test/helpers/seeded-random.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -45,23 +46,6 @@ function scripted(...chunks: Uint8Array[]): (n: number) => Uint8Array {
     assert.ok(chunk !== undefined, `scripted random: nothing left for ${n} octets`);
     assert.equal(chunk.length, n, "scripted random: wrong length asked");
     return chunk.slice();
-  };
-}
-
-/** Deterministic octets (xorshift32). */
-function seededRandom(seed = 0x9e3779b9): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
   };
 }
 

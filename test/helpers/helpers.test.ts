@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { stat, writeFile, appendFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { makeTempDir, withTempDir } from "./tmp.js";
+import { testScope } from "./scope.js";
 import { freePort, freeTcpPort, freeUdpPort, isTcpPortFree, isUdpPortFree } from "./ports.js";
 import { isAlive, killPid, runCommand, spawnProcess } from "./process.js";
 import {
@@ -138,4 +139,27 @@ test("waitFor times out with a clear message, and waitForLogLine sees appended l
       clearTimeout(timer);
     }
   });
+});
+
+// testScope: releases run after the test, last acquired first, and a failing
+// release does not keep the others from running. Checked by the next test,
+// which runs after this one's after-hooks.
+const released: string[] = [];
+test("testScope registers releases (checked by the next test)", (t) => {
+  const scope = testScope(t);
+  const dir = scope.own({ name: "dir" }, (d) => {
+    released.push(d.name);
+  });
+  scope.defer(() => {
+    released.push("server");
+  });
+  scope.own("client", (c) => {
+    released.push(c);
+  });
+  assert.equal(dir.name, "dir", "own returns the value");
+  assert.deepEqual(released, [], "nothing is released while the test runs");
+});
+
+test("testScope released in reverse order once the test ended", () => {
+  assert.deepEqual(released, ["client", "server", "dir"]);
 });

@@ -8,10 +8,10 @@
 import { writeFile } from "node:fs/promises";
 import type { TestContext } from "node:test";
 import { DAEMON_ENTRY, parseMeasurement, startDaemon } from "../daemon/run-daemon.js";
-import { chronyUnavailable } from "./chrony.js";
+import { chronyUnavailable, startChronyServer, type Chrony } from "./chrony.js";
 import { ensureLoopbackName, GUIDE_HOST } from "./hosts.js";
 import type { Netns } from "./netns.js";
-import { makeTestPki, type TestPki } from "./pki.js";
+import { makeTestPki, type Issued, type TestPki } from "./pki.js";
 import { freePort, freeUdpPort } from "./ports.js";
 import { which, type Spawned } from "./process.js";
 import { skipIfMissing } from "./skip.js";
@@ -199,4 +199,38 @@ export async function startOurNtsServer(
     throw e;
   }
   return { pki, ntpPort, kePort, server };
+}
+
+export interface ChronyNtsServer {
+  ntpPort: number;
+  kePort: number;
+  chrony: Chrony;
+}
+
+/**
+ * chronyd as a stratum-1 NTS server on loopback with the certificate `cert`
+ * (for GUIDE_HOST), NTS-KE inside chronyd itself (no helper process to leave
+ * behind), its NTS-KE port open when this resolves. The caller stops `chrony`;
+ * it is stopped here when it does not come up.
+ */
+export async function startChronyNtsServer(cert: Issued): Promise<ChronyNtsServer> {
+  const ntpPort = await freeUdpPort();
+  const kePort = await freePort();
+  const chrony = await startChronyServer({
+    port: ntpPort,
+    stratum: 1,
+    extraConfig: [
+      `ntsport ${kePort}`,
+      `ntsserverkey ${cert.keyPath}`,
+      `ntsservercert ${cert.chainPath}`,
+      "ntsprocesses 0",
+    ],
+  });
+  try {
+    await waitForTcpPort(kePort);
+  } catch (e) {
+    await chrony.stop();
+    throw e;
+  }
+  return { ntpPort, kePort, chrony };
 }

@@ -4,17 +4,19 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { chronyUnavailable, startChronyClient, startChronyServer } from "../helpers/chrony.js";
-import { freePort, freeUdpPort } from "../helpers/ports.js";
+import { freeUdpPort } from "../helpers/ports.js";
 import { GUIDE_HOST } from "../helpers/hosts.js";
 import {
   chronyNtsPrerequisites,
   ntsClientConfig,
+  startChronyNtsServer,
   startOurNtsServer,
 } from "../helpers/nts-daemon.js";
 import { makeTestPki } from "../helpers/pki.js";
 import { skipIfMissing } from "../helpers/skip.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { sleep, waitFor, waitForTcpPort, waitForUdpBound } from "../helpers/wait.js";
+import { remove, stop, testScope } from "../helpers/scope.js";
+import { sleep, waitFor, waitForUdpBound } from "../helpers/wait.js";
 import {
   clientConfig,
   parseMeasurement,
@@ -38,30 +40,25 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (skipIfMissing(t, addonUnavailable())) return;
-    const dir = await makeTempDir();
+    const scope = testScope(t);
+    const dir = scope.own(await makeTempDir(), remove);
     const port = await freeUdpPort();
-    const server = await startDaemon(dir, "server", primaryServerConfig(port));
-    try {
-      const serving = await server.waitForOutput(/serving NTP/, 20_000);
-      assert.match(serving, /interleaved=true/, serving);
-      await waitForUdpBound(port);
-      const client = await startDaemon(dir, "client", interleavedClientConfig(`127.0.0.1:${port}`));
-      try {
-        const line = await client.waitForOutput(/measurement .*interleaved=true/, 30_000);
-        const m = parseMeasurement(line);
-        assert.ok(m, `unparseable: ${line}`);
-        assertLoopbackOffset(m.offset, m.delay, line);
-        assert.ok(m.delay > 0 && m.delay < 0.05, `delay out of range: ${line}`);
-        // Once interleaved, it stays so: the next measurements are interleaved too.
-        const more = await client.waitForOutput(/measurement .*interleaved=true/, 10_000);
-        assert.ok(parseMeasurement(more), more);
-      } finally {
-        await client.stop();
-      }
-    } finally {
-      await server.stop();
-      await dir.cleanup();
-    }
+    const server = scope.own(await startDaemon(dir, "server", primaryServerConfig(port)), stop);
+    const serving = await server.waitForOutput(/serving NTP/, 20_000);
+    assert.match(serving, /interleaved=true/, serving);
+    await waitForUdpBound(port);
+    const client = scope.own(
+      await startDaemon(dir, "client", interleavedClientConfig(`127.0.0.1:${port}`)),
+      stop,
+    );
+    const line = await client.waitForOutput(/measurement .*interleaved=true/, 30_000);
+    const m = parseMeasurement(line);
+    assert.ok(m, `unparseable: ${line}`);
+    assertLoopbackOffset(m.offset, m.delay, line);
+    assert.ok(m.delay > 0 && m.delay < 0.05, `delay out of range: ${line}`);
+    // Once interleaved, it stays so: the next measurements are interleaved too.
+    const more = await client.waitForOutput(/measurement .*interleaved=true/, 10_000);
+    assert.ok(parseMeasurement(more), more);
   },
 );
 
@@ -70,39 +67,34 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (skipIfMissing(t, chronyUnavailable() ?? addonUnavailable())) return;
-    const dir = await makeTempDir();
+    const scope = testScope(t);
+    const dir = scope.own(await makeTempDir(), remove);
     const port = await freeUdpPort();
-    const server = await startDaemon(dir, "server", primaryServerConfig(port));
-    try {
-      await server.waitForOutput(/serving NTP/, 20_000);
-      await waitForUdpBound(port);
-      const chrony = await startChronyClient({
+    const server = scope.own(await startDaemon(dir, "server", primaryServerConfig(port)), stop);
+    await server.waitForOutput(/serving NTP/, 20_000);
+    await waitForUdpBound(port);
+    const chrony = scope.own(
+      await startChronyClient({
         serverPort: port,
         sourceOptions: "iburst minpoll 0 maxpoll 0 xleave",
-      });
-      try {
-        const selected = await chrony.waitForSelected(40_000);
-        assert.equal(selected.state, "*", "chrony selected our server");
-        // chrony reports whether the last reply it took was interleaved.
-        const deadline = Date.now() + 20_000;
-        let data = await chrony.ntpdata();
-        while (data[0]?.interleaved !== true && Date.now() < deadline) {
-          await sleep(500);
-          data = await chrony.ntpdata();
-        }
-        assert.equal(data[0]?.interleaved, true, JSON.stringify(data[0]?.raw));
-        assert.equal(data[0]?.ntpTests, "111 111 1111", JSON.stringify(data[0]?.raw));
-        // The response time is wire T3 - T2 of one reply: positive, well under a ms here.
-        const response = data[0].responseTime;
-        assert.ok(response >= 0 && response < 0.01, `response time ${response}`);
-        assertLoopbackOffset(data[0].offset, data[0].peerDelay, JSON.stringify(data[0]?.raw));
-      } finally {
-        await chrony.stop();
-      }
-    } finally {
-      await server.stop();
-      await dir.cleanup();
+      }),
+      stop,
+    );
+    const selected = await chrony.waitForSelected(40_000);
+    assert.equal(selected.state, "*", "chrony selected our server");
+    // chrony reports whether the last reply it took was interleaved.
+    const deadline = Date.now() + 20_000;
+    let data = await chrony.ntpdata();
+    while (data[0]?.interleaved !== true && Date.now() < deadline) {
+      await sleep(500);
+      data = await chrony.ntpdata();
     }
+    assert.equal(data[0]?.interleaved, true, JSON.stringify(data[0]?.raw));
+    assert.equal(data[0]?.ntpTests, "111 111 1111", JSON.stringify(data[0]?.raw));
+    // The response time is wire T3 - T2 of one reply: positive, well under a ms here.
+    const response = data[0].responseTime;
+    assert.ok(response >= 0 && response < 0.01, `response time ${response}`);
+    assertLoopbackOffset(data[0].offset, data[0].peerDelay, JSON.stringify(data[0]?.raw));
   },
 );
 
@@ -111,32 +103,24 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (skipIfMissing(t, chronyUnavailable() ?? addonUnavailable())) return;
-    const dir = await makeTempDir();
+    const scope = testScope(t);
+    const dir = scope.own(await makeTempDir(), remove);
     const port = await freeUdpPort();
-    const chrony = await startChronyServer({ port, stratum: 1 });
-    try {
-      const client = await startDaemon(dir, "client", interleavedClientConfig(`127.0.0.1:${port}`));
-      try {
-        const line = await client.waitForOutput(
-          /measurement .*stratum=1.*interleaved=true/,
-          30_000,
-        );
-        const m = parseMeasurement(line);
-        assert.ok(m, `unparseable: ${line}`);
-        assertLoopbackOffset(m.offset, m.delay, line);
-        assert.ok(m.delay > 0 && m.delay < 0.05, `delay out of range: ${line}`);
-        const stats = await chrony.serverstats();
-        assert.ok(
-          Number(stats["Interleaved NTP packets"]) > 0,
-          `chrony answered none interleaved: ${JSON.stringify(stats)}`,
-        );
-      } finally {
-        await client.stop();
-      }
-    } finally {
-      await chrony.stop();
-      await dir.cleanup();
-    }
+    const chrony = scope.own(await startChronyServer({ port, stratum: 1 }), stop);
+    const client = scope.own(
+      await startDaemon(dir, "client", interleavedClientConfig(`127.0.0.1:${port}`)),
+      stop,
+    );
+    const line = await client.waitForOutput(/measurement .*stratum=1.*interleaved=true/, 30_000);
+    const m = parseMeasurement(line);
+    assert.ok(m, `unparseable: ${line}`);
+    assertLoopbackOffset(m.offset, m.delay, line);
+    assert.ok(m.delay > 0 && m.delay < 0.05, `delay out of range: ${line}`);
+    const stats = await chrony.serverstats();
+    assert.ok(
+      Number(stats["Interleaved NTP packets"]) > 0,
+      `chrony answered none interleaved: ${JSON.stringify(stats)}`,
+    );
   },
 );
 
@@ -156,33 +140,23 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (!(await ntsPrerequisites(t))) return;
-    const dir = await makeTempDir("ntpd-ts-xleave-nts-");
-    try {
-      const { pki, kePort, server } = await startOurNtsServer(dir);
-      try {
-        const client = await startDaemon(
-          dir,
-          "client",
-          interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
-        );
-        try {
-          const line = await client.waitForOutput(
-            /measurement .*nts=true.*interleaved=true/,
-            30_000,
-          );
-          const m = parseMeasurement(line);
-          assert.ok(m, line);
-          assertLoopbackOffset(m.offset, m.delay, line);
-          assert.doesNotMatch(client.output(), /not-acknowledge|NTS key exchange failed/);
-        } finally {
-          await client.stop();
-        }
-      } finally {
-        await server.stop();
-      }
-    } finally {
-      await dir.cleanup();
-    }
+    const scope = testScope(t);
+    const dir = scope.own(await makeTempDir("ntpd-ts-xleave-nts-"), remove);
+    const { pki, kePort, server } = await startOurNtsServer(dir);
+    scope.own(server, stop);
+    const client = scope.own(
+      await startDaemon(
+        dir,
+        "client",
+        interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
+      ),
+      stop,
+    );
+    const line = await client.waitForOutput(/measurement .*nts=true.*interleaved=true/, 30_000);
+    const m = parseMeasurement(line);
+    assert.ok(m, line);
+    assertLoopbackOffset(m.offset, m.delay, line);
+    assert.doesNotMatch(client.output(), /not-acknowledge|NTS key exchange failed/);
   },
 );
 
@@ -191,36 +165,29 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (!(await ntsPrerequisites(t))) return;
-    const dir = await makeTempDir("ntpd-ts-xleave-nts-");
-    try {
-      const { pki, ntpPort, kePort, server } = await startOurNtsServer(dir);
-      try {
-        const chrony = await startChronyClient({
-          serverHost: GUIDE_HOST,
-          sourceOptions: `iburst nts ntsport ${kePort} port ${ntpPort} minpoll 0 maxpoll 0 xleave`,
-          extraConfig: [`ntstrustedcerts ${pki.caCertPath}`],
-        });
-        try {
-          await chrony.waitForSelected(40_000, GUIDE_HOST);
-          const data = await waitFor(
-            async () => {
-              const d = (await chrony.ntpdata())[0];
-              return d?.interleaved === true ? d : undefined;
-            },
-            { timeoutMs: 20_000, intervalMs: 500, what: "chrony to take an interleaved reply" },
-          );
-          assert.equal(data.authenticated, true, JSON.stringify(data.raw));
-          assert.equal(data.ntpTests, "111 111 1111", JSON.stringify(data.raw));
-          assertLoopbackOffset(data.offset, data.peerDelay, JSON.stringify(data.raw));
-        } finally {
-          await chrony.stop();
-        }
-      } finally {
-        await server.stop();
-      }
-    } finally {
-      await dir.cleanup();
-    }
+    const scope = testScope(t);
+    const dir = scope.own(await makeTempDir("ntpd-ts-xleave-nts-"), remove);
+    const { pki, ntpPort, kePort, server } = await startOurNtsServer(dir);
+    scope.own(server, stop);
+    const chrony = scope.own(
+      await startChronyClient({
+        serverHost: GUIDE_HOST,
+        sourceOptions: `iburst nts ntsport ${kePort} port ${ntpPort} minpoll 0 maxpoll 0 xleave`,
+        extraConfig: [`ntstrustedcerts ${pki.caCertPath}`],
+      }),
+      stop,
+    );
+    await chrony.waitForSelected(40_000, GUIDE_HOST);
+    const data = await waitFor(
+      async () => {
+        const d = (await chrony.ntpdata())[0];
+        return d?.interleaved === true ? d : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: "chrony to take an interleaved reply" },
+    );
+    assert.equal(data.authenticated, true, JSON.stringify(data.raw));
+    assert.equal(data.ntpTests, "111 111 1111", JSON.stringify(data.raw));
+    assertLoopbackOffset(data.offset, data.peerDelay, JSON.stringify(data.raw));
   },
 );
 
@@ -229,48 +196,25 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (!(await ntsPrerequisites(t))) return;
-    const dir = await makeTempDir("ntpd-ts-xleave-nts-");
-    try {
-      const pki = await makeTestPki(dir);
-      const cert = await pki.issue("server", [GUIDE_HOST]);
-      const ntpPort = await freeUdpPort();
-      const kePort = await freePort();
-      const chrony = await startChronyServer({
-        port: ntpPort,
-        stratum: 1,
-        extraConfig: [
-          `ntsport ${kePort}`,
-          `ntsserverkey ${cert.keyPath}`,
-          `ntsservercert ${cert.chainPath}`,
-          "ntsprocesses 0",
-        ],
-      });
-      try {
-        await waitForTcpPort(kePort);
-        const client = await startDaemon(
-          dir,
-          "client",
-          interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
-        );
-        try {
-          const line = await client.waitForOutput(
-            /measurement .*nts=true.*interleaved=true/,
-            30_000,
-          );
-          const m = parseMeasurement(line);
-          assert.ok(m, line);
-          assertLoopbackOffset(m.offset, m.delay, line);
-          const stats = await chrony.serverstats();
-          assert.ok(Number(stats["Interleaved NTP packets"]) > 0, JSON.stringify(stats));
-          assert.ok(Number(stats["Authenticated NTP packets"]) > 0, JSON.stringify(stats));
-        } finally {
-          await client.stop();
-        }
-      } finally {
-        await chrony.stop();
-      }
-    } finally {
-      await dir.cleanup();
-    }
+    const scope = testScope(t);
+    const dir = scope.own(await makeTempDir("ntpd-ts-xleave-nts-"), remove);
+    const pki = await makeTestPki(dir);
+    const { kePort, chrony } = await startChronyNtsServer(await pki.issue("server", [GUIDE_HOST]));
+    scope.own(chrony, stop);
+    const client = scope.own(
+      await startDaemon(
+        dir,
+        "client",
+        interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
+      ),
+      stop,
+    );
+    const line = await client.waitForOutput(/measurement .*nts=true.*interleaved=true/, 30_000);
+    const m = parseMeasurement(line);
+    assert.ok(m, line);
+    assertLoopbackOffset(m.offset, m.delay, line);
+    const stats = await chrony.serverstats();
+    assert.ok(Number(stats["Interleaved NTP packets"]) > 0, JSON.stringify(stats));
+    assert.ok(Number(stats["Authenticated NTP packets"]) > 0, JSON.stringify(stats));
   },
 );

@@ -32,7 +32,8 @@ import {
 import { makeTestPki } from "../helpers/pki.js";
 import { which, type Spawned } from "../helpers/process.js";
 import { skipIfMissing } from "../helpers/skip.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { remove, stop, testScope } from "../helpers/scope.js";
+import { makeTempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { assertLoopbackOffset } from "../helpers/loopback-offset.js";
 
@@ -69,83 +70,77 @@ test(
   async (t) => {
     const ns = await setUp(t);
     if (!ns) return;
-    let dir: TempDir | undefined;
-    const procs: { stop(): Promise<unknown> }[] = [];
-    try {
-      dir = await makeTempDir("ntpd-ts-nts-ntpsec-");
-      const pki = await makeTestPki(dir);
-      const cert = await pki.issue("server", [GUIDE_HOST]);
-      const server = await startDaemonInNetns(
-        ns,
-        dir,
-        "server",
-        ntsServerConfig({
-          ntpPort: OUR_NTP_PORT,
-          kePort: OUR_KE_PORT,
-          chainPath: cert.chainPath,
-          keyPath: cert.keyPath,
-          keyStoragePath: dir.file("nts-keys"),
-          logLevel: "debug",
-        }),
-      );
-      procs.push(server);
-      await server.waitForOutput(/serving NTS-KE/, 30_000);
-      await server.waitForOutput(/ntp-daemon started/, 30_000);
+    const scope = testScope(t);
+    scope.own(ns, (n) => n.delete());
+    const dir = scope.own(await makeTempDir("ntpd-ts-nts-ntpsec-"), remove);
+    const pki = await makeTestPki(dir);
+    const cert = await pki.issue("server", [GUIDE_HOST]);
+    const server = await startDaemonInNetns(
+      ns,
+      dir,
+      "server",
+      ntsServerConfig({
+        ntpPort: OUR_NTP_PORT,
+        kePort: OUR_KE_PORT,
+        chainPath: cert.chainPath,
+        keyPath: cert.keyPath,
+        keyStoragePath: dir.file("nts-keys"),
+        logLevel: "debug",
+      }),
+    );
+    scope.own(server, stop);
+    await server.waitForOutput(/serving NTS-KE/, 30_000);
+    await server.waitForOutput(/ntp-daemon started/, 30_000);
 
-      const ntpsec = await startNtpsec({
-        netns: ns,
-        dir,
-        config: [
-          `server ${GUIDE_HOST}:${OUR_KE_PORT} nts ca ${pki.caCertPath} iburst minpoll 0 maxpoll 0`,
-          "tos minsane 1 minclock 1",
-        ],
-      });
-      procs.unshift(ntpsec);
-      const got = await ntpsec.waitForLog(/NTSc: Got \d+ cookies/, 30_000);
-      assert.match(got, /Got 8 cookies/);
-      assert.match(await ntpsec.log(), new RegExp(`NTSc: Using port ${OUR_NTP_PORT}\\b`));
+    const ntpsec = await startNtpsec({
+      netns: ns,
+      dir,
+      config: [
+        `server ${GUIDE_HOST}:${OUR_KE_PORT} nts ca ${pki.caCertPath} iburst minpoll 0 maxpoll 0`,
+        "tos minsane 1 minclock 1",
+      ],
+    });
+    scope.own(ntpsec, stop);
+    const got = await ntpsec.waitForLog(/NTSc: Got \d+ cookies/, 30_000);
+    assert.match(got, /Got 8 cookies/);
+    assert.match(await ntpsec.log(), new RegExp(`NTSc: Using port ${OUR_NTP_PORT}\\b`));
 
-      // The association: authenticated (NTS), reachable and chosen.
-      let last: NtpsecAssociation[] = [];
-      const assoc = await withLog(
-        ntpsec,
-        waitFor(
-          async () => {
-            last = await ntpsec.associations();
-            return last.find((a) => a.auth === "ok" && a.condition === "sys.peer");
-          },
-          { timeoutMs: 45_000, intervalMs: 500, what: "an authenticated sys.peer association" },
-        ).catch((e: unknown) => {
-          throw new Error(`${(e as Error).message}\nassociations: ${JSON.stringify(last)}`, {
-            cause: e,
-          });
-        }),
-      );
-      assert.equal(assoc.reach, "yes");
-      const vars = await ntpsec.readvars(assoc.assid);
-      assert.equal(vars.srchost, `${GUIDE_HOST}:${OUR_KE_PORT}`);
-      assert.equal(vars.srcport, String(OUR_NTP_PORT), "NTP on the port our NTS-KE server named");
-      assert.equal(vars.stratum, "1");
-      assert.equal(vars.refid, "TEST");
-      assert.equal(vars.flash, "00", `no test failed: ${JSON.stringify(vars)}`);
-      assert.ok(Number(vars.ntscookies) > 0, `NTPsec holds cookies: ${JSON.stringify(vars)}`);
-      assert.match(
-        vars.status ?? "",
-        /^f6/,
-        "status: configured, authenb, auth, reachable, sys.peer",
-      );
-      assert.ok(Math.abs(Number(vars.offset)) < 5, `offset (ms) ${vars.offset}`);
+    // The association: authenticated (NTS), reachable and chosen.
+    let last: NtpsecAssociation[] = [];
+    const assoc = await withLog(
+      ntpsec,
+      waitFor(
+        async () => {
+          last = await ntpsec.associations();
+          return last.find((a) => a.auth === "ok" && a.condition === "sys.peer");
+        },
+        { timeoutMs: 45_000, intervalMs: 500, what: "an authenticated sys.peer association" },
+      ).catch((e: unknown) => {
+        throw new Error(`${(e as Error).message}\nassociations: ${JSON.stringify(last)}`, {
+          cause: e,
+        });
+      }),
+    );
+    assert.equal(assoc.reach, "yes");
+    const vars = await ntpsec.readvars(assoc.assid);
+    assert.equal(vars.srchost, `${GUIDE_HOST}:${OUR_KE_PORT}`);
+    assert.equal(vars.srcport, String(OUR_NTP_PORT), "NTP on the port our NTS-KE server named");
+    assert.equal(vars.stratum, "1");
+    assert.equal(vars.refid, "TEST");
+    assert.equal(vars.flash, "00", `no test failed: ${JSON.stringify(vars)}`);
+    assert.ok(Number(vars.ntscookies) > 0, `NTPsec holds cookies: ${JSON.stringify(vars)}`);
+    assert.match(
+      vars.status ?? "",
+      /^f6/,
+      "status: configured, authenb, auth, reachable, sys.peer",
+    );
+    assert.ok(Math.abs(Number(vars.offset)) < 5, `offset (ms) ${vars.offset}`);
 
-      const kes = server
-        .output()
-        .split("\n")
-        .filter((l) => /NTS-KE key exchange/.test(l));
-      assert.equal(kes.length, 1, `one NTS-KE with our server:\n${server.output()}`);
-    } finally {
-      for (const p of procs) await p.stop();
-      await ns.delete();
-      await dir?.cleanup();
-    }
+    const kes = server
+      .output()
+      .split("\n")
+      .filter((l) => /NTS-KE key exchange/.test(l));
+    assert.equal(kes.length, 1, `one NTS-KE with our server:\n${server.output()}`);
   },
 );
 
@@ -155,54 +150,48 @@ test(
   async (t) => {
     const ns = await setUp(t);
     if (!ns) return;
-    let dir: TempDir | undefined;
-    const procs: { stop(): Promise<unknown> }[] = [];
-    try {
-      dir = await makeTempDir("ntpd-ts-nts-ntpsec-");
-      const pki = await makeTestPki(dir);
-      const cert = await pki.issue("server", [GUIDE_HOST]);
-      const ntpsec = await startNtpsec({
-        netns: ns,
-        dir,
-        config: [
-          "nts enable",
-          `nts key ${cert.keyPath}`,
-          `nts cert ${cert.chainPath}`,
-          `nts cookie ${dir.file("ntpsec-nts-keys")}`,
-          // No reference clock: serve as an orphan-mode parent at once.
-          "tos orphan 1 orphanwait 0",
-        ],
-      });
-      procs.push(ntpsec);
-      await ntpsec.waitForLog(/NTSs: listen4 worked/, 30_000);
-      await ntpsec.waitForLog(/Listen normally on \d+ lo 127\.0\.0\.1:123/, 30_000);
+    const scope = testScope(t);
+    scope.own(ns, (n) => n.delete());
+    const dir = scope.own(await makeTempDir("ntpd-ts-nts-ntpsec-"), remove);
+    const pki = await makeTestPki(dir);
+    const cert = await pki.issue("server", [GUIDE_HOST]);
+    const ntpsec = await startNtpsec({
+      netns: ns,
+      dir,
+      config: [
+        "nts enable",
+        `nts key ${cert.keyPath}`,
+        `nts cert ${cert.chainPath}`,
+        `nts cookie ${dir.file("ntpsec-nts-keys")}`,
+        // No reference clock: serve as an orphan-mode parent at once.
+        "tos orphan 1 orphanwait 0",
+      ],
+    });
+    scope.own(ntpsec, stop);
+    await ntpsec.waitForLog(/NTSs: listen4 worked/, 30_000);
+    await ntpsec.waitForLog(/Listen normally on \d+ lo 127\.0\.0\.1:123/, 30_000);
 
-      const client: Spawned = await startDaemonInNetns(
-        ns,
-        dir,
-        "client",
-        ntsClientConfig(`${GUIDE_HOST}:4460`, pki.caCertPath, 0),
-      );
-      procs.unshift(client);
-      const ke = await withLog(ntpsec, client.waitForOutput(/NTS key exchange succeeded/, 30_000));
-      assert.match(ke, new RegExp(`source=${GUIDE_HOST}:4460 `));
-      assert.match(ke, /ntp_server=[^ ]*:123\b/, "NTP on 123 (NTPsec sends no Port record)");
-      assert.match(ke, /cookies=8\b/);
-      const ms = await withLog(ntpsec, waitForNtsMeasurements(client, 3, 40_000));
-      for (const l of ms) {
-        const m = measurementOf(l);
-        assertLoopbackOffset(m.offset, m.delay, l.line);
-        assert.ok(m.delay >= 0 && m.delay < 0.05, `delay out of range: ${l.line}`);
-        assert.equal(m.stratum, 1, l.line);
-        assert.match(l.line, /address=127\.0\.0\.1:123 /);
-      }
-      assert.equal(keyExchanges(client.output()).length, 1);
-      assert.doesNotMatch(client.output(), /not-acknowledge|NTS key exchange failed/);
-      assert.match(await ntpsec.log(), /NTSs: NTS-KE from 127\.0\.0\.1/);
-    } finally {
-      for (const p of procs) await p.stop();
-      await ns.delete();
-      await dir?.cleanup();
+    const client: Spawned = await startDaemonInNetns(
+      ns,
+      dir,
+      "client",
+      ntsClientConfig(`${GUIDE_HOST}:4460`, pki.caCertPath, 0),
+    );
+    scope.own(client, stop);
+    const ke = await withLog(ntpsec, client.waitForOutput(/NTS key exchange succeeded/, 30_000));
+    assert.match(ke, new RegExp(`source=${GUIDE_HOST}:4460 `));
+    assert.match(ke, /ntp_server=[^ ]*:123\b/, "NTP on 123 (NTPsec sends no Port record)");
+    assert.match(ke, /cookies=8\b/);
+    const ms = await withLog(ntpsec, waitForNtsMeasurements(client, 3, 40_000));
+    for (const l of ms) {
+      const m = measurementOf(l);
+      assertLoopbackOffset(m.offset, m.delay, l.line);
+      assert.ok(m.delay >= 0 && m.delay < 0.05, `delay out of range: ${l.line}`);
+      assert.equal(m.stratum, 1, l.line);
+      assert.match(l.line, /address=127\.0\.0\.1:123 /);
     }
+    assert.equal(keyExchanges(client.output()).length, 1);
+    assert.doesNotMatch(client.output(), /not-acknowledge|NTS key exchange failed/);
+    assert.match(await ntpsec.log(), /NTSs: NTS-KE from 127\.0\.0\.1/);
   },
 );

@@ -9,18 +9,16 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startChronyServer, type Chrony } from "../helpers/chrony.js";
+import type { Chrony } from "../helpers/chrony.js";
 import { GUIDE_HOST } from "../helpers/hosts.js";
 import {
   chronyNtsPrerequisites,
+  startChronyNtsServer,
   startOurNtsServer,
   type OurNtsServer,
 } from "../helpers/nts-daemon.js";
-import type { Issued } from "../helpers/pki.js";
-import { freePort, freeUdpPort } from "../helpers/ports.js";
 import { runCommand, spawnProcess } from "../helpers/process.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { waitForTcpPort } from "../helpers/wait.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const tsc = join(root, "node_modules/typescript/bin/tsc");
@@ -93,18 +91,9 @@ async function withServers(t: TestContext): Promise<{ ca: string; ntsPort: numbe
   if (!(await chronyNtsPrerequisites(t))) return undefined;
   ours ??= await startOurNtsServer(dir);
   if (chrony === undefined) {
-    const cert: Issued = await ours.pki.issue("chrony", [GUIDE_HOST]);
-    chronyPorts = { ntp: await freeUdpPort(), ke: await freePort() };
-    chrony = await startChronyServer({
-      port: chronyPorts.ntp,
-      extraConfig: [
-        `ntsport ${chronyPorts.ke}`,
-        `ntsserverkey ${cert.keyPath}`,
-        `ntsservercert ${cert.chainPath}`,
-        "ntsprocesses 0",
-      ],
-    });
-    await waitForTcpPort(chronyPorts.ke);
+    const started = await startChronyNtsServer(await ours.pki.issue("chrony", [GUIDE_HOST]));
+    chrony = started.chrony;
+    chronyPorts = { ntp: started.ntpPort, ke: started.kePort };
   }
   return { ca: ours.pki.caCertPath, ntsPort: ours.kePort };
 }

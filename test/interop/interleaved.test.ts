@@ -14,8 +14,9 @@ import {
 } from "../helpers/nts-daemon.js";
 import { makeTestPki } from "../helpers/pki.js";
 import { skipIfMissing } from "../helpers/skip.js";
-import { makeTempDir } from "../helpers/tmp.js";
-import { remove, stop, testScope } from "../helpers/scope.js";
+import type { Spawned } from "../helpers/process.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { remove, stop, testScope, type Scope } from "../helpers/scope.js";
 import { sleep, waitFor, waitForUdpBound } from "../helpers/wait.js";
 import {
   clientConfig,
@@ -35,6 +36,24 @@ function interleavedClientConfig(address: string): string {
   return clientConfig(address, 0).replace(/(address = .*\n)/, "$1interleaved = true\n");
 }
 
+/**
+ * Our daemon as a client with `config` (stopped when the test ends), and its
+ * first measurement matching `pattern`: parsed, with a loopback offset.
+ */
+async function startClientUntil(
+  scope: Scope,
+  dir: TempDir,
+  config: string,
+  pattern: RegExp,
+): Promise<{ client: Spawned; line: string; delay: number }> {
+  const client = scope.own(await startDaemon(dir, "client", config), stop);
+  const line = await client.waitForOutput(pattern, 30_000);
+  const m = parseMeasurement(line);
+  assert.ok(m, `unparseable: ${line}`);
+  assertLoopbackOffset(m.offset, m.delay, line);
+  return { client, line, delay: m.delay };
+}
+
 test(
   "our client and our server: measurements in interleaved mode from the third reply on",
   { timeout: 90_000 },
@@ -47,15 +66,13 @@ test(
     const serving = await server.waitForOutput(/serving NTP/, 20_000);
     assert.match(serving, /interleaved=true/, serving);
     await waitForUdpBound(port);
-    const client = scope.own(
-      await startDaemon(dir, "client", interleavedClientConfig(`127.0.0.1:${port}`)),
-      stop,
+    const { client, line, delay } = await startClientUntil(
+      scope,
+      dir,
+      interleavedClientConfig(`127.0.0.1:${port}`),
+      /measurement .*interleaved=true/,
     );
-    const line = await client.waitForOutput(/measurement .*interleaved=true/, 30_000);
-    const m = parseMeasurement(line);
-    assert.ok(m, `unparseable: ${line}`);
-    assertLoopbackOffset(m.offset, m.delay, line);
-    assert.ok(m.delay > 0 && m.delay < 0.05, `delay out of range: ${line}`);
+    assert.ok(delay > 0 && delay < 0.05, `delay out of range: ${line}`);
     // Once interleaved, it stays so: the next measurements are interleaved too.
     const more = await client.waitForOutput(/measurement .*interleaved=true/, 10_000);
     assert.ok(parseMeasurement(more), more);
@@ -107,15 +124,13 @@ test(
     const dir = scope.own(await makeTempDir(), remove);
     const port = await freeUdpPort();
     const chrony = scope.own(await startChronyServer({ port, stratum: 1 }), stop);
-    const client = scope.own(
-      await startDaemon(dir, "client", interleavedClientConfig(`127.0.0.1:${port}`)),
-      stop,
+    const { line, delay } = await startClientUntil(
+      scope,
+      dir,
+      interleavedClientConfig(`127.0.0.1:${port}`),
+      /measurement .*stratum=1.*interleaved=true/,
     );
-    const line = await client.waitForOutput(/measurement .*stratum=1.*interleaved=true/, 30_000);
-    const m = parseMeasurement(line);
-    assert.ok(m, `unparseable: ${line}`);
-    assertLoopbackOffset(m.offset, m.delay, line);
-    assert.ok(m.delay > 0 && m.delay < 0.05, `delay out of range: ${line}`);
+    assert.ok(delay > 0 && delay < 0.05, `delay out of range: ${line}`);
     const stats = await chrony.serverstats();
     assert.ok(
       Number(stats["Interleaved NTP packets"]) > 0,
@@ -144,18 +159,12 @@ test(
     const dir = scope.own(await makeTempDir("ntpd-ts-xleave-nts-"), remove);
     const { pki, kePort, server } = await startOurNtsServer(dir);
     scope.own(server, stop);
-    const client = scope.own(
-      await startDaemon(
-        dir,
-        "client",
-        interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
-      ),
-      stop,
+    const { client } = await startClientUntil(
+      scope,
+      dir,
+      interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
+      /measurement .*nts=true.*interleaved=true/,
     );
-    const line = await client.waitForOutput(/measurement .*nts=true.*interleaved=true/, 30_000);
-    const m = parseMeasurement(line);
-    assert.ok(m, line);
-    assertLoopbackOffset(m.offset, m.delay, line);
     assert.doesNotMatch(client.output(), /not-acknowledge|NTS key exchange failed/);
   },
 );
@@ -201,18 +210,12 @@ test(
     const pki = await makeTestPki(dir);
     const { kePort, chrony } = await startChronyNtsServer(await pki.issue("server", [GUIDE_HOST]));
     scope.own(chrony, stop);
-    const client = scope.own(
-      await startDaemon(
-        dir,
-        "client",
-        interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
-      ),
-      stop,
+    await startClientUntil(
+      scope,
+      dir,
+      interleavedNtsClientConfig(`${GUIDE_HOST}:${kePort}`, pki.caCertPath),
+      /measurement .*nts=true.*interleaved=true/,
     );
-    const line = await client.waitForOutput(/measurement .*nts=true.*interleaved=true/, 30_000);
-    const m = parseMeasurement(line);
-    assert.ok(m, line);
-    assertLoopbackOffset(m.offset, m.delay, line);
     const stats = await chrony.serverstats();
     assert.ok(Number(stats["Interleaved NTP packets"]) > 0, JSON.stringify(stats));
     assert.ok(Number(stats["Authenticated NTP packets"]) > 0, JSON.stringify(stats));

@@ -30,6 +30,18 @@ export function addServerId(filter: Uint8Array, id: Uint16Array): void {
   for (const k of id) filter[k >>> 3]! |= 1 << (k & 7);
 }
 
+/** Sets every bit of `from` in `into` (both BLOOM_FILTER_LENGTH octets): the union of two filters. */
+export function mergeBloomFilter(into: Uint8Array, from: Uint8Array): void {
+  for (let i = 0; i < into.length; i++) into[i]! |= from[i] ?? 0;
+}
+
+/** Whether two filters hold the same bits. */
+export function sameBloomFilter(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Whether every bit of `id` is set in `filter`. */
 export function filterHasServerId(filter: Uint8Array, id: Uint16Array): boolean {
   for (const k of id) if (((filter[k >>> 3] ?? 0) & (1 << (k & 7))) === 0) return false;

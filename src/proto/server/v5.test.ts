@@ -46,14 +46,19 @@ const STATE: SystemState = {
 // A Bloom filter whose octets are their own offsets, so an answered chunk shows where it came from.
 const FILTER = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff);
 
-function core(policy: Partial<ServerPolicy> = { acceptNtpVersions: [3, 4, 5] }, keys?: KeySet) {
+function core(
+  policy: Partial<ServerPolicy> = { acceptNtpVersions: [3, 4, 5] },
+  keys?: KeySet,
+  system = new SystemStateCell(STATE),
+  referenceIdFilter: Uint8Array = FILTER,
+) {
   const out = new Uint8Array(2048);
   const c = new NtpServerCore({
     policy,
-    systemState: new SystemStateCell(STATE),
+    systemState: system,
     rateLimitSeed: 7,
     random: seededRandom(42),
-    referenceIdFilter: FILTER,
+    referenceIdFilter,
     ...(keys === undefined ? {} : { keySet: { current: () => keys } }),
   });
   return {
@@ -176,6 +181,31 @@ test("a Bloom chunk request at another offset is answered from there; outside th
       [V5FieldType.DraftIdentification, V5FieldType.Padding],
     );
   }
+});
+
+test("the Bloom filter served is our own joined with the upstream filters of the state, and back", () => {
+  // Our ID's bits and an upstream filter's bits, both inside the first 16-octet chunk.
+  const own = emptyBloomFilter();
+  addServerId(own, new Uint16Array([0, 9, 18, 27, 36, 45, 54, 63, 72, 81]));
+  const ownCopy = own.slice();
+  const upstream = emptyBloomFilter();
+  addServerId(upstream, new Uint16Array([1, 10, 19, 28, 37, 46, 55, 64, 73, 82]));
+  const system = new SystemStateCell(STATE);
+  const h = core({ acceptNtpVersions: [3, 4, 5] }, undefined, system, own);
+  const firstChunk = (): string => {
+    const parsed = parseV5Packet(h.reply(h.handle(hex(NTPD_RS_V5_REQUEST))), 96);
+    assert.ok(parsed.ok);
+    return parsed.ok ? toHex(parsed.value.fields[0]!.value) : "";
+  };
+  assert.equal(firstChunk(), toHex(own.subarray(0, 16)), "no upstream filter: our own");
+  system.set({ ...STATE, upstreamReferenceIds: upstream });
+  const both = own.slice();
+  for (let i = 0; i < both.length; i++) both[i]! |= upstream[i]!;
+  assert.notEqual(toHex(both.subarray(0, 16)), toHex(own.subarray(0, 16)));
+  assert.equal(firstChunk(), toHex(both.subarray(0, 16)), "our ID and the upstream ones");
+  system.set({ ...STATE, upstreamReferenceIds: null });
+  assert.equal(firstChunk(), toHex(own.subarray(0, 16)), "the upstream source gone: our own again");
+  assert.deepEqual(own, ownCopy, "the shared filter of our own ID is never written");
 });
 
 test("v5 requests without our draft identification, or with another, are dropped as malformed", () => {

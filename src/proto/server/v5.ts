@@ -42,6 +42,7 @@ import {
   writePaddingField,
 } from "../packet/v5.js";
 import type { RandomFill } from "../nts/keyset/keyset.js";
+import { mergeBloomFilter } from "../packet/v5-bloom.js";
 import type { NtsFieldScanner } from "../nts/packet/scan.js";
 import { rootDispersionAt, type SystemState } from "../system/system-state.js";
 import type { NtpTimestamp } from "../time.js";
@@ -66,10 +67,21 @@ export class V5Responder {
   /** Length of the reply laid out by the last respond(). */
   length = 0;
 
+  /** What the Reference ID responses publish: our own filter, with the upstream filters once known. */
+  private filter: Uint8Array;
+  /** The upstream union `filter` was last built from (SystemState's, compared by identity). */
+  private upstream: Uint8Array | null = null;
+
+  /**
+   * `ownFilter`: the filter of our own server ID (shared, never written here);
+   * each reply adds the state's upstreamReferenceIds to it.
+   */
   constructor(
-    private readonly filter: Uint8Array,
+    private readonly ownFilter: Uint8Array,
     private readonly randomFill: RandomFill,
-  ) {}
+  ) {
+    this.filter = ownFilter;
+  }
 
   /**
    * Reads the v5 request `request[0..length)` (its mode and length already
@@ -127,7 +139,7 @@ export class V5Responder {
     else this.writeTimeHeader(out, state, rx, finish);
     let off = this.echoUids(out, scan, scan.uidCount, limit);
     if (off < 0) return "too-large";
-    if (!deny) off = this.answerRefids(out, off, limit, false);
+    if (!deny) off = this.answerRefids(out, off, limit, false, state);
     off = this.appendDraft(out, off, limit, 0);
     if (off < 0) return "too-large";
     if (!deny) off = pad(out, off, limit);
@@ -165,7 +177,7 @@ export class V5Responder {
     if (deny) this.writeKiss(out, 0, true);
     else this.writeTimeHeader(out, state, rx, finish);
     let off = this.echoUids(out, scan, scan.authenticatedUidCount, limit);
-    if (off >= 0 && !deny) off = this.answerRefids(out, off, limit, true);
+    if (off >= 0 && !deny) off = this.answerRefids(out, off, limit, true, state);
     // Authenticated fields are at least 16 octets (RFC 7822, as ntpd-rs writes them).
     if (off >= 0) off = this.appendDraft(out, off, limit, 16);
     if (off < 0) {
@@ -234,7 +246,9 @@ export class V5Responder {
     off: number,
     limit: number,
     authenticatedOnly: boolean,
+    state: SystemState,
   ): number {
+    const filter = this.publishedFilter(state.upstreamReferenceIds ?? null);
     const copy = this.copy;
     for (let i = 0; i < this.refidCount; i++) {
       if (authenticatedOnly && this.refidAuthenticated[i] !== 1) continue;
@@ -249,11 +263,26 @@ export class V5Responder {
       out[off + 1] = V5FieldType.ReferenceIdResponse & 0xff;
       out[off + 2] = fieldLength >>> 8;
       out[off + 3] = fieldLength & 0xff;
-      out.set(this.filter.subarray(from, from + n), off + EXTENSION_FIELD_HEADER_LENGTH);
+      out.set(filter.subarray(from, from + n), off + EXTENSION_FIELD_HEADER_LENGTH);
       out.fill(0, off + fieldLength, off + wire);
       off += wire;
     }
     return off;
+  }
+
+  /** Our own filter joined with `upstream`, rebuilt only when the state brings a new union. */
+  private publishedFilter(upstream: Uint8Array | null): Uint8Array {
+    if (upstream === this.upstream) return this.filter;
+    this.upstream = upstream;
+    if (upstream === null) {
+      this.filter = this.ownFilter;
+    } else {
+      const filter = this.filter === this.ownFilter ? new Uint8Array(this.ownFilter) : this.filter;
+      filter.set(this.ownFilter);
+      mergeBloomFilter(filter, upstream);
+      this.filter = filter;
+    }
+    return this.filter;
   }
 
   private appendDraft(out: Uint8Array, off: number, limit: number, minLength: number): number {

@@ -599,6 +599,11 @@ export class NtpSource {
     }
   }
 
+  /** The source's whole NTPv5 reference-ID Bloom filter, once fetched (PolledSource); null before and for v4. */
+  referenceIdFilter(): Uint8Array | null {
+    return this.#bloom.full();
+  }
+
   /** A complete v5 Bloom filter of the source holds our own server ID. */
   #isLoop(): boolean {
     const filter = this.#bloom.full();

@@ -48,6 +48,14 @@ export interface SystemState {
    * it, for the smear): leap-decision.ts. Absent: none known.
    */
   leapEvent?: LeapEvent | null;
+  /**
+   * The union of the NTPv5 reference-ID Bloom filters of the sources in use
+   * (packet/v5-bloom.ts), without our own server ID: what a v5 server of ours
+   * publishes besides its own ID, so that a loop through other servers is found
+   * (ntpd-rs's system snapshot does the same). Absent or null: no v5 source in use
+   * has a complete filter yet. A new array whenever it changes, never mutated.
+   */
+  upstreamReferenceIds?: Uint8Array | null;
 }
 
 /** Where the server gets the current state: read once per request. */

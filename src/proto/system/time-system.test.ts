@@ -9,6 +9,7 @@ import type { SynchronizationConfig } from "../config/types.js";
 import type { Measurement } from "../source/types.js";
 import { offsetAndDelay } from "../time.js";
 import { initialSystemState, SystemStateCell } from "./system-state.js";
+import { addServerId, emptyBloomFilter } from "../packet/v5-bloom.js";
 import {
   TimeSystem,
   type LayeredClock,
@@ -253,4 +254,39 @@ test("a layered clock: an interleaved measurement moves into its frame as it was
   // Basic: 2 ms - 1 ms (the shift now). Interleaved: 2 ms - (1 ms - 1.6 ms).
   assert.ok(Math.abs(offsets[0]! - 0.001) < 1e-9, `basic ${offsets[0]}`);
   assert.ok(Math.abs(offsets[1]! - 0.0026) < 1e-8, `interleaved ${offsets[1]}`);
+});
+
+test("NTPv5: the published state carries the union of the used sources' Bloom filters", () => {
+  class V5Source extends RecordingSource {
+    filter: Uint8Array | null = null;
+    referenceIdFilter(): Uint8Array | null {
+      return this.filter;
+    }
+  }
+  const updates: number[] = [];
+  const h = harness({ events: { update: (a) => updates.push(a.offset) } });
+  const source = new V5Source();
+  h.system.addSource(1, source, { address: "192.0.2.7", initialPoll: 4 });
+  run(h, () => updates.length > 0);
+  assert.equal(h.published.current().upstreamReferenceIds, null, "no filter fetched yet");
+
+  source.filter = emptyBloomFilter();
+  addServerId(source.filter, new Uint16Array([3, 14, 15, 92, 65, 35, 89, 79, 323, 846]));
+  run(h, () => updates.length > 1);
+  const first = h.published.current().upstreamReferenceIds;
+  assert.ok(first);
+  assert.deepEqual(first, source.filter);
+  assert.notEqual(first, source.filter, "a copy: the source goes on refreshing its own");
+  run(h, () => updates.length > 2);
+  assert.equal(h.published.current().upstreamReferenceIds, first, "unchanged bits, same array");
+
+  h.system.removeSource(1);
+  const other = new RecordingSource(); // v4: no filter
+  h.system.addSource(2, other, { address: "192.0.2.8", initialPoll: 4 });
+  for (let i = 0; i < 64 && updates.length < 4; i++) {
+    h.system.measurement(2, measure(h.clock));
+    h.clock.advance(16);
+  }
+  assert.equal(updates.length, 4);
+  assert.equal(h.published.current().upstreamReferenceIds, null, "the v5 source gone");
 });

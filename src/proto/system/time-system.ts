@@ -47,6 +47,7 @@ import type { LeapSecondsList } from "../leap/leap-seconds-list.js";
 import { DRIFT_WRITE_INTERVAL, driftPrior, type DriftRecord } from "./drift.js";
 import { ErrorTrack } from "./error-track.js";
 import type { SystemStateCell } from "./system-state.js";
+import { emptyBloomFilter, mergeBloomFilter, sameBloomFilter } from "../packet/v5-bloom.js";
 
 type ActionOf<K extends ControllerAction["kind"]> = Extract<ControllerAction, { kind: K }>;
 export type StepAction = ActionOf<"step">;
@@ -68,6 +69,8 @@ export interface PolledSource {
   setDesiredPollInterval(log2: number, burst?: boolean): void;
   /** The steered clock was stepped (interleaved mode forgets the times it kept). */
   clockStepped?(): void;
+  /** NTPv5: the source's whole reference-ID Bloom filter, once fetched; null otherwise. */
+  referenceIdFilter?(): Uint8Array | null;
 }
 
 /**
@@ -221,6 +224,8 @@ export class TimeSystem {
   #driftWritten: number;
   /** The last leap announced: published for half a day after it, for smearing servers. */
   #lastLeapEvent: LeapEvent | null = null;
+  /** The last published union of the used sources' v5 Bloom filters. */
+  #upstreamReferenceIds: Uint8Array | null = null;
 
   constructor(options: TimeSystemOptions) {
     this.#options = options;
@@ -472,7 +477,10 @@ export class TimeSystem {
     this.#error.update(action.offset + action.frequency * elapsed, action.frequency, now.mono);
     this.#error.stepped(batch.stepped);
     this.#error.frequencyChanged(batch.frequencyChange, now.mono);
-    const system = this.#withLeap(action.system, now.wall);
+    const system = {
+      ...this.#withLeap(action.system, now.wall),
+      upstreamReferenceIds: this.#upstreamReferenceIdsOf(action.selected),
+    };
     this.#options.published?.set(system);
     this.#frequencyUncertainty = action.frequencyUncertainty * 1e6;
     if (now.mono - this.#driftWritten >= DRIFT_WRITE_INTERVAL && this.#options.events.driftDue) {
@@ -491,6 +499,26 @@ export class TimeSystem {
    * The system state with the leap indicator for today (leap-decision.ts) and the
    * leap it announces, or the last one for half a day after it (the smear's end).
    */
+  /**
+   * The union of the v5 Bloom filters of the sources in use (SystemState's
+   * upstreamReferenceIds): the previous array while its bits stay the same, so
+   * that servers recompute what they publish only when it changed.
+   */
+  #upstreamReferenceIdsOf(selected: readonly number[]): Uint8Array | null {
+    let merged: Uint8Array | null = null;
+    for (const id of selected) {
+      const filter = this.#sources.get(id)?.referenceIdFilter?.() ?? null;
+      if (filter === null) continue;
+      merged ??= emptyBloomFilter();
+      mergeBloomFilter(merged, filter);
+    }
+    const previous = this.#upstreamReferenceIds;
+    const same =
+      merged === null ? previous === null : previous !== null && sameBloomFilter(merged, previous);
+    if (!same) this.#upstreamReferenceIds = merged;
+    return this.#upstreamReferenceIds;
+  }
+
   #withLeap(system: UpdateAction["system"], wall: NtpTimestamp): UpdateAction["system"] {
     const nowSeconds = wall.seconds + wall.fraction / 2 ** 32;
     const decision = decideLeap(system.leap, this.#leapSeconds, nowSeconds);

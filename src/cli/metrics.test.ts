@@ -240,3 +240,31 @@ test("ntpd-ts: the key set's state, labelled with its role; none without a key s
     assert.deepEqual(family(f, name).samples, [{ name, labels: { role: "follower" }, value }]);
   }
 });
+
+test("ntpd-ts: an NTS pool front's counters and back ends up, per listen address", async () => {
+  const o = sampleObservation();
+  const none = parseOpenMetrics(await renderMetrics(o));
+  assert.deepEqual(family(none, "ntp_nts_pool_ke_server_backends_up").samples, []);
+  o.nts_pool_ke_servers = [
+    {
+      address: "[::]:4460",
+      backends: 3,
+      backends_up: 2,
+      stats: { connections: 30, delegated: 25, rejected: 3, failed: 2, backend_failures: 4 },
+    },
+  ];
+  const f = parseOpenMetrics(await renderMetrics(o));
+  const expected: [string, number][] = [
+    ["ntp_nts_pool_ke_server_connections_total", 30],
+    ["ntp_nts_pool_ke_server_delegated_total", 25],
+    ["ntp_nts_pool_ke_server_rejected_total", 3],
+    ["ntp_nts_pool_ke_server_failed_total", 2],
+    ["ntp_nts_pool_ke_server_backend_failures_total", 4],
+    ["ntp_nts_pool_ke_server_backends_up", 2],
+  ];
+  for (const [name, value] of expected) {
+    assert.deepEqual(family(f, name).samples, [
+      { name, labels: { listen_address: "[::]:4460" }, value },
+    ]);
+  }
+});

@@ -23,6 +23,7 @@ import {
   type ObservedServer,
   type ObservedSource,
 } from "../daemon/observation.js";
+import type { ObservedNtsPoolKeServer } from "../daemon/observation-pool-front.js";
 import type { ServerStatsObservation } from "../proto/server/stats.js";
 import type { NtsKeStatsObservation } from "../daemon/nts-ke-stats.js";
 
@@ -109,6 +110,26 @@ function ntsKeServerCounter(key: keyof NtsKeStatsObservation, help: string): Met
       (o.nts_ke_servers ?? []).flatMap((s) =>
         s.stats ? [{ labels: { listen_address: s.address }, value: s.stats[key] }] : [],
       ),
+  };
+}
+
+/** ntpd-ts: one value of every `[[nts-pool-ke-server]]` front. */
+function poolFrontMetric(
+  name: string,
+  help: string,
+  type: "gauge" | "counter",
+  value: (s: ObservedNtsPoolKeServer) => number,
+): MetricDefinition {
+  return {
+    name,
+    help,
+    type,
+    labels: SERVER_LABELS,
+    samples: (o) =>
+      (o.nts_pool_ke_servers ?? []).map((s) => ({
+        labels: { listen_address: s.address },
+        value: value(s),
+      })),
   };
 }
 
@@ -396,6 +417,42 @@ export const METRICS: readonly MetricDefinition[] = [
     "Number of failed uses of the key file: a follower's unusable reads, the primary's failed stores.",
     "counter",
     (k) => k.file_errors,
+  ),
+  poolFrontMetric(
+    "ntp_nts_pool_ke_server_connections_total",
+    "Number of connections to the NTS pool front.",
+    "counter",
+    (s) => s.stats.connections,
+  ),
+  poolFrontMetric(
+    "ntp_nts_pool_ke_server_delegated_total",
+    "Number of clients the NTS pool front handed on to a back end.",
+    "counter",
+    (s) => s.stats.delegated,
+  ),
+  poolFrontMetric(
+    "ntp_nts_pool_ke_server_rejected_total",
+    "Number of requests the NTS pool front answered itself with an error or a no-overlap reply.",
+    "counter",
+    (s) => s.stats.rejected,
+  ),
+  poolFrontMetric(
+    "ntp_nts_pool_ke_server_failed_total",
+    "Number of clients that got an error because no back end could serve them.",
+    "counter",
+    (s) => s.stats.failed,
+  ),
+  poolFrontMetric(
+    "ntp_nts_pool_ke_server_backend_failures_total",
+    "Number of key exchanges with back ends that failed (unreachable, refused, bad answer).",
+    "counter",
+    (s) => s.stats.backend_failures,
+  ),
+  poolFrontMetric(
+    "ntp_nts_pool_ke_server_backends_up",
+    "Number of back ends the NTS pool front hands clients to now (not held back after a failure).",
+    "gauge",
+    (s) => s.backends_up,
   ),
 ];
 

@@ -174,3 +174,31 @@ test("ntpd-ts: the NTS key set after the servers, when the observation has it", 
   o.keyset = { ...o.keyset, role: "primary", late: false };
   assert.doesNotMatch(formatStatusPlain(o), /Reloads|LATE/);
 });
+
+test("ntpd-ts: an NTS pool front's back ends and counters, when the observation has one", () => {
+  const o = sampleObservation();
+  assert.doesNotMatch(formatStatusPlain(o), /NTS pool front/);
+  o.nts_pool_ke_servers = [
+    {
+      address: "[::]:4460",
+      backends: 3,
+      backends_up: 2,
+      stats: { connections: 30, delegated: 25, rejected: 3, failed: 2, backend_failures: 4 },
+    },
+  ];
+  assert.ok(
+    formatStatusPlain(o).endsWith(
+      [
+        "NTS pool front [::]:4460:",
+        "\tBack ends up:\t\t2/3",
+        "\tConnections:\t\t30",
+        "\tHanded on:\t\t25",
+        "\tAnswered by the front:\t3",
+        "\tFailed (no back end):\t2",
+        "\tBack-end failures:\t4",
+        "",
+      ].join("\n"),
+    ),
+    formatStatusPlain(o),
+  );
+});

@@ -34,6 +34,7 @@ import {
   type ObservedServer,
   type ObservedSource,
 } from "../daemon/observation.js";
+import type { ObservedNtsPoolKeServer } from "../daemon/observation-pool-front.js";
 
 const fixed6 = (x: number) => x.toFixed(6);
 const PROTOCOL_VERSION_TEXT = {
@@ -69,9 +70,26 @@ export function formatStatusPlain(observation: Observation): string {
       lines.push("", ...serverLines(server));
     }
   }
+  // ntpd-ts: NTS pool fronts (docs/nts-pool.md).
+  for (const front of observation.nts_pool_ke_servers ?? []) {
+    lines.push("", ...poolFrontLines(front));
+  }
   // ntpd-ts: the cookie key set of a daemon that serves (docs/nts-fleet.md).
   if (observation.keyset !== undefined) lines.push("", ...keysetLines(observation.keyset));
   return lines.join("\n") + "\n";
+}
+
+function poolFrontLines(f: ObservedNtsPoolKeServer): string[] {
+  const s = f.stats;
+  return [
+    `NTS pool front ${f.address}:`,
+    `\tBack ends up:\t\t${f.backends_up}/${f.backends}`,
+    `\tConnections:\t\t${s.connections}`,
+    `\tHanded on:\t\t${s.delegated}`,
+    `\tAnswered by the front:\t${s.rejected}`,
+    `\tFailed (no back end):\t${s.failed}`,
+    `\tBack-end failures:\t${s.backend_failures}`,
+  ];
 }
 
 function keysetLines(k: ObservedKeyset): string[] {

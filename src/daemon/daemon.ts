@@ -376,6 +376,11 @@ export class Daemon {
             certificateNotAfter: server.certificateNotAfter,
             stats: server.stats,
           })),
+      ntsPoolKeServers: this.poolFronts.map((front) => ({
+        address: front.listenText,
+        stats: front.stats,
+        ...front.backendHealth(),
+      })),
       keyset: this.serves() ? this.keys?.status() : undefined,
     });
   }

@@ -133,9 +133,11 @@ test("a back end failing after the keys were sent: an error, no second back end,
   const broken = await startBrokenBackend();
   const backend = await startBackend();
   const sink = new MemorySink();
+  let now = 1_000;
   const front = new NtsPoolKeServer(
     frontConfig([broken.port, backend.server.port]),
     createLogger("info", sink),
+    () => now,
   );
   await front.start();
   try {
@@ -153,6 +155,9 @@ test("a back end failing after the keys were sent: an error, no second back end,
     assert.equal(broken.fixedKeys, 1);
     assert.equal(backend.server.stats.keyExchanges, 2);
     assert.deepEqual([front.stats.failed, front.stats.delegated], [1, 2]);
+    assert.deepEqual(front.backendHealth(), { backends: 2, backendsUp: 1 });
+    now += 30_001; // past the hold after a failure
+    assert.deepEqual(front.backendHealth(), { backends: 2, backendsUp: 2 });
   } finally {
     front.stop();
     backend.server.stop();

@@ -115,6 +115,15 @@ export class NtsPoolKeServer {
     );
   }
 
+  /** Back ends configured, and those not held back after a failure now. */
+  backendHealth(): { backends: number; backendsUp: number } {
+    const now = this.now();
+    return {
+      backends: this.backends.length,
+      backendsUp: this.backends.filter((b) => b.downUntil <= now).length,
+    };
+  }
+
   async start(): Promise<void> {
     this.trust = await TrustStore.fromFile(this.config.certificateAuthority);
     const credentials = loadTlsCredentials(

@@ -479,6 +479,29 @@ test("NTS-KE servers: listen address, certificate expiry (Unix seconds) and coun
   assert.equal(buildObservation(input()).nts_ke_servers, undefined);
 });
 
+test("NTS pool fronts: counters and back ends, valid against the schema and read back", () => {
+  const stats = { connections: 30, delegated: 25, rejected: 3, failed: 2, backendFailures: 4 };
+  const o = buildObservation(
+    input({ ntsPoolKeServers: [{ address: "[::]:4460", stats, backends: 3, backendsUp: 2 }] }),
+  );
+  assert.deepEqual(o.nts_pool_ke_servers, [
+    {
+      address: "[::]:4460",
+      backends: 3,
+      backends_up: 2,
+      stats: { connections: 30, delegated: 25, rejected: 3, failed: 2, backend_failures: 4 },
+    },
+  ]);
+  const json = serializeObservation(o);
+  assert.deepEqual(schemaErrors(json), []);
+  assert.deepEqual(parseObservation(json).nts_pool_ke_servers, o.nts_pool_ke_servers);
+  assert.throws(
+    () => parseObservation(json.replace('"delegated":25', '"delegated":-0.5')),
+    /nts_pool_ke_servers\[0\]\.stats\.delegated/,
+  );
+  assert.equal(buildObservation(input()).nts_pool_ke_servers, undefined);
+});
+
 test("uptime is rounded to the millisecond; the frequency is s/s as the schema says", () => {
   const o = buildObservation(
     input({

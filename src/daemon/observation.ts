@@ -44,6 +44,20 @@ import {
   type NtsKeCounts,
   type NtsKeStatsObservation,
 } from "./nts-ke-stats.js";
+import {
+  array,
+  integer,
+  number,
+  object,
+  ObservationFormatError,
+  string,
+} from "./observation-read.js";
+import {
+  observedPoolFront,
+  parsePoolFront,
+  type NtsPoolKeServerInput,
+  type ObservedNtsPoolKeServer,
+} from "./observation-pool-front.js";
 
 /** Readers refuse longer messages (ntpd-rs: 1 MiB). */
 export const MAX_OBSERVATION_BYTES = 1 << 20;
@@ -165,6 +179,8 @@ export interface Observation {
   servers: ObservedServer[];
   /** ntpd-ts: absent without `[[nts-ke-server]]`s. */
   nts_ke_servers?: ObservedNtsKeServer[];
+  /** ntpd-ts: absent without `[[nts-pool-ke-server]]`s. */
+  nts_pool_ke_servers?: ObservedNtsPoolKeServer[];
   /** ntpd-ts: absent when the daemon serves nothing (no `[[server]]`, no `[[nts-ke-server]]`). */
   keyset?: ObservedKeyset;
 }
@@ -251,6 +267,7 @@ export interface ObservationInput {
   sources: SourceInput[];
   servers: ServerInput[];
   ntsKeServers?: NtsKeServerInput[];
+  ntsPoolKeServers?: NtsPoolKeServerInput[];
   keyset?: KeysetStatus;
 }
 
@@ -340,6 +357,8 @@ export function buildObservation(input: ObservationInput): Observation {
     });
   }
   if (keServers.length > 0) observation.nts_ke_servers = keServers;
+  const fronts = input.ntsPoolKeServers ?? [];
+  if (fronts.length > 0) observation.nts_pool_ke_servers = fronts.map(observedPoolFront);
   if (input.keyset !== undefined) {
     const k = input.keyset;
     observation.keyset = {
@@ -417,7 +436,7 @@ export function encodeObservationMessage(json: string): Buffer {
 // ---------------------------------------------------------------------------
 // Reading
 
-export class ObservationFormatError extends Error {}
+export { ObservationFormatError };
 
 /**
  * Parses and checks an observation (ours or ntpd-rs 1.9's). Timestamps come
@@ -463,6 +482,11 @@ export function parseObservation(text: string): Observation {
       if (o.stats !== undefined) server.stats = parseNtsKeStats(o.stats, `${at}.stats`);
       return server;
     });
+  }
+  if (root.nts_pool_ke_servers !== undefined) {
+    observation.nts_pool_ke_servers = array(root.nts_pool_ke_servers, "nts_pool_ke_servers").map(
+      (value, i) => parsePoolFront(value, `nts_pool_ke_servers[${i}]`),
+    );
   }
   if (root.keyset !== undefined) observation.keyset = parseKeyset(root.keyset, "keyset");
   return observation;
@@ -590,40 +614,6 @@ function parseNtsKeStats(value: unknown, at: string): NtsKeStatsObservation {
     parsed[name] = integer(stats[name], `${at}.${name}`);
   }
   return parsed;
-}
-
-function object(value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ObservationFormatError(`${at}: expected an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function array(value: unknown, at: string): unknown[] {
-  if (!Array.isArray(value)) throw new ObservationFormatError(`${at}: expected an array`);
-  return value;
-}
-
-function string(value: unknown, at: string): string {
-  if (typeof value !== "string") throw new ObservationFormatError(`${at}: expected a string`);
-  return value;
-}
-
-// JSON.parse turns a literal beyond the double range (1e999) into Infinity;
-// serde_json (ntpd-rs) refuses such a number, and our writer could not send
-// it back (non-finite values are written as null), so it is refused here too.
-function number(value: unknown, at: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new ObservationFormatError(`${at}: expected a finite number`);
-  }
-  return value;
-}
-
-function integer(value: unknown, at: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new ObservationFormatError(`${at}: expected an integer`);
-  }
-  return value;
 }
 
 function observedTimestamp(value: unknown, at: string): ObservedTimestamp {

@@ -203,6 +203,13 @@ export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], uni
   ["ntp_keyset_late", "gauge", ["role"]],
   ["ntp_keyset_reloads_total", "counter", ["role"]],
   ["ntp_keyset_file_errors_total", "counter", ["role"]],
+  // Per [[nts-pool-ke-server]] front (docs/nts-pool.md).
+  ["ntp_nts_pool_ke_server_connections_total", "counter", ["listen_address"]],
+  ["ntp_nts_pool_ke_server_delegated_total", "counter", ["listen_address"]],
+  ["ntp_nts_pool_ke_server_rejected_total", "counter", ["listen_address"]],
+  ["ntp_nts_pool_ke_server_failed_total", "counter", ["listen_address"]],
+  ["ntp_nts_pool_ke_server_backend_failures_total", "counter", ["listen_address"]],
+  ["ntp_nts_pool_ke_server_backends_up", "gauge", ["listen_address"]],
 ];
 
 /** The family a scraper stores ntpd-rs's metric `name` under (counters: without `_total`). */

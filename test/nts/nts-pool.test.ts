@@ -14,6 +14,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
+import { readObservation } from "../../src/cli/observation-client.js";
 import { performKeyExchange, TrustStore } from "../../src/daemon/nts-ke-client.js";
 import { DAEMON_ENTRY, startDaemon } from "../daemon/run-daemon.js";
 import { startDnsResponder } from "../helpers/dns-responder.js";
@@ -97,6 +98,7 @@ test("an NTS pool front hands clients on to two back ends", async (t) => {
     "front",
     `[observability]
 log-level = "info"
+observation-path = "${dir.file("front.observe")}"
 
 [[nts-pool-ke-server]]
 listen = "127.0.0.1:${frontPort}"
@@ -172,6 +174,19 @@ minimum-agreeing-sources = 1
     assert.deepEqual(seen, new Set(["127.0.0.1", "127.0.0.2"]));
     assert.match(front.output(), /NTS pool back end unusable, trying the next.*127\.0\.0\.3/);
     assert.doesNotMatch(front.output(), /could not serve a client/);
+  });
+
+  await t.test("the observation counts what the front did", async () => {
+    const o = await readObservation(dir.file("front.observe"));
+    const [pool] = o.nts_pool_ke_servers ?? [];
+    assert.ok(pool, Object.keys(o).join(","));
+    assert.equal(pool.address, `127.0.0.1:${frontPort}`);
+    assert.equal(pool.backends, 3);
+    // The two subtests above: 14 key exchanges here, at least 2 by the nts-pool source.
+    assert.ok(pool.stats.delegated >= 16, JSON.stringify(pool));
+    assert.ok(pool.stats.connections >= pool.stats.delegated, JSON.stringify(pool));
+    assert.deepEqual([pool.stats.rejected, pool.stats.failed], [0, 0]);
+    assert.ok(pool.stats.backend_failures >= 1, "the dead back end was tried");
   });
 
   await t.test("SRV resolution: validated answers name the KE servers", async (tt) => {

@@ -144,7 +144,7 @@ test(
       const client = await startDaemon(
         dir,
         "client",
-        ntsClientConfig(`${GUIDE_HOST}:${kePort}`, `${ca}/ca.pem`, 0),
+        ntsClientConfig(`${GUIDE_HOST}:${kePort}`, `${ca}/ca.pem`, 1),
       );
       procs.push(client);
       const ke = await client.waitForOutput(/NTS key exchange succeeded/, 30_000);
@@ -163,9 +163,10 @@ test(
       assert.equal(countMatching(server1.output(), /NTS-KE key exchange/), 1);
 
       // Restart the server: same config, same key file. It stays down for
-      // a few of the client's 1 s polls, which go unanswered (each costs the
-      // client a cookie, well short of its 8 and of the 8 polls after which
-      // it would call the source unreachable).
+      // a few of the client's 2 s polls, which go unanswered (each costs the
+      // client a cookie, well short of its 8 and of the 8 polls, 16 s, after
+      // which it would call the source unreachable: a loaded machine may take
+      // several seconds to start the server again).
       const keyFile = await readFile(keys);
       const down = Date.now();
       const stopStatus = await server1.stop();

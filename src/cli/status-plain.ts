@@ -30,6 +30,7 @@ import {
   MAX_NTS_COOKIES,
   systemRootDispersion,
   type Observation,
+  type ObservedCsptpServer,
   type ObservedKeyset,
   type ObservedServer,
   type ObservedSource,
@@ -69,9 +70,26 @@ export function formatStatusPlain(observation: Observation): string {
       lines.push("", ...serverLines(server));
     }
   }
+  // ntpd-ts: the [[csptp-server]] (docs/csptp.md).
+  for (const server of observation.csptp_servers ?? []) {
+    lines.push("", "CSPTP server:", "", ...csptpServerLines(server));
+  }
   // ntpd-ts: the cookie key set of a daemon that serves (docs/nts-fleet.md).
   if (observation.keyset !== undefined) lines.push("", ...keysetLines(observation.keyset));
   return lines.join("\n") + "\n";
+}
+
+function csptpServerLines(s: ObservedCsptpServer): string[] {
+  const dropped = Object.entries(s.dropped)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([reason, n]) => `${reason} ${n}`);
+  return [
+    s.address,
+    `\tReceived\t\t${s.received}`,
+    `\tResponded\t\t${s.responded}`,
+    `\tDropped\t\t\t${dropped.length === 0 ? "0" : dropped.join(", ")}`,
+    `\tResponse send errors\t${s.send_errors}`,
+  ];
 }
 
 function keysetLines(k: ObservedKeyset): string[] {

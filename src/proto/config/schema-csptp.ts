@@ -14,7 +14,7 @@ export const PTP_EVENT_PORT = 319;
 export const PTP_GENERAL_PORT = 320;
 
 export const csptpServerTable = table({
-  doc: "A CSPTP server on the [csptp] event port (experimental).",
+  doc: "A client-server PTP server on the `[csptp]` event port.",
   fields: {
     interface: required(
       "interface",

@@ -60,7 +60,11 @@ export class CsptpPorts {
 
   /** Binds both sockets (once; later calls wait for the first). Rejects if either fails. */
   open(): Promise<void> {
-    this.#opening ??= this.#bind();
+    this.#opening ??= this.#bind().catch((error: unknown) => {
+      // Closed again, so that the next open() tries afresh.
+      this.close();
+      throw error;
+    });
     return this.#opening;
   }
 

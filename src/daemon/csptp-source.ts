@@ -58,6 +58,7 @@ export class CsptpSourceTask implements CsptpPeerHandler {
   /** The exchange in flight has been answered (or there is none). */
   #answered = true;
   #stopped = false;
+  #sendErrors = 0;
 
   constructor(
     private readonly config: CsptpSourceConfig,
@@ -110,10 +111,12 @@ export class CsptpSourceTask implements CsptpPeerHandler {
       this.context.ports.send(this.#buffer, length, this.address.address, this.config.address.port);
       this.client.sent(t1, now);
     } catch (error) {
-      this.context.log.warn("CSPTP request not sent", {
+      this.#sendErrors++;
+      this.context.log.log(this.#sendErrors === 1 ? "warn" : "debug", "CSPTP request not sent", {
         source: this.name,
         address: this.addressText,
         error: error instanceof Error ? error.message : String(error),
+        errors: this.#sendErrors,
       });
     }
     const jitter = 0.9 + Math.random() * 0.2;

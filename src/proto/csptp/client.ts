@@ -123,6 +123,11 @@ export class CsptpClient {
   waiting(monotonic: number): boolean {
     const e = this.#exchange;
     if (e === null) return false;
+    if (Number.isNaN(e.sentAt)) {
+      // Built but never sent (the send failed): nothing to wait for.
+      this.#exchange = null;
+      return false;
+    }
     if (monotonic - e.sentAt >= this.#options.responseInterval) {
       this.#exchange = null;
       this.timeouts++;

@@ -246,3 +246,10 @@ test("an exchange is given up after response_interval", () => {
   assert.equal(client.waiting(106), false);
   assert.equal(client.timeouts, 1);
 });
+
+test("a request that was never sent is not waited for", () => {
+  const client = new CsptpClient({ domain: 128, responseInterval: 5 });
+  client.request(new Uint8Array(CSPTP_REQUEST_BUFFER));
+  assert.equal(client.waiting(100), false);
+  assert.equal(client.timeouts, 0);
+});

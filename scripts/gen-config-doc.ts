@@ -16,6 +16,7 @@ import type { FieldSpec, TableType, ValueType } from "../src/proto/config/fields
 import { SOURCE_MODE_TABLES } from "../src/proto/config/schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "../src/proto/config/schema-server.js";
 import { ntsPoolKeServerTable } from "../src/proto/config/schema-pool-front.js";
+import { csptpServerTable, csptpTable } from "../src/proto/config/schema-csptp.js";
 import {
   clockTable,
   daemonTable,
@@ -138,7 +139,8 @@ const SOURCE_INTRO: Record<string, string> = {
     "Each of the `count` members is one key exchange with the pool, sending an NTP Server Deny record for every server already in use; a server handed out twice is discarded, members that end are replaced. `enable-srv-resolution` (here and for `nts`) uses only DNSSEC-validated answers of a resolver on this machine and the SRV record's port. See [the NTS pool guide](nts-pool.md).",
   sock: "Keys of this mode are snake_case, as in ntpd-rs. `precision` (or the deprecated `measurement_noise_estimate`, not both) is required.",
   pps: "Keys of this mode are snake_case, as in ntpd-rs. `precision` (or the deprecated `measurement_noise_estimate`, not both) is required. A PPS source counts as no source for `minimum-agreeing-sources`.",
-  csptp: "Keys of this mode are snake_case. Experimental in ntpd-rs (its development branch only).",
+  csptp:
+    "Keys of this mode are snake_case, as in ntpd-rs. Experimental in ntpd-rs (its development branch only). Requests go from the `[csptp]` `event_port` to `address` (a port given there is an ntpd-ts extension: ntpd-rs always uses 319). Counts as one source for `minimum-agreeing-sources`. See [the CSPTP guide](csptp.md).",
 };
 
 const SECTION_INTRO: Record<string, string> = {
@@ -150,6 +152,10 @@ const SECTION_INTRO: Record<string, string> = {
     "TLS 1.3 with ALPN `ntske/1`. The certificate chain and key are loaded again when either file changes (checked every 5 s) and on SIGHUP; a reload that fails keeps the old ones and logs why. Without `ntp-server`, `ntp-ctl validate` wants a `[[server]]` on `ntp-port` (default 123) that accepts each of `accept-ntp-versions`.",
   "nts-pool-ke-server":
     "Not in ntpd-rs. TLS 1.3 with ALPN `ntske/1` for the pool's name; each back end is an NTS-KE server (ours, or ntpd-rs 1.9+) that lists the table's `authentication-token` in its `accepted-pool-authentication-tokens`. Back ends are used in turn, skipping those a client denies (NTP Server Deny) and, for 30 s, those that failed. The certificate is reloaded like an `[[nts-ke-server]]`'s. See [the NTS pool guide](nts-pool.md).",
+  "csptp-server":
+    "Experimental, as in ntpd-rs (its development branch only). One server answers on every address at the `[csptp]` `event_port`; a second table adds nothing (`ntp-ctl validate` warns). One-step responses, never larger than the request: ntpd-rs's unpadded 52-octet requests are not answered. See [the CSPTP guide](csptp.md).",
+  csptp:
+    'Keys are snake_case, as in ntpd-rs; unlike ntpd-rs, unknown keys are errors. `identity`, the priorities and `clock_quality` go into the status TLV of responses; the three flags into their headers. `event_port` and `general_port` are ntpd-ts extensions (ntpd-rs always binds 319 and 320): the sources and the server of one daemon share them. `clock_accuracy` is a name as ntpd-rs\'s serde writes it (`"NS25"`, `"US1"`, `"MS10"`, `"Unknown"`, ...) or `{ ProfileSpecific = n }`.',
   keyset:
     "With `key-storage-path`, a restart keeps every client's cookies valid; the file is written atomically with mode 0600, its missing directories are created with mode 0700, and a file that cannot be written at all is a warning (NTS is served; cookies then do not survive a restart). A file that exists but cannot be read or parsed is never replaced: the daemon exits 70 and says why.",
   observability:
@@ -181,6 +187,8 @@ export function configSections(): SectionDoc[] {
     ["[[server]]", "server", serverTable],
     ["[[nts-ke-server]]", "nts-ke-server", ntsKeServerTable],
     ["[[nts-pool-ke-server]]", "nts-pool-ke-server", ntsPoolKeServerTable],
+    ["[[csptp-server]]", "csptp-server", csptpServerTable],
+    ["[csptp]", "csptp", csptpTable],
     ["[keyset]", "keyset", keysetTable],
     ["[observability]", "observability", observabilityTable],
     ["[synchronization]", "synchronization", synchronizationTable],

@@ -3,6 +3,7 @@
 import type { FuzzTarget } from "../engine/target.js";
 import { config } from "./config.js";
 import { controlRequest } from "./control-request.js";
+import { csptp } from "./csptp.js";
 import { extensionFields } from "./extension-fields.js";
 import { keyFile } from "./key-file.js";
 import { driftFile, leapSecondsList } from "./leap-files.js";
@@ -30,6 +31,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   driftFile,
   controlRequest,
   ntpV5Packet,
+  csptp,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -268,3 +268,29 @@ test("ntpd-ts: an NTS pool front's counters and back ends up, per listen address
     ]);
   }
 });
+
+test("ntpd-ts: the CSPTP server's counters, drops by reason; none without a server", async () => {
+  const o = sampleObservation();
+  const none = parseOpenMetrics(await renderMetrics(o));
+  assert.deepEqual(family(none, "ntp_csptp_server_dropped_packets_total").samples, []);
+  o.csptp_servers = [
+    {
+      address: "[::]:319",
+      received: 12,
+      responded: 9,
+      dropped: { "too-short": 2, tlv: 1 },
+      send_errors: 0,
+    },
+  ];
+  const f = parseOpenMetrics(await renderMetrics(o));
+  const at = { listen_address: "[::]:319" };
+  const received = "ntp_csptp_server_received_packets_total";
+  const responded = "ntp_csptp_server_responded_packets_total";
+  const dropped = "ntp_csptp_server_dropped_packets_total";
+  assert.deepEqual(family(f, received).samples, [{ name: received, labels: at, value: 12 }]);
+  assert.deepEqual(family(f, responded).samples, [{ name: responded, labels: at, value: 9 }]);
+  assert.deepEqual(family(f, dropped).samples, [
+    { name: dropped, labels: { ...at, reason: "too-short" }, value: 2 },
+    { name: dropped, labels: { ...at, reason: "tlv" }, value: 1 },
+  ]);
+});

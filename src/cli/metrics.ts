@@ -386,6 +386,42 @@ export const METRICS: readonly MetricDefinition[] = [
   ntsKeServerCounter("key_exchanges", "Number of NTS key exchanges completed."),
   ntsKeServerCounter("error_responses", "Number of NTS-KE requests answered with an error record."),
   ntsKeServerCounter("no_alpn_connections", "Number of NTS-KE connections without ALPN ntske/1."),
+  // ntpd-ts: the [[csptp-server]] (docs/csptp.md).
+  {
+    name: "ntp_csptp_server_received_packets_total",
+    help: "Number of datagrams received by the CSPTP server.",
+    type: "counter",
+    labels: SERVER_LABELS,
+    samples: (o) =>
+      (o.csptp_servers ?? []).map((s) => ({
+        labels: { listen_address: s.address },
+        value: s.received,
+      })),
+  },
+  {
+    name: "ntp_csptp_server_responded_packets_total",
+    help: "Number of CSPTP responses sent.",
+    type: "counter",
+    labels: SERVER_LABELS,
+    samples: (o) =>
+      (o.csptp_servers ?? []).map((s) => ({
+        labels: { listen_address: s.address },
+        value: s.responded,
+      })),
+  },
+  {
+    name: "ntp_csptp_server_dropped_packets_total",
+    help: "Number of datagrams the CSPTP server did not answer, by reason.",
+    type: "counter",
+    labels: ["listen_address", "reason"],
+    samples: (o) =>
+      (o.csptp_servers ?? []).flatMap((s) =>
+        Object.entries(s.dropped).map(([reason, value]) => ({
+          labels: { listen_address: s.address, reason },
+          value,
+        })),
+      ),
+  },
   // ntpd-ts: the NTS cookie key set, so that a fleet's followers can be watched (docs/nts-fleet.md).
   keysetMetric(
     "ntp_keyset_primary_key_id",

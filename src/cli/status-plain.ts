@@ -30,6 +30,7 @@ import {
   MAX_NTS_COOKIES,
   systemRootDispersion,
   type Observation,
+  type ObservedCsptpServer,
   type ObservedKeyset,
   type ObservedServer,
   type ObservedSource,
@@ -74,6 +75,10 @@ export function formatStatusPlain(observation: Observation): string {
   for (const front of observation.nts_pool_ke_servers ?? []) {
     lines.push("", ...poolFrontLines(front));
   }
+  // ntpd-ts: the [[csptp-server]] (docs/csptp.md).
+  for (const server of observation.csptp_servers ?? []) {
+    lines.push("", "CSPTP server:", "", ...csptpServerLines(server));
+  }
   // ntpd-ts: the cookie key set of a daemon that serves (docs/nts-fleet.md).
   if (observation.keyset !== undefined) lines.push("", ...keysetLines(observation.keyset));
   return lines.join("\n") + "\n";
@@ -89,6 +94,19 @@ function poolFrontLines(f: ObservedNtsPoolKeServer): string[] {
     `\tAnswered by the front:\t${s.rejected}`,
     `\tFailed (no back end):\t${s.failed}`,
     `\tBack-end failures:\t${s.backend_failures}`,
+  ];
+}
+
+function csptpServerLines(s: ObservedCsptpServer): string[] {
+  const dropped = Object.entries(s.dropped)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([reason, n]) => `${reason} ${n}`);
+  return [
+    s.address,
+    `\tReceived\t\t${s.received}`,
+    `\tResponded\t\t${s.responded}`,
+    `\tDropped\t\t\t${dropped.length === 0 ? "0" : dropped.join(", ")}`,
+    `\tResponse send errors\t${s.send_errors}`,
   ];
 }
 

@@ -11,6 +11,7 @@
 import { availableParallelism } from "node:os";
 import type {
   Config,
+  CsptpSourceConfig,
   NetworkSourceCommon,
   PpsSourceConfig,
   SockSourceConfig,
@@ -20,6 +21,7 @@ import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import type { RequestProtector } from "../proto/source/request-protector.js";
 import { NtpSource, type SourceEvent } from "../proto/source/source.js";
+import type { Measurement } from "../proto/source/types.js";
 import { packageVersion } from "./version.js";
 import type { ClockDiscipline } from "./discipline.js";
 import { KeySetFollower } from "./keyset-follower.js";
@@ -50,6 +52,9 @@ import { CertificateTimePolicy } from "./certificate-time-policy.js";
 import { SourceTask, type SourceEnd } from "./source-task.js";
 import { ReferenceClockSpawner, type ReferenceClockTask } from "./reference-clock.js";
 import { createReferenceClockTask } from "./reference-clock-tasks.js";
+import { CsptpPorts } from "./csptp-ports.js";
+import { CsptpServer } from "./csptp-server.js";
+import { CsptpSpawner, type CsptpSourceTask } from "./csptp-source.js";
 import { systemWallClock, unixNowSeconds, type WallClock } from "./wall-clock.js";
 import { randomBytes } from "node:crypto";
 import { ServingPool } from "./workers/pool.js";
@@ -107,6 +112,12 @@ export class Daemon {
   readonly sources = new Map<number, SourceTask>();
   /** Running sock and pps sources by id. */
   readonly referenceClocks = new Map<number, ReferenceClockTask>();
+  /** Running csptp sources by id. */
+  readonly csptpSources = new Map<number, CsptpSourceTask>();
+  /** The `[[csptp-server]]`, once it listens. */
+  csptpServer: CsptpServer | null = null;
+  /** The CSPTP event and general sockets, opened by the first csptp source or server. */
+  private csptpPorts: CsptpPorts | null = null;
   readonly system: SystemStateCell;
   /**
    * Our NTPv5 server ID and the Bloom filter every server of ours publishes
@@ -187,9 +198,13 @@ export class Daemon {
         options.sourceHooks?.stopped?.(identity(task));
       },
     };
-    // sock and pps sources have spawners of their own (reference-clock tasks, not NTP ones).
+    // sock, pps and csptp sources have spawners of their own (their tasks are not NTP ones).
     const spawnerFor = (s: SourceConfig, ctx: SpawnerContext): Spawner =>
-      s.mode === "sock" || s.mode === "pps" ? this.referenceClockSpawner(s) : createSpawner(s, ctx);
+      s.mode === "sock" || s.mode === "pps"
+        ? this.referenceClockSpawner(s)
+        : s.mode === "csptp"
+          ? this.csptpSpawner(s, ctx)
+          : createSpawner(s, ctx);
     this.registry = new SourceRegistry(spawnerFor, context);
     for (const source of config.sources) this.registry.add(source, "config");
   }
@@ -226,6 +241,78 @@ export class Daemon {
         this.clockDiscipline?.removeSource(t);
       },
     );
+  }
+
+  private ports(): CsptpPorts {
+    this.csptpPorts ??= new CsptpPorts(this.options.config.csptp, this.log.child("csptp"));
+    return this.csptpPorts;
+  }
+
+  private csptpSpawner(config: CsptpSourceConfig, ctx: SpawnerContext): Spawner {
+    const context = {
+      ports: this.ports(),
+      clock: this.clock,
+      log: this.sourceLog,
+      hooks: {
+        onMeasurement: (t: CsptpSourceTask, m: Measurement) => {
+          this.sourceLog.info("measurement", {
+            source: t.name,
+            address: t.addressText,
+            id: t.id,
+            offset: formatSeconds(m.offset),
+            delay: `${m.delay.toFixed(6)}s`,
+            csptp: true,
+          });
+          this.clockDiscipline?.measurement(t, m);
+        },
+      },
+    };
+    return new CsptpSpawner(
+      config,
+      context,
+      ctx.resolve,
+      (t) => {
+        this.csptpSources.set(t.id, t);
+        this.sourceLog.info("new source", {
+          source: t.name,
+          address: t.addressText,
+          id: t.id,
+          csptp: true,
+        });
+        this.clockDiscipline?.addSource(
+          { id: t.id, address: t.address, source: t.polled },
+          { initialPollInterval: t.polled.pollLimits.min },
+        );
+      },
+      (t) => {
+        this.csptpSources.delete(t.id);
+        this.clockDiscipline?.removeSource(t);
+      },
+    );
+  }
+
+  /**
+   * A `[[csptp-server]]` (one serves every address; more add nothing). Failing to bind is
+   * logged and the daemon runs on without it, as ntpd-rs does with this experimental server.
+   */
+  private async startCsptpServer(): Promise<void> {
+    const { config } = this.options;
+    if (config.csptpServers.length === 0) return;
+    const server = new CsptpServer(
+      config.csptp,
+      this.ports(),
+      this.system,
+      this.log.child("csptp"),
+    );
+    try {
+      await server.start();
+      this.csptpServer = server;
+    } catch (error) {
+      this.log.error("the CSPTP server cannot listen", {
+        port: config.csptp.eventPort,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /**
@@ -275,6 +362,7 @@ export class Daemon {
     const poolLog = this.log.child("nts-pool-ke");
     this.poolFronts = config.ntsPoolKeServers.map((c) => new NtsPoolKeServer(c, poolLog));
     for (const front of this.poolFronts) await front.start();
+    await this.startCsptpServer();
     for (const spawner of this.spawners) spawner.start();
     await this.startObserver();
     this.control = await startControlSocket(config, this.registry, this.log.child("control"));
@@ -356,6 +444,16 @@ export class Daemon {
             samples: task.samples,
             dropped: task.droppedTotal,
           })),
+          [...this.csptpSources.values()].map((task) => ({
+            id: task.id,
+            name: task.name,
+            address: task.addressText,
+            ntsCookies: null,
+            snapshot: task.snapshot(),
+            estimate: discipline?.source(task.id),
+            samples: task.samples,
+            dropped: task.droppedTotal,
+          })),
         ),
       servers: this.pool
         ? this.pool.serverStats().map((stats, i) => {
@@ -381,6 +479,9 @@ export class Daemon {
         stats: front.stats,
         ...front.backendHealth(),
       })),
+      csptpServers: this.csptpServer
+        ? [{ address: this.csptpServer.listenText, stats: this.csptpServer.stats }]
+        : [],
       keyset: this.serves() ? this.keys?.status() : undefined,
     });
   }
@@ -426,6 +527,9 @@ export class Daemon {
     for (const server of this.servers) server.stop();
     for (const server of this.ntsKeServers) server.stop();
     for (const front of this.poolFronts) front.stop();
+    this.csptpServer?.stop();
+    this.csptpServer = null;
+    this.csptpPorts?.close();
     this.pool?.stop();
     this.keys?.stop();
     this.clockDiscipline?.stop();

@@ -9,6 +9,7 @@ import { initialSystemState, linearRootDispersion } from "../proto/system/system
 import type { Measurement, SourceSnapshot } from "../proto/source/types.js";
 import { NtpTimestamp } from "../proto/time.js";
 import { loadSchema, parseJsonExact, validate } from "../../test/helpers/json-schema.js";
+import { newCsptpServerStats } from "../proto/csptp/server.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, MemorySink } from "./log.js";
 import { NtsKeStats } from "./nts-ke-stats.js";
@@ -500,6 +501,32 @@ test("NTS pool fronts: counters and back ends, valid against the schema and read
     /nts_pool_ke_servers\[0\]\.stats\.delegated/,
   );
   assert.equal(buildObservation(input()).nts_pool_ke_servers, undefined);
+});
+
+test("the CSPTP server: address and counters, drops by reason; valid and read back", () => {
+  const stats = newCsptpServerStats();
+  stats.received = 12;
+  stats.responded = 9;
+  stats.dropped.set("too-short", 2);
+  stats.dropped.set("tlv", 1);
+  const o = buildObservation(input({ csptpServers: [{ address: "[::]:319", stats }] }));
+  assert.deepEqual(o.csptp_servers, [
+    {
+      address: "[::]:319",
+      received: 12,
+      responded: 9,
+      dropped: { "too-short": 2, tlv: 1 },
+      send_errors: 0,
+    },
+  ]);
+  const json = serializeObservation(o);
+  assert.deepEqual(schemaErrors(json), []);
+  assert.deepEqual(parseObservation(json).csptp_servers, o.csptp_servers);
+  assert.throws(
+    () => parseObservation(json.replace('"tlv":1', '"tlv":"1"')),
+    /csptp_servers\[0\]\.dropped\.tlv/,
+  );
+  assert.equal(buildObservation(input()).csptp_servers, undefined);
 });
 
 test("uptime is rounded to the millisecond; the frequency is s/s as the schema says", () => {

@@ -27,7 +27,8 @@
 // the moment the observation is built (docs/observability.md, "What the
 // estimates mean"); `nts_ke_servers`, each with its
 // listen address, when its certificate expires (Unix seconds) and its counters
-// (`stats`, nts-ke-stats.ts; summed over the serving threads), when there are any. `uptime_seconds` is rounded to the millisecond.
+// (`stats`, nts-ke-stats.ts; summed over the serving threads), when there are any;
+// `csptp_servers`, the `[[csptp-server]]` with its port and counters, when there is one. `uptime_seconds` is rounded to the millisecond.
 // Until then a source's `uncertainty` is its last measurement's delay / 2: the
 // most the offset of one sample can be off by path asymmetry, an honest stand-in
 // for the Kalman filter's estimate.
@@ -37,6 +38,7 @@ import type { ServerStats, ServerStatsObservation } from "../proto/server/stats.
 import { serverStatsObservation } from "../proto/server/stats.js";
 import type { SourceSnapshot } from "../proto/source/types.js";
 import type { KeysetStatus } from "./keyset-status.js";
+import type { CsptpServerStats } from "../proto/csptp/server.js";
 import type { NtpTimestamp } from "../proto/time.js";
 import {
   NTS_KE_OBSERVATION_NAMES,
@@ -161,6 +163,17 @@ export interface ObservedNtsKeServer {
   stats?: NtsKeStatsObservation;
 }
 
+/** ntpd-ts: a `[[csptp-server]]` and its counters (proto/csptp/server.ts). */
+export interface ObservedCsptpServer {
+  /** The listen address, "[::]:319". */
+  address: string;
+  received: number;
+  responded: number;
+  /** Requests and datagrams not answered, by reason ("too-short", "tlv", ...). */
+  dropped: Record<string, number>;
+  send_errors: number;
+}
+
 /** ntpd-ts: the NTS cookie key set (src/daemon/keyset-status.ts says what each field means). */
 export interface ObservedKeyset {
   role: "primary" | "follower";
@@ -181,6 +194,8 @@ export interface Observation {
   nts_ke_servers?: ObservedNtsKeServer[];
   /** ntpd-ts: absent without `[[nts-pool-ke-server]]`s. */
   nts_pool_ke_servers?: ObservedNtsPoolKeServer[];
+  /** ntpd-ts: absent without a listening `[[csptp-server]]`. */
+  csptp_servers?: ObservedCsptpServer[];
   /** ntpd-ts: absent when the daemon serves nothing (no `[[server]]`, no `[[nts-ke-server]]`). */
   keyset?: ObservedKeyset;
 }
@@ -268,6 +283,7 @@ export interface ObservationInput {
   servers: ServerInput[];
   ntsKeServers?: NtsKeServerInput[];
   ntsPoolKeServers?: NtsPoolKeServerInput[];
+  csptpServers?: { address: string; stats: CsptpServerStats }[];
   keyset?: KeysetStatus;
 }
 
@@ -359,6 +375,15 @@ export function buildObservation(input: ObservationInput): Observation {
   if (keServers.length > 0) observation.nts_ke_servers = keServers;
   const fronts = input.ntsPoolKeServers ?? [];
   if (fronts.length > 0) observation.nts_pool_ke_servers = fronts.map(observedPoolFront);
+  if (input.csptpServers !== undefined && input.csptpServers.length > 0) {
+    observation.csptp_servers = input.csptpServers.map(({ address, stats }) => ({
+      address,
+      received: stats.received,
+      responded: stats.responded,
+      dropped: Object.fromEntries(stats.dropped),
+      send_errors: stats.sendErrors,
+    }));
+  }
   if (input.keyset !== undefined) {
     const k = input.keyset;
     observation.keyset = {
@@ -488,8 +513,28 @@ export function parseObservation(text: string): Observation {
       (value, i) => parsePoolFront(value, `nts_pool_ke_servers[${i}]`),
     );
   }
+  if (root.csptp_servers !== undefined) {
+    observation.csptp_servers = array(root.csptp_servers, "csptp_servers").map((value, i) =>
+      parseCsptpServer(value, `csptp_servers[${i}]`),
+    );
+  }
   if (root.keyset !== undefined) observation.keyset = parseKeyset(root.keyset, "keyset");
   return observation;
+}
+
+function parseCsptpServer(value: unknown, at: string): ObservedCsptpServer {
+  const o = object(value, at);
+  const dropped: Record<string, number> = {};
+  for (const [reason, n] of Object.entries(object(o.dropped, `${at}.dropped`))) {
+    dropped[reason] = integer(n, `${at}.dropped.${reason}`);
+  }
+  return {
+    address: string(o.address, `${at}.address`),
+    received: integer(o.received, `${at}.received`),
+    responded: integer(o.responded, `${at}.responded`),
+    dropped,
+    send_errors: integer(o.send_errors, `${at}.send_errors`),
+  };
 }
 
 function parseKeyset(value: unknown, at: string): ObservedKeyset {

@@ -100,10 +100,10 @@ test("ntp-daemon: poll limits with min above max, or a local-stratum outside 1..
 });
 
 test("ntp-daemon: a feature not built yet is refused by name, exit 78", async () => {
-  await withConfig(`[[source]]\nmode = "csptp"\naddress = "ptp.example"\n`, async (path) => {
+  await withConfig(`[clock]\ntimestamp-mode = "software"\n`, async (path) => {
     const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
     assert.equal(r.code, 78);
-    assert.match(r.stderr, /ntp\.toml:2:\d+: .*"csptp".*not implemented yet/);
+    assert.match(r.stderr, /ntp\.toml:1:\d+: \[clock\].*not implemented yet/);
   });
 });
 

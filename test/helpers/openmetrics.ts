@@ -197,6 +197,10 @@ export const NTPD_TS_METRICS: [name: string, type: string, labels: string[], uni
     "counter",
     ["listen_address"],
   ]),
+  // Only with a [[csptp-server]].
+  ["ntp_csptp_server_received_packets_total", "counter", ["listen_address"]],
+  ["ntp_csptp_server_responded_packets_total", "counter", ["listen_address"]],
+  ["ntp_csptp_server_dropped_packets_total", "counter", ["listen_address", "reason"]],
   // Only when the observation has a keyset (a daemon that serves).
   ["ntp_keyset_primary_key_id", "gauge", ["role"]],
   ["ntp_keyset_stored_timestamp_seconds", "gauge", ["role"], "seconds"],

@@ -59,6 +59,8 @@ const SOCK = ["[[source]]", 'mode = "sock"', 'path = "/s"'];
 const PPS = ["[[source]]", 'mode = "pps"', 'path = "/dev/pps0"', "precision = 1e-6"];
 const CSPTP = ["[[source]]", 'mode = "csptp"', 'address = "c.example"'];
 const SERVER = ["[[server]]", 'listen = "0.0.0.0:123"'];
+const CSPTP_SERVER = ["[[csptp-server]]"];
+const CSPTP_SECTION = ["[csptp]"];
 const KE = [
   "[[nts-ke-server]]",
   'listen = "[::]:4460"',
@@ -309,6 +311,32 @@ const TYPE_CASES: TypeCase[] = [
     line: "domain = 100",
     path: "source[0].domain",
     message: "[[source]].domain: expected an integer from 128 to 239, got 100",
+  },
+  {
+    before: CSPTP_SERVER,
+    line: 'interface = "eth0"',
+    path: "csptp-server[0].interface",
+    message: '[[csptp-server]].interface: expected "any", got "eth0"',
+  },
+  {
+    before: CSPTP_SECTION,
+    line: "priority_1 = 256",
+    path: "csptp.priority_1",
+    message: "[csptp].priority_1: expected an integer from 0 to 255, got 256",
+  },
+  {
+    before: CSPTP_SECTION,
+    line: "event_port = 0",
+    path: "csptp.event_port",
+    message: "[csptp].event_port: expected an integer from 1 to 65535, got 0",
+  },
+  {
+    before: CSPTP_SECTION,
+    line: 'clock_quality = { clock_class = 6, clock_accuracy = "us1", offset_scaled_log_variance = 1 }',
+    path: "csptp.clock_quality.clock_accuracy",
+    message:
+      '[csptp].clock_quality.clock_accuracy: expected an accuracy name ("US1", "MS10", "Unknown", ...) or { ProfileSpecific = 0..125 }, got "us1" (did you mean "US1"?)',
+    column: 53,
   },
   {
     before: ["[[server]]"],

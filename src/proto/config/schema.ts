@@ -3,6 +3,7 @@ import { list, optional, section, table, withDefault } from "./fields.js";
 import { resolveSource, sourceType } from "./schema-sources.js";
 import { keysetTable, ntsKeServerTable, serverTable } from "./schema-server.js";
 import { ntsPoolKeServerTable } from "./schema-pool-front.js";
+import { csptpServerTable, csptpTable } from "./schema-csptp.js";
 import {
   clockTable,
   daemonTable,
@@ -49,6 +50,14 @@ export const configSchema = table({
       ntsPoolKeServerTable.doc,
       { displayName: "[[nts-pool-ke-server]]" },
     ),
+    csptpServers: withDefault(
+      "csptp-server",
+      list(csptpServerTable, arrayOfTables("csptp-server")),
+      [],
+      csptpServerTable.doc,
+      { displayName: "[[csptp-server]]" },
+    ),
+    csptp: section("csptp", csptpTable, csptpTable.doc, { displayName: "[csptp]" }),
     keyset: section("keyset", keysetTable, keysetTable.doc, { displayName: "[keyset]" }),
     observability: section("observability", observabilityTable, observabilityTable.doc, {
       displayName: "[observability]",

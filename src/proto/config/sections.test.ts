@@ -145,8 +145,8 @@ test("[[source]] pool count defaults to 4, server ntp-version to 4", () => {
   }
 });
 
-// NTS, sock, pps, csptp, [[nts-ke-server]] and [clock] are refused as not implemented yet;
-// their schema is checked here with an empty feature gate.
+// Features refused as not implemented yet ([clock]) have their schema checked here with
+// an empty feature gate; the others parse the same with or without it.
 function okUngated(text: string): Config {
   const r = parseConfig(text, "ntp.toml", { unimplemented: [] });
   if (!r.ok) assert.fail(r.errors.map((e) => e.message).join("\n"));
@@ -541,6 +541,63 @@ log-path-metrics-exporter = "/var/log/exporter.log"
     family: 6,
   });
   assert.equal(c.observability.logPathMetricsExporter, "/var/log/exporter.log");
+});
+
+test("[[csptp-server]] and [csptp]: every key, and the defaults (ntpd-rs main)", () => {
+  const defaults = parseConfig("", "ntp.toml");
+  assert.ok(defaults.ok);
+  if (!defaults.ok) return;
+  assert.deepEqual(defaults.config.csptpServers, []);
+  assert.deepEqual(defaults.config.csptp, {
+    identity: [0, 0, 0, 0, 0, 0, 0, 0],
+    priority1: 128,
+    priority2: 128,
+    clockQuality: { clockClass: 248, clockAccuracy: 0xfe, offsetScaledLogVariance: 0x6900 },
+    ptpTimescale: true,
+    timeTraceable: false,
+    frequencyTraceable: false,
+    eventPort: 319,
+    generalPort: 320,
+  });
+  const r = parseConfig(
+    `
+[[csptp-server]]
+interface = "any"
+
+[csptp]
+identity = [1, 2, 3, 4, 5, 6, 7, 8]
+priority_1 = 10
+priority_2 = 20
+clock_quality = { clock_class = 6, clock_accuracy = "US1", offset_scaled_log_variance = 0x4e5d }
+ptp_timescale = false
+time_traceable = true
+frequency_traceable = true
+event_port = 1319
+general_port = 1320
+`,
+    "ntp.toml",
+  );
+  assert.ok(r.ok, r.ok ? "" : r.errors.map((e) => e.message).join("\n"));
+  if (!r.ok) return;
+  assert.deepEqual(r.config.csptpServers, [{ interface: "any" }]);
+  assert.deepEqual(r.config.csptp, {
+    identity: [1, 2, 3, 4, 5, 6, 7, 8],
+    priority1: 10,
+    priority2: 20,
+    clockQuality: { clockClass: 6, clockAccuracy: 0x23, offsetScaledLogVariance: 0x4e5d },
+    ptpTimescale: false,
+    timeTraceable: true,
+    frequencyTraceable: true,
+    eventPort: 1319,
+    generalPort: 1320,
+  });
+  const profile = parseConfig(
+    "[csptp]\nclock_quality = { clock_class = 248, clock_accuracy = { ProfileSpecific = 3 }, " +
+      "offset_scaled_log_variance = 1 }\n",
+    "ntp.toml",
+  );
+  assert.ok(profile.ok);
+  if (profile.ok) assert.equal(profile.config.csptp.clockQuality.clockAccuracy, 0x83);
 });
 
 test("[clock]: every key; timestamp-mode is required inside the table", () => {

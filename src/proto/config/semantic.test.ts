@@ -55,6 +55,23 @@ test("a pool counts its count, pps counts nothing, sock counts one", () => {
   assert.equal(warnings(small).length, 1, "nts-pool count 2 < the default minimum of 3");
 });
 
+test("csptp: a source counts one; a second [[csptp-server]] warns", () => {
+  const csptp = () => `[[source]]\nmode = "csptp"\naddress = "192.0.2.1"\n`;
+  assert.deepEqual(warnings(csptp() + server("a") + server("b")), [], "csptp counts one");
+  assert.equal(warnings(csptp() + server("a")).length, 1);
+  assert.deepEqual(
+    warnings('[[csptp-server]]\ninterface = "any"\n'),
+    [],
+    "a server is something to do",
+  );
+  assert.deepEqual(
+    warnings('[[csptp-server]]\ninterface = "any"\n[[csptp-server]]\ninterface = "any"\n'),
+    [
+      "ntp.toml:3:1: [[csptp-server]]: one CSPTP server already listens on every address; this one adds nothing",
+    ],
+  );
+});
+
 test("an nts-pool with count = 0 is a warning at its count", () => {
   const text = '[[source]]\nmode = "nts-pool"\naddress = "p"\ncount = 0\n';
   assert.ok(

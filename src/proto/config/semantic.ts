@@ -23,7 +23,7 @@ export function sourceCount(source: SourceConfig): number {
 
 /** A daemon without sources and servers starts, runs and does nothing: say so. */
 function checkSomethingToDo(config: Config): Issue[] {
-  const serving = config.servers.length + config.ntsKeServers.length;
+  const serving = config.servers.length + config.ntsKeServers.length + config.csptpServers.length;
   if (config.sources.length + serving + config.ntsPoolKeServers.length > 0) return [];
   return [
     {
@@ -59,6 +59,20 @@ function checkSourceCount(config: Config, document: TomlTable): Issue[] {
         }
       : { path: ["source", 0], at: "table", message: `[[source]]: ${text}` },
   ];
+}
+
+/**
+ * CSPTP: one server listens on the [csptp] event port, so a second [[csptp-server]]
+ * adds nothing.
+ */
+function checkCsptp(config: Config): Issue[] {
+  return config.csptpServers.slice(1).map((_, i) => ({
+    path: ["csptp-server", i + 1],
+    at: "table",
+    message:
+      "[[csptp-server]]: one CSPTP server already listens on every address; " +
+      "this one adds nothing",
+  }));
 }
 
 function checkNtpV5(config: Config): Issue[] {
@@ -216,6 +230,7 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkDeprecatedNoiseKey(document),
     ...checkSourceCount(config, document),
     ...checkNtpV5(config),
+    ...checkCsptp(config),
     ...checkNtsPoolCount(config),
     ...checkPoolFronts(config),
     ...checkNtsKeServers(config),

@@ -9,6 +9,7 @@ import type { Expand, FieldsValue, ParsedValue } from "./fields.js";
 import type { configSchema } from "./schema.js";
 import type { keysetTable, ntsKeServerTable, serverTable, filterList } from "./schema-server.js";
 import type { ntsPoolKeServerTable } from "./schema-pool-front.js";
+import type { csptpServerTable, csptpTable } from "./schema-csptp.js";
 import type { networkFields, RawSource, SourceMode } from "./schema-sources.js";
 import type {
   algorithmTable,
@@ -88,6 +89,9 @@ export type CsptpSourceConfig = Extract<SourceConfig, { mode: "csptp" }>;
 export type ServerConfig = ParsedValue<typeof serverTable>;
 export type NtsKeServerConfig = ParsedValue<typeof ntsKeServerTable>;
 export type NtsPoolKeServerConfig = ParsedValue<typeof ntsPoolKeServerTable>;
+export type CsptpServerConfig = ParsedValue<typeof csptpServerTable>;
+/** `[csptp]`: what our CSPTP says about the clock, and its ports. */
+export type CsptpConfig = ParsedValue<typeof csptpTable>;
 export type KeysetConfig = ParsedValue<typeof keysetTable>;
 export type ObservabilityConfig = ParsedValue<typeof observabilityTable>;
 export type LogLevel = ObservabilityConfig["logLevel"];

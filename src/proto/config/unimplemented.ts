@@ -13,7 +13,4 @@ export interface UnimplementedFeature {
   readonly what: string;
 }
 
-export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
-  { path: "source[].mode", value: "csptp", what: '[[source]] mode "csptp"' },
-  { path: "clock", what: "[clock]" },
-];
+export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [{ path: "clock", what: "[clock]" }];

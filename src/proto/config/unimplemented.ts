@@ -15,5 +15,4 @@ export interface UnimplementedFeature {
 
 export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [
   { path: "source[].mode", value: "csptp", what: '[[source]] mode "csptp"' },
-  { path: "clock", what: "[clock]" },
 ];

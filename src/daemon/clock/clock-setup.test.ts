@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ClockConfig, TimestampMode } from "../../proto/config/types.js";
-import { getAddon } from "../native/addon.js";
+import { spawnSync } from "node:child_process";
+import { ADDON_PATH, getAddon } from "../native/addon.js";
 import type { Timespec } from "../native/clock.js";
 import {
   createUdpSocket,
@@ -285,4 +286,36 @@ describe("TranslatingUdpSocket", () => {
       [200, 100, 0],
     ]);
   });
+});
+
+describe("SO_BINDTODEVICE without privileges", () => {
+  const setpriv = spawnSync("sh", ["-c", "command -v setpriv"]).status === 0;
+  const why =
+    noAddon ||
+    (process.getuid?.() !== 0 ? "needs root to drop to nobody" : false) ||
+    (setpriv ? false : "setpriv is not installed");
+  it(
+    "works for an unprivileged process on Linux >= 5.7 (a socket not yet bound to a device)",
+    { skip: why },
+    () => {
+      // nobody, no capabilities at all: the kernel allows a first SO_BINDTODEVICE.
+      const script =
+        `const a = require(${JSON.stringify(ADDON_PATH)});` +
+        `const s = new a.UdpSocket(4, { bindDevice: "lo" }); s.close(); process.stdout.write("bound");`;
+      const r = spawnSync(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "--inh-caps=-all",
+          process.execPath,
+          "-e",
+          script,
+        ],
+        { encoding: "utf8", timeout: 20_000 },
+      );
+      assert.equal(r.stdout, "bound", r.stderr);
+    },
+  );
 });

@@ -9,8 +9,6 @@
 //
 // Each adjtime call works on CLOCK_REALTIME, or on the clock device whose dynamic id
 // (clock_device.cc) it is given (adjtimeRead(clockId), adjtimeWrite({clockId, ...})).
-// With NTPD_TS_FORBID_CLOCK_CONTROL=1 in the environment, writes to CLOCK_REALTIME are
-// refused (EPERM) whatever the caller; a device's are not.
 //
 // adjtimeRead(): clock_adjtime(CLOCK_REALTIME, {modes: 0}). `modes` is hard-wired to 0:
 //   this call can only read the kernel's clock state, never change it.
@@ -41,7 +39,6 @@
 #include <time.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -71,13 +68,6 @@ clockid_t AdjtimeClockArg(Napi::Env env, const Napi::Value& value, const char* w
   return static_cast<clockid_t>(id);
 }
 
-// The safety interlock of test machines (src/daemon/clock-choice.ts), enforced here too
-// so no caller can get around it: with NTPD_TS_FORBID_CLOCK_CONTROL=1 in the
-// environment, no write reaches CLOCK_REALTIME. Clock devices are not covered.
-bool RealtimeWritesForbidden() {
-  const char* v = std::getenv("NTPD_TS_FORBID_CLOCK_CONTROL");
-  return v != nullptr && std::strcmp(v, "1") == 0;
-}
 
 napi_value ThrowRawTypeError(napi_env env, const char* code, const char* message) {
   napi_throw_type_error(env, code, message);
@@ -331,15 +321,6 @@ Napi::Value AdjtimeWrite(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
                    "adjtimeWrite: baseStatus is only accepted with dryRun (a real write reads "
                    "the current status itself)");
-  }
-  if (clock == CLOCK_REALTIME && RealtimeWritesForbidden()) {
-    Napi::Error e = Napi::Error::New(
-        env,
-        "clock_adjtime EPERM: NTPD_TS_FORBID_CLOCK_CONTROL=1 forbids changing CLOCK_REALTIME "
-        "in this process");
-    e.Set("code", Napi::String::New(env, "EPERM"));
-    e.Set("syscall", Napi::String::New(env, "clock_adjtime"));
-    throw e;
   }
   int base_status = 0;
   if (req.has_status) {

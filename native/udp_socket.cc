@@ -98,7 +98,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocke
   bool no_rx_timestamps = BooleanOption(options, "noRxTimestamps", "UdpSocket");
   bool want_hardware = BooleanOption(options, "hardwareTimestamps", "UdpSocket");
   std::string device;
-  Napi::Value device_value = options.Get("bindDevice");
+  Napi::Value device_value = options.IsEmpty() ? env.Undefined() : options.Get("bindDevice");
   if (!device_value.IsUndefined()) {
     if (!device_value.IsString()) {
       ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: bindDevice must be a string");

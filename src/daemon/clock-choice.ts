@@ -11,8 +11,10 @@
 //     CAP_SYS_TIME; without them the daemon refuses to start (exit 70, as
 //     ntpd-rs does when it cannot control the clock). NTPD_TS_FORBID_CLOCK_CONTROL=1
 //     refuses it too: the test runner sets it, so no test can steer the clock.
-//     The interlock is about CLOCK_REALTIME only (a device is not the system
-//     clock, and no device path can name it); the addon enforces it as well.
+//     The interlock is about CLOCK_REALTIME only: a device is not the system
+//     clock, and no path can name it (the addon opens only clock character
+//     devices, whose dynamic ids the kernel routes to the device, and adjtime
+//     takes CLOCK_REALTIME or such an id, nothing else).
 
 import type { Config } from "../proto/config/types.js";
 import { KernelClock } from "./clock/kernel-clock.js";

@@ -57,8 +57,8 @@ export interface NativeAdjtimeRequest {
   /** true: call nothing (not even a read); return the timex that would be passed. */
   dryRun?: boolean;
   /**
-   * The clock to change: CLOCK_REALTIME (default; refused with EPERM when the environment
-   * has NTPD_TS_FORBID_CLOCK_CONTROL=1) or a clock device's id (clock-device.ts).
+   * The clock to change: CLOCK_REALTIME (default) or a clock device's id
+   * (clock-device.ts); anything else is refused (ERR_INVALID_ARG_VALUE).
    */
   clockId?: number;
   /** dryRun only (rejected otherwise): the `current` status for `status` (default 0). */

@@ -216,7 +216,7 @@ void UdpSocket::DrainBatches(Napi::Env env) {
       struct timespec ts;
       if (!ReceiveTime(h, &ts, hardware_timestamps_)) {
         if (!have_late) {
-          clock_gettime(CLOCK_REALTIME, &late);
+          clock_gettime(fallback_clock_, &late);
           have_late = true;
         }
         ts = late;

@@ -97,6 +97,17 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocke
   // receive stamps ("software"), hardware stamps, a device to bind to.
   bool no_rx_timestamps = BooleanOption(options, "noRxTimestamps", "UdpSocket");
   bool want_hardware = BooleanOption(options, "hardwareTimestamps", "UdpSocket");
+  // The clock read for a datagram without a stamp: with hardware stamps from a NIC whose
+  // PHC is the steered clock, that PHC (a clock device's dynamic id), not CLOCK_REALTIME.
+  Napi::Value fallback = options.IsEmpty() ? env.Undefined() : options.Get("fallbackClockId");
+  if (!fallback.IsUndefined()) {
+    int32_t id = fallback.IsNumber() ? fallback.As<Napi::Number>().Int32Value() : 0;
+    if (!fallback.IsNumber() || !(id == CLOCK_REALTIME || (id < 0 && (id & 7) == 3))) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
+                     "UdpSocket: fallbackClockId must be CLOCK_REALTIME or a clock device's id");
+    }
+    fallback_clock_ = static_cast<clockid_t>(id);
+  }
   std::string device;
   Napi::Value device_value = options.IsEmpty() ? env.Undefined() : options.Get("bindDevice");
   if (!device_value.IsUndefined()) {

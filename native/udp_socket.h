@@ -45,6 +45,7 @@
 
 #include <napi.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -158,6 +159,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   bool tx_timestamps_ = false;
   // Option hardwareTimestamps: receive and TX stamps are the NIC's (ts[2]), not ts[0].
   bool hardware_timestamps_ = false;
+  // Read for a received datagram without a stamp (option fallbackClockId).
+  clockid_t fallback_clock_ = CLOCK_REALTIME;
   // Reply mode: replies whose finish asks for it (kFinishTxStamp) are sent with a
   // per-message SO_TIMESTAMPING request, and their TX timestamps come back with the
   // reply's bytes (option replyTxTimestamps; interleaved mode).

@@ -237,5 +237,4 @@ describe("the addon on this machine (no clock device exists here)", { skip: noAd
       assert.throws(() => calls!.adjtimeRead(clockId), { code: "ERR_INVALID_ARG_VALUE" });
     }
   });
-
 });

@@ -82,6 +82,7 @@ class RecordingSocket implements TimestampedUdpSocket {
 const DEVICE_AHEAD: Timespec = { sec: 2, nsec: 300_000_000 };
 const fakeDevice = {
   path: "/dev/ptp-fake",
+  clockId: -61,
   offsetFromRealtime: () => ({ ...DEVICE_AHEAD }),
   close() {},
 } as unknown as ClockDevice;
@@ -133,6 +134,13 @@ describe("timestamp modes", () => {
         socket.close();
       }
     }
+    // fallbackClockId: CLOCK_REALTIME or a device's id, nothing else.
+    for (const fallbackClockId of [1, 5, -8]) {
+      assert.throws(() => createUdpSocket(4, { implementation: "addon", fallbackClockId }), {
+        code: "ERR_INVALID_ARG_VALUE",
+      });
+    }
+    createUdpSocket(4, { implementation: "addon", fallbackClockId: (~900 << 3) | 3 }).close();
     // node:dgram has no kernel stamps whatever is asked.
     const dgram = createUdpSocket(4, { implementation: "dgram", txTimestamps: true });
     assert.equal(effectiveTimestampMode(dgram), "software");
@@ -223,6 +231,32 @@ describe("setUpClock", () => {
     );
     // CLOCK_REALTIME (no clock) against eth1's own PHC: refused, naming it.
     refused({ interface: "eth1" }, env(), /must be that clock \(\/dev\/ptp3\), not CLOCK_REALTIME/);
+  });
+
+  it('"hardware" with eth1 and its PHC: hardware stamps, bound, unstamped replies read from the PHC', () => {
+    const enabled: string[] = [];
+    const e = env({
+      enableHardwareTimestamping: (name) => void enabled.push(name),
+      // The PHC check resolves the path (no /dev/ptpN here): /dev/null stands in for
+      // eth1's PHC, which this fake says is named "null"; openDevice is faked.
+      interfacePhcs: () => ["null"],
+    });
+    const setup = setUpClock(
+      clock({ timestampMode: "hardware", interface: "eth1", clock: "/dev/null" }),
+      true,
+      quietLog().log,
+      e,
+    );
+    assert.deepEqual(enabled, ["eth1"]);
+    assert.equal(setup.timestampMode, "hardware");
+    const socket = setup.createSourceSocket(4, { txTimestamps: true });
+    assert.ok(socket instanceof TranslatingUdpSocket);
+    assert.deepEqual(e.created[0]!.options, {
+      txTimestamps: true,
+      hardwareTimestamps: true,
+      fallbackClockId: -61,
+      bindDevice: "eth1",
+    });
   });
 
   it('"hardware" on loopback with the real addon: refused, naming lo', { skip: noAddon }, () => {

@@ -120,7 +120,12 @@ export function setUpClock(
     }
   }
 
-  const modeOptions = socketOptionsFor(mode);
+  // Hardware stamps are the device's time: a reply that came without one is stamped by
+  // reading the device, not CLOCK_REALTIME (which the translation would take it for).
+  const modeOptions =
+    mode === "hardware" && device !== null
+      ? { ...socketOptionsFor(mode), fallbackClockId: device.clockId }
+      : socketOptionsFor(mode);
   const bind = interfaceName === null ? {} : { bindDevice: interfaceName };
   const opened = device;
   const createSourceSocket: SourceSocketFactory = (family, options = {}) => {

@@ -142,6 +142,11 @@ export interface NativeUdpSocketOptions {
   hardwareTimestamps?: boolean;
   /** SO_BINDTODEVICE: the socket sends and receives only through this interface. */
   bindDevice?: string;
+  /**
+   * The clock read for a datagram that came without a stamp: CLOCK_REALTIME (default) or
+   * a clock device's id (hardware stamps against that device's time).
+   */
+  fallbackClockId?: number;
 }
 
 /**

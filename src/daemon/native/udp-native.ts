@@ -45,6 +45,7 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
       native.hardwareTimestamps = options.hardwareTimestamps;
     }
     if (options.bindDevice !== undefined) native.bindDevice = options.bindDevice;
+    if (options.fallbackClockId !== undefined) native.fallbackClockId = options.fallbackClockId;
     this.socket = new addon.UdpSocket(family, native);
     this.hardwareTimestamps = this.socket.hardwareTimestamps === true;
     this.kernelTimestamps = this.socket.kernelTimestamps;

@@ -130,6 +130,11 @@ export interface UdpSocketOptions {
    * constructor throws the errno error (ENODEV: no such interface; EPERM: not permitted).
    */
   bindDevice?: string;
+  /**
+   * Addon only: the clock read when a datagram comes without a stamp (default
+   * CLOCK_REALTIME); for hardware stamps of a NIC whose PHC is the steered clock device.
+   */
+  fallbackClockId?: number;
 }
 
 /**

@@ -112,6 +112,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon | null>
     ) {
       log.error(error.message);
       daemon.stop();
+      clockSetup.close();
       return null;
     }
     throw error;

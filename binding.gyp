@@ -14,6 +14,7 @@
         "native/aes_siv_ni.cc",
         "native/aes_siv_prepared.cc",
         "native/clock.cc",
+        "native/clock_device.cc",
         "native/errors.cc",
         "native/napi_extras.cc",
         "native/pps.cc",

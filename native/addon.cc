@@ -5,7 +5,9 @@
 //   CLOCK_REALTIME / CLOCK_MONOTONIC / CLOCK_TAI
 //   clockGettime(clockId)            fills clockBuffer: [0] = s, [1] = ns
 //   clockBuffer                      Float64Array(2), one per environment
-//   adjtimeRead()                    clock_adjtime(CLOCK_REALTIME, {modes: 0}); read-only
+//   adjtimeRead(clockId?)            clock_adjtime(CLOCK_REALTIME or a device, {modes: 0}); read-only
+//   clockDeviceOpen / clockDeviceClose, hardwareTimestampingEnable  the [clock] section
+//                                    (clock_device.cc; looked up by name, not abiVersion)
 //   adjtimeWrite(request)            ADJ_FREQUENCY / ADJ_SETOFFSET / ADJ_STATUS / ADJ_*ERROR
 //                                    in one clock_adjtime; dryRun: the timex, no call
 //   sdNotify(message, socketPath?)   one datagram to $NOTIFY_SOCKET; false when unset
@@ -50,6 +52,7 @@ constexpr int kAbiVersion = 11;
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   ntpd::InitClock(env, exports);
+  ntpd::InitClockDevice(env, exports);
   ntpd::InitSdNotify(env, exports);
   ntpd::InitAesSiv(env, exports);
   exports.Set("UdpSocket", ntpd::UdpSocket::Init(env));

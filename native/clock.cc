@@ -7,6 +7,9 @@
 //   53 bits. Read both values right after the call: the next call overwrites them.
 //   Written against the raw Node-API C interface to keep the call thin.
 //
+// Each adjtime call works on CLOCK_REALTIME, or on the clock device whose dynamic id
+// (clock_device.cc) it is given (adjtimeRead(clockId), adjtimeWrite({clockId, ...})).
+//
 // adjtimeRead(): clock_adjtime(CLOCK_REALTIME, {modes: 0}). `modes` is hard-wired to 0:
 //   this call can only read the kernel's clock state, never change it.
 //
@@ -45,9 +48,26 @@
 namespace ntpd {
 namespace {
 
+// A dynamic clock id: FD_TO_CLOCKID(fd) = (~fd << 3) | CLOCKFD (3), of a clock device
+// opened by clockDeviceOpen (clock_device.cc). Never CLOCK_REALTIME: the kernel routes
+// such ids to the device's own clock operations.
+bool IsDynamicClock(int32_t id) { return id < 0 && (id & 7) == 3; }
+
 bool IsSupportedClock(int32_t id) {
-  return id == CLOCK_REALTIME || id == CLOCK_MONOTONIC || id == CLOCK_TAI;
+  return id == CLOCK_REALTIME || id == CLOCK_MONOTONIC || id == CLOCK_TAI || IsDynamicClock(id);
 }
+
+// The clock an adjtime call works on: CLOCK_REALTIME unless `value` names a dynamic clock.
+clockid_t AdjtimeClockArg(Napi::Env env, const Napi::Value& value, const char* what) {
+  if (value.IsUndefined()) return CLOCK_REALTIME;
+  int32_t id = value.IsNumber() ? value.As<Napi::Number>().Int32Value() : 0;
+  if (!value.IsNumber() || !(id == CLOCK_REALTIME || IsDynamicClock(id))) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
+                   std::string(what) + ": clockId must be CLOCK_REALTIME or a clock device's id");
+  }
+  return static_cast<clockid_t>(id);
+}
+
 
 napi_value ThrowRawTypeError(napi_env env, const char* code, const char* message) {
   napi_throw_type_error(env, code, message);
@@ -68,8 +88,8 @@ napi_value ClockGettime(napi_env env, napi_callback_info info) {
   int32_t id = -1;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &id) != napi_ok || !IsSupportedClock(id)) {
     return ThrowRawTypeError(env, "ERR_INVALID_ARG_VALUE",
-                             "clockGettime: clockId must be CLOCK_REALTIME, CLOCK_MONOTONIC or "
-                             "CLOCK_TAI");
+                             "clockGettime: clockId must be CLOCK_REALTIME, CLOCK_MONOTONIC, "
+                             "CLOCK_TAI or a clock device's id");
   }
   struct timespec ts;
   if (clock_gettime(static_cast<clockid_t>(id), &ts) != 0) {
@@ -91,10 +111,11 @@ Napi::Object TimexToObject(Napi::Env env, int state, const struct timex& tx);
 
 Napi::Value AdjtimeRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  clockid_t clock = AdjtimeClockArg(env, info[0], "adjtimeRead");
   struct timex tx;
   std::memset(&tx, 0, sizeof tx);
   tx.modes = 0;  // READ ONLY. Do not change without a steering design review.
-  int state = clock_adjtime(CLOCK_REALTIME, &tx);
+  int state = clock_adjtime(clock, &tx);
   if (state < 0) ThrowErrno(env, errno, "clock_adjtime");
   return TimexToObject(env, state, tx);
 }
@@ -263,6 +284,7 @@ Napi::Value AdjtimeWrite(const Napi::CallbackInfo& info) {
   }
   Napi::Object request = info[0].As<Napi::Object>();
   AdjtimeRequest req = ParseRequest(env, request);
+  clockid_t clock = AdjtimeClockArg(env, request.Get("clockId"), "adjtimeWrite");
   // Strictly a boolean: a truthy-but-not-true value must not decide whether the
   // system clock is written.
   Napi::Value dry = request.Get("dryRun");
@@ -305,12 +327,15 @@ Napi::Value AdjtimeWrite(const Napi::CallbackInfo& info) {
     struct timex current;
     std::memset(&current, 0, sizeof current);
     current.modes = 0;  // read
-    if (clock_adjtime(CLOCK_REALTIME, &current) < 0) ThrowErrno(env, errno, "clock_adjtime");
+    if (clock_adjtime(clock, &current) < 0) ThrowErrno(env, errno, "clock_adjtime");
     base_status = current.status;
   }
   BuildTimex(req, base_status, &tx);
-  int state = clock_adjtime(CLOCK_REALTIME, &tx);
-  if (state < 0) ThrowWriteError(env, errno);
+  int state = clock_adjtime(clock, &tx);
+  if (state < 0) {
+    if (clock == CLOCK_REALTIME) ThrowWriteError(env, errno);
+    ThrowErrno(env, errno, "clock_adjtime");  // a device: EACCES when opened read-only
+  }
   return TimexToObject(env, state, tx);
 }
 

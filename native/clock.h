@@ -10,4 +10,7 @@ namespace ntpd {
 // `exports`.
 void InitClock(Napi::Env env, Napi::Object exports);
 
+// Adds clockDeviceOpen, clockDeviceClose and hardwareTimestampingEnable (clock_device.cc).
+void InitClockDevice(Napi::Env env, Napi::Object exports);
+
 }  // namespace ntpd

@@ -90,7 +90,9 @@ bool IsTransientReceiveError(int err) {
 
 // The kernel receive time of a received message: SCM_TIMESTAMPNS, else the software
 // stamp of SCM_TIMESTAMPING (txTimestamps sockets). False when it has neither.
-bool ReceiveTime(msghdr& h, struct timespec* out) {
+// On hardwareTimestamps sockets only the hardware stamp (ts[2]) counts.
+bool ReceiveTime(msghdr& h, struct timespec* out, bool hardware) {
+  const int index = hardware ? 2 : 0;
   Timestamping tsing;
   bool have_tsing = false;
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
@@ -102,10 +104,10 @@ bool ReceiveTime(msghdr& h, struct timespec* out) {
     // Only on txTimestamps sockets (SOF_TIMESTAMPING_SOFTWARE reports RX too).
     if (c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
       std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
-      have_tsing = !IsZero(tsing.ts[0]);
+      have_tsing = !IsZero(tsing.ts[index]);
     }
   }
-  if (have_tsing) *out = tsing.ts[0];
+  if (have_tsing) *out = tsing.ts[index];
   return have_tsing;
 }
 
@@ -212,9 +214,9 @@ void UdpSocket::DrainBatches(Napi::Env env) {
       }
       if (on_message_.IsEmpty()) continue;
       struct timespec ts;
-      if (!ReceiveTime(h, &ts)) {
+      if (!ReceiveTime(h, &ts, hardware_timestamps_)) {
         if (!have_late) {
-          clock_gettime(CLOCK_REALTIME, &late);
+          clock_gettime(fallback_clock_, &late);
           have_late = true;
         }
         ts = late;
@@ -320,6 +322,7 @@ void UdpSocket::DeliverTxTimestamp(Napi::Env env, msghdr& m, size_t length) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
         c->cmsg_len >= CMSG_LEN(sizeof tsing)) {
       std::memcpy(&tsing, CMSG_DATA(c), sizeof tsing);
+      if (hardware_timestamps_) tsing.ts[0] = tsing.ts[2];  // the NIC's stamp
       have_tsing = !IsZero(tsing.ts[0]);
     } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
                 (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&

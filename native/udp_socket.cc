@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <linux/net_tstamp.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -71,6 +72,7 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
           InstanceMethod<&UdpSocket::Close>("close"),
           InstanceAccessor<&UdpSocket::GetKernelTimestamps>("kernelTimestamps"),
           InstanceAccessor<&UdpSocket::GetTxTimestamps>("txTimestamps"),
+          InstanceAccessor<&UdpSocket::GetHardwareTimestamps>("hardwareTimestamps"),
           InstanceAccessor<&UdpSocket::GetReplyTxTimestamps>("replyTxTimestamps"),
           InstanceAccessor<&UdpSocket::GetErrorQueueWakeups>("pollErrorWakeups"),
           InstanceAccessor<&UdpSocket::GetTruncatedDatagrams>("truncatedDatagrams"),
@@ -91,10 +93,44 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocke
   send_capacity_ = size("sendBatchSize", kDefaultSendBatchSize, 1, kMaxBatchSize);
   bool want_tx_timestamps = BooleanOption(options, "txTimestamps", "UdpSocket");
   bool want_reply_tx_timestamps = BooleanOption(options, "replyTxTimestamps", "UdpSocket");
+  // The [clock] section's choices (src/daemon/clock/source-sockets.ts): no kernel
+  // receive stamps ("software"), hardware stamps, a device to bind to.
+  bool no_rx_timestamps = BooleanOption(options, "noRxTimestamps", "UdpSocket");
+  bool want_hardware = BooleanOption(options, "hardwareTimestamps", "UdpSocket");
+  // The clock read for a datagram without a stamp: with hardware stamps from a NIC whose
+  // PHC is the steered clock, that PHC (a clock device's dynamic id), not CLOCK_REALTIME.
+  Napi::Value fallback = options.IsEmpty() ? env.Undefined() : options.Get("fallbackClockId");
+  if (!fallback.IsUndefined()) {
+    int32_t id = fallback.IsNumber() ? fallback.As<Napi::Number>().Int32Value() : 0;
+    if (!fallback.IsNumber() || !(id == CLOCK_REALTIME || (id < 0 && (id & 7) == 3))) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
+                     "UdpSocket: fallbackClockId must be CLOCK_REALTIME or a clock device's id");
+    }
+    fallback_clock_ = static_cast<clockid_t>(id);
+  }
+  std::string device;
+  Napi::Value device_value = options.IsEmpty() ? env.Undefined() : options.Get("bindDevice");
+  if (!device_value.IsUndefined()) {
+    if (!device_value.IsString()) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket: bindDevice must be a string");
+    }
+    device = device_value.As<Napi::String>().Utf8Value();
+    if (device.empty() || device.size() >= IFNAMSIZ) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
+                     "UdpSocket: bindDevice must be an interface name of 1 to 15 bytes");
+    }
+  }
   // The queues first: if anything there throws, no fd has been opened yet (the
   // destructor does not run for a constructor that throws).
   AllocateQueues(env);
-  OpenFd(env, want_tx_timestamps, want_reply_tx_timestamps);
+  OpenFd(env, want_tx_timestamps, want_reply_tx_timestamps, !no_rx_timestamps, want_hardware);
+  if (!device.empty() &&
+      setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, device.data(),
+                 static_cast<socklen_t>(device.size())) != 0) {
+    int err = errno;
+    CloseFd();
+    ThrowErrno(env, err, "setsockopt SO_BINDTODEVICE", device);
+  }
 }
 
 void UdpSocket::AllocateQueues(Napi::Env env) {
@@ -135,13 +171,28 @@ void UdpSocket::AllocateQueues(Napi::Env env) {
   }
 }
 
-void UdpSocket::OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_tx_timestamps) {
+void UdpSocket::OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_tx_timestamps,
+                       bool want_rx_timestamps, bool want_hardware) {
   // An AF_INET6 socket keeps the kernel's IPV6_V6ONLY default (net.ipv6.bindv6only,
   // normally 0: a wildcard bind is dual-stack and IPv4 peers appear as ::ffff:a.b.c.d).
   fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) ThrowErrno(env, errno, "socket");
   int on = 1;
-  kernel_timestamps_ = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
+  if (want_hardware) {
+    // The NIC's stamps (its PHC's time) both ways: ts[2] of SCM_TIMESTAMPING. No
+    // SO_TIMESTAMPNS: it would bring software receive stamps, preferred otherwise.
+    // The interface must have hardware stamping on (SIOCSHWTSTAMP, clock_device.cc).
+    int flags = SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_HARDWARE |
+                SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_OPT_TSONLY |
+                SOF_TIMESTAMPING_OPT_ID;
+    hardware_timestamps_ =
+        setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+    kernel_timestamps_ = tx_timestamps_ = hardware_timestamps_;
+    KeepKernelTimestampingEnabled();
+    return;
+  }
+  kernel_timestamps_ =
+      want_rx_timestamps && setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
   if (want_tx_timestamps) {
     // No SOF_TIMESTAMPING_RX_SOFTWARE: receive times still come from SO_TIMESTAMPNS.
     int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
@@ -380,6 +431,10 @@ Napi::Value UdpSocket::GetKernelTimestamps(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::GetTxTimestamps(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), tx_timestamps_);
+}
+
+Napi::Value UdpSocket::GetHardwareTimestamps(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), hardware_timestamps_);
 }
 
 Napi::Value UdpSocket::GetReplyTxTimestamps(const Napi::CallbackInfo& info) {

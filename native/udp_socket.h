@@ -45,6 +45,7 @@
 
 #include <napi.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -100,6 +101,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value GetKernelTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetTxTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetReplyTxTimestamps(const Napi::CallbackInfo& info);
+  Napi::Value GetHardwareTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetErrorQueueWakeups(const Napi::CallbackInfo& info);
   Napi::Value GetTruncatedDatagrams(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
@@ -107,7 +109,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // Lifetime (udp_socket.cc).
   void AllocateQueues(Napi::Env env);
-  void OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_tx_timestamps);
+  void OpenFd(Napi::Env env, bool want_tx_timestamps, bool want_reply_tx_timestamps,
+              bool want_rx_timestamps, bool want_hardware);
   void CheckOpen(Napi::Env env, const char* syscall) const;
   void StartPolling(Napi::Env env);
   // Stops polling and closes the fd; no JS is touched, so it is safe from the env
@@ -154,6 +157,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   bool kernel_timestamps_ = false;
   // SO_TIMESTAMPING with SOF_TIMESTAMPING_TX_SOFTWARE is on (option txTimestamps).
   bool tx_timestamps_ = false;
+  // Option hardwareTimestamps: receive and TX stamps are the NIC's (ts[2]), not ts[0].
+  bool hardware_timestamps_ = false;
+  // Read for a received datagram without a stamp (option fallbackClockId).
+  clockid_t fallback_clock_ = CLOCK_REALTIME;
   // Reply mode: replies whose finish asks for it (kFinishTxStamp) are sent with a
   // per-message SO_TIMESTAMPING request, and their TX timestamps come back with the
   // reply's bytes (option replyTxTimestamps; interleaved mode).

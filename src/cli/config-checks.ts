@@ -13,6 +13,7 @@ import { driftFileLocationProblem } from "../daemon/drift-file.js";
 import { readLeapSecondsFile } from "../daemon/leap-file.js";
 import { NTP_UNIX_OFFSET_SECONDS } from "../proto/time.js";
 import { controlSocketWarnings } from "./control-checks.js";
+import { clockWarnings } from "./clock-checks.js";
 
 export function machineWarnings(config: Config, file: string): ConfigDiagnostic[] {
   const keys = keyFileWarning(config.keyset);
@@ -23,6 +24,7 @@ export function machineWarnings(config: Config, file: string): ConfigDiagnostic[
     ...certificateWarnings(config, file),
     ...synchronizationFileWarnings(config, file),
     ...controlSocketWarnings(config, file),
+    ...clockWarnings(config, file),
   ];
 }
 

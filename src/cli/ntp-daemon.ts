@@ -70,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
   const { log } = programLog;
 
   let panicked = false;
+  let configError = false;
   const daemon = await startDaemon({
     config,
     configPath,
@@ -80,8 +81,11 @@ async function main(argv: string[]): Promise<number> {
       panicked = true;
       process.kill(process.pid, "SIGTERM");
     },
+    onConfigError: () => {
+      configError = true;
+    },
   });
-  if (daemon === null) return EXIT_SOFTWARE;
+  if (daemon === null) return configError ? EXIT_CONFIG : EXIT_SOFTWARE;
 
   const code = await waitForSignals(programLog, {
     stop: () => daemon.stop(),

@@ -143,6 +143,7 @@ function sourceLines(s: ObservedSource): string[] {
   if (s.protocol_version !== undefined && s.protocol_version !== "V4") {
     lines.push(`\tNTP version:\t\t${PROTOCOL_VERSION_TEXT[s.protocol_version]}`);
   }
+  if (s.timestamps !== undefined) lines.push(`\tTimestamps:\t\t${s.timestamps}`);
   return lines;
 }
 

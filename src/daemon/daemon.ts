@@ -35,6 +35,7 @@ import {
   type DisciplineObserver,
   type Observation,
   type ProgramInfo,
+  type SourceInput,
 } from "./observation.js";
 import { Observer } from "./observer.js";
 import { NtsKeServer } from "./nts-ke-server.js";
@@ -49,7 +50,7 @@ import { SourceRegistry } from "./source-registry.js";
 import { startControlSocket } from "./control-start.js";
 import type { ControlServer } from "./control-server.js";
 import { CertificateTimePolicy } from "./certificate-time-policy.js";
-import { SourceTask, type SourceEnd } from "./source-task.js";
+import { SourceTask, type SourceEnd, type SourceTaskOptions } from "./source-task.js";
 import { ReferenceClockSpawner, type ReferenceClockTask } from "./reference-clock.js";
 import { createReferenceClockTask } from "./reference-clock-tasks.js";
 import { CsptpPorts } from "./csptp-ports.js";
@@ -75,6 +76,8 @@ export interface DaemonOptions {
   discipline?: ClockDiscipline;
   /** Told of every source as it starts and stops and of each of its events (the library). */
   sourceHooks?: SourceHooks;
+  /** Opens the NTP sources' sockets (`[clock]`: clock/clock-setup.ts); default createUdpSocket. */
+  createSourceSocket?: SourceTaskOptions["createSocket"];
 }
 
 /** A source as the hooks name it. */
@@ -425,13 +428,14 @@ export class Daemon {
       accumulatedStepsThreshold: this.options.config.synchronization.accumulatedStepPanicThreshold,
       systemEstimate: discipline?.system(),
       sources: [...this.sources.values()]
-        .map((task) => ({
+        .map((task): SourceInput => ({
           id: task.id,
           name: task.name,
           address: task.addressText,
           ntsCookies: task.nts ? (cookies.get(task.id) ?? 0) : null,
           snapshot: task.source.snapshot(),
           estimate: discipline?.source(task.id),
+          ...(task.timestamps === null ? {} : { timestamps: task.timestamps }),
         }))
         .concat(
           [...this.referenceClocks.values()].map((task) => ({
@@ -565,6 +569,7 @@ export class Daemon {
       clock: this.clock,
       log: this.sourceLog,
       hooks: { onEvent: (t, event) => this.onSourceEvent(t, event), onEnd },
+      ...(this.options.createSourceSocket ? { createSocket: this.options.createSourceSocket } : {}),
     });
     this.taskConfigs.set(task.id, config);
     return task;

@@ -40,6 +40,8 @@ import type { SourceSnapshot } from "../proto/source/types.js";
 import type { KeysetStatus } from "./keyset-status.js";
 import type { CsptpServerStats } from "../proto/csptp/server.js";
 import type { NtpTimestamp } from "../proto/time.js";
+import { TIMESTAMP_MODES } from "../proto/config/schema-system.js";
+import type { TimestampMode } from "../proto/config/types.js";
 import {
   NTS_KE_OBSERVATION_NAMES,
   ntsKeStatsObservation,
@@ -137,6 +139,12 @@ export interface ObservedSource {
   dropped_samples?: number;
   /** ntpd-ts: the NTP version the source speaks now, in ntpd-rs's names for it. */
   protocol_version?: ObservedProtocolVersion;
+  /**
+   * ntpd-ts, NTP sources: the timestamps its last request's socket gave, in `[clock]
+   * timestamp-mode`'s words ("software": user space, "kernel-recv", "kernel-all",
+   * "hardware"); absent before its first request.
+   */
+  timestamps?: TimestampMode;
 }
 
 /** ntpd-rs's `ProtocolVersion` states, as its serde would name them. */
@@ -255,6 +263,8 @@ export interface SourceInput {
   /** Sock and pps sources: samples taken in and dropped. */
   samples?: number;
   dropped?: number;
+  /** NTP sources: what their socket's timestamps are (after their first request). */
+  timestamps?: TimestampMode;
 }
 
 export interface ServerInput {
@@ -323,6 +333,7 @@ export function observedSource(input: SourceInput): ObservedSource {
   if (estimate?.selected !== undefined) source.selected = estimate.selected;
   if (input.samples !== undefined) source.samples = input.samples;
   if (input.dropped !== undefined) source.dropped_samples = input.dropped;
+  if (input.timestamps !== undefined) source.timestamps = input.timestamps;
   if (s.protocolState !== undefined)
     source.protocol_version = PROTOCOL_VERSION_NAMES[s.protocolState];
   return source;
@@ -620,6 +631,14 @@ function parseSource(value: unknown, at: string): ObservedSource {
       );
     }
     source.protocol_version = v as ObservedProtocolVersion;
+  }
+  if (o.timestamps !== undefined) {
+    if (!(TIMESTAMP_MODES as readonly unknown[]).includes(o.timestamps)) {
+      throw new ObservationFormatError(
+        `${at}.timestamps: expected one of ${TIMESTAMP_MODES.join(", ")}`,
+      );
+    }
+    source.timestamps = o.timestamps as TimestampMode;
   }
   return source;
 }

@@ -18,6 +18,8 @@ import type { Timespec } from "./native/clock.js";
 import { createUdpSocket, type TimestampedUdpSocket, type UdpSocketOptions } from "./native/udp.js";
 import { formatHostPort, type ResolvedAddress } from "./resolve.js";
 import type { WallClock } from "./wall-clock.js";
+import type { TimestampMode } from "../proto/config/types.js";
+import { effectiveTimestampMode } from "./clock/timestamp-modes.js";
 
 /** Why a source task ended on its own. */
 export type SourceEnd = "unreachable" | "demobilized" | "reset";
@@ -78,6 +80,8 @@ export class SourceTask {
   private socket: TimestampedUdpSocket | null = null;
   private readonly t1: Timespec = { sec: 0, nsec: 0 };
   private stopped = false;
+  /** The timestamps the last request's socket gave (`[clock] timestamp-mode` words). */
+  timestamps: TimestampMode | null = null;
 
   constructor(options: SourceTaskOptions) {
     this.name = options.name;
@@ -167,6 +171,7 @@ export class SourceTask {
   private async sendRequest(request: Uint8Array): Promise<void> {
     const socket = this.createSocket(this.address.family, { txTimestamps: true });
     this.socket = socket;
+    this.timestamps = effectiveTimestampMode(socket);
     // The pre-send T1 once send() has returned; null until then.
     let preSend: Timespec | null = null;
     let kernelT1: Timespec | null = null;

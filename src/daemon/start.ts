@@ -9,6 +9,10 @@ import { statSync } from "node:fs";
 import type { Config } from "../proto/config/types.js";
 import { initialSystemState, SystemStateCell } from "../proto/system/system-state.js";
 import { chooseClock, ClockControlError } from "./clock-choice.js";
+import { setUpClock, ClockSetupError, type ClockSetup } from "./clock/clock-setup.js";
+import type { ClockDevice } from "./clock/clock-device.js";
+import { NtpTimestamp } from "../proto/time.js";
+import type { WallClock } from "./wall-clock.js";
 import { configPermissionProblem } from "./config-file.js";
 import { Daemon } from "./daemon.js";
 import { KeyFileError } from "./keyset-store.js";
@@ -30,6 +34,11 @@ export interface StartOptions {
   clockControl: boolean;
   /** The clock discipline gave up (the reason is logged, nothing was stepped): stop, exit 70. */
   onPanic: () => void;
+  /**
+   * Called (before null is returned) when the start failed because this machine cannot
+   * honour the configuration (`[clock]`: a device or interface); the program exits 78.
+   */
+  onConfigError?: () => void;
 }
 
 /**
@@ -59,10 +68,21 @@ export async function startDaemon(options: StartOptions): Promise<Daemon | null>
       referenceId: config.synchronization.referenceId,
     }),
   );
+  let clockSetup: ClockSetup;
+  try {
+    clockSetup = setUpClock(config.clock, options.clockControl, log.child("clock"));
+  } catch (error) {
+    if (!(error instanceof ClockSetupError)) throw error;
+    log.error(error.message);
+    options.onConfigError?.();
+    return null;
+  }
+  const { device } = clockSetup;
   let choice;
   try {
-    choice = chooseClock(config, options.clockControl, system, log, options.onPanic);
+    choice = chooseClock(config, options.clockControl, system, log, options.onPanic, device);
   } catch (error) {
+    clockSetup.close();
     if (!(error instanceof ClockControlError)) throw error;
     log.error(error.message);
     return null;
@@ -71,7 +91,15 @@ export async function startDaemon(options: StartOptions): Promise<Daemon | null>
     log.info("clock control disabled: the system clock is never changed");
   }
 
-  const daemon = new Daemon({ config, log, system, discipline: choice.discipline ?? undefined });
+  const daemon = new Daemon({
+    config,
+    log,
+    system,
+    discipline: choice.discipline ?? undefined,
+    // With a clock device every time the daemon takes is the device's.
+    ...(device === null ? {} : { clock: deviceWallClock(device) }),
+    createSourceSocket: clockSetup.createSourceSocket,
+  });
   try {
     await daemon.start();
   } catch (error) {
@@ -84,6 +112,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon | null>
     ) {
       log.error(error.message);
       daemon.stop();
+      clockSetup.close();
       return null;
     }
     throw error;
@@ -95,4 +124,14 @@ export async function startDaemon(options: StartOptions): Promise<Daemon | null>
   }
   log.info("ntp-daemon started", { version: packageVersion(), pid: process.pid });
   return daemon;
+}
+
+/** The device's time as the daemon's wall clock (source polls, the observation's "now"). */
+function deviceWallClock(device: ClockDevice): WallClock {
+  return {
+    now: () => {
+      const t = device.read();
+      return NtpTimestamp.fromUnix(t.sec, t.nsec);
+    },
+  };
 }

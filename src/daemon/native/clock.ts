@@ -130,7 +130,8 @@ export function createFallbackClockReader(): ClockReader {
   };
 }
 
-function decodeTimex(tx: NativeTimex): AdjtimeReading {
+/** The raw timex with its decoded values (ppm, seconds, unsynchronized). */
+export function decodeTimex(tx: NativeTimex): AdjtimeReading {
   const nano = (tx.status & STA_NANO) !== 0;
   return {
     ...tx,

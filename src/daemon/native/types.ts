@@ -56,6 +56,11 @@ export interface NativeAdjtimeRequest {
   maxerrorUs?: number;
   /** true: call nothing (not even a read); return the timex that would be passed. */
   dryRun?: boolean;
+  /**
+   * The clock to change: CLOCK_REALTIME (default) or a clock device's id
+   * (clock-device.ts); anything else is refused (ERR_INVALID_ARG_VALUE).
+   */
+  clockId?: number;
   /** dryRun only (rejected otherwise): the `current` status for `status` (default 0). */
   baseStatus?: number;
 }
@@ -127,6 +132,21 @@ export interface NativeUdpSocketOptions {
    * txTimestamps.
    */
   replyTxTimestamps?: boolean;
+  /** No SO_TIMESTAMPNS: receive times are read in user space (`[clock]` "software"). */
+  noRxTimestamps?: boolean;
+  /**
+   * The NIC's hardware stamps (SOF_TIMESTAMPING_RAW_HARDWARE, RX and TX) instead of the
+   * kernel's software ones: times of the NIC's PHC, not CLOCK_REALTIME. The interface must
+   * have hardware timestamping on (hardwareTimestampingEnable).
+   */
+  hardwareTimestamps?: boolean;
+  /** SO_BINDTODEVICE: the socket sends and receives only through this interface. */
+  bindDevice?: string;
+  /**
+   * The clock read for a datagram that came without a stamp: CLOCK_REALTIME (default) or
+   * a clock device's id (hardware stamps against that device's time).
+   */
+  fallbackClockId?: number;
 }
 
 /**
@@ -161,6 +181,8 @@ export interface NativeUdpSocket {
   readonly kernelTimestamps: boolean;
   /** Whether the txTimestamps option was given and SO_TIMESTAMPING could be enabled. */
   readonly txTimestamps: boolean;
+  /** Receive and TX stamps are the NIC's hardware stamps (option hardwareTimestamps). */
+  readonly hardwareTimestamps?: boolean;
   /** Whether the replyTxTimestamps option was given and SO_TIMESTAMPING could be enabled. */
   readonly replyTxTimestamps: boolean;
   /** POLLERR wakeups so far (pending socket errors, error-queue entries). */
@@ -254,8 +276,11 @@ export interface NativeAddon {
   clockGettime(clockId: number): void;
   /** The Float64Array(2) clockGettime writes to (one per thread/environment). */
   readonly clockBuffer: Float64Array;
-  /** Read-only: `modes` is hard-wired to 0 in the addon. */
-  adjtimeRead(): NativeTimex;
+  /**
+   * Read-only: `modes` is hard-wired to 0 in the addon. Of CLOCK_REALTIME, or of the
+   * clock device whose id (clock-device.ts) is given.
+   */
+  adjtimeRead(clockId?: number): NativeTimex;
   /**
    * Dry run: the timex that would be passed; nothing is called. Never throws EPERM.
    */

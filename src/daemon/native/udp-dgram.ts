@@ -48,6 +48,14 @@ export class DgramTimestampedUdpSocket implements TimestampedUdpSocket {
     readonly family: UdpFamily,
     options: UdpSocketOptions = {},
   ) {
+    if (options.bindDevice !== undefined) {
+      // node:dgram has no SO_BINDTODEVICE: refuse rather than send through any interface.
+      throw codeError(
+        Error,
+        "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM",
+        `binding to interface ${options.bindDevice} needs the native addon (node:dgram cannot)`,
+      );
+    }
     this.socket = dgram.createSocket({ type: family === 4 ? "udp4" : "udp6" });
     this.receiveBufferSize = options.receiveBufferSize;
     this.socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {

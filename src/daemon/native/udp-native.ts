@@ -23,6 +23,7 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
   readonly kernelTimestamps: boolean;
   readonly txTimestamps: boolean;
   readonly replyTxTimestamps: boolean;
+  readonly hardwareTimestamps: boolean;
   private readonly socket: NativeUdpSocket;
   private readonly t1 = new Float64Array(2);
 
@@ -39,7 +40,14 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     if (options.replyTxTimestamps !== undefined) {
       native.replyTxTimestamps = options.replyTxTimestamps;
     }
+    if (options.rxTimestamps === false) native.noRxTimestamps = true;
+    if (options.hardwareTimestamps !== undefined) {
+      native.hardwareTimestamps = options.hardwareTimestamps;
+    }
+    if (options.bindDevice !== undefined) native.bindDevice = options.bindDevice;
+    if (options.fallbackClockId !== undefined) native.fallbackClockId = options.fallbackClockId;
     this.socket = new addon.UdpSocket(family, native);
+    this.hardwareTimestamps = this.socket.hardwareTimestamps === true;
     this.kernelTimestamps = this.socket.kernelTimestamps;
     this.txTimestamps = this.socket.txTimestamps;
     this.replyTxTimestamps = this.socket.replyTxTimestamps;

@@ -115,6 +115,26 @@ export interface UdpSocketOptions {
   txTimestamps?: boolean;
   /** Addon only, reply mode: TX timestamps of the replies that ask (see onTxTimestamp). */
   replyTxTimestamps?: boolean;
+  /**
+   * false: no kernel receive timestamps, the receive time is read in user space when the
+   * datagram is read (`[clock] timestamp-mode = "software"`). Default true.
+   */
+  rxTimestamps?: boolean;
+  /**
+   * Addon only: the NIC's hardware stamps, receive and TX (times of the NIC's clock, not
+   * CLOCK_REALTIME); `hardwareTimestamps` says whether the kernel accepted the option.
+   */
+  hardwareTimestamps?: boolean;
+  /**
+   * Addon only: SO_BINDTODEVICE to this interface; dgram cannot and throws. The socket
+   * constructor throws the errno error (ENODEV: no such interface; EPERM: not permitted).
+   */
+  bindDevice?: string;
+  /**
+   * Addon only: the clock read when a datagram comes without a stamp (default
+   * CLOCK_REALTIME); for hardware stamps of a NIC whose PHC is the steered clock device.
+   */
+  fallbackClockId?: number;
 }
 
 /**
@@ -146,6 +166,8 @@ export interface TimestampedUdpSocket {
   readonly kernelTimestamps: boolean;
   /** true: sends are followed by kernel TX timestamps (onTxTimestamp). */
   readonly txTimestamps: boolean;
+  /** true: receive and TX stamps are the NIC's hardware stamps (addon only). */
+  readonly hardwareTimestamps?: boolean;
   /** true: replies that ask for it are followed by kernel TX timestamps (onTxTimestamp). */
   readonly replyTxTimestamps: boolean;
   /**

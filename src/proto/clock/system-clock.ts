@@ -1,8 +1,10 @@
 // The clock the system core (src/proto/system/time-system.ts) reads and steers: one
-// interface, three clocks.
+// interface, four clocks.
 //
 //   KernelClock     src/daemon/clock: the system clock itself, through the addon's
 //                   clock_adjtime (needs CAP_SYS_TIME to steer)
+//   DeviceClock     src/daemon/clock: a clock device (`[clock] clock`, a PTP hardware
+//                   clock) instead of the system clock, through the same calls on its id
 //   VirtualClock    src/daemon/clock, --no-clock-control: a private clock layered on the
 //                   system clock; steering moves only it, and its distance from the system
 //                   clock is the daemon's estimate of the system clock's error
@@ -28,7 +30,7 @@ import type { NtpTimestamp } from "../time.js";
 export type { LeapIndicator };
 
 export interface SystemClock {
-  readonly kind: "kernel" | "virtual" | "simulated";
+  readonly kind: "kernel" | "device" | "virtual" | "simulated";
   /** The clock's time now, as an NTP timestamp. */
   now(): NtpTimestamp;
   /**

@@ -13,12 +13,12 @@ import {
   i32,
   i8,
   integer,
+  interfaceName,
   oneOf,
   referenceId,
   serverThreads,
   socketAddress,
   stepThreshold,
-  string,
   u32,
   usize,
 } from "./value-types.js";
@@ -321,17 +321,31 @@ export const observabilityTable = table({
   },
 });
 
+/** `[clock] timestamp-mode` values, least kernel help first. */
+export const TIMESTAMP_MODES = ["software", "kernel-recv", "kernel-all", "hardware"] as const;
+
 export const clockTable = table({
-  doc: "Clock device and timestamping (ntpd-rs: only with the hardware-timestamping feature).",
+  doc:
+    "The clock the daemon steers, and how its sources' packets are timestamped (ntpd-rs: " +
+    "only with the hardware-timestamping feature). See docs/clock.md.",
   fields: {
-    clock: optional("clock", filePath, "Clock device path; default: CLOCK_REALTIME.", {
-      defaultDoc: "`CLOCK_REALTIME`",
-    }),
-    interface: optional("interface", string, "Network interface the sources are bound to."),
+    clock: optional(
+      "clock",
+      filePath,
+      "Clock device (a PTP hardware clock, /dev/ptpN) to read and steer instead of the system clock.",
+      { defaultDoc: "`CLOCK_REALTIME` (the system clock)" },
+    ),
+    interface: optional(
+      "interface",
+      interfaceName,
+      "Network interface the sources' sockets are bound to (SO_BINDTODEVICE).",
+      { defaultDoc: "none (any interface, by the routing table)" },
+    ),
     timestampMode: required(
       "timestamp-mode",
-      oneOf(["software", "kernel-recv", "kernel-all", "hardware"] as const),
-      "Where packets are timestamped.",
+      oneOf(TIMESTAMP_MODES),
+      'Where the sources\' packets are timestamped: "software" (user space), "kernel-recv", ' +
+        '"kernel-all" (receive and transmit) or "hardware" (the NIC; needs interface and clock).',
     ),
   },
 });

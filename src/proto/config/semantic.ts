@@ -7,6 +7,7 @@ import type { TomlTable } from "./toml-value.js";
 import type { Config, PollIntervalLimits, SourceConfig } from "./types.js";
 import { NTP_DEFAULT_PORT } from "./schema-sources.js";
 import { checkControlAndCertificateTime } from "./runtime-checks.js";
+import { checkClockSection } from "./clock-section.js";
 
 /** How many sources a [[source]] may contribute: pools their count, pps none. */
 export function sourceCount(source: SourceConfig): number {
@@ -235,5 +236,6 @@ export function checkConfig(config: Config, document: TomlTable): Issue[] {
     ...checkPoolFronts(config),
     ...checkNtsKeServers(config),
     ...checkControlAndCertificateTime(config),
+    ...checkClockSection(config),
   ];
 }

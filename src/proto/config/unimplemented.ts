@@ -13,4 +13,4 @@ export interface UnimplementedFeature {
   readonly what: string;
 }
 
-export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [{ path: "clock", what: "[clock]" }];
+export const UNIMPLEMENTED: readonly UnimplementedFeature[] = [];

@@ -80,6 +80,28 @@ export const filePath: ValueType<string> = {
     typeof raw === "string" && raw !== "" ? raw : mismatch(ctx, "a non-empty file path", raw),
 };
 
+const INTERFACE = "a network interface name (1 to 15 bytes, no '/', ':' or white space)";
+
+/**
+ * A Linux network interface name as the kernel accepts it (dev_valid_name): shorter
+ * than IFNAMSIZ (16, with the NUL), not "." or "..", no '/', ':' or white space.
+ */
+export const interfaceName: ValueType<string> = {
+  expected: INTERFACE,
+  parse(raw, ctx) {
+    if (
+      typeof raw === "string" &&
+      raw !== "." &&
+      raw !== ".." &&
+      /^[^/:\s]+$/.test(raw) &&
+      new TextEncoder().encode(raw).length <= 15
+    ) {
+      return raw;
+    }
+    return mismatch(ctx, INTERFACE, raw);
+  },
+};
+
 function quoteList(values: readonly (string | number)[]): string {
   const q = values.map((v) => (typeof v === "string" ? `"${v}"` : String(v)));
   return q.length <= 1 ? q.join("") : `${q.slice(0, -1).join(", ")} or ${q[q.length - 1]}`;

@@ -99,14 +99,6 @@ test("ntp-daemon: poll limits with min above max, or a local-stratum outside 1..
   });
 });
 
-test("ntp-daemon: a feature not built yet is refused by name, exit 78", async () => {
-  await withConfig(`[clock]\ntimestamp-mode = "software"\n`, async (path) => {
-    const r = await run(DAEMON_ENTRY, ["-c", path, "--no-clock-control"]);
-    assert.equal(r.code, 78);
-    assert.match(r.stderr, /ntp\.toml:1:\d+: \[clock\].*not implemented yet/);
-  });
-});
-
 test("ntp-daemon: without CAP_SYS_TIME, sources and no --no-clock-control exit 70 with the reason", async (t) => {
   // The daemon must never steer this machine's clock in a test: run it with
   // CAP_SYS_TIME dropped (and a source that never answers), so the only thing

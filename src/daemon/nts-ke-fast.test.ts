@@ -15,6 +15,14 @@ import { encodeRecords, type KeRecordBody } from "../proto/nts/ke/records.js";
 import { ServerRequestDecoder, type KeServerConfig } from "../proto/nts/ke/server-messages.js";
 import type { ChosenNtpServer } from "../proto/nts/ke/ntp-server-choice.js";
 import { fastPathConfig, keyExchangeResponse, testExporter } from "./nts-ke-fast.js";
+import type { NtsKeServerConfig } from "../proto/config/types.js";
+import { decodeCookie } from "../proto/nts/cookie/cookie.js";
+import { makeTestPki } from "../../test/helpers/pki.js";
+import { makeTempDir } from "../../test/helpers/tmp.js";
+import { createLogger, MemorySink } from "./log.js";
+import { NtsKeServer } from "./nts-ke-server.js";
+import { gnutlsAvailability, ntsKeTlsFromEnv } from "./nts-ke-native.js";
+import { performKeyExchange, TrustStore } from "./nts-ke-client.js";
 
 const addon = getAddon();
 const skip = addon === null ? "the native addon is not loaded" : false;
@@ -235,5 +243,93 @@ test(
       null,
       "too few nonces",
     );
+  },
+);
+
+const gnutls = gnutlsAvailability();
+const skipLive =
+  ntsKeTlsFromEnv() === "node"
+    ? "NTPD_TS_NTS_KE_TLS=node: no GnuTLS listener"
+    : gnutls.available
+      ? false
+      : gnutls.reason;
+
+test(
+  "a running GnuTLS server answers plain key exchanges on the fast path, follows rotations, and leaves the rest to TypeScript",
+  { skip: skipLive },
+  async () => {
+    const pki = await makeTestPki(await makeTempDir("ntpd-ts-pki-"));
+    try {
+      const issued = await pki.issue("server", ["localhost"]);
+      const trust = await TrustStore.fromFile(pki.caCertPath);
+      const keys = KeySet.generate((n) => new Uint8Array(randomBytes(n)), 0);
+      const rotated: ((k: KeySet) => void)[] = [];
+      const provider = {
+        current: () => keys,
+        onRotate: (listener: (k: KeySet) => void) => rotated.push(listener),
+      };
+      const config: NtsKeServerConfig = {
+        listen: { address: "127.0.0.1", port: 0, family: 4 },
+        certificateChainPath: issued.chainPath,
+        privateKeyPath: issued.keyPath,
+        keyExchangeTimeoutMs: 2000,
+        concurrentConnections: 16,
+        longlivedConnections: 4,
+        ntpPort: 11123,
+        ntpServer: null,
+        acceptNtpVersions: [4],
+        acceptedPoolAuthenticationTokens: [],
+      };
+      const server = new NtsKeServer(config, provider, createLogger("info", new MemorySink()));
+      await server.start();
+      try {
+        const exchange = () => performKeyExchange({ host: "localhost", port: server.port, trust });
+        const first = await exchange();
+        assert.equal(server.fastKeyExchanges, 1, "answered without JavaScript");
+        assert.equal(first.ntpPort, 11123);
+        for (const cookie of first.cookies) {
+          const inside = decodeCookie(keys, cookie);
+          assert.ok(inside, "the cookie opens with the key set");
+          assert.deepEqual([...inside.c2s], [...first.c2s]);
+          assert.deepEqual([...inside.s2c], [...first.s2c]);
+        }
+        assert.equal(server.stats.keyExchanges, 1);
+        assert.equal(server.stats.served, 1);
+
+        // A rotation the provider announces: the next cookies carry the new key's id.
+        keys.rotate((n) => new Uint8Array(randomBytes(n)));
+        for (const listener of rotated) listener(keys);
+        const second = await exchange();
+        assert.equal(server.fastKeyExchanges, 2);
+        assert.equal(
+          new DataView(second.cookies[0]!.buffer, second.cookies[0]!.byteOffset).getUint32(0),
+          keys.primaryId,
+        );
+        assert.ok(decodeCookie(keys, second.cookies[0]!));
+
+        // Unannounced, with no stale key kept: the listener's key is wiped, its seal
+        // fails, and TypeScript answers under the new primary key.
+        keys.rotate((n) => new Uint8Array(randomBytes(n)));
+        const third = await exchange();
+        assert.equal(server.fastKeyExchanges, 2, "the wiped key was not used");
+        assert.ok(decodeCookie(keys, third.cookies[0]!), "TypeScript sealed under the new key");
+
+        // A request only TypeScript decides (an NTP Server Deny record): still answered.
+        const pooled = await performKeyExchange({
+          host: "localhost",
+          port: server.port,
+          trust,
+          denyServers: ["a.example"],
+        });
+        assert.equal(pooled.cookies.length, 8);
+        assert.equal(server.fastKeyExchanges, 2);
+        assert.equal(server.stats.keyExchanges, 4);
+        assert.equal(server.stats.served, 4);
+      } finally {
+        server.stop();
+      }
+    } finally {
+      await pki.dir.cleanup();
+    }
   },
 );

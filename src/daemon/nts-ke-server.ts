@@ -151,6 +151,11 @@ export class NtsKeServer {
     return this.counts;
   }
 
+  /** Key exchanges the GnuTLS listener answered itself, without JavaScript (nts-ke-fast.ts). */
+  get fastKeyExchanges(): number {
+    return this.native?.fastKeyExchanges ?? 0;
+  }
+
   /** Which TLS serves: "gnutls" (the addon's listener) or "node" (node:tls); null before start(). */
   get tlsInUse(): "gnutls" | "node" | null {
     return this.native !== null ? "gnutls" : this.server !== null ? "node" : null;

@@ -532,11 +532,12 @@ class Listener : public Napi::ObjectWrap<Listener> {
     gnutls_deinit(c->session);  // wipes the session's secrets
     c->session = nullptr;
     c->credentials->Release();
-    // Out of epoll before the fd closes (a DEL on a closed fd fails, one system call lost).
-    uv_poll_stop(&c->poll);
+    // Out of epoll before the fd closes: uv_close stops the poll (one EPOLL_CTL_DEL, and
+    // libuv drops events of this fd still pending in the loop's batch). A uv_poll_stop
+    // first would cost a second DEL, and one after the close fails with EBADF.
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnHandleClosed);
     ::close(c->fd);
     uv_timer_stop(&c->timer);
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnHandleClosed);
     uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), OnHandleClosed);
     if (open_ == 0 && listen_fd_ < 0) ReleaseSelf();
   }

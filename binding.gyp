@@ -19,6 +19,8 @@
         "native/napi_extras.cc",
         "native/pps.cc",
         "native/nts_ke_listener.cc",
+        "native/nts_ke_response.cc",
+        "native/nts_ke_response_binding.cc",
         "native/sd_notify.cc",
         "native/sockaddr.cc",
         "native/reply_finish.cc",

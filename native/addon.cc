@@ -20,6 +20,8 @@
 //   tcpListen(family, host, port, backlog, reusePort?)  a listening TCP fd (tcp_listen.cc)
 //   NtsKeListener                    NTS-KE's TLS on GnuTLS (nts_ke_listener.h); only in a
 //                                    build with GnuTLS
+//   ntsKeFastResponse                the listener's key exchange fast path on given keys and
+//                                    nonces, for tests and the fuzzer (nts_ke_response_binding.cc)
 //
 // The TypeScript side (src/daemon/native/) declares these types and wraps them.
 
@@ -29,6 +31,7 @@
 #include "clock.h"
 #include "pps.h"
 #include "nts_ke_listener.h"
+#include "nts_ke_response_binding.h"
 #include "sd_notify.h"
 #include "tcp_listen.h"
 #include "udp_socket.h"
@@ -47,7 +50,8 @@ namespace {
 // 10: sivSeal/sivOpen take a prepared key too (sivSealPrepared/sivOpenPrepared go);
 //     ntsOpenRequest, ntsSealCookie (the NTS server's cookie and authenticator work)
 // 11: NtsKeListener (GnuTLS builds), tcpListen's reusePort
-constexpr int kAbiVersion = 11;
+// 12: NtsKeListener setFastPath, setCookieKey, fastKeyExchanges; ntsKeFastResponse
+constexpr int kAbiVersion = 12;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
@@ -60,6 +64,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UnixDgramSocket", ntpd::InitUnixDgram(env, exports));
   ntpd::InitPps(env, exports);
   ntpd::InitNtsKeListener(env, exports);
+  ntpd::InitNtsKeResponse(env, exports);
   return exports;
 }
 

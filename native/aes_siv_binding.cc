@@ -560,6 +560,13 @@ napi_value SivImplementation(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
+const siv::PreparedKey* PreparedKeyOf(napi_env env, napi_value value) {
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external) return nullptr;
+  KeyBox* box = GetKeyBox(env, value);
+  return box == nullptr ? nullptr : &box->key;
+}
+
 void InitAesSiv(Napi::Env env, Napi::Object exports) {
   struct Entry {
     const char* name;

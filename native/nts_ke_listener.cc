@@ -1,7 +1,9 @@
 // NtsKeListener (see nts_ke_listener.h): accepting, the per-connection state machine on
 // non-blocking GnuTLS sessions, and the hand-off to JavaScript. The NTS-KE protocol
-// itself (records, negotiation, cookies) stays in TypeScript: this file only frames the
-// request (to know when it is complete) and moves octets.
+// itself (records, negotiation, cookies) is TypeScript's, with one exception: once
+// setFastPath and setCookieKey have been given, a plain key exchange request is answered
+// here (nts_ke_response.h), without a call into JavaScript; everything else, and any
+// request the fast path cannot finish, is handed to JavaScript as before.
 
 #include "nts_ke_listener.h"
 
@@ -13,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/rand.h>
 #include <uv.h>
 
 #include <cerrno>
@@ -22,9 +25,12 @@
 #include <string>
 #include <vector>
 
+#include "aes_siv_binding.h"
 #include "args.h"
 #include "errors.h"
 #include "napi_extras.h"
+#include "nts_ke_response.h"
+#include "nts_ke_response_binding.h"
 
 namespace ntpd {
 namespace {
@@ -105,6 +111,9 @@ class Listener : public Napi::ObjectWrap<Listener> {
                        {InstanceMethod<&Listener::SetCredentials>("setCredentials"),
                         InstanceMethod<&Listener::ExportKeys>("exportKeys"),
                         InstanceMethod<&Listener::Close>("close"),
+                        InstanceMethod<&Listener::SetFastPath>("setFastPath"),
+                        InstanceMethod<&Listener::SetCookieKey>("setCookieKey"),
+                        InstanceAccessor<&Listener::FastKeyExchanges>("fastKeyExchanges"),
                         InstanceAccessor<&Listener::Accepted>("accepted"),
                         InstanceAccessor<&Listener::Open>("open"),
                         InstanceAccessor<&Listener::Port>("port")});
@@ -222,6 +231,38 @@ class Listener : public Napi::ObjectWrap<Listener> {
   }
 
   void Close(const Napi::CallbackInfo&) { StopListening(); }
+
+  // setFastPath(config | null): what the fast path accepts and adds to every response
+  // (nts_ke_response_binding.h); null turns it off.
+  void SetFastPath(const Napi::CallbackInfo& info) {
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      fast_config_.reset();
+      return;
+    }
+    fast_config_.emplace(ResponseConfigArg(info[0]));
+  }
+
+  // setCookieKey(keyId, key | null): the master key new cookies are sealed under (a
+  // handle from sivPrepareKey, held here until replaced), given again at each rotation.
+  // null: no fast path. A key wiped later (rotated out) fails its seal, and that
+  // connection goes to JavaScript.
+  void SetCookieKey(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info[1].IsNull() || info[1].IsUndefined()) {
+      cookie_key_ = ke::CookieKey{};
+      cookie_key_ref_.Reset();
+      return;
+    }
+    const double id = IntegerArg(info[0], 0, 4294967295.0, "setCookieKey: keyId");
+    const siv::PreparedKey* key = PreparedKeyOf(env, info[1]);
+    if (key == nullptr) throw Napi::TypeError::New(env, "setCookieKey: expected a prepared key");
+    cookie_key_ref_ = Napi::Persistent(info[1]);
+    cookie_key_ = ke::CookieKey{static_cast<uint32_t>(id), key};
+  }
+
+  Napi::Value FastKeyExchanges(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(fast_key_exchanges_));
+  }
 
   Napi::Value Accepted(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(accepted_));
@@ -402,8 +443,50 @@ class Listener : public Napi::ObjectWrap<Listener> {
     }
   }
 
+  static bool ExportFromSession(void* context, const uint8_t exporter_context[5],
+                                size_t length, uint8_t* out) {
+    auto* session = static_cast<gnutls_session_t>(context);
+    return gnutls_prf_rfc5705(session, sizeof kExporterLabel - 1, kExporterLabel, 5,
+                              reinterpret_cast<const char*>(exporter_context), length,
+                              reinterpret_cast<char*>(out)) >= 0;
+  }
+
+  // Cookie nonces from a pool filled by OpenSSL's CSPRNG (what randomBytes draws from),
+  // 4 KiB at a time: one RAND_bytes call costs about as much as sealing a cookie.
+  static bool DrawNonce(void* context, uint8_t* out, size_t length) {
+    auto* self = static_cast<Listener*>(context);
+    if (length > sizeof self->nonce_pool_) return false;
+    if (sizeof self->nonce_pool_ - self->nonce_used_ < length) {
+      if (RAND_bytes(self->nonce_pool_, sizeof self->nonce_pool_) != 1) return false;
+      self->nonce_used_ = 0;
+    }
+    std::memcpy(out, self->nonce_pool_ + self->nonce_used_, length);
+    self->nonce_used_ += length;  // no octet is handed out twice
+    return true;
+  }
+
+  // The fast path (nts_ke_response.h): true when `c` has its response without JavaScript.
+  bool AnswerNatively(Connection* c) {
+    if (!fast_config_ || cookie_key_.key == nullptr) return false;
+    ke::Choice choice;
+    if (!ke::ChooseKeyExchange(c->request.data(), c->request.size(), *fast_config_, &choice)) {
+      return false;
+    }
+    if (!ke::BuildKeyExchangeResponse(choice, *fast_config_, cookie_key_, ExportFromSession,
+                                      c->session, DrawNonce, this, &c->response)) {
+      return false;
+    }
+    ++fast_key_exchanges_;
+    return true;
+  }
+
   // The one JavaScript call of a connection. False when the connection is over.
   bool Answer(Connection* c, bool ended) {
+    if (!ended && AnswerNatively(c)) {
+      c->answered = true;  // counted in fastKeyExchanges, which JS reads
+      std::vector<uint8_t>().swap(c->request);
+      return true;
+    }
     Napi::Env env = Env();
     c->answered = true;
     bool have_response = false;
@@ -449,11 +532,12 @@ class Listener : public Napi::ObjectWrap<Listener> {
     gnutls_deinit(c->session);  // wipes the session's secrets
     c->session = nullptr;
     c->credentials->Release();
-    // Out of epoll before the fd closes (a DEL on a closed fd fails, one system call lost).
-    uv_poll_stop(&c->poll);
+    // Out of epoll before the fd closes: uv_close stops the poll (one EPOLL_CTL_DEL, and
+    // libuv drops events of this fd still pending in the loop's batch). A uv_poll_stop
+    // first would cost a second DEL, and one after the close fails with EBADF.
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnHandleClosed);
     ::close(c->fd);
     uv_timer_stop(&c->timer);
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnHandleClosed);
     uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), OnHandleClosed);
     if (open_ == 0 && listen_fd_ < 0) ReleaseSelf();
   }
@@ -504,6 +588,8 @@ class Listener : public Napi::ObjectWrap<Listener> {
     if (!cleanup_hook_.IsEmpty()) cleanup_hook_.Remove(Env());
     on_request_.Reset();
     on_outcome_.Reset();
+    cookie_key_ref_.Reset();
+    cookie_key_ = ke::CookieKey{};
     async_context_.reset();
     Unref();
   }
@@ -535,6 +621,12 @@ class Listener : public Napi::ObjectWrap<Listener> {
   gnutls_priority_t priority_ = nullptr;
   Credentials* credentials_ = nullptr;
   Connection* current_ = nullptr;  // the connection inside onRequest
+  std::optional<ke::ResponseConfig> fast_config_;
+  ke::CookieKey cookie_key_;
+  Napi::Reference<Napi::Value> cookie_key_ref_;  // keeps cookie_key_'s handle alive
+  size_t fast_key_exchanges_ = 0;
+  uint8_t nonce_pool_[4096] = {};
+  size_t nonce_used_ = sizeof nonce_pool_;
   Napi::FunctionReference on_request_;
   Napi::FunctionReference on_outcome_;
   Napi::Env::CleanupHook<void (*)(Listener*), Listener> cleanup_hook_;

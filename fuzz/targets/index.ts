@@ -11,6 +11,7 @@ import { ntpPacket } from "./ntp-packet.js";
 import { ntpV5Packet } from "./ntp-v5-packet.js";
 import { ntsCookie } from "./nts-cookie.js";
 import { ntsFields } from "./nts-fields.js";
+import { ntsKeFast } from "./nts-ke-fast.js";
 import { ntsKeMessages } from "./nts-ke-messages.js";
 import { ntsKeRecords } from "./nts-ke-records.js";
 import { observationClient } from "./observation-client.js";
@@ -22,6 +23,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   ntsFields,
   ntsKeRecords,
   ntsKeMessages,
+  ntsKeFast,
   ntsCookie,
   keyFile,
   config,

@@ -344,7 +344,11 @@ export class Daemon {
     this.keys = keySet;
     keySet.start();
     // A follower replaces its set when the file changes: servers ask for it each time.
-    const keys = { current: (): KeySet => keySet.keyset };
+    // The NTS-KE fast path is told of each change (nts-ke-fast.ts).
+    const keys = {
+      current: (): KeySet => keySet.keyset,
+      onRotate: (listener: (keyset: KeySet) => void) => keySet.onRotate(listener),
+    };
 
     const threads = this.serverThreads();
     if (threads > 1) {
@@ -392,7 +396,10 @@ export class Daemon {
   }
 
   /** Serving from the main thread: as many sockets as `[[server]]`s, no worker thread. */
-  private async startServers(keys: { current(): KeySet }): Promise<void> {
+  private async startServers(keys: {
+    current(): KeySet;
+    onRotate(listener: (keyset: KeySet) => void): void;
+  }): Promise<void> {
     const { config } = this.options;
     const serverLog = this.log.child("server");
     this.servers = config.servers.map(

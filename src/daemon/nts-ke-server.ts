@@ -15,9 +15,7 @@ import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { NtsKeServerConfig } from "../proto/config/types.js";
 import { SUPPORTED_AEADS } from "../proto/crypto/registry.js";
-import { COOKIE_NONCE_LENGTH, encodeCookie } from "../proto/nts/cookie/cookie.js";
-import { MAX_COOKIES } from "../proto/nts/cookie/stash.js";
-import { defaultAeadProvider } from "./native/aead.js";
+import { defaultAeadProvider, preparedKey } from "./native/aead.js";
 import type { KeySet } from "../proto/nts/keyset/keyset.js";
 import { DEFAULT_MAX_MESSAGE_LENGTH, KeErrorCode } from "../proto/nts/ke/records.js";
 import {
@@ -28,13 +26,7 @@ import {
   type KeServerConfig,
   type KeServerDecision,
 } from "../proto/nts/ke/server-messages.js";
-import {
-  aeadKeyLength,
-  keyExportContext,
-  NTS_KE_ALPN,
-  NTS_KE_EXPORTER_LABEL,
-} from "../proto/nts/ke/key-export.js";
-import type { AeadId } from "../proto/crypto/aead.js";
+import { NTS_KE_ALPN, NTS_KE_EXPORTER_LABEL } from "../proto/nts/ke/key-export.js";
 import type { Logger } from "./log.js";
 import { formatHostPort } from "./resolve.js";
 import {
@@ -54,12 +46,23 @@ import {
 } from "./nts-ke-native.js";
 import { NtsKeStats, type NtsKeOutcome } from "./nts-ke-stats.js";
 import { NtpServerChoice } from "../proto/nts/ke/ntp-server-choice.js";
+import {
+  fastPathConfig,
+  keyExchangeResponse,
+  mintCookies,
+  type KeyExporter,
+} from "./nts-ke-fast.js";
 
 export { NtsKeStats } from "./nts-ke-stats.js";
 
-/** Where the cookie master keys come from: read once per key exchange. */
+/**
+ * Where the cookie master keys come from: read once per key exchange. A provider that
+ * says when the primary key changes (`onRotate`) lets the GnuTLS listener seal cookies
+ * itself (nts-ke-fast.ts).
+ */
 export interface KeySetProvider {
   current(): KeySet;
+  onRotate?(listener: (keyset: KeySet) => void): void;
 }
 
 /** The NTS-KE listener could not be opened (address in use, no permission). */
@@ -69,15 +72,6 @@ export class NtsKeListenError extends Error {}
 interface Connection {
   outcome: NtsKeOutcome | null;
 }
-
-const random = (n: number) => new Uint8Array(randomBytes(n));
-
-/** The C2S and S2C keys of `length` octets for these exporter contexts, from the session. */
-type KeyExporter = (
-  length: number,
-  c2sContext: Uint8Array,
-  s2cContext: Uint8Array,
-) => { c2s: Uint8Array; s2c: Uint8Array };
 
 /** node's listen() backlog, for the native listener's own socket. */
 const LISTEN_BACKLOG = 511;
@@ -113,6 +107,8 @@ export class NtsKeServer {
   /** `ntp-server` / `ntp-port`: where each client is sent. */
   private readonly ntpServers: NtpServerChoice;
   private active = 0;
+  /** The native listener's fast key exchanges already added to `counts`. */
+  private fastCounted = 0;
   /** The accepted (raw) socket's bookkeeping, found again from its TLSSocket. */
   private readonly connectionsBySocket = new WeakMap<Socket, Connection>();
 
@@ -145,8 +141,19 @@ export class NtsKeServer {
 
   /** The counters; `connections` is read from the native listener when there is one. */
   get stats(): NtsKeStats {
-    if (this.native !== null) this.counts.connections = this.native.accepted;
+    if (this.native !== null) {
+      this.counts.connections = this.native.accepted;
+      const fast = this.native.fastKeyExchanges;
+      this.counts.served += fast - this.fastCounted;
+      this.counts.keyExchanges += fast - this.fastCounted;
+      this.fastCounted = fast;
+    }
     return this.counts;
+  }
+
+  /** Key exchanges the GnuTLS listener answered itself, without JavaScript (nts-ke-fast.ts). */
+  get fastKeyExchanges(): number {
+    return this.native?.fastKeyExchanges ?? 0;
   }
 
   /** Which TLS serves: "gnutls" (the addon's listener) or "node" (node:tls); null before start(). */
@@ -232,6 +239,29 @@ export class NtsKeServer {
       );
     }
     this.native = listener;
+    this.startFastPath(listener);
+  }
+
+  /**
+   * Lets the listener answer plain key exchanges itself (nts-ke-fast.ts says when not),
+   * with the primary master key given again after every rotation.
+   */
+  private startFastPath(listener: NativeNtsKeListener): void {
+    const onRotate = this.keys.onRotate?.bind(this.keys);
+    if (onRotate === undefined || this.log.enabled("debug")) return;
+    if ((this.config.ntpServer ?? []).length > 1) return;
+    // With at most one ntp-server, every client is sent to the same place.
+    const server = this.ntpServers.choose();
+    listener.setFastPath(fastPathConfig(this.keConfig, server, DEFAULT_MAX_MESSAGE_LENGTH));
+    const giveKey = () => {
+      const keyset = this.keys.current();
+      listener.setCookieKey(
+        keyset.primaryId,
+        preparedKey(keyset.primaryCipher(defaultAeadProvider())),
+      );
+    };
+    giveKey();
+    onRotate(giveKey);
   }
 
   /** The one call of an answered connection on the native listener: its response. */
@@ -455,27 +485,19 @@ export class NtsKeServer {
   ): Uint8Array {
     switch (decision.kind) {
       case "key-exchange": {
-        const keyLength = aeadKeyLength(decision.aead);
-        if (keyLength === undefined) throw new Error(`no key length for AEAD ${decision.aead}`);
-        const { c2s, s2c } = exporter(
-          keyLength,
-          keyExportContext(decision.protocol, decision.exporterContextAead, "c2s"),
-          keyExportContext(decision.protocol, decision.exporterContextAead, "s2c"),
+        const response = keyExchangeResponse(
+          decision,
+          exporter,
+          this.keys.current(),
+          randomBytes,
+          this.ntpServers.choose(decision.deniedServers),
+          defaultAeadProvider(),
         );
-        const cookies = this.mintCookies(decision.aead, c2s, s2c);
-        c2s.fill(0);
-        s2c.fill(0);
         this.counts.keyExchanges++;
         if (this.log.enabled("debug")) {
           this.log.debug("NTS-KE key exchange", { client: client(), aead: decision.aead });
         }
-        return buildServerResponse({
-          protocol: decision.protocol,
-          aead: decision.aead,
-          cookies,
-          ...this.ntpServers.choose(decision.deniedServers),
-          compliantGcmSivContext: decision.compliantGcmSivContext,
-        });
+        return response;
       }
       case "fixed-key": {
         this.counts.keyExchanges++;
@@ -504,23 +526,6 @@ export class NtsKeServer {
   }
 
   private mintCookies(aead: number, c2s: Uint8Array, s2c: Uint8Array): Uint8Array[] {
-    const keyset = this.keys.current();
-    // The nonces of all cookies from one CSPRNG call (each a fresh slice):
-    // a randomBytes call costs about as much as sealing a cookie.
-    const nonces = randomBytes(COOKIE_NONCE_LENGTH * MAX_COOKIES);
-    let used = 0;
-    const nonce = (n: number) => {
-      if (used + n > nonces.length) return random(n);
-      const slice = new Uint8Array(nonces.buffer, nonces.byteOffset + used, n);
-      used += n;
-      return slice;
-    };
-    const cookies: Uint8Array[] = [];
-    for (let i = 0; i < MAX_COOKIES; i++) {
-      cookies.push(
-        encodeCookie(keyset, { aead: aead as AeadId, c2s, s2c }, nonce, defaultAeadProvider()),
-      );
-    }
-    return cookies;
+    return mintCookies(this.keys.current(), aead, c2s, s2c, randomBytes, defaultAeadProvider());
   }
 }

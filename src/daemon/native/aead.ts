@@ -185,7 +185,7 @@ export class PreparedNativeAesSiv extends NativeSiv {
 }
 
 /** The addon's handle of `cipher`'s key when it is a prepared native one, else null. */
-function preparedKey(cipher: AeadCipher): object | null {
+export function preparedKey(cipher: AeadCipher): object | null {
   return cipher instanceof PreparedNativeAesSiv ? cipher.keyArgument() : null;
 }
 

@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 11;
+export const ABI_VERSION = 12;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -249,6 +249,21 @@ export interface NativeNtsKeListenerOptions {
   peers: boolean;
 }
 
+/** What the NTS-KE fast path accepts and adds to a response (native/nts_ke_response.h). */
+export interface NativeNtsKeFastConfig {
+  /** Next Protocol ids accepted. */
+  protocols: number[];
+  /** AEADs a cookie can carry, with their session key lengths (same order). */
+  aeads: number[];
+  keyLengths: number[];
+  /** The Server and Port records of every response (may be empty). */
+  tail: Uint8Array;
+  /** New Cookie records per response (1 to 8). */
+  cookies: number;
+  /** The request's octet limit. */
+  maxMessage: number;
+}
+
 /** How a connection ended without an answer (an answer is counted by onRequest). */
 export type NativeNtsKeOutcome = "refused" | "timeouts" | "failed" | "noAlpn";
 
@@ -259,6 +274,15 @@ export interface NativeNtsKeListener {
   exportKeys(length: number, c2sContext: Uint8Array, s2cContext: Uint8Array): Buffer;
   /** Stops accepting (and closes the listening fd); connections under way finish. */
   close(): void;
+  /**
+   * Lets the listener answer plain key exchange requests itself (null: never), with the
+   * master key of setCookieKey; src/daemon/nts-ke-fast.ts.
+   */
+  setFastPath(config: NativeNtsKeFastConfig | null): void;
+  /** The primary master key for the fast path's cookies: its id and sivPrepareKey handle. */
+  setCookieKey(keyId: number, key: object | null): void;
+  /** Key exchanges the fast path answered (JS was not called for them). */
+  readonly fastKeyExchanges: number;
   readonly accepted: number;
   readonly open: number;
   readonly port: number;
@@ -338,6 +362,19 @@ export interface NativeAddon {
     ) => Uint8Array | undefined,
     onOutcome: (outcome: NativeNtsKeOutcome, detail: string, peer: string | undefined) => void,
   ) => NativeNtsKeListener;
+  /**
+   * The NTS-KE listener's fast path on given inputs (tests and the fuzzer only): the
+   * response to `request`, or null where the listener would call JavaScript. Keys are
+   * a fixed function of the exporter context (nts-ke-fast.ts testExportedKey), nonces
+   * are taken from `nonces` in order (null when too few).
+   */
+  ntsKeFastResponse(
+    request: Uint8Array,
+    config: NativeNtsKeFastConfig,
+    keyId: number,
+    key: object,
+    nonces: Uint8Array,
+  ): Uint8Array | null;
   /**
    * A long-lived key (32, 48 or 64 octets, copied) set up once, for sivSeal / sivOpen
    * and the nts* functions: on AES-NI its schedules are expanded here. The handle's memory is

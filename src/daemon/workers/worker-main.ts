@@ -45,7 +45,12 @@ function parseKeys(bytes: Uint8Array): KeySet | null {
 const first = parseKeys(data.keys);
 if (first === null) throw new Error("the NTS key set given to a serving thread is unusable");
 let keyset: KeySet = first;
-const keys = { current: () => keyset };
+const rotated: ((keyset: KeySet) => void)[] = [];
+const keys = {
+  current: () => keyset,
+  // The NTS-KE fast path is told of each new set (nts-ke-fast.ts).
+  onRotate: (listener: (keyset: KeySet) => void) => rotated.push(listener),
+};
 const system = new SystemStateCell(systemStateFromPlain(data.system));
 
 const servers = data.servers.map(
@@ -80,7 +85,10 @@ port.on("message", (message: ToServingThread) => {
   switch (message.kind) {
     case "keys": {
       const next = parseKeys(message.keys);
-      if (next !== null) keyset = next;
+      if (next !== null) {
+        keyset = next;
+        for (const listener of rotated) listener(next);
+      }
       break;
     }
     case "system":

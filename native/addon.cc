@@ -51,7 +51,8 @@ namespace {
 //     ntsOpenRequest, ntsSealCookie (the NTS server's cookie and authenticator work)
 // 11: NtsKeListener (GnuTLS builds), tcpListen's reusePort
 // 12: NtsKeListener setFastPath, setCookieKey, fastKeyExchanges; ntsKeFastResponse
-constexpr int kAbiVersion = 12;
+// 13: UdpSocket sendCalls; plain replies of a short receive batch sent alone
+constexpr int kAbiVersion = 13;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -203,6 +203,7 @@ void UdpSocket::DrainBatches(Napi::Env env) {
       if (IsTransientReceiveError(err)) continue;
       return;
     }
+    plain_replies_alone_ = static_cast<size_t>(n) < batch_size_;
     struct timespec late = {0, 0};
     bool have_late = false;
     Napi::HandleScope scope(env);

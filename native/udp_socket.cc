@@ -76,6 +76,7 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
           InstanceAccessor<&UdpSocket::GetReplyTxTimestamps>("replyTxTimestamps"),
           InstanceAccessor<&UdpSocket::GetErrorQueueWakeups>("pollErrorWakeups"),
           InstanceAccessor<&UdpSocket::GetTruncatedDatagrams>("truncatedDatagrams"),
+          InstanceAccessor<&UdpSocket::GetSendCalls>("sendCalls"),
           InstanceAccessor<&UdpSocket::GetFd>("fd"),
           InstanceAccessor<&UdpSocket::GetClosed>("closed"),
       });
@@ -447,6 +448,10 @@ Napi::Value UdpSocket::GetErrorQueueWakeups(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::GetTruncatedDatagrams(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), truncated_datagrams_);
+}
+
+Napi::Value UdpSocket::GetSendCalls(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), send_calls_);
 }
 
 Napi::Value UdpSocket::GetFd(const Napi::CallbackInfo& info) {

@@ -104,6 +104,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value GetHardwareTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetErrorQueueWakeups(const Napi::CallbackInfo& info);
   Napi::Value GetTruncatedDatagrams(const Napi::CallbackInfo& info);
+  Napi::Value GetSendCalls(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
 
@@ -171,6 +172,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   double poll_error_wakeups_ = 0;
   // Datagrams longer than max_datagram_ (MSG_TRUNC), dropped without a handler call.
   double truncated_datagrams_ = 0;
+  // The receive batch being handled came short of batch_size_: the socket drained what
+  // was there, so nothing is waiting and a plain reply leaves at once, alone (see
+  // Enqueue in udp_send.cc).
+  bool plain_replies_alone_ = false;
+  // sendmmsg calls so far, for tests.
+  double send_calls_ = 0;
   bool closed_ = false;
   bool dispatching_ = false;
   bool js_released_ = false;

@@ -45,7 +45,11 @@
 // with 8 / 4 / 2 / 1 slots: 16 /
 // 7.7 / 4.7 / 3.1 us (chrony 2.8); server CPU per reply against chrony's in
 // the same `npm run bench` runs: 0.95-0.98 / 0.95-0.99 / 1.06 / ~1.3. Four
-// slots halve the error at no CPU cost we could measure.
+// slots halve the error at no CPU cost we could measure. Since then (ABI 13) a
+// plain reply goes alone whenever its receive batch came short (udp_send.cc's
+// Enqueue): nothing was waiting, so there is no burst to save syscalls on, and
+// SEND_BATCH only shapes a saturated server's sends (full batches). Measured
+// with `npm run bench` (docs/benchmark.md, "T3 to wire").
 
 import type { ServerConfig } from "../proto/config/types.js";
 import { finishReply } from "../proto/server/finish.js";

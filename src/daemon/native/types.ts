@@ -3,7 +3,7 @@
 // anything here changes shape.
 
 /** The addon's `abiVersion` this code was written against. */
-export const ABI_VERSION = 12;
+export const ABI_VERSION = 13;
 
 /** `clock_adjtime(CLOCK_REALTIME, {modes: 0})`: the kernel's `struct timex`, unscaled. */
 export interface NativeTimex {
@@ -189,6 +189,8 @@ export interface NativeUdpSocket {
   readonly pollErrorWakeups: number;
   /** Datagrams longer than maxDatagramSize, dropped unread (MSG_TRUNC). */
   readonly truncatedDatagrams: number;
+  /** sendmmsg calls so far (reply mode's queue; for tests). */
+  readonly sendCalls: number;
   readonly fd: number;
   readonly closed: boolean;
   /** reusePort: SO_REUSEPORT before the bind (one socket per serving thread). */

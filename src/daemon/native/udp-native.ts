@@ -111,6 +111,11 @@ export class NativeTimestampedUdpSocket implements TimestampedUdpSocket {
     return this.socket.truncatedDatagrams;
   }
 
+  /** sendmmsg calls of the addon socket so far (for tests: how replies shared them). */
+  get sendCalls(): number {
+    return this.socket.sendCalls;
+  }
+
   /** POLLERR wakeups of the addon socket so far (for tests: none on servers). */
   get pollErrorWakeups(): number {
     return this.socket.pollErrorWakeups;

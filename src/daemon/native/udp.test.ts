@@ -273,6 +273,34 @@ describe("addon UDP specifics", { skip: noAddon }, () => {
     assert.deepEqual(JSON.parse(r.stdout), { uncaught: 1, delivered: ["boom", "after"] });
   });
 
+  it("reply mode: the replies of a short receive batch leave alone, those of a full batch share sendmmsg calls", async () => {
+    const server = make({ batchSize: 8, sendBatchSize: 4, receiveBufferSize: 1 << 20 });
+    await server.bind("127.0.0.1", 0);
+    const reply = new Uint8Array(16);
+    server.onRequest((data, length) => {
+      reply.set(data.subarray(0, length));
+      return length;
+    }, reply);
+    const calls = () => (server as unknown as { sendCalls: number }).sendCalls;
+    const client = make({ receiveBufferSize: 1 << 20 });
+    await client.bind("127.0.0.1", 0);
+    let got = 0;
+    client.onMessage(() => {
+      got++;
+    });
+    await client.connect("127.0.0.1", server.localAddress().port);
+    // Three queued before the server's loop turn: one short batch (3 of 8), nothing
+    // else waiting, so each reply leaves at once in a sendmmsg of its own.
+    for (let i = 1; i <= 3; i++) client.send(Buffer.from(`short ${i}`));
+    await waitFor(() => got === 3);
+    assert.equal(calls(), 3);
+    // 64 requests queued before the server's loop turn: full batches of 8, whose
+    // replies go four to a call (the last, short batch finds nothing: EAGAIN).
+    for (let i = 0; i < 64; i++) client.send(Buffer.from(`burst ${i}`));
+    await waitFor(() => got === 67);
+    assert.equal(calls() - 3, 16, `sendmmsg calls for 64 replies: ${calls() - 3}`);
+  });
+
   it("a socket left open in a worker is closed when the worker ends", async () => {
     const code = `
       const { parentPort } = require("node:worker_threads");

@@ -25,6 +25,11 @@
 //   * else if |ω − slew rate| > steer-frequency-threshold·σω: correct the
 //     frequency error (minus steer-frequency-leftover·σω).
 // The total frequency correction is clamped to ±maximum-frequency-steer.
+// A frequency no better known than initial-frequency-uncertainty (a start-up
+// source without a line through its samples yet) is taken as the slew rate
+// under way. While a combined source is in start-up (after the first
+// correction) the frequency is not corrected and no slew starts: only settled
+// estimates steer the clock; the update still publishes the estimate.
 // Steps before the first successful combination are checked against
 // startup-step-panic-threshold, later ones against single-step-panic-threshold
 // and accumulated-step-panic-threshold (the sum of later steps).

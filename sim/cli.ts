@@ -159,6 +159,8 @@ export function main(argv: string[], io: CliIo = defaultIo): number {
   io.out(
     "<1 ms / <100 µs: first time |true offset| fell below and stayed so for 5 min; " +
       "RMS/p95/max: |offset| from the <1 ms time on; " +
+      "est <100 µs / est p95: the published estimate of the offset (what the accuracy bench reads), " +
+      "from when its error stays within 100 µs to the end, and its p95 |error| from then on; " +
       "freq err: at the end, ppm; false sel.: updates using a source whose server is more than " +
       `${formatSeconds(DEFAULT_FALSETICKER_THRESHOLD)} off (unless the scenario says otherwise) ` +
       "and whose filter vouches for that time",

@@ -45,6 +45,7 @@ export function formatSummary(scenario: Scenario, summary: Summary, cpuSeconds?:
     a === null
       ? "  after convergence            —"
       : `  after convergence            RMS ${formatSeconds(a.rms)}, p95 ${formatSeconds(a.p95)}, max ${formatSeconds(a.max)}`,
+    `  published estimate           within 100 µs from ${formatTime(s.estimate.within100us)} on; then |error| median ${formatSeconds(s.estimate.median)}, p95 ${formatSeconds(s.estimate.p95)}, max ${formatSeconds(s.estimate.max)}`,
     `  final offset                 ${signed(s.finalOffset)}`,
     `  final frequency error        ${s.finalFrequencyError >= 0 ? "+" : ""}${s.finalFrequencyError.toFixed(4)} ppm`,
     `  steps                        ${s.steps.length}: ${formatSteps(s)}`,
@@ -85,6 +86,8 @@ const COLUMNS = [
   "RMS",
   "p95",
   "max",
+  "est <100 µs",
+  "est p95",
   "freq err",
   "steps",
   "false sel.",
@@ -104,6 +107,8 @@ export function formatTable(rows: { summary: Summary; cpuSeconds?: number }[]): 
       a === null ? "—" : formatSeconds(a.rms),
       a === null ? "—" : formatSeconds(a.p95),
       a === null ? "—" : formatSeconds(a.max),
+      formatTime(s.estimate.within100us),
+      s.estimate.within100us === null ? "—" : formatSeconds(s.estimate.p95),
       `${s.finalFrequencyError.toFixed(3)} ppm`,
       s.steps.length === 0
         ? "0"

@@ -130,6 +130,12 @@ export interface RunResult {
   sampleInterval: number;
   /** True offset (true − clock, s) every sampleInterval from 0. */
   offsets: Float64Array;
+  /**
+   * What the core publishes as the clock's error at the same instants
+   * (TimeSystem.estimate(), what the observation and the accuracy bench read)
+   * minus the true offset, s; NaN before its first update.
+   */
+  estimateErrors: Float64Array;
   steps: StepRecord[];
   panics: PanicRecord[];
   /** True times of "no-consensus" actions. */
@@ -206,8 +212,12 @@ export class Simulation {
   #panicked = false;
   #ran = false;
   readonly #offsets: Float64Array;
+  readonly #estimateErrors: Float64Array;
   #samples = 0;
-  readonly #result: Omit<RunResult, "offsets" | "finalFrequencyError" | "finalOffset" | "duration">;
+  readonly #result: Omit<
+    RunResult,
+    "offsets" | "estimateErrors" | "finalFrequencyError" | "finalOffset" | "duration"
+  >;
 
   constructor(scenario: Scenario, options: RunOptions = {}) {
     this.scenario = scenario;
@@ -266,6 +276,7 @@ export class Simulation {
       return new SimServer(spec, this.seed);
     });
     this.#offsets = new Float64Array(Math.floor(this.duration / this.sampleInterval) + 1);
+    this.#estimateErrors = new Float64Array(this.#offsets.length);
     this.#result = {
       scenario: scenario.name,
       seed: this.seed,
@@ -316,6 +327,7 @@ export class Simulation {
       ...this.#result,
       duration: end,
       offsets: this.#offsets.slice(0, this.#samples),
+      estimateErrors: this.#estimateErrors.slice(0, this.#samples),
       finalOffset: this.clock.trueOffset(),
       finalFrequencyError: this.clock.oscillatorError() - (this.clock.frequency() - this.#slewPpm),
     };
@@ -332,12 +344,16 @@ export class Simulation {
 
   #handle(event: SimEvent): void {
     switch (event.kind) {
-      case "sample":
-        this.#offsets[this.#samples++] = this.clock.trueOffset();
+      case "sample": {
+        const estimate = this.system.estimate();
+        const truth = this.clock.trueOffset();
+        this.#estimateErrors[this.#samples] = estimate === null ? NaN : estimate.offset - truth;
+        this.#offsets[this.#samples++] = truth;
         if (this.#samples < this.#offsets.length) {
           this.#queue.push(this.#samples * this.sampleInterval, { kind: "sample" });
         }
         return;
+      }
       case "spawn":
         this.#spawn(event.server);
         return;

@@ -34,6 +34,12 @@ export interface Summary {
   lastAbove1ms: number | null;
   /** |offset| statistics from `within1ms` to the end; null if never converged. */
   afterConvergence: OffsetStats | null;
+  /**
+   * The published estimate's error (RunResult.estimateErrors), as the accuracy
+   * bench measures it: the first time from which it stays within 100 µs to the
+   * end (null: never), and its |error| statistics from then on.
+   */
+  estimate: { within100us: number | null; median: number; p95: number; max: number };
   /** True offset at the end (true − clock), s. */
   finalOffset: number;
   /** Oscillator error minus the correction (without a running slew) at the end, ppm. */
@@ -83,6 +89,7 @@ export function summarize(run: RunResult): Summary {
   }
   const first = run.falsetickerSelections[0];
   return {
+    estimate: estimateStats(run.estimateErrors, dt),
     scenario: run.scenario,
     seed: run.seed,
     hours: run.duration / 3600,
@@ -119,4 +126,19 @@ export function offsetStats(absolute: number[]): OffsetStats {
   const sorted = [...absolute].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1);
   return { rms: Math.sqrt(squares / absolute.length), p95: sorted[rank]!, max };
+}
+
+/** The published estimate's convergence (bench style: stays within 100 µs to the end) and error after it. */
+export function estimateStats(errors: Float64Array, dt: number): Summary["estimate"] {
+  let from = errors.length;
+  while (from > 0 && Math.abs(errors[from - 1]!) <= CONVERGED_FINE) from--;
+  const tail = Array.from(errors.subarray(from), Math.abs).sort((a, b) => a - b);
+  const rank = (q: number) =>
+    tail[Math.min(tail.length - 1, Math.ceil(q * tail.length) - 1)] ?? NaN;
+  return {
+    within100us: from === errors.length ? null : from * dt,
+    median: rank(0.5),
+    p95: rank(0.95),
+    max: tail.at(-1) ?? NaN,
+  };
 }

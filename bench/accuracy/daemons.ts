@@ -3,7 +3,9 @@
 // estimate of (true time − system clock) is read, which sources they use, and
 // how they are restarted.
 //
-// ntpd-ts: `ntp-daemon -c CONFIG --no-clock-control`. The observation socket's
+// ntpd-ts: `ntp-daemon -c CONFIG --no-clock-control`, the compiled program
+// (bin/ntp-daemon.js, as installed; run.ts compiles it first), or with
+// `fromSource` the TypeScript sources through tsx. The observation socket's
 // `system.offset` is the estimate at the discipline's LAST UPDATE (it stays
 // put until the next one) and `system.frequency` its rate of change (s/s, as
 // ntpd-rs's schema says; kept here in ppm). The
@@ -44,6 +46,8 @@ import { monoSeconds } from "./server.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const DAEMON_ENTRY = `${root}src/cli/ntp-daemon.ts`;
+/** The installed program: dist/ (compiled), with its heap tuning. */
+export const BUILT_DAEMON_ENTRY = `${root}bin/ntp-daemon.js`;
 
 /** A reference as both daemons are told about it. */
 export interface SourceAddress {
@@ -122,7 +126,13 @@ minimum-agreeing-sources = ${setup.minAgreeing}
 export async function startOurs(
   dir: TempDir,
   setup: ClientSetup,
-  opts: { initialPoll: number; pollMs: number; watch: readonly string[]; t0: number },
+  opts: {
+    fromSource: boolean;
+    initialPoll: number;
+    pollMs: number;
+    watch: readonly string[];
+    t0: number;
+  },
 ): Promise<OurDaemon> {
   const observationPath = dir.file("observe");
   const configPath = dir.file("ntp.toml");
@@ -130,7 +140,10 @@ export async function startOurs(
   const spawn = () =>
     spawnProcess(
       process.execPath,
-      ["--import", "tsx", DAEMON_ENTRY, "-c", configPath, "--no-clock-control"],
+      [
+        ...(opts.fromSource ? ["--import", "tsx", DAEMON_ENTRY] : [BUILT_DAEMON_ENTRY]),
+        ...["-c", configPath, "--no-clock-control"],
+      ],
       { cwd: root, name: "ntp-daemon" },
     );
   let proc = await spawn();

@@ -174,12 +174,21 @@ test("summary: convergence times hold for 5 minutes; statistics after convergenc
     // 5 ms, below 1 ms at 100 s, a 2 ms blip at 200 s, below 100 µs from 1000 s.
     offsets[i] = t < 100 ? 5e-3 : t === 200 ? 2e-3 : t < 1000 ? 5e-4 : 5e-5;
   }
+  // The estimate: none for 4 s, 300 µs off until 50 s, a 150 µs blip at 60 s,
+  // then 20 µs off but 40 µs for 300 s from 3000 s (150 of the 1969 samples from 62 s on: the p95).
+  const estimateErrors = new Float64Array(offsets.length);
+  for (let i = 0; i < offsets.length; i++) {
+    const t = i * dt;
+    estimateErrors[i] =
+      t < 4 ? NaN : t < 50 ? 3e-4 : t === 60 ? -1.5e-4 : t >= 3000 && t < 3300 ? -4e-5 : 2e-5;
+  }
   const run: RunResult = {
     scenario: "x",
     seed: 1,
     duration: offsets.length * dt,
     sampleInterval: dt,
     offsets,
+    estimateErrors,
     steps: [{ at: 1500, offset: 0.02, startup: false }],
     panics: [],
     noConsensus: [0, 3],
@@ -194,6 +203,7 @@ test("summary: convergence times hold for 5 minutes; statistics after convergenc
   const s = summarize(run);
   assert.equal(s.within1ms, 202, "the blip at 200 s restarts the 5 minutes");
   assert.equal(s.within100us, 1000);
+  assert.deepEqual(s.estimate, { within100us: 62, median: 2e-5, p95: 4e-5, max: 4e-5 });
   assert.equal(s.lastAbove1ms, 200);
   assert.equal(s.stepsAfterConvergence, 1);
   assert.equal(s.lastNoConsensus, 3);
@@ -239,7 +249,10 @@ test("cli: one scenario's report, a table for several, JSON, CSV, usage errors",
   const table = capture();
   assert.equal(main(["clean-lan", "falseticker", "--hours", "0.1"], table), 0);
   const rows = table.lines.join("\n").split("\n");
-  assert.match(rows[0]!, /^scenario +<1 ms +<100 µs +RMS +p95 +max +freq err +steps/);
+  assert.match(
+    rows[0]!,
+    /^scenario +<1 ms +<100 µs +RMS +p95 +max +est <100 µs +est p95 +freq err +steps/,
+  );
   assert.match(rows[2]!, /^clean-lan /);
   assert.match(rows[3]!, /^falseticker /);
 

@@ -25,6 +25,11 @@
 //   * else if |ω − slew rate| > steer-frequency-threshold·σω: correct the
 //     frequency error (minus steer-frequency-leftover·σω).
 // The total frequency correction is clamped to ±maximum-frequency-steer.
+// A frequency no better known than initial-frequency-uncertainty (a start-up
+// source without a line through its samples yet) is taken as the slew rate
+// under way. While a combined source is in start-up (after the first
+// correction) the frequency is not corrected and no slew starts: only settled
+// estimates steer the clock; the update still publishes the estimate.
 // Steps before the first successful combination are checked against
 // startup-step-panic-threshold, later ones against single-step-panic-threshold
 // and accumulated-step-panic-threshold (the sum of later steps).
@@ -527,23 +532,48 @@ export class ClockController {
     const combined = combine(inputs, { ignoreServerDispersion: algo.ignoreServerDispersion });
     if (combined === null) return;
 
-    const freqDelta = combined.frequency - this.#desiredFreq;
+    // A frequency known no better than `initial-frequency-uncertainty` (start-up
+    // sources without a line through their samples yet report 0 ± 10 s/s) says
+    // nothing: the clock is taken to run as it is being steered (−the slew
+    // rate, 0 without one), which is what is published. A young source (in
+    // start-up) with a line through its samples publishes that line: its offset
+    // and slope make the estimate follow a clock 40 ppm off from the third sample
+    // on (issue #11, "fast": 9 s to 100 µs before, with the start-up's slope
+    // taken as 0).
+    const frequencyKnown = combined.frequencyUncertainty < algo.initialFrequencyUncertainty;
+    const frequency = frequencyKnown ? combined.frequency : this.#desiredFreq;
+    // The clock itself is steered only from settled estimates: a young source's
+    // line through 3 to 8 samples is too noisy to steer by (a stall on one
+    // sample of a still server swung the frequency by 2.6 ppm, the simulator's
+    // still-server-poll-step), and correcting a slew in progress towards the 0
+    // of an unknown frequency undid the slew with every sample, running the
+    // clock up to maximum-frequency-steer (issue #11, "step").
+    const young = combined.sources.some((id) => snapshots.get(id)?.startup === true);
+    const freqDelta = frequencyKnown && !young ? frequency - this.#desiredFreq : 0;
     const offsetDelta = combined.offset;
     const offsetSigma = combined.offsetUncertainty;
     const freqSigma = combined.frequencyUncertainty;
     let stepped = 0;
+    // The estimate that crosses the threshold is probably an extreme one: leave
+    // part of it uncorrected to avoid overshooting. During start-up σ is the
+    // start-up placeholder (the largest delay seen, ntpd-rs), far above the real
+    // error: leaving it uncorrected would only force a second step moments later
+    // (found by the simulator). So the first correction is whole.
+    const leftover = this.#inStartup ? 0 : algo.steerOffsetLeftover;
+    const c = offsetDelta - offsetSigma * leftover * Math.sign(offsetDelta);
+    // After the first correction, a slew waits while a combined source re-does
+    // its start-up (a server that stepped, a new source): its samples would
+    // carry the slew's 200 ppm, a slope beyond initial-frequency-uncertainty
+    // that its filter cannot start from, so it would start at frequency 0 ±
+    // 100 ppm with an offset the slew has left behind (issue #11, "step": a
+    // frequency swinging to 330 ppm and ~1 ms of error for seconds). Its
+    // offset is published meanwhile; a step is not held back (it leaves no slope).
+    const slewWaits = !this.#inStartup && Math.abs(c) <= algo.stepThreshold && young;
     if (
       this.#desiredFreq === 0 &&
-      Math.abs(offsetDelta) > offsetSigma * algo.steerOffsetThreshold
+      Math.abs(offsetDelta) > offsetSigma * algo.steerOffsetThreshold &&
+      !slewWaits
     ) {
-      // The estimate that crossed the threshold is probably an extreme one:
-      // leave part of it uncorrected to avoid overshooting.
-      // During start-up σ is the start-up placeholder (the largest delay seen,
-      // ntpd-rs), far above the real error: leaving it uncorrected would only
-      // force a second step moments later (found by the simulator). So the
-      // first correction is whole.
-      const leftover = this.#inStartup ? 0 : algo.steerOffsetLeftover;
-      const c = offsetDelta - offsetSigma * leftover * Math.sign(offsetDelta);
       if (Math.abs(c) > algo.stepThreshold) {
         const check = checkStep(this.config, c, this.#inStartup, this.#accumulated);
         this.#accumulated = check.accumulated;
@@ -591,7 +621,7 @@ export class ClockController {
       system: this.#system,
       offset: combined.offset,
       offsetUncertainty: combined.offsetUncertainty,
-      frequency: combined.frequency,
+      frequency,
       frequencyUncertainty: combined.frequencyUncertainty,
       selected: combined.sources,
       outvoted: selection.outvoted,

@@ -887,16 +887,16 @@ export class SourceFilter {
       const maxDelay = s.delays.max();
       // ntpd-rs reports the largest delay seen as the offset *variance* here:
       // a deliberately generous uncertainty until the filter has settled.
-      const P = diag(maxDelay, STARTUP_FREQUENCY_VARIANCE);
-      const offset = startupOffset(s.offsets.values, s.delays.values);
+      const { offset, frequency, frequencyVariance } = this.#startupView(s);
+      const P = diag(maxDelay, frequencyVariance);
       return {
         startup: true,
         samples: s.samples,
         offset,
         offsetUncertainty: Math.sqrt(maxDelay),
-        frequency: 0,
-        frequencyUncertainty: Math.sqrt(STARTUP_FREQUENCY_VARIANCE),
-        state: vec2(offset, 0),
+        frequency,
+        frequencyUncertainty: Math.sqrt(frequencyVariance),
+        state: vec2(offset, frequency),
         covariance: P,
         delay: maxDelay,
         wander: this.#config.initialWander * this.#config.initialWander,
@@ -921,6 +921,40 @@ export class SourceFilter {
       ...remote,
       lastUpdate: s.lastIter,
       time: s.filterTime,
+    };
+  }
+
+  /**
+   * What a start-up reports before its end: the line through its samples so far
+   * (startupLine: offset at the last sample, slope), once there is one whose
+   * slope is known better than `initial-frequency-uncertainty`; else the mean
+   * offset of the lowest-delay half at an unknown frequency. A start-up lasts
+   * STARTUP_SAMPLES polls: a source whose clock runs 40 ppm off the local one
+   * would otherwise be reported as still for that long, its offset lagging by
+   * up to 40 µs per second (issue #11, "fast": 9 s to 100 µs), and a slew in
+   * progress would go unseen (the samples are kept in the clock's present rate,
+   * applyFrequencySteer, so the slope shows it).
+   */
+  #startupView(s: StartupState): { offset: number; frequency: number; frequencyVariance: number } {
+    const first = s.series[0];
+    const ifu = this.#config.initialFrequencyUncertainty;
+    const line =
+      first === undefined
+        ? null
+        : startupLine(
+            s.series.map((p) => ({
+              at: p.time.diffSeconds(first.time),
+              offset: p.offset,
+              delay: p.delay,
+            })),
+          );
+    if (line !== null && line.P[3] < ifu * ifu) {
+      return { offset: line.x[0], frequency: line.x[1], frequencyVariance: line.P[3] };
+    }
+    return {
+      offset: startupOffset(s.offsets.values, s.delays.values),
+      frequency: 0,
+      frequencyVariance: STARTUP_FREQUENCY_VARIANCE,
     };
   }
 

@@ -232,15 +232,18 @@ test("a step tells every source to forget the times it kept (interleaved mode)",
   assert.deepEqual(stepped, [steps.length, steps.length]);
 });
 
-test("a layered clock: an interleaved measurement moves into its frame as it was when taken", () => {
-  // The layered clock gains 100 ppm on the measured one and is 1 ms ahead of it now;
-  // 16 s ago it was 1 ms - 1.6 ms = -0.6 ms ahead.
+test("a layered clock: a measurement moves into its frame as it was when taken", () => {
+  // The layered clock gains 100 ppm on the measured one and is 1 ms ahead of it now.
+  // A basic sample's midpoint (T1, T4) is 5 ms old when handed in: the layered clock
+  // was then 1 ms - 0.5 µs ahead. An interleaved one's is 16 s + 5 ms old:
+  // 1 ms - 1.6005 ms = -0.6005 ms ahead.
   const layered: LayeredClock = { offsetFromSystem: () => 0.001, frequencyVsSystem: () => 100 };
   const offsets: number[] = [];
   for (const interleaved of [false, true]) {
     const h = harness({ layered });
     h.system.addSource(1, new RecordingSource(), { address: "192.0.2.7", initialPoll: 4 });
-    const m = measure(h.clock);
+    // The sources read the measured clock: 1 ms behind the steered (layered) one.
+    const m = measure(h.clock, 0, -0.001);
     const ago = interleaved ? 16 : 0;
     h.system.measurement(1, {
       ...m,
@@ -251,9 +254,9 @@ test("a layered clock: an interleaved measurement moves into its frame as it was
     });
     offsets.push(h.system.controller.sourceSnapshot(1)!.offset);
   }
-  // Basic: 2 ms - 1 ms (the shift now). Interleaved: 2 ms - (1 ms - 1.6 ms).
-  assert.ok(Math.abs(offsets[0]! - 0.001) < 1e-9, `basic ${offsets[0]}`);
-  assert.ok(Math.abs(offsets[1]! - 0.0026) < 1e-8, `interleaved ${offsets[1]}`);
+  // Basic: 2 ms - (1 ms - 0.5 µs). Interleaved: 2 ms - (1 ms - 1.6005 ms).
+  assert.ok(Math.abs(offsets[0]! - 0.0010005) < 1e-9, `basic ${offsets[0]}`);
+  assert.ok(Math.abs(offsets[1]! - 0.0026005) < 1e-8, `interleaved ${offsets[1]}`);
 });
 
 test("NTPv5: the published state carries the union of the used sources' Bloom filters", () => {

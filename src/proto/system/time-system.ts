@@ -34,7 +34,7 @@ import {
   type Instant,
 } from "../algorithm/controller.js";
 import type { ReferenceClockNoise } from "../algorithm/reference-filter.js";
-import type { SourceFilterSnapshot } from "../algorithm/source-filter.js";
+import { measurementTime, type SourceFilterSnapshot } from "../algorithm/source-filter.js";
 import type { SystemClock } from "../clock/system-clock.js";
 import type { SynchronizationConfig } from "../config/types.js";
 import { referenceIdFromAddress } from "../packet/reference-id.js";
@@ -355,8 +355,8 @@ export class TimeSystem {
    */
   #inClockFrame(m: Measurement): Measurement {
     const layered = this.#options.layered;
-    const ago = m.interleaved === true ? this.#options.clock.now().diffSeconds(m.t4) : 0;
     if (layered == null) {
+      const ago = m.interleaved === true ? this.#options.clock.now().diffSeconds(m.t4) : 0;
       if (!(ago > 0)) return m;
       // Each change since then: at the time of the measurement the clock would have
       // read change × (the change's time − then) less had it run at the new rate.
@@ -373,9 +373,15 @@ export class TimeSystem {
         t4: m.t4.addSeconds(shift),
       };
     }
-    // The layered clock then was `ago` less far along its present frequency.
-    let shift = layered.offsetFromSystem();
-    if (ago > 0) shift -= layered.frequencyVsSystem() * 1e-6 * ago;
+    // The sample's offset holds at its time (the midpoint of T1 and T4, read from
+    // the measured clock), when the layered clock was `since` seconds less far
+    // along its present frequency. The distance now would be off by that rate
+    // times the time the sample took to be handed in (a clock steered 40 ppm
+    // and a loaded event loop: 40 ppm · 10 ms = 0.4 µs, always of one sign).
+    const distance = layered.offsetFromSystem();
+    const measuredNow = this.#options.clock.now().addSeconds(-distance);
+    const since = measuredNow.diffSeconds(measurementTime(m));
+    const shift = distance - (since > 0 ? layered.frequencyVsSystem() * 1e-6 * since : 0);
     return {
       ...m,
       offset: m.offset - shift,

@@ -1,0 +1,74 @@
+// What a filter reports while still in start-up: the line through its samples
+// once there is one (issue #11, "fast"), with the clock's frequency changes
+// folded in; before that the mean offset at an unknown frequency.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { defaultConfig } from "../config/parse.js";
+import type { Measurement } from "../source/types.js";
+import { NtpTimestamp } from "../time.js";
+import { STARTUP_FREQUENCY_VARIANCE, SourceFilter } from "./source-filter.js";
+
+const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
+const ALGO = defaultConfig().synchronization.algorithm;
+const DELAY = 50e-6;
+
+/** A sample at local time `t` of a server `offset` s ahead of us. */
+function sample(t: number, offset: number): Measurement {
+  const t1 = BASE.addSeconds(t);
+  const t2 = BASE.addSeconds(t + DELAY / 2 + offset);
+  return {
+    ...{ offset, delay: DELAY, t1, t2, t3: t2, t4: BASE.addSeconds(t + DELAY) },
+    version: 4,
+    leap: 0,
+    stratum: 1,
+    referenceId: 1,
+    rootDelay: 0,
+    rootDispersion: 1e-5,
+    poll: 0,
+    precision: -20,
+  };
+}
+
+const at = (t: number) => ({ wall: BASE.addSeconds(t + DELAY), mono: 1000 + t });
+
+test("start-up: from the third sample the snapshot is the line (offset at the last sample, slope)", () => {
+  const f = new SourceFilter(ALGO, { min: 0, max: 4 });
+  // A server 2 ms behind, running 40 ppm ahead of the local clock, a little noise.
+  const noise = [1e-6, -1e-6, 0.5e-6, -0.5e-6];
+  const offsetAt = (t: number) => -2e-3 + 40e-6 * t;
+  f.update(sample(0, offsetAt(0) + noise[0]!), at(0));
+  f.update(sample(1, offsetAt(1) + noise[1]!), at(1));
+  const two = f.snapshot()!;
+  assert.ok(two.startup);
+  // Two samples: no line yet, the frequency is unknown.
+  assert.equal(two.frequency, 0);
+  assert.equal(two.frequencyUncertainty, Math.sqrt(STARTUP_FREQUENCY_VARIANCE));
+  f.update(sample(2, offsetAt(2) + noise[2]!), at(2));
+  f.update(sample(3, offsetAt(3) + noise[3]!), at(3));
+  const four = f.snapshot()!;
+  assert.ok(four.startup);
+  assert.ok(Math.abs(four.frequency - 40e-6) < 2e-6, `${four.frequency * 1e6} ppm`);
+  assert.ok(four.frequencyUncertainty < 10e-6, `σ ${four.frequencyUncertainty * 1e6} ppm`);
+  assert.ok(Math.abs(four.offset - offsetAt(3)) < 3e-6, `${four.offset}`);
+  assert.deepEqual(four.state, [four.offset, four.frequency]);
+  // The offset uncertainty stays the start-up placeholder (√ of the largest delay).
+  assert.equal(four.offsetUncertainty, Math.sqrt(DELAY));
+});
+
+test("start-up: a frequency change of the clock is folded into the reported slope", () => {
+  const slope = (steer: boolean): number => {
+    const f = new SourceFilter(ALGO, { min: 0, max: 4 });
+    for (let t = 0; t < 3; t++) f.update(sample(t, 40e-6 * t), at(t));
+    // With `steer` the local clock runs 40 ppm faster from 2.5 s on: the server no
+    // longer gains on it.
+    if (steer) f.applyFrequencySteer(BASE.addSeconds(2.5), 40e-6);
+    f.update(sample(3, 40e-6 * (steer ? 2.5 : 3)), at(3));
+    const snap = f.snapshot()!;
+    assert.ok(snap.startup);
+    return snap.frequency;
+  };
+  const free = slope(false);
+  const steered = slope(true);
+  assert.ok(Math.abs(free - 40e-6) < 1e-6, `unsteered ${free * 1e6} ppm`);
+  assert.ok(Math.abs(steered) < 1e-6, `steered ${steered * 1e6} ppm`);
+});

@@ -14,7 +14,9 @@ import {
   chi1,
   isMeddling,
   measurementTime,
-  offsetVariance,
+  QUEUEING_FLOOR_SHARE,
+  queueingVariance,
+  sampleVariance,
   startupLine,
   startupOffset,
   type FilterUpdate,
@@ -183,12 +185,17 @@ test("start-up line: a 40 ppm drift is found, a delay spike hardly counts", () =
   assert.equal(startupLine(samples.map((s) => ({ ...s, at: 0 }))), null);
 });
 
-test("offset variance: the spread's share plus half the queueing beyond it, squared", () => {
-  assert.ok(Math.abs(offsetVariance(110e-6, 100e-6, 10e-6) - 25e-12) < 1e-20);
-  assert.ok(Math.abs(offsetVariance(2110e-6, 100e-6, 10e-6) - (25e-12 + 1e-6)) < 1e-18);
-  // A separate spread for the baseline share.
-  assert.ok(Math.abs(offsetVariance(110e-6, 100e-6, 10e-6, 20e-6) - 100e-12) < 1e-20);
-  assert.equal(offsetVariance(1, 1, 0), NOISE_FLOOR * NOISE_FLOOR);
+test("sample variance: the queueing beyond the minimum delay, squared over 12, over a floor", () => {
+  // 100 µs of queueing: the offset lies within ±50 µs, uniform for alike legs: 100²/12 µs².
+  assert.ok(Math.abs(queueingVariance(200e-6, 100e-6) - 1e-8 / 12) < 1e-20);
+  // No queueing (or a delay below a stale minimum): nothing from the queueing.
+  assert.equal(queueingVariance(100e-6, 100e-6), 0);
+  assert.equal(queueingVariance(90e-6, 100e-6), 0);
+  // The floor: QUEUEING_FLOOR_SHARE of the spread², so the best exchange is not exact.
+  const floor = QUEUEING_FLOOR_SHARE * 40e-6 * 40e-6 + NOISE_FLOOR * NOISE_FLOOR;
+  assert.ok(Math.abs(sampleVariance(100e-6, 100e-6, 40e-6) - floor) < 1e-22);
+  assert.ok(Math.abs(sampleVariance(200e-6, 100e-6, 40e-6) - (floor + 1e-8 / 12)) < 1e-22);
+  assert.equal(sampleVariance(1, 1, 0), NOISE_FLOOR * NOISE_FLOOR);
 });
 
 test("stable: delay spikes from start-up do not make later clean samples count for nothing", () => {

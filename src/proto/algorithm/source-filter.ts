@@ -139,6 +139,24 @@ export const SPIKE_SIGMAS = 5;
  */
 export const NOISE_FADE = 1 / 8;
 
+/**
+ * Delays kept for the path's minimum delay, the reference the queueing of a
+ * sample is measured from (chrony keeps up to 64 samples per source). Eight
+ * (DELAY_WINDOW) rarely hold an exchange without queueing: with Exp(100 µs)
+ * on each leg their minimum lies ~70 µs above the path's.
+ */
+export const MIN_DELAY_WINDOW = 64;
+
+/**
+ * The smallest measurement variance of a sample, as a share of the delay
+ * window's spread (σ_trim²): an exchange at the minimum delay is nearly exact
+ * by the queueing model, but not infinitely better than a usual one (a
+ * symmetric noise the delays cannot show, a minimum not yet seen). With
+ * Exp(θ) queueing on each leg the floor is σ_trim/√48 ≈ 0.2 θ, a quarter of
+ * the variance of a sample with the spread's queueing (σ_trim²/12).
+ */
+export const QUEUEING_FLOOR_SHARE = 1 / 48;
+
 /** What the daemon read when a measurement was handed in. */
 export interface Instant {
   /** The system (wall) clock. */
@@ -272,15 +290,20 @@ export function isMeddling(
   };
 }
 
-/** A ring of the last DELAY_WINDOW values. */
+/** A ring of the last `capacity` values (DELAY_WINDOW unless told). */
 class Window {
   readonly values: number[] = [];
   #next = 0;
+  readonly #capacity: number;
+
+  constructor(capacity = DELAY_WINDOW) {
+    this.#capacity = capacity;
+  }
 
   push(value: number): void {
-    if (this.values.length < DELAY_WINDOW) this.values.push(value);
+    if (this.values.length < this.#capacity) this.values.push(value);
     else this.values[this.#next] = value;
-    this.#next = (this.#next + 1) % DELAY_WINDOW;
+    this.#next = (this.#next + 1) % this.#capacity;
   }
 
   mean(): number {
@@ -315,9 +338,9 @@ class Window {
     return median(this.values);
   }
 
-  /** A window holding the last DELAY_WINDOW of `values`. */
-  static of(values: readonly number[]): Window {
-    const w = new Window();
+  /** A window holding the last `capacity` of `values`. */
+  static of(values: readonly number[], capacity = DELAY_WINDOW): Window {
+    const w = new Window(capacity);
     for (const v of values) w.push(v);
     return w;
   }
@@ -364,7 +387,7 @@ class Window {
   }
 
   clone(): Window {
-    const w = new Window();
+    const w = new Window(this.#capacity);
     w.values.push(...this.values);
     w.#next = this.#next;
     return w;
@@ -379,21 +402,32 @@ function median(values: readonly number[]): number {
 }
 
 /**
- * Variance (s²) of the offset of a measurement with `delay`, given the
- * smallest delay `minDelay` and the usual delay spread `delaySigma` of its
- * path: the spread's share (offset = (d₁ − d₂)/2 while delay = d₁ + d₂, so
- * Var(offset) = Var(delay)/4 for independent legs), plus the square of half
- * the queueing beyond the usual spread, which may all sit on one leg and is
- * then offset error (chrony weights its samples by delay for the same reason).
+ * Variance (s²) of the offset error that the queueing of one exchange can
+ * cause: `excess` = its delay minus the path's minimum delay is the queueing
+ * on both legs together (q₁ + q₂), and the offset is off by (q₁ − q₂)/2,
+ * somewhere in ±excess/2. With the queueing of the two legs independent and
+ * alike (exponential: q₁ is uniform on [0, excess] given the sum) that is
+ * excess²/12. A late timestamp at either end (T1 taken early, T2 or T4 late, T3
+ * early) is queueing the same way. So an exchange near the minimum delay is
+ * nearly exact, one with much queueing is worth little: chrony weights by the
+ * same excess, more gently.
  */
-export function offsetVariance(
-  delay: number,
-  minDelay: number,
-  delaySigma: number,
-  spread: number = delaySigma,
-): number {
-  const excess = Math.max(0, delay - minDelay - delaySigma) / 2;
-  return Math.max((spread * spread) / 4, NOISE_FLOOR * NOISE_FLOOR) + excess * excess;
+export function queueingVariance(delay: number, minDelay: number): number {
+  const excess = Math.max(0, delay - minDelay);
+  return (excess * excess) / 12;
+}
+
+/**
+ * The measurement variance (s²) of a sample with `delay` on a path whose
+ * minimum delay is `minDelay` and whose usual delay spread is `spread`: its
+ * queueing variance over the floor (QUEUEING_FLOOR_SHARE of the spread²).
+ */
+export function sampleVariance(delay: number, minDelay: number, spread: number): number {
+  return (
+    queueingVariance(delay, minDelay) +
+    QUEUEING_FLOOR_SHARE * spread * spread +
+    NOISE_FLOOR * NOISE_FLOOR
+  );
 }
 
 /** A start-up sample: its time relative to the first (s, local), offset and delay (s). */
@@ -406,7 +440,7 @@ export interface StartupSample {
 /**
  * The state the start-up samples support: offset and frequency at the time of
  * the last sample from a weighted least-squares line through them, each
- * weighted by 1/offsetVariance (so a delay spike hardly counts), with the
+ * weighted by 1/sampleVariance (so a delay spike hardly counts), with the
  * line's covariance (scaled up when the residuals are larger than the weights
  * promise). Null when the samples do not span time (fewer than 3, or all at
  * one instant). A frequency from the burst means the first long poll interval
@@ -430,7 +464,7 @@ export function startupLine(
   let stt = 0;
   let so = 0;
   let sto = 0;
-  const weights = samples.map((s) => 1 / offsetVariance(s.delay, minDelay, sigma));
+  const weights = samples.map((s) => 1 / sampleVariance(s.delay, minDelay, sigma));
   samples.forEach((s, i) => {
     const w = weights[i]!;
     const t = s.at - end;
@@ -519,6 +553,8 @@ interface StableState {
   offsetNoise: number;
   /** |innovation| of the recent samples (the start-up line's residuals at first), for JUMP_SCALE. */
   innovations: Window;
+  /** The last MIN_DELAY_WINDOW delays, for the path's minimum delay. */
+  longDelays: Window;
 }
 
 export class SourceFilter {
@@ -627,6 +663,7 @@ export class SourceFilter {
           innovations: Window.of(seed.residuals.map(Math.abs)),
           wander: this.#config.initialWander * this.#config.initialWander,
           delays: s.delays.withoutSpikes(),
+          longDelays: Window.of(s.delays.values, MIN_DELAY_WINDOW),
           precisionScore: 0,
           pollScore: 0,
           desiredPoll: this.initialPoll,
@@ -711,17 +748,13 @@ export class SourceFilter {
       }
     }
     s.delays.push(m.delay);
+    s.longDelays.push(m.delay);
 
     // Kalman update with H = [1, h1] ([1, 0] but for interleaved samples).
-    // Queueing delay beyond the recent minimum is (possibly one-sided) offset
-    // error on top of the usual noise: trust such a sample less.
-    const fromDelay = offsetVariance(
-      m.delay,
-      s.delays.min(),
-      s.delays.trimmedSigma(),
-      Math.sqrt(s.delays.variance()),
-    );
-    const r = fromDelay + s.offsetNoise;
+    // The queueing beyond the path's minimum delay bounds the offset error of
+    // this exchange (queueingVariance), over a floor that keeps the best
+    // exchanges from counting as exact; the start-up scatter fades out on top.
+    const r = sampleVariance(m.delay, s.longDelays.min(), s.delays.trimmedSigma()) + s.offsetNoise;
     const y = m.offset - predicted;
     const S = hph + r;
     s.offsetNoise *= 1 - NOISE_FADE;

@@ -16,6 +16,7 @@ import {
   measurementTime,
   QUEUEING_FLOOR_SHARE,
   queueingVariance,
+  rawDelay,
   sampleVariance,
   startupLine,
   startupOffset,
@@ -475,4 +476,25 @@ test("jump: a remote clock that steps restarts the filter instead of bending its
   // An honest sample a few σ off (within the path's delay) does not restart it.
   const ok = f.update(sample(t2 + 16, 0.2 + 2e-3, 0.005, 0.005), at(t2 + 16.01));
   assert.ok(ok.kind === "absorbed" && ok.restarted === undefined && !ok.startup);
+});
+
+test("a negative round trip (a reply sent before its T3) counts as a timestamp error, not as the best exchange", () => {
+  // Every other reply leaves 120 µs before the T3 it carries: its round trip is
+  // −80 µs (clamped to 2^-18 s in Measurement.delay) and its offset 60 µs too
+  // large. Taken at the clamped delay, it would look like the only exchange
+  // without queueing and pull the estimate towards +60 µs (56.6 µs after 60
+  // samples; 0.9 µs with the raw round trip).
+  const early = (local: number): Measurement => {
+    const m = sample(local, 0, 20e-6, -100e-6);
+    return { ...m, delay: Math.max(m.delay, 2 ** -18) };
+  };
+  const f = new SourceFilter(ALGO, { min: 0, max: 0 }, { startupBurst: false });
+  for (let i = 0; i < 60; i++) {
+    f.update(i % 2 === 0 ? sample(i, 0, 20e-6, 20e-6) : early(i), at(i + 0.01));
+  }
+  const s = f.snapshot()!;
+  assert.equal(s.startup, false);
+  assert.ok(Math.abs(s.offset) < 10e-6, `offset ${s.offset * 1e6} µs`);
+  assert.ok(rawDelay(early(0)) < -79e-6 && rawDelay(early(0)) > -81e-6);
+  assert.equal(rawDelay(sample(0, 0, 20e-6, 20e-6)), 40e-6);
 });

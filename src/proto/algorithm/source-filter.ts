@@ -74,6 +74,7 @@
 import type { AlgorithmConfig } from "../config/types.js";
 import type { LeapIndicator } from "../packet/types.js";
 import type { PollIntervalLimits } from "../source/poll-interval.js";
+import { MIN_DELAY_SECONDS } from "../source/source.js";
 import type { Measurement } from "../source/types.js";
 import type { NtpTimestamp } from "../time.js";
 import { predict, voteWander } from "./kalman-steps.js";
@@ -421,8 +422,23 @@ function median(values: readonly number[]): number {
  * same excess, more gently.
  */
 export function queueingVariance(delay: number, minDelay: number): number {
-  const excess = Math.max(0, delay - minDelay);
+  // A negative delay (before the clamp to 2^-18 s) is impossible: a timestamp
+  // at least that far off, by the path's own minimum more than that.
+  const excess = delay < 0 ? minDelay - delay : Math.max(0, delay - minDelay);
   return (excess * excess) / 12;
+}
+
+/**
+ * The round trip as the four timestamps give it when it is negative (which
+ * Measurement.delay carries clamped to 2^-18 s), else the delay: negative
+ * when a server's T3 is later than its reply really left (or its T2 earlier
+ * than the request arrived), which makes the offset too large by about half
+ * of it.
+ */
+export function rawDelay(m: Measurement): number {
+  if (m.delay > MIN_DELAY_SECONDS) return m.delay;
+  const raw = m.t4.diffSeconds(m.t1) - m.t3.diffSeconds(m.t2);
+  return raw < 0 ? raw : m.delay;
 }
 
 /**
@@ -443,6 +459,8 @@ export interface StartupSample {
   at: number;
   offset: number;
   delay: number;
+  /** The delay before the clamp (rawDelay), when it differs. */
+  raw?: number;
 }
 
 /**
@@ -462,7 +480,9 @@ export function startupLine(
   const n = samples.length;
   if (n < 3) return null;
   const delays = samples.map((s) => s.delay);
-  const minDelay = Math.min(...delays);
+  // The path's minimum from the possible round trips (rawDelay) only.
+  const possible = samples.filter((s) => (s.raw ?? s.delay) >= 0).map((s) => s.delay);
+  const minDelay = Math.min(...(possible.length > 0 ? possible : delays));
   const mid = median(delays);
   const sigma = 1.4826 * median(delays.map((d) => Math.abs(d - mid)));
   const end = samples[n - 1]!.at;
@@ -472,7 +492,7 @@ export function startupLine(
   let stt = 0;
   let so = 0;
   let sto = 0;
-  const weights = samples.map((s) => 1 / sampleVariance(s.delay, minDelay, sigma));
+  const weights = samples.map((s) => 1 / sampleVariance(s.raw ?? s.delay, minDelay, sigma));
   samples.forEach((s, i) => {
     const w = weights[i]!;
     const t = s.at - end;
@@ -535,7 +555,7 @@ interface StartupState {
   samples: number;
   lastTime: NtpTimestamp | null;
   /** Every sample of this start-up, for the line fitted at its end. */
-  series: { time: NtpTimestamp; offset: number; delay: number }[];
+  series: { time: NtpTimestamp; offset: number; delay: number; raw: number }[];
 }
 
 interface StableState {
@@ -659,7 +679,7 @@ export class SourceFilter {
       s.delays.push(m.delay);
       s.samples++;
       s.lastTime = time;
-      s.series.push({ time, offset: m.offset, delay: m.delay });
+      s.series.push({ time, offset: m.offset, delay: m.delay, raw: rawDelay(m) });
       this.#lastInstant = now;
       if (s.samples >= STARTUP_SAMPLES) {
         const seed = this.#startupSeed(s);
@@ -671,7 +691,10 @@ export class SourceFilter {
           innovations: Window.of(seed.residuals.map(Math.abs)),
           wander: this.#config.initialWander * this.#config.initialWander,
           delays: s.delays.withoutSpikes(),
-          longDelays: Window.of(s.delays.values, MIN_DELAY_WINDOW),
+          longDelays: Window.of(
+            s.series.filter((p) => p.raw >= 0).map((p) => p.delay),
+            MIN_DELAY_WINDOW,
+          ),
           precisionScore: 0,
           pollScore: 0,
           desiredPoll: this.initialPoll,
@@ -741,7 +764,7 @@ export class SourceFilter {
         fresh.delays.push(m.delay);
         fresh.samples = 1;
         fresh.lastTime = t;
-        fresh.series.push({ time: t, offset: m.offset, delay: m.delay });
+        fresh.series.push({ time: t, offset: m.offset, delay: m.delay, raw: rawDelay(m) });
         this.#state = fresh;
         this.#lastInstant = now;
         return {
@@ -756,13 +779,16 @@ export class SourceFilter {
       }
     }
     s.delays.push(m.delay);
-    s.longDelays.push(m.delay);
+    // An impossible (negative) round trip says nothing about the path's minimum.
+    if (rawDelay(m) >= 0) s.longDelays.push(m.delay);
 
     // Kalman update with H = [1, h1] ([1, 0] but for interleaved samples).
     // The queueing beyond the path's minimum delay bounds the offset error of
     // this exchange (queueingVariance), over a floor that keeps the best
     // exchanges from counting as exact; the start-up scatter fades out on top.
-    const r = sampleVariance(m.delay, s.longDelays.min(), s.delays.trimmedSigma()) + s.offsetNoise;
+    // (No possible round trip seen yet: the clamped delays stand in.)
+    const minDelay = s.longDelays.values.length > 0 ? s.longDelays.min() : s.delays.min();
+    const r = sampleVariance(rawDelay(m), minDelay, s.delays.trimmedSigma()) + s.offsetNoise;
     const y = m.offset - predicted;
     const S = hph + r;
     s.offsetNoise *= 1 - NOISE_FADE;
@@ -830,6 +856,7 @@ export class SourceFilter {
               at: p.time.diffSeconds(first.time),
               offset: p.offset,
               delay: p.delay,
+              raw: p.raw,
             })),
           );
     if (line === null || !(Math.abs(line.x[1]) < ifu) || !(line.P[3] < ifu * ifu)) {

@@ -17,6 +17,7 @@ import {
   QUEUEING_FLOOR_SHARE,
   queueingVariance,
   rawDelay,
+  rankingDelays,
   sampleVariance,
   startupLine,
   startupOffset,
@@ -497,4 +498,27 @@ test("a negative round trip (a reply sent before its T3) counts as a timestamp e
   assert.ok(Math.abs(s.offset) < 10e-6, `offset ${s.offset * 1e6} µs`);
   assert.ok(rawDelay(early(0)) < -79e-6 && rawDelay(early(0)) > -81e-6);
   assert.equal(rawDelay(sample(0, 0, 20e-6, 20e-6)), 40e-6);
+});
+
+test("start-up: replies sent before their T3 rank last for the start-up offset", () => {
+  // Their clamped delay (2^-18 s) would rank them first among the samples;
+  // their offsets are 60 µs too large.
+  const series = [
+    { delay: 2 ** -18, raw: -80e-6 },
+    { delay: 40e-6, raw: 40e-6 },
+    { delay: 2 ** -18, raw: -80e-6 },
+    { delay: 50e-6, raw: 50e-6 },
+  ];
+  assert.deepEqual(rankingDelays(series), [160e-6, 40e-6, 160e-6, 50e-6]);
+  const offsets = [60e-6, 0, 60e-6, 0];
+  assert.equal(startupOffset(offsets, rankingDelays(series)), 0);
+  assert.equal(
+    startupOffset(
+      offsets,
+      series.map((p) => p.delay),
+    ),
+    60e-6,
+  );
+  // Without a possible round trip the clamp is the reference.
+  assert.deepEqual(rankingDelays([{ delay: 2 ** -18, raw: -1e-6 }]), [2 * 2 ** -18 + 1e-6]);
 });

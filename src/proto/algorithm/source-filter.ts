@@ -548,6 +548,18 @@ export function startupOffset(offsets: readonly number[], delays: readonly numbe
   return sum / keep;
 }
 
+/**
+ * The start-up samples' delays for startupOffset's ranking: an impossible
+ * (negative, rawDelay) round trip ranks as far above the smallest possible
+ * delay as it lies below it, instead of first (its clamped delay is the
+ * smallest there is).
+ */
+export function rankingDelays(series: readonly { delay: number; raw: number }[]): number[] {
+  const possible = series.filter((p) => p.raw >= 0).map((p) => p.delay);
+  const min = possible.length > 0 ? Math.min(...possible) : MIN_DELAY_SECONDS;
+  return series.map((p) => (p.raw < 0 ? 2 * min - p.raw : p.delay));
+}
+
 interface StartupState {
   kind: "startup";
   offsets: Window;
@@ -861,7 +873,7 @@ export class SourceFilter {
           );
     if (line === null || !(Math.abs(line.x[1]) < ifu) || !(line.P[3] < ifu * ifu)) {
       return {
-        x: vec2(startupOffset(s.offsets.values, s.delays.values), 0),
+        x: vec2(startupOffset(s.offsets.values, rankingDelays(s.series)), 0),
         P: diag(s.offsets.variance(), ifu * ifu),
         scatter: 0,
         residuals: [],
@@ -956,7 +968,7 @@ export class SourceFilter {
       // ntpd-rs reports the largest delay seen as the offset *variance* here:
       // a deliberately generous uncertainty until the filter has settled.
       const P = diag(maxDelay, STARTUP_FREQUENCY_VARIANCE);
-      const offset = startupOffset(s.offsets.values, s.delays.values);
+      const offset = startupOffset(s.offsets.values, rankingDelays(s.series));
       return {
         startup: true,
         samples: s.samples,

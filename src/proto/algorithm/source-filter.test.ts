@@ -484,7 +484,7 @@ test("a negative round trip (a reply sent before its T3) counts as a timestamp e
   // −80 µs (clamped to 2^-18 s in Measurement.delay) and its offset 60 µs too
   // large. Taken at the clamped delay, it would look like the only exchange
   // without queueing and pull the estimate towards +60 µs (56.6 µs after 60
-  // samples; 0.9 µs with the raw round trip).
+  // samples; 0.1 µs with the raw round trip).
   const early = (local: number): Measurement => {
     const m = sample(local, 0, 20e-6, -100e-6);
     return { ...m, delay: Math.max(m.delay, 2 ** -18) };

@@ -422,9 +422,14 @@ function median(values: readonly number[]): number {
  * same excess, more gently.
  */
 export function queueingVariance(delay: number, minDelay: number): number {
-  // A negative delay (before the clamp to 2^-18 s) is impossible: a timestamp
-  // at least that far off, by the path's own minimum more than that.
-  const excess = delay < 0 ? minDelay - delay : Math.max(0, delay - minDelay);
+  if (delay < 0) {
+    // Impossible (rawDelay): a reply that left e = minDelay − delay or more
+    // before its T3 makes the offset too large by e/2 or more, not somewhere
+    // within ±e/2: at least e²/4.
+    const early = minDelay - delay;
+    return (early * early) / 4;
+  }
+  const excess = Math.max(0, delay - minDelay);
   return (excess * excess) / 12;
 }
 

@@ -459,6 +459,12 @@ export function sampleVariance(delay: number, minDelay: number, spread: number):
   );
 }
 
+/** The second smallest of `values` (the smallest when there is one). */
+function secondSmallest(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(1, sorted.length - 1)] ?? 0;
+}
+
 /** A start-up sample: its time relative to the first (s, local), offset and delay (s). */
 export interface StartupSample {
   at: number;
@@ -487,7 +493,9 @@ export function startupLine(
   const delays = samples.map((s) => s.delay);
   // The path's minimum from the possible round trips (rawDelay) only.
   const possible = samples.filter((s) => (s.raw ?? s.delay) >= 0).map((s) => s.delay);
-  const minDelay = Math.min(...(possible.length > 0 ? possible : delays));
+  // The second smallest: one exchange below all others (a reply sent early)
+  // must not take the line alone; it counts as early by how far it lies below.
+  const minDelay = secondSmallest(possible.length > 0 ? possible : delays);
   const mid = median(delays);
   const sigma = 1.4826 * median(delays.map((d) => Math.abs(d - mid)));
   const end = samples[n - 1]!.at;
@@ -497,7 +505,11 @@ export function startupLine(
   let stt = 0;
   let so = 0;
   let sto = 0;
-  const weights = samples.map((s) => 1 / sampleVariance(s.raw ?? s.delay, minDelay, sigma));
+  const weights = samples.map((s) => {
+    const delay = s.raw ?? s.delay;
+    // Below the others' minimum: impossible on this path, as a negative round trip.
+    return 1 / sampleVariance(delay < minDelay ? delay - minDelay : delay, minDelay, sigma);
+  });
   samples.forEach((s, i) => {
     const w = weights[i]!;
     const t = s.at - end;

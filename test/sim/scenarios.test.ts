@@ -428,7 +428,7 @@ test(`loopback-jitter: exchanges are weighted by their queueing (seeds ${JITTER_
   // One exchange's offset error is ±71 µs (σ); given its queueing δ (delay minus
   // the path's minimum) it lies within ±δ/2. Weighting every exchange alike (by
   // the delay window's variance) left a mean RMS error of 15.7 µs over these
-  // seeds (12.7-18.2); weighting by δ²/12 over a floor gives 12.0 µs (9.1-14.3).
+  // seeds (12.7-18.2); weighting by δ²/12 over a floor gives 12.0 µs (9.1-14.4).
   const errors = JITTER_SEEDS.map((seed) => estimateErrorRms("loopback-jitter", seed, 1, MINUTE));
   const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
   console.log(`estimate RMS error per seed: ${errors.map(us).join(", ")}; mean ${us(mean)}`);

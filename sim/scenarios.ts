@@ -310,6 +310,43 @@ export const scenarios: readonly Scenario[] = [
     initialPoll: 0,
     synchronization: { minimumAgreeingSources: 1 },
   },
+  {
+    name: "loopback-jitter",
+    description:
+      "One server on loopback whose replies and requests each queue for Exp(mean 100 µs) " +
+      "(the accuracy bench's jitter scenario), poll 1-16 s, the clock 25 ms behind. The offset " +
+      "error of an exchange is half the difference of its legs: the low-delay exchanges are the " +
+      "accurate ones. Expect an error well below a single exchange's (71 µs σ).",
+    hours: 1,
+    seed: 12,
+    clock: { initialOffset: ms(25), frequencyError: 0 },
+    servers: [
+      honest("loopback", { delay: us(20), jitter: { kind: "exponential", mean: us(100) } }),
+    ],
+    pollLimits: { min: 0, max: 4 },
+    initialPoll: 0,
+    synchronization: { minimumAgreeingSources: 1 },
+  },
+  {
+    name: "loopback-spikes",
+    description:
+      "One server on loopback with Exp(mean 10 µs) queueing each way and 1-10 ms stalls of one " +
+      "leg in 5 % of the exchanges (the accuracy bench's spikes scenario), poll 1-16 s. Expect " +
+      "the stalls ignored and µs-level error.",
+    hours: 1,
+    seed: 13,
+    clock: { initialOffset: ms(25), frequencyError: 0 },
+    servers: [
+      honest("loopback", {
+        delay: us(20),
+        jitter: { kind: "exponential", mean: us(10) },
+        spikes: { probability: 0.025, min: ms(1), max: ms(10) },
+      }),
+    ],
+    pollLimits: { min: 0, max: 4 },
+    initialPoll: 0,
+    synchronization: { minimumAgreeingSources: 1 },
+  },
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -22,10 +22,15 @@
 //   loopback path to the device) takes ~30 µs on this VM, which a client takes
 //   for return-path delay (a bias of half of it). So each server asks for the
 //   kernel's software TX time stamp of its replies (taken where a capture on
-//   lo sees the frame), and starts each send earlier by the median lateness of
-//   its last 15 replies: the replies then reach the wire at their scheduled
-//   instant on median. (Tried without: wire lateness median 31 µs, both
-//   daemons biased by −13 µs in the clean scenario.)
+//   lo sees the frame), and starts each send earlier by the SMALLEST send cost
+//   of its last 15 replies: the replies then reach the wire at their scheduled
+//   instant or a little after, never before it. (Tried without: wire lateness
+//   median 31 µs, both daemons biased by −13 µs in the clean scenario. With
+//   the median instead of the smallest, the slow sends of cold code at the
+//   start made the head start too large once the code was warm: 5–13 of the
+//   first 15 replies left more than 20 µs before the T3 they carry, a round
+//   trip shorter than none, which fools any client that trusts its
+//   lowest-delay exchanges most.)
 // - How late each reply really left is measured twice: by that TX time stamp
 //   (kernel, per reply) and on the wire (capture.ts: the loopback capture's
 //   frame time minus the scheduled departure, matched by the reply's T3).
@@ -205,12 +210,11 @@ export async function startReference(o: ReferenceOptions): Promise<ReferenceServ
     scheduled.delete(id);
     const late = base.relative(sec, nsec) - leave;
     stats.lateness.push(late);
-    // Compensate what the send itself costs: the median of the recent
-    // lateness, on top of the head start already taken.
+    // Compensate what the send itself costs, at the least it cost lately
+    // (lateness on top of the head start already taken): never ahead of T3.
     recent.push(late + early);
     if (recent.length > 15) recent.shift();
-    const sorted = [...recent].sort((a, b) => a - b);
-    early = Math.min(200e-6, Math.max(0, sorted[sorted.length >> 1]!));
+    early = Math.min(200e-6, Math.max(0, Math.min(...recent)));
   });
   let closed = false;
   const pending = new Set<{ cancel(): void }>();

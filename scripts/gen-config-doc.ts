@@ -300,7 +300,7 @@ export function renderConfigReference(): string {
     "- Every section is optional; an empty file is a valid configuration (no sources, no servers: the daemon does nothing useful, and never touches the clock).",
     "- Keys are kebab-case, except inside `sock`, `pps` and `csptp` sources, whose keys are snake_case as in ntpd-rs.",
     '- Unknown or mistyped keys are errors, reported with file, line, column, key path and a "did you mean" when a known key is close. Every problem of the file is reported at once.',
-    "- A feature this version of ntpd-ts parses but does not implement yet is refused with `... is not implemented yet in this version of ntpd-ts`; it is never silently ignored. Such keys and values are marked below.",
+    "- Every key of ntpd-rs's schema is implemented. Should a future version parse a feature it does not implement yet, it is refused with `... is not implemented yet in this version of ntpd-ts`, never silently ignored, and marked below.",
     "- Poll intervals are log2 seconds: `4` means 16 s, `10` means 1024 s.",
     "- `ntp-ctl validate -c FILE` checks a file the way the daemon reads it, and also fails on the warnings ntpd-rs's validate fails on (fewer sources than `minimum-agreeing-sources`, an NTS-KE server without a matching `[[server]]`, ...).",
     "",

@@ -8,12 +8,15 @@ import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
 import {
   BURST_POLL,
-  NOISE_FLOOR,
   STARTUP_SAMPLES,
   SourceFilter,
   chi1,
   isMeddling,
   measurementTime,
+  type FilterUpdate,
+} from "./source-filter.js";
+import {
+  NOISE_FLOOR,
   QUEUEING_FLOOR_SHARE,
   queueingVariance,
   rawDelay,
@@ -21,8 +24,7 @@ import {
   sampleVariance,
   startupLine,
   startupOffset,
-  type FilterUpdate,
-} from "./source-filter.js";
+} from "./sample-model.js";
 
 const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
 const ALGO: AlgorithmConfig = defaultConfig().synchronization.algorithm;

@@ -6,15 +6,15 @@
 // ntpd-ts: `ntp-daemon -c CONFIG --no-clock-control`, the compiled program
 // (bin/ntp-daemon.js, as installed; run.ts compiles it first), or with
 // `fromSource` the TypeScript sources through tsx. The observation socket's
-// `system.offset` is the estimate at the discipline's LAST UPDATE (it stays
-// put until the next one) and `system.frequency` its rate of change (s/s, as
-// ntpd-rs's schema says; kept here in ppm). The
-// socket is polled often (default every 100 ms) and the instant each new
-// (offset, frequency) pair first shows is taken as its update time, so the
-// estimate at any instant t is
-//     offset + frequency·1e-6·(t − update time)
-// — the daemon's own prediction, and what chrony reports (below). The raw,
-// not extrapolated, value is kept too.
+// `system.offset` is the clock's error at the moment of the query (the
+// discipline's estimate carried forward from its last update) and
+// `system.frequency` its rate of change (s/s, as ntpd-rs's schema says; kept
+// here in ppm). The socket is polled often (default every 100 ms) and the
+// instant each new (offset, frequency) pair first shows is taken as its
+// time, so the estimate at any instant t is
+//     offset + frequency·1e-6·(t − that time)
+// — the daemon's own prediction over at most one observation poll, as chrony
+// reports it (below). The value as read, not extrapolated, is kept too.
 //
 // chrony (`chronyd -x`, test/helpers/chrony.ts): `chronyc tracking`'s
 // `System time` line. With -x chronyd's null clock driver keeps the whole
@@ -33,10 +33,11 @@
 // (read with the estimate), chrony from `chronyc sources` ('*' selected, '+'
 // combined), read only when a scenario has a falseticker (chronyc is not free).
 //
-// Restart: ours is stopped (SIGTERM) and started again with the same config;
-// it keeps no state across restarts. chronyd likewise, keeping its driftfile
-// (written at exit) as a real installation does. With -x chronyd never
-// corrected the system clock, so both start over from the full offset.
+// Restart: both are stopped (SIGTERM) and started again with the same config,
+// each keeping the frequency it learnt in its drift file (written at exit), as
+// an installed daemon does: ours `[synchronization] drift-file`, chronyd its
+// `driftfile`. Neither ever corrected the system clock (--no-clock-control,
+// -x), so both start over from the full offset.
 import { writeFile } from "node:fs/promises";
 import { readObservation } from "../../src/cli/observation-client.js";
 import { startChrony, type Chrony } from "../../test/helpers/chrony.js";
@@ -99,7 +100,7 @@ export interface OurDaemon {
 }
 
 export function ourConfig(
-  observationPath: string,
+  paths: { observation: string; drift: string },
   setup: ClientSetup,
   initialPoll: number,
 ): string {
@@ -115,11 +116,12 @@ initial-poll-interval = ${initialPoll}
     .join("\n");
   return `[observability]
 log-level = "info"
-observation-path = "${observationPath}"
+observation-path = "${paths.observation}"
 
 ${sources}
 [synchronization]
 minimum-agreeing-sources = ${setup.minAgreeing}
+drift-file = "${paths.drift}"
 `;
 }
 
@@ -136,7 +138,10 @@ export async function startOurs(
 ): Promise<OurDaemon> {
   const observationPath = dir.file("observe");
   const configPath = dir.file("ntp.toml");
-  await writeFile(configPath, ourConfig(observationPath, setup, opts.initialPoll));
+  await writeFile(
+    configPath,
+    ourConfig({ observation: observationPath, drift: dir.file("drift") }, setup, opts.initialPoll),
+  );
   const spawn = () =>
     spawnProcess(
       process.execPath,

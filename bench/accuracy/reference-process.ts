@@ -4,7 +4,7 @@
 // socket), which measured milliseconds late when they shared one loop.
 //
 // argv[2]: the JSON of a ReferenceProcessConfig. Prints one line
-// `READY {"ports":[...]}` once every server is bound; on SIGTERM writes a
+// `READY {"ports":[...]}` once every server is bound and warmed up; on SIGTERM writes a
 // ReferenceProcessResult to config.resultPath and exits.
 import { writeFileSync } from "node:fs";
 import type { ClockModel, PathModel } from "./scenarios.js";
@@ -26,6 +26,7 @@ const config = JSON.parse(process.argv[2] ?? "") as ReferenceProcessConfig;
 const base = TimeBase.from(config.base);
 const servers: ReferenceServer[] = [];
 for (const s of config.servers) servers.push(await startReference({ ...s, base }));
+await Promise.all(servers.map((s) => s.warmUp()));
 process.stdout.write(`READY ${JSON.stringify({ ports: servers.map((s) => s.port) })}\n`);
 process.on("SIGTERM", () => {
   const result: ReferenceProcessResult = {

@@ -2,6 +2,14 @@
 // (reference-process.ts): honest ones on 127.0.0.11, .12, ... then the
 // falsetickers, each on its own loopback address (Linux routes all of
 // 127.0.0.0/8 to lo, and both daemons accept such sources).
+//
+// The process is given a real-time priority (SCHED_FIFO, every thread) when
+// the bench may (root, or CAP_SYS_NICE): on a machine with two cores shared by
+// two daemons, a capture and the bench, a reference at normal priority
+// measured 0.6–3 ms late on the wire at p99 (preempted between its scheduled
+// instant and the send), noise both daemons took for path delay. It blocks
+// the CPU for at most 0.3 ms a reply (server.ts, atMono).
+import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { spawnProcess } from "../../test/helpers/process.js";
 import type { TempDir } from "../../test/helpers/tmp.js";
@@ -11,8 +19,13 @@ import type { TimeBase } from "./server.js";
 
 const ENTRY = new URL("./reference-process.ts", import.meta.url).pathname;
 
+/** SCHED_FIFO priority of the reference servers' threads. */
+export const REFERENCE_RT_PRIORITY = 20;
+
 export interface References {
   servers: { address: string; port: number; error: number }[];
+  /** Why the servers run at normal priority, or null when they run at REFERENCE_RT_PRIORITY. */
+  normalPriority: string | null;
   /** The falsetickers' addresses. */
   falseAddresses: string[];
   /** Stops the servers and returns what they did. */
@@ -54,6 +67,7 @@ export async function startReferences(
     throw new Error(`the reference servers did not start: ${proc.output()}`, { cause: e });
   }
   const { ports } = JSON.parse(line.slice(line.indexOf(" ") + 1)) as { ports: number[] };
+  const normalPriority = raisePriority(proc.pid);
   const servers = config.servers.map((c, i) => ({
     address: c.address,
     port: ports[i]!,
@@ -61,6 +75,7 @@ export async function startReferences(
   }));
   return {
     servers,
+    normalPriority,
     falseAddresses: servers.filter((r) => r.error !== 0).map((r) => r.address),
     async finish() {
       const status = await proc.stop(5000);
@@ -75,4 +90,14 @@ export async function startReferences(
       await proc.stop(1000);
     },
   };
+}
+
+/** Puts every thread of `pid` under SCHED_FIFO; null when done, else why not. */
+function raisePriority(pid: number): string | null {
+  const r = spawnSync("chrt", ["-a", "-f", "-p", String(REFERENCE_RT_PRIORITY), String(pid)], {
+    encoding: "utf8",
+  });
+  if (r.error) return `chrt: ${r.error.message}`;
+  if (r.status !== 0) return `chrt: ${(r.stderr || r.stdout).trim() || `exit ${r.status}`}`;
+  return null;
 }

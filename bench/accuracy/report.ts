@@ -2,7 +2,7 @@
 // own latency) and a summary with the ratios ours/chrony.
 import type { ReferenceLatency } from "./capture.js";
 import type { SelectionCount } from "./daemons.js";
-import type { ClockModel, Scenario } from "./scenarios.js";
+import { pathBias, type ClockModel, type Scenario } from "./scenarios.js";
 import type { ReferenceStats } from "./server.js";
 import { nearestRank, type ErrorStats, type Sample } from "./stats.js";
 
@@ -32,6 +32,8 @@ export interface ScenarioResult {
   references: (ReferenceStats & { address: string; error: number })[];
   /** From the capture on lo, or null if it was skipped. */
   latency: ReferenceLatency | null;
+  /** Why the references ran at normal priority, or null (real-time; references.ts). */
+  normalPriority: string | null;
   /** Our daemon's log (stdout and stderr), for the JSON file. */
   oursLog: string;
   daemons: DaemonResult[];
@@ -75,16 +77,21 @@ export function report(r: ScenarioResult): string {
   const lost = r.references.reduce((a, x) => a + x.lost, 0);
   const lateness = r.references.flatMap((x) => x.lateness.map((l) => l * 1e6));
   const c = r.clock;
+  const bias = pathBias(s.path);
   lines.push(
     `\n== ${s.name}: ${s.description}` +
       `\n   truth = ${c.offset0 * 1e3} ms + ${c.ppm} ppm·t` +
       (c.step ? ` + ${c.step.by * 1e3} ms from t = ${c.step.at.toFixed(0)} s` : "") +
+      (bias !== 0
+        ? `; errors against truth ${bias < 0 ? "−" : "+"} ${us(Math.abs(bias))} µs (path asymmetry)`
+        : "") +
       (s.restartAt !== undefined ? `; restart at t = ${r.event?.toFixed(0)} s` : "") +
       `; ${r.duration} s; ${r.references.length} reference(s), ${replies} replies, ${lost} unanswered` +
       `; poll 2^${s.poll.min}..2^${s.poll.max} s; error window from t = ${r.daemons[0]!.window.toFixed(1)} s` +
       `\n   reference lateness (median / p99 / max): wire ${r.latency ? spread(r.latency.us) : "not captured"}` +
       (r.latency && r.latency.unmatched > 0 ? ` [${r.latency.unmatched} unmatched]` : "") +
-      `; TX time stamp ${spread(lateness)}`,
+      `; TX time stamp ${spread(lateness)}` +
+      `; ${r.normalPriority === null ? "SCHED_FIFO" : `normal priority (${r.normalPriority})`}`,
   );
   const hasEvent = r.event !== null;
   const hasFalse = s.falsetickers.length > 0;

@@ -10,7 +10,8 @@
 // `chronyd -x` get the same sources, poll range and minimum of agreeing
 // sources, are started AT THE SAME TIME, and both estimates of (true time −
 // system clock) are sampled every second (daemons.ts says exactly what is
-// read and why) and compared with offset(t); during the first 10 s, and the
+// read and why) and compared with offset(t) (plus the path's fixed asymmetry,
+// which no client can tell from an offset: scenarios.ts, pathBias); during the first 10 s, and the
 // 10 s after a step or restart, every 200 ms as well, so the convergence
 // times are resolved finer than a second (those extra samples count for
 // convergence only, not for the error figures).
@@ -60,7 +61,14 @@ import {
   type SelectionCount,
 } from "./daemons.js";
 import { report, summary, type DaemonResult, type ScenarioResult } from "./report.js";
-import { eventAt, referenceClock, SCENARIOS, truthAt, type Scenario } from "./scenarios.js";
+import {
+  eventAt,
+  pathBias,
+  referenceClock,
+  SCENARIOS,
+  truthAt,
+  type Scenario,
+} from "./scenarios.js";
 import { startReferences, type References } from "./references.js";
 import { monoSeconds, TimeBase } from "./server.js";
 import { convergenceTime, errorStats, finalFrequency, type Sample } from "./stats.js";
@@ -155,7 +163,9 @@ function ticks(event: number | null): { at: number; dense: boolean }[] {
 async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const base = TimeBase.now();
   const clock = referenceClock(s, duration);
-  const truthAtMono = (mono: number) => truthAt(clock, mono - base.mono0);
+  // What an ideal client would estimate: the truth, and a fixed path asymmetry
+  // that no client can tell from an offset (pathBias).
+  const truthAtMono = (mono: number) => truthAt(clock, mono - base.mono0) + pathBias(s.path);
   const oursDir = await makeTempDir("ntpd-ts-accuracy-");
   const chronyDir = await makeTempDir("ntpd-ts-accuracy-chrony-");
   let references: References;
@@ -304,6 +314,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
       clock,
       references: served.servers,
       latency,
+      normalPriority: references.normalPriority,
       oursLog,
       daemons: results,
     };

@@ -31,10 +31,17 @@
 //   first 15 replies left more than 20 µs before the T3 they carry, a round
 //   trip shorter than none, which fools any client that trusts its
 //   lowest-delay exchanges most.)
+// - Each server answers WARM_UP_REQUESTS requests of its own process before
+//   the daemons start (warmUp; not counted, no emulated path): the first
+//   replies of a cold server left 0.5–1 ms late (code never run, pages never
+//   touched), and the head start taken from those slow sends then sent the
+//   next ones up to 100 µs EARLY; the daemon that asked first got both.
 // - How late each reply really left is measured twice: by that TX time stamp
 //   (kernel, per reply) and on the wire (capture.ts: the loopback capture's
 //   frame time minus the scheduled departure, matched by the reply's T3).
 //   Both are reported per run.
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
 import { clockReader } from "../../src/daemon/native/clock.js";
 import { createUdpSocket } from "../../src/daemon/native/udp.js";
 import { finishReply } from "../../src/proto/server/finish.js";
@@ -49,6 +56,8 @@ import {
   type ClockModel,
   type PathModel,
 } from "./scenarios.js";
+
+const delay = (s: number) => new Promise<void>((resolve) => setTimeout(resolve, s * 1000));
 
 /** CLOCK_MONOTONIC in seconds. */
 export function monoSeconds(): number {
@@ -168,8 +177,16 @@ export interface ReferenceServer {
   /** Scheduled departure (relative realtime s) by the reply's T3 octets (hex). */
   readonly departures: Map<string, number>;
   stats(): ReferenceStats;
+  /** Answers WARM_UP_REQUESTS requests of its own, then forgets them (see above). */
+  warmUp(): Promise<void>;
   close(): void;
 }
+
+/** Requests a server answers before the run (warmUp). */
+export const WARM_UP_REQUESTS = 100;
+/** Seconds between two warm-up requests, and the longest wait for a reply. */
+const WARM_UP_INTERVAL_S = 0.005;
+const WARM_UP_TIMEOUT_S = 0.1;
 
 export interface ReferenceOptions {
   address: string;
@@ -197,19 +214,21 @@ export async function startReference(o: ReferenceOptions): Promise<ReferenceServ
       "the reference server needs the addon's kernel receive time stamps (node scripts/build-addon.mjs)",
     );
   }
-  const stats: ReferenceStats = { replies: 0, lost: 0, refused: 0, lateness: [] };
+  let stats: ReferenceStats = { replies: 0, lost: 0, refused: 0, lateness: [] };
   const departures = new Map<string, number>();
-  // Scheduled departure of the n-th send, until its TX time stamp arrives.
-  const scheduled = new Map<number, number>();
+  // Scheduled departure of the n-th send, until its TX time stamp arrives; a
+  // warm-up reply only calibrates the head start.
+  const scheduled = new Map<number, { leave: number; counted: boolean }>();
+  let warming = false;
   let sends = 0;
   const recent: number[] = [];
   let early = 0;
   socket.onTxTimestamp((sec, nsec, id) => {
-    const leave = scheduled.get(id);
-    if (leave === undefined) return;
+    const send = scheduled.get(id);
+    if (send === undefined) return;
     scheduled.delete(id);
-    const late = base.relative(sec, nsec) - leave;
-    stats.lateness.push(late);
+    const late = base.relative(sec, nsec) - send.leave;
+    if (send.counted) stats.lateness.push(late);
     // Compensate what the send itself costs, at the least it cost lately
     // (lateness on top of the head start already taken): never ahead of T3.
     recent.push(late + early);
@@ -222,7 +241,7 @@ export async function startReference(o: ReferenceOptions): Promise<ReferenceServ
     // A client that went away (ICMP unreachable): nothing to do.
   });
   socket.onMessage((data, length, address, port, rxSec, rxNsec) => {
-    const draw = drawPath(o.path, random);
+    const draw = warming ? { drop: false, forward: 0, back: 0 } : drawPath(o.path, random);
     if (draw.drop) {
       stats.lost++;
       return;
@@ -237,24 +256,47 @@ export async function startReference(o: ReferenceOptions): Promise<ReferenceServ
     }
     const replyLength = decision.length; // the decision is reused by the next request
     finishReply(out, decision.finish, base.ntp(when.t3, offsetAt(when.t3)));
-    departures.set(out.toString("hex", 40, 48), when.leave);
+    const counted = !warming;
+    if (counted) departures.set(out.toString("hex", 40, 48), when.leave);
     const deadline = monoSeconds() + (when.leave - base.realNow()) - early;
     const handle = atMono(deadline, () => {
       pending.delete(handle);
       if (closed) return;
-      scheduled.set(sends++, when.leave);
+      scheduled.set(sends++, { leave: when.leave, counted });
       socket.sendTo(out, replyLength, address, port);
-      stats.replies++;
+      if (counted) stats.replies++;
     });
     pending.add(handle);
   });
   await socket.bind(o.address, 0);
+  const port = socket.localAddress().port;
   return {
     address: o.address,
-    port: socket.localAddress().port,
+    port,
     error: o.error,
     departures,
     stats: () => stats,
+    async warmUp() {
+      warming = true;
+      const client = createSocket("udp4");
+      client.on("error", () => {});
+      await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+      try {
+        for (let i = 0; i < WARM_UP_REQUESTS; i++) {
+          const request = Buffer.alloc(48);
+          request[0] = 0x23; // version 4, mode 3 (client)
+          request.writeUInt32BE(i + 1, 44); // a transmit time stamp of its own
+          const reply = once(client, "message");
+          client.send(request, port, o.address);
+          await Promise.race([reply, delay(WARM_UP_TIMEOUT_S)]);
+          await delay(WARM_UP_INTERVAL_S);
+        }
+      } finally {
+        client.close();
+        warming = false;
+        stats = { replies: 0, lost: 0, refused: 0, lateness: [] };
+      }
+    },
     close: () => {
       closed = true;
       for (const p of pending) p.cancel();

@@ -10,6 +10,7 @@ import {
   drawPath,
   eventAt,
   exponential,
+  pathBias,
   referenceClock,
   replySchedule,
   SCENARIOS,
@@ -74,6 +75,15 @@ test("the path: fixed delays per direction, no noise when none is asked for", ()
   }
   const asym = scenario("asymmetry").path;
   assert.deepEqual(drawPath(asym, random), { drop: false, forward: 0, back: 400e-6 });
+});
+
+test("errors are taken against what the path lets a client see: the asymmetry's half", () => {
+  assert.equal(pathBias(scenario("clean").path), 0);
+  assert.equal(pathBias(scenario("jitter").path), 0);
+  assert.ok(Math.abs(pathBias(scenario("asymmetry").path) - -200e-6) < 1e-15);
+  assert.ok(
+    Math.abs(pathBias({ forward: 300e-6, back: 100e-6, jitterMean: 0, loss: 0 }) - 100e-6) < 1e-15,
+  );
 });
 
 test("the path's statistics: loss rate, jitter mean per direction, spike rate and size", () => {
@@ -192,7 +202,7 @@ test("final frequency: the last sample that has one", () => {
   assert.equal(finalFrequency([sample(1, 0)]), null);
 });
 
-test("both daemons get the same sources, poll range and minimum of agreeing sources", () => {
+test("both daemons get the same sources, poll range, minimum of agreeing sources and a drift file", () => {
   const setup = {
     sources: [
       { address: "127.0.0.11", port: 4001 },
@@ -202,11 +212,13 @@ test("both daemons get the same sources, poll range and minimum of agreeing sour
     maxPoll: 4,
     minAgreeing: 3,
   };
-  const ours = ourConfig("/tmp/x/observe", setup, 1);
+  const ours = ourConfig({ observation: "/tmp/x/observe", drift: "/tmp/x/drift" }, setup, 1);
   assert.equal(ours.match(/\[\[source\]\]/g)?.length, 2);
   assert.match(ours, /address = "127\.0\.0\.14:4002"/);
   assert.equal(ours.match(/poll-interval-limits = \{ min = 1, max = 4 \}/g)?.length, 2);
   assert.match(ours, /minimum-agreeing-sources = 3/);
+  // Both keep their frequency across a restart (chrony: driftfile).
+  assert.match(ours, /drift-file = "\/tmp\/x\/drift"/);
   const chrony = chronyConfig(setup);
   assert.ok(chrony.includes("server 127.0.0.14 port 4002 iburst minpoll 1 maxpoll 4"));
   assert.ok(chrony.includes("minsources 3"));

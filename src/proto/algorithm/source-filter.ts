@@ -37,8 +37,9 @@
 //     without spikes, further than SPIKE_SIGMAS robust σ from the median),
 //     keeps the best exchange from counting as exact: noise the delays do not
 //     show, a minimum not yet seen, and between sources a path asymmetry no
-//     delay reveals. Added to R: the start-up line's scatter, fading
-//     (NOISE_FADE), for offset noise the delays do not show at all.
+//     delay reveals. Added to R: the offset noise the delays do not show at
+//     all (unseen-noise.ts), learnt from the last 32 innovations, at most
+//     the start-up line's scatter.
 // Jump: a stable filter whose innovation is wildly improbable, larger than
 // any path asymmetry could explain (JUMP_P) and far beyond the recent
 // innovations (JUMP_SCALE) restarts its start-up.
@@ -87,6 +88,7 @@ import {
   startupLine,
   startupOffset,
 } from "./sample-model.js";
+import { UNSEEN_WINDOW, unseenNoise, type Innovation } from "./unseen-noise.js";
 
 /** Measurements averaged before the Kalman filter starts (ntpd-rs: 8). */
 export const STARTUP_SAMPLES = 8;
@@ -128,18 +130,6 @@ export const JUMP_P = 1e-9;
  * so 10 × is 6.7 σ; a remote clock step is far beyond that.
  */
 export const JUMP_SCALE = 10;
-
-/**
- * The scatter of the start-up samples around their line (offset noise their
- * delays do not show) keeps counting in the stable filter's measurement noise,
- * fading by this share per sample (to a tenth after about 18). Without it, a
- * path whose delay never varies (loopback) makes the first stable samples look
- * exact, and a few µs of scheduling noise on a loaded machine pass for a jump
- * of the remote clock: a restart in the middle of the start-up slew. It fades
- * rather than following the innovations, which a wandering frequency would
- * inflate (the frequency's own wander estimate must answer those).
- */
-export const NOISE_FADE = 1 / 8;
 
 /**
  * Delays kept for the path's minimum delay, the reference the queueing of a
@@ -309,10 +299,14 @@ interface StableState {
   /** The instant x and P describe. */
   filterTime: NtpTimestamp;
   /**
-   * Variance (s²) of the offset noise the delays do not show: the start-up
-   * line's scatter, fading (NOISE_FADE).
+   * Variance (s²) of the offset noise the delays do not show (unseen-noise.ts):
+   * the start-up line's scatter, then learnt from `recent`, never more.
    */
-  offsetNoise: number;
+  unseenNoise: number;
+  /** The last UNSEEN_WINDOW innovations, oldest first, with their modelled variance. */
+  recent: Innovation[];
+  /** The start-up line's scatter (s²): the most unseenNoise may be. */
+  startupScatter: number;
   /** |innovation| of the recent samples (the start-up line's residuals at first), for JUMP_SCALE. */
   innovations: Window;
   /** The last MIN_DELAY_WINDOW delays, for the path's minimum delay. */
@@ -421,7 +415,9 @@ export class SourceFilter {
           kind: "stable",
           x: seed.x,
           P: seed.P,
-          offsetNoise: seed.scatter,
+          unseenNoise: seed.scatter,
+          startupScatter: seed.scatter,
+          recent: [],
           innovations: Window.of(seed.residuals.map(Math.abs)),
           wander: this.#config.initialWander * this.#config.initialWander,
           delays: s.delays.withoutSpikes(),
@@ -486,7 +482,7 @@ export class SourceFilter {
     const hph = ph0 + h1 * ph1;
     {
       const y = m.offset - predicted;
-      const S = hph + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + s.offsetNoise;
+      const S = hph + Math.max(s.delays.variance() / 4, NOISE_FLOOR * NOISE_FLOOR) + s.unseenNoise;
       const p = chi1((y * y) / S);
       if (
         p < JUMP_P &&
@@ -519,14 +515,16 @@ export class SourceFilter {
     // Kalman update with H = [1, h1] ([1, 0] but for interleaved samples).
     // The queueing beyond the path's minimum delay bounds the offset error of
     // this exchange (queueingVariance), over a floor that keeps the best
-    // exchanges from counting as exact; the start-up scatter fades out on top.
+    // exchanges from counting as exact; the noise no delay shows on top.
     // (No possible round trip seen yet: the clamped delays stand in.)
     const minDelay = s.longDelays.values.length > 0 ? s.longDelays.min() : s.delays.min();
-    const r = sampleVariance(rawDelay(m), minDelay, s.delays.trimmedSigma()) + s.offsetNoise;
+    const queueing = sampleVariance(rawDelay(m), minDelay, s.delays.trimmedSigma());
+    const r = queueing + s.unseenNoise;
     const y = m.offset - predicted;
     const S = hph + r;
-    s.offsetNoise *= 1 - NOISE_FADE;
     s.innovations.push(Math.abs(y));
+    s.recent.push({ y, modeled: hph + queueing, state: hph });
+    if (s.recent.length > UNSEEN_WINDOW) s.recent.shift();
     const k0 = ph0 / S;
     const k1 = ph1 / S;
     s.x = vec2(s.x[0] + k0 * y, s.x[1] + k1 * y);
@@ -541,6 +539,8 @@ export class SourceFilter {
     s.lastIter = t;
     this.#lastInstant = now;
 
+    // After this sample's own update (its weight used the noise it was judged by).
+    s.unseenNoise = unseenNoise(s.recent, s.unseenNoise, s.startupScatter);
     voteWander(s, this.#config, p, weight);
     this.#votePoll(s, p, weight, period);
 
@@ -759,6 +759,11 @@ export class SourceFilter {
       frequency: 0,
       frequencyVariance: STARTUP_FREQUENCY_VARIANCE,
     };
+  }
+
+  /** Test hook: the offset noise variance no delay shows (s²; unseen-noise.ts); 0 during start-up. */
+  get unseenNoise(): number {
+    return this.#state.kind === "stable" ? this.#state.unseenNoise : 0;
   }
 
   /** Test hook: the current wander (s²/s³); initial-wander² during start-up. */

@@ -72,3 +72,19 @@ test("start-up: a frequency change of the clock is folded into the reported slop
   assert.ok(Math.abs(free - 40e-6) < 1e-6, `unsteered ${free * 1e6} ppm`);
   assert.ok(Math.abs(steered) < 1e-6, `steered ${steered * 1e6} ppm`);
 });
+
+test("start-up: a slope within twice its σ is the scatter: the mean offset at frequency 0", () => {
+  // A still server 1 ms ahead, samples scattered by ±20 µs: the line through
+  // four of them has a slope of a few ppm, well inside its σ. Extrapolated to
+  // the last sample it would publish an offset off by the scatter's slope.
+  const f = new SourceFilter(ALGO, { min: 0, max: 4 });
+  const scatter = [20e-6, -20e-6, -20e-6, 20e-6, 15e-6];
+  scatter.forEach((e, t) => f.update(sample(t, 1e-3 + e), at(t)));
+  const view = f.snapshot()!;
+  assert.ok(view.startup);
+  assert.equal(view.frequency, 0);
+  const mean = 1e-3 + scatter.reduce((a, b) => a + b, 0) / scatter.length;
+  assert.ok(Math.abs(view.offset - mean) < 1e-9, `${view.offset} vs mean ${mean}`);
+  // The slope's σ stays what the line says (it is not known better for being small).
+  assert.ok(view.frequencyUncertainty > 2e-6, `σ ${view.frequencyUncertainty * 1e6} ppm`);
+});

@@ -97,6 +97,13 @@ export const STARTUP_SAMPLES = 8;
  * nothing about the frequency yet (ntpd-rs INITIALIZATION_FREQ_UNCERTAINTY).
  */
 export const STARTUP_FREQUENCY_VARIANCE = 100;
+/**
+ * A start-up reports its line's slope once the slope exceeds this many of its
+ * σ; a smaller one is the samples' scatter, and extrapolating it to the last
+ * sample put the published estimate up to 90 µs off in the accuracy bench's
+ * `jitter` (Exp(100 µs) each way), where the mean of the samples is right.
+ */
+export const SLOPE_SIGNIFICANCE = 2;
 /** Poll exponent of the start-up burst: 2 s. */
 export const BURST_POLL = 1;
 /**
@@ -729,8 +736,10 @@ export class SourceFilter {
   /**
    * What a start-up reports before its end: the line through its samples so far
    * (startupLine: offset at the last sample, slope), once there is one whose
-   * slope is known better than `initial-frequency-uncertainty`; else the mean
-   * offset of the lowest-delay half at an unknown frequency. A start-up lasts
+   * slope is known better than `initial-frequency-uncertainty` (a slope within
+   * SLOPE_SIGNIFICANCE σ of 0 reported as 0, with the line's weighted mean
+   * offset); else the mean offset of the lowest-delay half at an unknown
+   * frequency. A start-up lasts
    * STARTUP_SAMPLES polls: a source whose clock runs 40 ppm off the local one
    * would otherwise be reported as still for that long, its offset lagging by
    * up to 40 µs per second (issue #11, "fast": 9 s to 100 µs), and a slew in
@@ -752,7 +761,18 @@ export class SourceFilter {
             })),
           );
     if (line !== null && line.P[3] < ifu * ifu) {
-      return { offset: line.x[0], frequency: line.x[1], frequencyVariance: line.P[3] };
+      const [offset, slope] = line.x;
+      if (Math.abs(slope) >= SLOPE_SIGNIFICANCE * Math.sqrt(line.P[3])) {
+        return { offset, frequency: slope, frequencyVariance: line.P[3] };
+      }
+      // A slope the scatter explains: the weighted mean offset (the line's value
+      // at the samples' weighted centre, P[1]/P[3] = −that centre's age), not an
+      // extrapolation of noise to the last sample.
+      return {
+        offset: offset - (slope * line.P[1]) / line.P[3],
+        frequency: 0,
+        frequencyVariance: line.P[3],
+      };
     }
     return {
       offset: startupOffset(s.offsets.values, rankingDelays(s.series)),

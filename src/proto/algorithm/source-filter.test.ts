@@ -8,6 +8,7 @@ import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
 import {
   BURST_POLL,
+  JUMP_CONFIRM_BELOW,
   STARTUP_SAMPLES,
   SourceFilter,
   chi1,
@@ -479,6 +480,35 @@ test("jump: a remote clock that steps restarts the filter instead of bending its
   // An honest sample a few σ off (within the path's delay) does not restart it.
   const ok = f.update(sample(t2 + 16, 0.2 + 2e-3, 0.005, 0.005), at(t2 + 16.01));
   assert.ok(ok.kind === "absorbed" && ok.restarted === undefined && !ok.startup);
+});
+
+test("jump: below JUMP_CONFIRM_BELOW one improbable sample is dropped; a second in a row restarts", () => {
+  // A loopback path (5 µs legs, ±0.5 µs) and one exchange of minimal delay
+  // 30 µs off: a time stamp gone wrong, not a server that stepped.
+  const f = new SourceFilter(ALGO, LIMITS, { startupBurst: false });
+  const leg = (i: number) => 5e-6 + 0.5e-6 * Math.sin(i * 1.7);
+  let t = 0;
+  const next = (offset: number): FilterUpdate => {
+    t += 1;
+    const out = leg(t);
+    const back = leg(t + 0.5);
+    return f.update(sample(t, offset, out, back), at(t + out + back + 1e-5));
+  };
+  for (let i = 0; i < 40; i++) next(0);
+  assert.equal(f.inStartup, false);
+  const before = f.snapshot()!;
+  const dropped = next(30e-6);
+  assert.ok(dropped.kind === "improbable", JSON.stringify(dropped));
+  assert.ok(Math.abs(dropped.innovation - 30e-6) < 2e-6);
+  // Only the prediction moved it (tens of ns of frequency over a second).
+  const moved = Math.abs(f.snapshot()!.offset - before.offset);
+  assert.ok(moved < 0.2e-6, `the dropped sample moved the offset by ${moved} s`);
+  assert.equal(next(0).kind, "absorbed");
+  // The server really moved by 30 µs: the second improbable sample in a row restarts.
+  assert.equal(next(30e-6).kind, "improbable");
+  const restart = next(30e-6);
+  assert.ok(restart.kind === "absorbed" && restart.restarted === true);
+  assert.ok(JUMP_CONFIRM_BELOW > 30e-6);
 });
 
 test("a negative round trip (a reply sent before its T3) counts as a timestamp error, not as the best exchange", () => {

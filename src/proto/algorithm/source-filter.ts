@@ -614,18 +614,7 @@ export class SourceFilter {
     residuals: number[];
   } {
     const ifu = this.#config.initialFrequencyUncertainty;
-    const first = s.series[0];
-    const line =
-      first === undefined
-        ? null
-        : startupLine(
-            s.series.map((p) => ({
-              at: p.time.diffSeconds(first.time),
-              offset: p.offset,
-              delay: p.delay,
-              raw: p.raw,
-            })),
-          );
+    const line = SourceFilter.#line(s);
     if (line === null || !(Math.abs(line.x[1]) < ifu) || !(line.P[3] < ifu * ifu)) {
       return {
         x: vec2(startupOffset(s.offsets.values, rankingDelays(s.series)), 0),
@@ -635,6 +624,20 @@ export class SourceFilter {
       };
     }
     return line;
+  }
+
+  /** The line through a start-up's samples so far (startupLine), times from the first. */
+  static #line(s: StartupState): ReturnType<typeof startupLine> {
+    const first = s.series[0];
+    if (first === undefined) return null;
+    return startupLine(
+      s.series.map((p) => ({
+        at: p.time.diffSeconds(first.time),
+        offset: p.offset,
+        delay: p.delay,
+        raw: p.raw,
+      })),
+    );
   }
 
   /** Move the Kalman state forward to `time` (no-op during start-up or for the past). */
@@ -773,19 +776,8 @@ export class SourceFilter {
    * applyFrequencySteer, so the slope shows it).
    */
   #startupView(s: StartupState): { offset: number; frequency: number; frequencyVariance: number } {
-    const first = s.series[0];
     const ifu = this.#config.initialFrequencyUncertainty;
-    const line =
-      first === undefined
-        ? null
-        : startupLine(
-            s.series.map((p) => ({
-              at: p.time.diffSeconds(first.time),
-              offset: p.offset,
-              delay: p.delay,
-              raw: p.raw,
-            })),
-          );
+    const line = SourceFilter.#line(s);
     if (line !== null && line.P[3] < ifu * ifu) {
       const [offset, slope] = line.x;
       if (Math.abs(slope) >= SLOPE_SIGNIFICANCE * Math.sqrt(line.P[3])) {

@@ -88,3 +88,32 @@ test("start-up: a slope within twice its σ is the scatter: the mean offset at f
   // The slope's σ stays what the line says (it is not known better for being small).
   assert.ok(view.frequencyUncertainty > 2e-6, `σ ${view.frequencyUncertainty * 1e6} ppm`);
 });
+
+test("start-up: a frequency change of the clock moves the reported time only by what it changes", () => {
+  // The scattered still server above. The clock's frequency then changes:
+  // what the filter reports, carried to the instant of the change, must not
+  // move. Judged against a slope of 0, a series steered by ±50 ppm was re-read
+  // as a line, and the mean of a slightly steered one was taken at frequency
+  // 0: in the simulator's internet-jitter a source's reported offset jumped by
+  // 242 µs when another source's sample made the core change the frequency.
+  const scatter = [20e-6, -20e-6, -20e-6, 20e-6, 15e-6];
+  for (const change of [50e-6, -50e-6, 3e-6]) {
+    const f = new SourceFilter(ALGO, { min: 0, max: 4 });
+    scatter.forEach((e, t) => f.update(sample(t, 1e-3 + e), at(t)));
+    const when = BASE.addSeconds(4.5);
+    const reported = (): number => {
+      const view = f.snapshot()!;
+      assert.ok(view.startup);
+      return view.offset + view.frequency * when.diffSeconds(view.time);
+    };
+    const before = reported();
+    f.applyFrequencySteer(when, change);
+    const after = reported();
+    assert.ok(
+      Math.abs(after - before) < 1e-12,
+      `${change * 1e6} ppm: ${before * 1e6} → ${after * 1e6} µs`,
+    );
+    // And the still server now runs `change` behind the clock.
+    assert.ok(Math.abs(f.snapshot()!.frequency + change) < 1e-12, `${f.snapshot()!.frequency}`);
+  }
+});

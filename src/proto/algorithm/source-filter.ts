@@ -99,8 +99,9 @@ export const STARTUP_SAMPLES = 8;
  */
 export const STARTUP_FREQUENCY_VARIANCE = 100;
 /**
- * A start-up reports its line's slope once the slope exceeds this many of its
- * σ; a smaller one is the samples' scatter, and extrapolating it to the last
+ * A start-up reports its line's slope once the slope differs from a still
+ * remote clock's (StartupState.stillSlope) by this many of its σ; a smaller
+ * difference is the samples' scatter, and extrapolating it to the last
  * sample put the published estimate up to 90 µs off in the accuracy bench's
  * `jitter` (Exp(100 µs) each way), where the mean of the samples is right.
  */
@@ -303,6 +304,12 @@ interface StartupState {
   lastTime: NtpTimestamp | null;
   /** Every sample of this start-up, for the line fitted at its end. */
   series: { time: NtpTimestamp; offset: number; delay: number; raw: number }[];
+  /**
+   * The slope a still remote clock gives the series (s/s): 0, less every
+   * frequency change of the local clock since the start-up began (the series
+   * is kept in the clock's present rate, applyFrequencySteer).
+   */
+  stillSlope: number;
 }
 
 interface StableState {
@@ -379,6 +386,7 @@ export class SourceFilter {
       samples: 0,
       lastTime: null,
       series: [],
+      stillSlope: 0,
     };
   }
 
@@ -704,6 +712,7 @@ export class SourceFilter {
       // Express the samples so far as if the clock had always run at the new
       // rate (what the Kalman state does below), so the line stays straight.
       for (const p of s.series) p.offset += change * time.diffSeconds(p.time);
+      s.stillSlope -= change;
       return;
     }
     predict(s, time);
@@ -766,9 +775,9 @@ export class SourceFilter {
    * What a start-up reports before its end: the line through its samples so far
    * (startupLine: offset at the last sample, slope), once there is one whose
    * slope is known better than `initial-frequency-uncertainty` (a slope within
-   * SLOPE_SIGNIFICANCE σ of 0 reported as 0, with the line's weighted mean
-   * offset); else the mean offset of the lowest-delay half at an unknown
-   * frequency. A start-up lasts
+   * SLOPE_SIGNIFICANCE σ of a still remote clock's reported as that, with the
+   * line through the samples' weighted centre); else the mean offset of the
+   * lowest-delay half at a still remote clock's slope, its σ unknown. A start-up lasts
    * STARTUP_SAMPLES polls: a source whose clock runs 40 ppm off the local one
    * would otherwise be reported as still for that long, its offset lagging by
    * up to 40 µs per second (issue #11, "fast": 9 s to 100 µs), and a slew in
@@ -778,23 +787,30 @@ export class SourceFilter {
   #startupView(s: StartupState): { offset: number; frequency: number; frequencyVariance: number } {
     const ifu = this.#config.initialFrequencyUncertainty;
     const line = SourceFilter.#line(s);
+    const still = s.stillSlope;
     if (line !== null && line.P[3] < ifu * ifu) {
       const [offset, slope] = line.x;
-      if (Math.abs(slope) >= SLOPE_SIGNIFICANCE * Math.sqrt(line.P[3])) {
+      if (Math.abs(slope - still) >= SLOPE_SIGNIFICANCE * Math.sqrt(line.P[3])) {
         return { offset, frequency: slope, frequencyVariance: line.P[3] };
       }
-      // A slope the scatter explains: the weighted mean offset (the line's value
-      // at the samples' weighted centre, P[1]/P[3] = −that centre's age), not an
-      // extrapolation of noise to the last sample.
+      // A slope the scatter explains: the line through the samples' weighted
+      // centre (P[1]/P[3] = the last sample's distance from it) at the slope of
+      // a still remote clock, not an extrapolation of noise to the last sample.
+      // (Judged against that slope, not 0, a change of the local clock's
+      // frequency moves what is reported only by what it changes.)
       return {
-        offset: offset - (slope * line.P[1]) / line.P[3],
-        frequency: 0,
+        offset: offset - ((slope - still) * line.P[1]) / line.P[3],
+        frequency: still,
         frequencyVariance: line.P[3],
       };
     }
+    const last = s.series[s.series.length - 1]!.time;
     return {
-      offset: startupOffset(s.offsets.values, rankingDelays(s.series)),
-      frequency: 0,
+      offset: startupOffset(
+        s.series.map((p) => p.offset + still * last.diffSeconds(p.time)),
+        rankingDelays(s.series),
+      ),
+      frequency: still,
       frequencyVariance: STARTUP_FREQUENCY_VARIANCE,
     };
   }

@@ -24,6 +24,8 @@ export interface DaemonResult {
 
 export interface ScenarioResult {
   scenario: Scenario;
+  /** The seed of the references' paths and clocks in this run. */
+  seed: number;
   duration: number;
   /** Seconds into the run of the step or restart, or null. */
   event: number | null;

@@ -32,7 +32,7 @@
 // lo (capture.ts), and in process.
 //
 //   npm run bench:accuracy -- [--quick] [--duration S] [--scenarios clean,jitter,...]
-//                             [--seed N] [--initial-poll N] [--json FILE] [--no-capture]
+//                             [--seed N] [--runs N] [--initial-poll N] [--json FILE] [--no-capture]
 //                             [--sample-ms 1000] [--dense-ms 200] [--dense-for 10]
 //                             [--observation-poll-ms 100] [--from-source]
 //
@@ -42,6 +42,11 @@
 // seconds compiling its ~90 modules at every start — up to 5 s on a loaded
 // machine, which chronyd, a C program, does not — and every convergence time,
 // after a restart above all, measured that.
+//
+// --runs N repeats the whole set N times with seeds seed, seed + 1, ... (the
+// references' paths and clocks drawn anew) and ends with the median over the
+// runs of each figure per scenario (runs.ts): a single run's ratios near 1 are
+// within the run-to-run noise of both daemons.
 //
 // --initial-poll sets our sources' initial-poll-interval (default: the
 // scenario's minimum poll, where chrony starts too; ntpd-rs's default, 4,
@@ -61,6 +66,7 @@ import {
   type SelectionCount,
 } from "./daemons.js";
 import { report, summary, type DaemonResult, type ScenarioResult } from "./report.js";
+import { acrossRuns } from "./runs.js";
 import {
   eventAt,
   pathBias,
@@ -79,6 +85,7 @@ const { values: args } = parseArgs({
     duration: { type: "string" },
     scenarios: { type: "string" },
     seed: { type: "string", default: "1" },
+    runs: { type: "string", default: "1" },
     "initial-poll": { type: "string" },
     "sample-ms": { type: "string", default: "1000" },
     "observation-poll-ms": { type: "string", default: "100" },
@@ -93,6 +100,7 @@ const { values: args } = parseArgs({
 const duration = Number(args.duration ?? (args.quick ? 40 : 110));
 const sampleMs = Number(args["sample-ms"]);
 const seed = Number(args.seed);
+const runs = Number(args.runs);
 const initialPoll = args["initial-poll"] === undefined ? null : Number(args["initial-poll"]);
 const pollMs = Number(args["observation-poll-ms"]);
 const denseMs = Number(args["dense-ms"]);
@@ -101,6 +109,7 @@ for (const [name, v] of Object.entries({
   duration,
   sampleMs,
   seed,
+  runs,
   initialPoll: initialPoll ?? 0,
   pollMs,
   denseMs,
@@ -160,7 +169,7 @@ function ticks(event: number | null): { at: number; dense: boolean }[] {
   return out;
 }
 
-async function runScenario(s: Scenario): Promise<ScenarioResult> {
+async function runScenario(s: Scenario, seed: number): Promise<ScenarioResult> {
   const base = TimeBase.now();
   const clock = referenceClock(s, duration);
   // What an ideal client would estimate: the truth, and a fixed path asymmetry
@@ -309,6 +318,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     if (capture) latency = await capture.finish(new Map(served.departures), base);
     return {
       scenario: s,
+      seed,
       duration,
       event: eventAt(s, duration),
       clock,
@@ -327,22 +337,36 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
   }
 }
 
-const results: ScenarioResult[] = [];
+if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: a whole number of at least 1");
 console.log(
   `accuracy bench: ${selected.map((s) => s.name).join(", ")}; ${duration} s each; sample every ${sampleMs} ms ` +
     `(every ${denseMs} ms for the first ${denseFor} s and after a step or restart, for the convergence times); ` +
-    `our initial-poll-interval ${initialPoll ?? "= the scenario's minimum poll"}; seed ${seed}` +
+    `our initial-poll-interval ${initialPoll ?? "= the scenario's minimum poll"}; ` +
+    (runs === 1 ? `seed ${seed}` : `${runs} runs, seeds ${seed}..${seed + runs - 1}`) +
     (noChrony ? `\nchrony skipped: ${noChrony}` : "") +
     (noCapture ? `\nreference latency capture skipped: ${noCapture}` : ""),
 );
-for (const s of selected) {
-  process.stderr.write(`running ${s.name} (${duration} s) `);
-  const r = await runScenario(s);
-  results.push(r);
-  console.log(report(r));
+const byRun: ScenarioResult[][] = [];
+for (let k = 0; k < runs; k++) {
+  const runSeed = seed + k;
+  const results: ScenarioResult[] = [];
+  if (runs > 1) console.log(`\n==== run ${k + 1} of ${runs}, seed ${runSeed}`);
+  for (const s of selected) {
+    process.stderr.write(
+      `running ${s.name} (${duration} s${runs > 1 ? `, seed ${runSeed}` : ""}) `,
+    );
+    const r = await runScenario(s, runSeed);
+    results.push(r);
+    console.log(report(r));
+  }
+  console.log(summary(results));
+  byRun.push(results);
 }
-console.log(summary(results));
+if (runs > 1) console.log(acrossRuns(byRun));
 if (args.json) {
-  await writeFile(args.json, JSON.stringify({ duration, seed, initialPoll, results }));
+  await writeFile(
+    args.json,
+    JSON.stringify({ duration, seed, runs, initialPoll, results: byRun.flat() }),
+  );
   console.log(`\nsamples written to ${args.json}`);
 }

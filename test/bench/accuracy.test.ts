@@ -6,6 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { chronyConfig, ourConfig, parseChronyTracking } from "../../bench/accuracy/daemons.js";
+import type { DaemonResult, ScenarioResult } from "../../bench/accuracy/report.js";
+import { acrossRuns, medianOf, runFigures } from "../../bench/accuracy/runs.js";
 import {
   drawPath,
   eventAt,
@@ -240,4 +242,73 @@ test("chronyc tracking: System time and Frequency in our sign", () => {
     { estimate: -0.000001, frequency: -2.5 },
   );
   assert.equal(parseChronyTracking({ "System time": "garbage", Frequency: "1 ppm slow" }), null);
+});
+
+/** A scenario's result with only what the across-runs summary reads. */
+function result(
+  name: string,
+  event: number | null,
+  figures: Record<string, { median: number; p95: number; conv: number | null; back?: number }>,
+): ScenarioResult {
+  const daemons = Object.entries(figures).map(
+    ([daemon, f]) =>
+      ({
+        name: daemon,
+        stats: { count: 100, mean: 0, rms: 0, median: f.median, p95: f.p95, max: f.p95 },
+        conv100us: f.conv,
+        back100us: f.back ?? null,
+      }) as unknown as DaemonResult,
+  );
+  return { scenario: scenario(name), event, daemons } as unknown as ScenarioResult;
+}
+
+test("over several runs: the median of each run's figure, and how often ours was at most chrony's", () => {
+  assert.equal(medianOf([3, null, 1, 2]), 2);
+  // A daemon that never converged in most runs has no median time.
+  assert.equal(medianOf([null, null, 5]), null);
+  assert.equal(medianOf([]), null);
+  const runs = [5, 1, 3].map((k) => [
+    result("jitter", null, {
+      "ntpd-ts": { median: k * 1e-6, p95: 10e-6, conv: 1 },
+      chrony: { median: 2e-6, p95: { 5: 10e-6, 1: 6e-6, 3: 8e-6 }[k]!, conv: k === 1 ? null : 3 },
+    }),
+    result("step", 55, {
+      "ntpd-ts": { median: 1e-6, p95: 5e-6, conv: 1, back: 2 },
+      chrony: { median: 1e-6, p95: 5e-6, conv: 1, back: 4 },
+    }),
+  ]);
+  // For a step the time that counts is back after it.
+  assert.deepEqual(runFigures(runs[0]![1]!, "ntpd-ts"), {
+    median: 1e-6,
+    p95: 5e-6,
+    within100us: 2,
+  });
+  assert.equal(runFigures(runs[0]![1]!, "nobody"), null);
+  const text = acrossRuns(runs);
+  const row = (name: string) =>
+    text
+      .split("\n")
+      .find((l) => l.startsWith(name))!
+      .split(/ {2,}/);
+  // jitter: ours' medians 5, 1, 3 µs → 3; chrony's 2 → ratio 1.50, ours at most
+  // chrony's in 1 run of 3; p95 10 against 10, 6, 8 → 10 / 8, at most in 1 of 3;
+  // to 100 µs: chrony never in one run, so 2 runs compared.
+  assert.deepEqual(row("jitter"), [
+    "jitter",
+    "3.0 / 2.0",
+    "10 / 8.0",
+    "1.0 / 3.0",
+    "1.50",
+    "1.25",
+    "0.33",
+    "1/3, 1/3, 2/2",
+  ]);
+  assert.deepEqual(row("step (after)").slice(3), [
+    "2.0 / 4.0",
+    "1.00",
+    "1.00",
+    "0.50",
+    "3/3, 3/3, 3/3",
+  ]);
+  assert.match(text, /over 3 runs/);
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../config/parse.js";
 import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
+import { exchange } from "../../../test/helpers/measurement.js";
 import { STARTUP_SAMPLES, SourceFilter } from "./source-filter.js";
 
 const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
@@ -12,20 +13,7 @@ const ALGO = defaultConfig().synchronization.algorithm;
 
 /** A sample at local time `t` of a server in step with us, seen `error` s off, over a `delay`. */
 function sample(t: number, error: number, delay: number): Measurement {
-  const t1 = BASE.addSeconds(t);
-  const t2 = BASE.addSeconds(t + delay / 2 + error);
-  const t4 = BASE.addSeconds(t + delay);
-  return {
-    ...{ offset: error, delay, t1, t2, t3: t2, t4 },
-    version: 4,
-    leap: 0,
-    stratum: 1,
-    referenceId: 1,
-    rootDelay: 0,
-    rootDispersion: 1e-5,
-    poll: 1,
-    precision: -20,
-  };
+  return exchange(BASE, { at: t, offset: error, out: delay / 2, back: delay / 2 }, { poll: 1 });
 }
 
 /** The frequency and its σ (ppm) a filter starts with after one burst of queueing noise. */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../config/parse.js";
 import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
+import { exchange } from "../../../test/helpers/measurement.js";
 import { STARTUP_FREQUENCY_VARIANCE, SourceFilter } from "./source-filter.js";
 
 const BASE = NtpTimestamp.fromUnix(1_700_000_000, 0);
@@ -14,19 +15,7 @@ const DELAY = 50e-6;
 
 /** A sample at local time `t` of a server `offset` s ahead of us. */
 function sample(t: number, offset: number): Measurement {
-  const t1 = BASE.addSeconds(t);
-  const t2 = BASE.addSeconds(t + DELAY / 2 + offset);
-  return {
-    ...{ offset, delay: DELAY, t1, t2, t3: t2, t4: BASE.addSeconds(t + DELAY) },
-    version: 4,
-    leap: 0,
-    stratum: 1,
-    referenceId: 1,
-    rootDelay: 0,
-    rootDispersion: 1e-5,
-    poll: 0,
-    precision: -20,
-  };
+  return exchange(BASE, { at: t, offset, out: DELAY / 2, back: DELAY / 2 }, { poll: 0 });
 }
 
 const at = (t: number) => ({ wall: BASE.addSeconds(t + DELAY), mono: 1000 + t });

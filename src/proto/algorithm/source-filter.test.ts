@@ -6,6 +6,7 @@ import { defaultConfig } from "../config/parse.js";
 import type { AlgorithmConfig } from "../config/types.js";
 import type { Measurement } from "../source/types.js";
 import { NtpTimestamp } from "../time.js";
+import { exchange } from "../../../test/helpers/measurement.js";
 import {
   BURST_POLL,
   JUMP_CONFIRM_BELOW,
@@ -56,26 +57,11 @@ function rng(seed: number): { uniform(): number; gauss(): number } {
  * clock is ahead of ours by `offset`, over legs of `out` and `back` seconds.
  */
 function sample(local: number, offset: number, out: number, back: number): Measurement {
-  const t1 = BASE.addSeconds(local);
-  const t2 = BASE.addSeconds(local + out + offset);
-  const t3 = t2.addSeconds(1e-5);
-  const t4 = BASE.addSeconds(local + out + 1e-5 + back);
-  return {
-    offset: offset + (out - back) / 2,
-    delay: out + back,
-    t1,
-    t2,
-    t3,
-    t4,
-    version: 4,
-    leap: 0,
-    stratum: 2,
-    referenceId: 0x0a000001,
-    rootDelay: 0.001,
-    rootDispersion: 0.0005,
-    poll: 4,
-    precision: -20,
-  };
+  return exchange(
+    BASE,
+    { at: local, offset, out, back, turnaround: 1e-5 },
+    { stratum: 2, referenceId: 0x0a000001, rootDelay: 0.001, rootDispersion: 0.0005 },
+  );
 }
 
 const at = (local: number) => ({ wall: BASE.addSeconds(local), mono: 1000 + local });

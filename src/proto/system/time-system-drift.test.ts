@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { SimulatedClock } from "../clock/simulated-clock.js";
 import { defaultConfig } from "../config/parse.js";
 import type { Measurement } from "../source/types.js";
-import { offsetAndDelay } from "../time.js";
+import { fromTimestamps } from "../../../test/helpers/measurement.js";
 import type { DriftRecord } from "./drift.js";
 import { TimeSystem } from "./time-system.js";
 
@@ -14,19 +14,7 @@ function measure(clock: SimulatedClock): Measurement {
   clock.advance(0.005);
   const t2 = clock.trueNow();
   clock.advance(0.005);
-  const t4 = clock.now();
-  const { offset, delay } = offsetAndDelay(t1, t2, t2, t4);
-  return {
-    ...{ offset, delay, t1, t2, t3: t2, t4 },
-    version: 4,
-    leap: 0,
-    stratum: 1,
-    referenceId: 1,
-    rootDelay: 0,
-    rootDispersion: 1e-5,
-    poll: 4,
-    precision: -20,
-  };
+  return fromTimestamps(t1, t2, t2, clock.now());
 }
 
 function core(clock: SimulatedClock, drift: DriftRecord | null, due: DriftRecord[] = []) {

@@ -25,11 +25,15 @@ export function runFigures(r: ScenarioResult, name: string): RunFigures | null {
   };
 }
 
-/** Median of the values that exist; null when none does (a daemon that never converged). */
+/**
+ * Median (nearest rank) of the runs' values, a missing one (a daemon that
+ * never converged, or had no error window) counted as larger than any; null
+ * when the median is such a one.
+ */
 export function medianOf(values: readonly (number | null)[]): number | null {
-  const present = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
-  if (present.length < values.length / 2 || present.length === 0) return null;
-  return nearestRank(present, 0.5);
+  const sorted = values.map((v) => v ?? Infinity).sort((a, b) => a - b);
+  const m = nearestRank(sorted, 0.5);
+  return Number.isFinite(m) ? m : null;
 }
 
 /** How many runs had ours at most chrony's, of the runs where both have the figure. */
@@ -71,7 +75,7 @@ export function acrossRuns(runs: readonly (readonly ScenarioResult[])[]): string
     const col = (xs: (RunFigures | null)[], k: keyof RunFigures) => xs.map((x) => x?.[k] ?? null);
     const med = (xs: (RunFigures | null)[], k: keyof RunFigures) => medianOf(col(xs, k));
     const secs = (s: number | null) => (s === null ? "never" : s.toFixed(1));
-    const event = results[0]?.event !== null;
+    const event = results[0]?.event != null;
     rows.push([
       name + (event ? " (after)" : ""),
       `${us(med(ours, "median"))} / ${us(med(chrony, "median"))}`,

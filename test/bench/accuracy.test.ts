@@ -263,8 +263,9 @@ function result(
 }
 
 test("over several runs: the median of each run's figure, and how often ours was at most chrony's", () => {
-  assert.equal(medianOf([3, null, 1, 2]), 2);
-  // A daemon that never converged in most runs has no median time.
+  assert.equal(medianOf([3, 1, 2]), 2);
+  // A run where a daemon never converged counts as later than any other.
+  assert.equal(medianOf([1, null, 2]), 2);
   assert.equal(medianOf([null, null, 5]), null);
   assert.equal(medianOf([]), null);
   const runs = [5, 1, 3].map((k) => [

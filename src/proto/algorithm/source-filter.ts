@@ -298,7 +298,6 @@ export function isMeddling(
 
 interface StartupState {
   kind: "startup";
-  offsets: Window;
   delays: Window;
   samples: number;
   lastTime: NtpTimestamp | null;
@@ -381,7 +380,6 @@ export class SourceFilter {
   static #freshStartup(): StartupState {
     return {
       kind: "startup",
-      offsets: new Window(),
       delays: new Window(),
       samples: 0,
       lastTime: null,
@@ -436,7 +434,6 @@ export class SourceFilter {
     const time = measurementTime(m);
     const s = this.#state;
     if (s.kind === "startup") {
-      s.offsets.push(m.offset);
       s.delays.push(m.delay);
       s.samples++;
       s.lastTime = time;
@@ -530,7 +527,6 @@ export class SourceFilter {
           return { kind: "improbable", innovation: y, p };
         }
         const fresh = SourceFilter.#freshStartup();
-        fresh.offsets.push(m.offset);
         fresh.delays.push(m.delay);
         fresh.samples = 1;
         fresh.lastTime = t;
@@ -624,9 +620,10 @@ export class SourceFilter {
     const ifu = this.#config.initialFrequencyUncertainty;
     const line = SourceFilter.#line(s);
     if (line === null || !(Math.abs(line.x[1]) < ifu) || !(line.P[3] < ifu * ifu)) {
+      const offsets = SourceFilter.#stillOffsets(s);
       return {
-        x: vec2(startupOffset(s.offsets.values, rankingDelays(s.series)), 0),
-        P: diag(s.offsets.variance(), ifu * ifu),
+        x: vec2(startupOffset(offsets, rankingDelays(s.series)), s.stillSlope),
+        P: diag(Window.of(offsets).variance(), ifu * ifu),
         scatter: 0,
         residuals: [],
       };
@@ -646,6 +643,16 @@ export class SourceFilter {
         raw: p.raw,
       })),
     );
+  }
+
+  /**
+   * The start-up's offsets carried to its last sample at a still remote
+   * clock's slope (as they were measured when the clock's frequency has not
+   * been changed since the start-up began).
+   */
+  static #stillOffsets(s: StartupState): number[] {
+    const last = s.series[s.series.length - 1]?.time;
+    return s.series.map((p) => p.offset + (last ? s.stillSlope * last.diffSeconds(p.time) : 0));
   }
 
   /** Move the Kalman state forward to `time` (no-op during start-up or for the past). */
@@ -688,7 +695,6 @@ export class SourceFilter {
       };
     }
     if (s.kind === "startup") {
-      s.offsets.shift(offset);
       if (s.lastTime !== null) s.lastTime = s.lastTime.addSeconds(offset);
       for (const p of s.series) {
         p.time = p.time.addSeconds(offset);
@@ -804,12 +810,8 @@ export class SourceFilter {
         frequencyVariance: line.P[3],
       };
     }
-    const last = s.series[s.series.length - 1]!.time;
     return {
-      offset: startupOffset(
-        s.series.map((p) => p.offset + still * last.diffSeconds(p.time)),
-        rankingDelays(s.series),
-      ),
+      offset: startupOffset(SourceFilter.#stillOffsets(s), rankingDelays(s.series)),
       frequency: still,
       frequencyVariance: STARTUP_FREQUENCY_VARIANCE,
     };

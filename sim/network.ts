@@ -3,7 +3,7 @@
 // spikes) and loss. Each direction draws from its own random stream.
 
 import { Rng } from "./random.js";
-import type { PathSpec } from "./scenario.js";
+import type { JitterSpec, PathSpec } from "./scenario.js";
 
 /** No leg is faster than this, s. */
 const MIN_LEG_DELAY = 1e-6;
@@ -35,9 +35,7 @@ export class NetworkPath {
     // rate does not shift the delays the other packets see.
     const lost = rng.uniform() < (s.loss ?? 0);
     let delay = s.delay + (sign * (s.asymmetry ?? 0)) / 2;
-    const j = s.jitter;
-    if (j?.kind === "exponential") delay += rng.exponential(j.mean);
-    else if (j?.kind === "lognormal") delay += rng.lognormal(j.median, j.sigma);
+    delay += jitterDelay(rng, s.jitter);
     const spike = rng.uniform();
     const spikeSize = rng.uniform();
     if (s.spikes !== undefined && spike < s.spikes.probability) {
@@ -45,4 +43,11 @@ export class NetworkPath {
     }
     return lost ? null : Math.max(MIN_LEG_DELAY, delay);
   }
+}
+
+/** One draw of a random delay (s; 0 without a spec). */
+export function jitterDelay(rng: Rng, spec: JitterSpec | undefined): number {
+  if (spec?.kind === "exponential") return rng.exponential(spec.mean);
+  if (spec?.kind === "lognormal") return rng.lognormal(spec.median, spec.sigma);
+  return 0;
 }

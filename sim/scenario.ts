@@ -90,6 +90,13 @@ export interface ServerSpec {
    * in interleaved mode (docs/interleaved.md).
    */
   sendPath?: number;
+  /**
+   * More time from T3 to the wire, drawn anew for each reply (default none): a
+   * loaded server's send path, which makes every basic reply's T3 early by a
+   * different amount and so biases a client's offsets by minus half of it,
+   * more the longer the round trip (the accuracy bench's reference, on loopback).
+   */
+  sendJitter?: JitterSpec;
 }
 
 export interface Scenario {

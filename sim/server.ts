@@ -17,7 +17,7 @@ import {
 import { referenceIdFromAscii } from "../src/proto/packet/reference-id.js";
 import { NTP_UNIX_OFFSET_SECONDS, NtpTimestamp } from "../src/proto/time.js";
 import { START_UNIX_SECONDS } from "./local-clock.js";
-import { NetworkPath } from "./network.js";
+import { NetworkPath, jitterDelay } from "./network.js";
 import { Rng } from "./random.js";
 import type { ServerSpec } from "./scenario.js";
 
@@ -40,12 +40,14 @@ export class SimServer {
   readonly counters: ServerCounters = { received: 0, unanswered: 0, replies: 0, drops: 0 };
   readonly #core: NtpServerCore;
   readonly #noise: Rng;
+  readonly #sendJitter: Rng;
   readonly #out = new Uint8Array(1024);
 
   constructor(spec: ServerSpec, seed: number) {
     this.spec = spec;
     this.path = new NetworkPath(spec.path, seed, spec.name);
     this.#noise = new Rng(seed, `server:${spec.name}:noise`);
+    this.#sendJitter = new Rng(seed, `server:${spec.name}:send`);
     const stratum = spec.stratum ?? 1;
     const state: SystemState = {
       ...initialSystemState({ localStratum: 1, referenceId: "GPS" }),
@@ -105,7 +107,8 @@ export class SimServer {
     finishReply(this.#out, decision.finish, this.#read(departs));
     // The reply leaves sendPath after its T3 reading; in interleaved mode the server
     // learns when (the kernel's TX timestamp), read on its clock like any time.
-    const leaves = departs + (this.spec.sendPath ?? 0);
+    const leaves =
+      departs + (this.spec.sendPath ?? 0) + jitterDelay(this.#sendJitter, this.spec.sendJitter);
     if (stamped) {
       const wire = this.#read(leaves);
       this.#core.saveTransmitTimestamp(

@@ -394,11 +394,16 @@ test("still-server-poll-step: no slew away from a still source when the poll ste
 });
 
 /**
- * RMS over [from, end) of the error of the controller's estimate (the combined
- * offset each update reports against the true offset then): what the accuracy
- * bench compares with chrony. One run of `name` with `seed`, `hours` long.
+ * RMS and mean over [from, end) of the error of the controller's estimate (the
+ * combined offset each update reports against the true offset then): what the
+ * accuracy bench compares with chrony. One run of `name` with `seed`, `hours` long.
  */
-function estimateErrorRms(name: string, seed: number, hours: number, from: number): number {
+function estimateErrors(
+  name: string,
+  seed: number,
+  hours: number,
+  from: number,
+): { rms: number; mean: number } {
   const scenario = findScenario(name)!;
   const sampleInterval = 0.25;
   const estimates: { at: number; offset: number }[] = [];
@@ -411,15 +416,17 @@ function estimateErrorRms(name: string, seed: number, hours: number, from: numbe
     },
   }).run();
   let sum = 0;
+  let sumOfSquares = 0;
   let n = 0;
   for (const e of estimates) {
     if (e.at < from) continue;
     const i = Math.min(run.offsets.length - 1, Math.round(e.at / sampleInterval));
     const error = e.offset - run.offsets[i]!;
-    sum += error * error;
+    sum += error;
+    sumOfSquares += error * error;
     n++;
   }
-  return Math.sqrt(sum / n);
+  return { rms: Math.sqrt(sumOfSquares / n), mean: sum / n };
 }
 
 const JITTER_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -429,10 +436,28 @@ test(`loopback-jitter: exchanges are weighted by their queueing (seeds ${JITTER_
   // the path's minimum) it lies within ±δ/2. Weighting every exchange alike (by
   // the delay window's variance) left a mean RMS error of 15.7 µs over these
   // seeds (12.7-18.2); weighting by δ²/12 over a floor gives 12.0 µs (9.1-14.4).
-  const errors = JITTER_SEEDS.map((seed) => estimateErrorRms("loopback-jitter", seed, 1, MINUTE));
+  const errors = JITTER_SEEDS.map((seed) => estimateErrors("loopback-jitter", seed, 1, MINUTE).rms);
   const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
   console.log(`estimate RMS error per seed: ${errors.map(us).join(", ")}; mean ${us(mean)}`);
   assert.ok(mean < 14e-6, `mean ${us(mean)}`);
+});
+
+const LATE_SEEDS = [14, 15, 16, 17, 18, 19];
+
+test(`late-replies: offsets early by half their reply's lateness are moved back (seeds ${LATE_SEEDS.join(", ")})`, () => {
+  // Each reply leaves Exp(20 µs) after its T3: its offset is low by half that,
+  // and its delay high by all of it. Weighted by their queueing alone, the
+  // offsets left the estimate 4.4-5.3 µs low on average (RMS 5.2-6.2 µs) over
+  // these seeds; moved by the queueing split (queueing-split.ts) to the
+  // window's second smallest round trip, 0.5-0.6 µs low (RMS 0.7-0.9 µs).
+  const errors = LATE_SEEDS.map((seed) => estimateErrors("late-replies", seed, 1, MINUTE));
+  console.log(
+    `estimate error per seed (mean / RMS): ${errors.map((e) => `${us(e.mean)} / ${us(e.rms)}`).join(", ")}`,
+  );
+  for (const e of errors) {
+    assert.ok(Math.abs(e.mean) < 1.5e-6, `mean ${us(e.mean)}`);
+    assert.ok(e.rms < 2e-6, `RMS ${us(e.rms)}`);
+  }
 });
 
 const NOISE_SEEDS = [12, 13, 14, 15];

@@ -659,8 +659,10 @@ export class SourceFilter {
    * state describes the offsets as corrected so far: when the correction
    * changes, the window's samples say something else, and the state moves by
    * the mean of that change, each sample weighted as the filter weights it.
-   * (Learnt through the Kalman gain instead, each change was a step in the
-   * offsets, and it leaked into the frequency: 0.2-0.4 ppm off a still clock.)
+   * (Learnt through the Kalman gain instead, each change is a step in the
+   * offsets, which leaks into the frequency: on the accuracy bench's reply
+   * lateness, 100 seeded runs of 110 s, the median final frequency error was
+   * 0.021 ppm, against 0.008 with the state moved.)
    */
   static #resplit(s: StableState): void {
     const split = queueingSplit(s.splits);

@@ -39,6 +39,8 @@
 // µs, reboot-drift-file 75 → 54, reboot 66 → 57, lossy 67 → 58, clean-lan
 // 5.3 → 5.4, thermal 10.1 → 11.2 µs.
 
+import { median } from "./sample-model.js";
+
 /** Innovations the unseen noise is estimated from (32 polls: a median of 16 scatters by ±40 %). */
 export const UNSEEN_WINDOW = 32;
 /** Innovations (their successive pairs, less one) needed before the estimate replaces the start-up's. */
@@ -83,7 +85,7 @@ function learnt(recent: readonly Innovation[], current: number): number {
   // underrates the error of a much-queued exchange, and that shortfall is no
   // noise of the near-minimum exchanges.
   const queueing = (i: Innovation) => i.modeled - i.state;
-  const usualQueueing = medianOf(recent.map(queueing));
+  const usualQueueing = median(recent.map(queueing));
   const informative = (i: Innovation) => queueing(i) <= usualQueueing;
   const faded = current * (1 - UNSEEN_FADE);
   const pairs: { d2: number; modeled: number }[] = [];
@@ -94,7 +96,7 @@ function learnt(recent: readonly Innovation[], current: number): number {
     pairs.push({ d2: (b.y - a.y) ** 2, modeled: a.modeled + b.modeled });
   }
   if (pairs.length < UNSEEN_MIN_SAMPLES - 1) return faded;
-  const ratioMedian = (u: number) => medianOf(pairs.map((p) => p.d2 / (p.modeled + 2 * u)));
+  const ratioMedian = (u: number) => median(pairs.map((p) => p.d2 / (p.modeled + 2 * u)));
   if (ratioMedian(0) <= CHI1_MEDIAN) return faded;
   // ratioMedian falls as u grows; bisect for the u where it is CHI1_MEDIAN.
   let low = 0;
@@ -105,10 +107,4 @@ function learnt(recent: readonly Innovation[], current: number): number {
     else high = mid;
   }
   return Math.max(faded, (low + high) / 2);
-}
-
-function medianOf(values: number[]): number {
-  values.sort((a, b) => a - b);
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 }
